@@ -1,0 +1,31 @@
+/**
+ * The few WebApp requests that need a synchronous answer from the CoreApp (registration
+ * and contact checks). In `wabox start` both live in one process and the CoreApp
+ * implements this directly.
+ */
+export interface RegistrationRequest {
+  cc: string
+  phoneNumber: string
+  method: 'sms' | 'voice'
+  /** vname certificate, base64. */
+  cert: string
+  pin?: string
+}
+
+export interface ContactCheckResult {
+  input: string
+  status: 'valid' | 'invalid' | 'processing' | 'failed'
+  wa_id?: string
+}
+
+export interface CoreBridge {
+  /** 'code_sent' → HTTP 202 with the decoded vname; 'already_registered' → 201. */
+  requestCode(phoneNumberId: string, req: RegistrationRequest): Promise<{ status: 'code_sent' | 'already_registered'; vname: string }>
+  verify(phoneNumberId: string, code: string): Promise<void>
+  setPin(phoneNumberId: string, pin: string | null): Promise<void>
+  setShards(phoneNumberId: string, shards: number, pin?: string): Promise<void>
+  /** `blocking: false` answers `processing` for uncached inputs and delivers results as a callback. */
+  /** Queues a read receipt for an inbound message (durably; the CoreApp sends it to the phone). */
+  markRead(phoneNumberId: string, messageId: string): Promise<void>
+  checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]>
+}

@@ -1,0 +1,43 @@
+/**
+ * Callback events as the store keeps them: On-Prem webhook objects, the canonical form.
+ * The webhook dispatcher renders them in the number's format (On-Prem or Cloud) when it
+ * delivers them, so a format change applies to callbacks already queued.
+ */
+export interface WebhookError {
+  code: number
+  title: string
+  details?: string
+}
+
+export interface StatusEvent {
+  type: 'status'
+  status: {
+    id: string
+    recipient_id: string
+    status: 'sent' | 'delivered' | 'read' | 'failed' | 'deleted'
+    timestamp: string
+    conversation?: { id: string; expiration_timestamp?: string; origin: { type: string } }
+    pricing?: { billable: boolean; pricing_model: string; category: string }
+    errors?: WebhookError[]
+    biz_opaque_callback_data?: string
+  }
+}
+
+export interface InboundMessageEvent {
+  type: 'message'
+  contact: { wa_id: string; profile: { name: string } }
+  /** On-Prem inbound message object: from, id, timestamp, type, <type>, context?… */
+  message: { from: string; id: string; timestamp: string; type: string; [key: string]: unknown }
+}
+
+export interface ContactsEvent {
+  type: 'contacts'
+  contacts: { input: string; status: 'valid' | 'invalid' | 'failed'; wa_id?: string }[]
+}
+
+export interface ErrorEvent {
+  type: 'error'
+  errors: WebhookError[]
+}
+
+export type CallbackEvent = StatusEvent | InboundMessageEvent | ContactsEvent | ErrorEvent

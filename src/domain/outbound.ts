@@ -1,0 +1,81 @@
+/**
+ * The canonical outbound message: the On-Prem `/v1/messages` body after validation at the
+ * edge. The Cloud dialect normalises into the same shape. Stored (sealed) with the message
+ * and turned into end-to-end content by the CoreApp.
+ */
+export interface MediaObject {
+  /** Media id from `/v1/media` … */
+  id?: string
+  /** … or a URL the CoreApp downloads (through a configured media provider if named). */
+  link?: string
+  caption?: string
+  filename?: string
+  provider?: { name: string }
+}
+
+export interface LocationObject {
+  latitude: number
+  longitude: number
+  name?: string
+  address?: string
+}
+
+export interface TemplateParameter {
+  type: 'text' | 'currency' | 'date_time' | 'image' | 'video' | 'document' | 'location' | 'payload' | 'coupon_code'
+  text?: string
+  payload?: string
+  coupon_code?: string
+  parameter_name?: string
+  currency?: { fallback_value: string; code: string; amount_1000: number }
+  date_time?: { fallback_value: string }
+  image?: MediaObject
+  video?: MediaObject
+  document?: MediaObject
+  location?: LocationObject
+}
+
+export interface TemplateComponent {
+  type: 'header' | 'body' | 'button'
+  sub_type?: string
+  index?: string | number
+  parameters?: TemplateParameter[]
+}
+
+export interface TemplateObject {
+  namespace?: string
+  name: string
+  language: { code: string; policy?: 'deterministic' | 'fallback' }
+  components?: TemplateComponent[]
+}
+
+export interface HsmObject {
+  namespace: string
+  element_name: string
+  language: { code: string; policy?: 'deterministic' | 'fallback' }
+  localizable_params?: { default: string; currency?: unknown; date_time?: unknown }[]
+}
+
+export type OutboundBody =
+  | { type: 'text'; text: { body: string } }
+  | { type: 'image'; image: MediaObject }
+  | { type: 'video'; video: MediaObject }
+  | { type: 'audio'; audio: MediaObject }
+  | { type: 'document'; document: MediaObject }
+  | { type: 'sticker'; sticker: MediaObject }
+  | { type: 'location'; location: LocationObject }
+  | { type: 'contacts'; contacts: Record<string, unknown>[] }
+  | { type: 'interactive'; interactive: Record<string, unknown> & { type: string } }
+  | { type: 'template'; template: TemplateObject }
+  | { type: 'hsm'; hsm: HsmObject }
+  | { type: 'reaction'; reaction: { message_id: string; emoji: string } }
+
+export type OutboundContent = OutboundBody & {
+  to: string
+  preview_url?: boolean
+  /** Reply to an earlier message. */
+  context?: { message_id: string }
+  /** Echoed back on status callbacks (Cloud). */
+  biz_opaque_callback_data?: string
+}
+
+export type OutboundType = OutboundBody['type']

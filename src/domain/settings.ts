@@ -1,0 +1,55 @@
+/** Per-number application settings, the On-Prem `/v1/settings/application` shape. */
+export interface ApplicationSettings {
+  callback_backoff_delay_ms: number
+  callback_persist: boolean
+  db_garbagecollector_enable: boolean
+  heartbeat_interval: number
+  max_callback_backoff_delay_ms: number
+  media: { auto_download: MediaKind[] }
+  notify_user_change_number: boolean
+  pass_through: boolean
+  sent_status: boolean
+  show_security_notifications: boolean
+  unhealthy_interval: number
+  webhooks: {
+    url: string | null
+    max_concurrent_requests: 6 | 12 | 18 | 24
+    /** Extra headers sent with every callback (360dialog `/v1/configs/webhook`). */
+    headers: Record<string, string>
+    /** onprem: top-level contacts/messages/statuses; cloud: object/entry/changes. */
+    format: 'onprem' | 'cloud'
+    /** Events per POST; the Cloud default is one. */
+    batch_size: number
+    /** Cloud-format retries stop (dead letter) after this many ms. */
+    max_retry_ms: number
+  }
+}
+
+export type MediaKind = 'audio' | 'document' | 'voice' | 'video' | 'image' | 'sticker'
+
+const defaults: ApplicationSettings = {
+  callback_backoff_delay_ms: 3000,
+  callback_persist: true,
+  db_garbagecollector_enable: false,
+  heartbeat_interval: 5,
+  max_callback_backoff_delay_ms: 900_000,
+  media: { auto_download: ['image', 'video', 'voice', 'sticker', 'audio', 'document'] },
+  notify_user_change_number: true,
+  pass_through: false,
+  sent_status: true,
+  show_security_notifications: false,
+  unhealthy_interval: 30,
+  webhooks: { url: null, max_concurrent_requests: 6, headers: {}, format: 'onprem', batch_size: 1, max_retry_ms: 7 * 24 * 3600 * 1000 },
+}
+
+export const DEFAULT_SETTINGS: Readonly<ApplicationSettings> = Object.freeze(defaults)
+
+/** Deep-merges a stored (possibly partial, possibly older) settings object over the defaults. */
+export function withDefaults(stored: Partial<ApplicationSettings> | undefined): ApplicationSettings {
+  return {
+    ...DEFAULT_SETTINGS,
+    ...stored,
+    media: { ...DEFAULT_SETTINGS.media, ...stored?.media },
+    webhooks: { ...DEFAULT_SETTINGS.webhooks, ...stored?.webhooks },
+  }
+}

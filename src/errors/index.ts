@@ -1,0 +1,31 @@
+export {
+  CATALOGUE,
+  CloudCode,
+  OnPremCode,
+  WebhookCode,
+  catalogueEntry,
+  cloudEntry,
+  isKnownCode,
+  onPremEntry,
+  toCloudCode,
+  toOnPremCode,
+  type CatalogueEntry,
+  type CloudCodeValue,
+  type Dialect,
+  type ErrorContext,
+  type KnownCode,
+  type OnPremClientCodeValue,
+  type OnPremCodeValue,
+  type WebhookCodeValue,
+} from './catalogue.js'
+export { WaboxError, asWaboxError, type WaboxErrorOptions } from './wabox-error.js'
+export {
+  renderCloud,
+  renderOnPrem,
+  webhookError,
+  type CloudErrorBody,
+  type CloudWebhookError,
+  type OnPremErrorBody,
+  type OnPremErrorObject,
+  type WebhookErrorPair,
+} from './render.js'

@@ -1,0 +1,44 @@
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
+import type { Database, Dialect } from './database.js'
+import * as m0001 from './migrations/0001-foundation.js'
+
+type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
+
+/** Frozen, ordered list. A migration is never edited once released. */
+const STEPS: Record<string, Step> = {
+  '0001-foundation': m0001,
+}
+
+class StaticProvider implements MigrationProvider {
+  constructor(
+    private readonly dialect: Dialect,
+    private readonly upTo: string | undefined,
+  ) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {}
+    for (const [name, step] of Object.entries(STEPS)) {
+      if (this.upTo !== undefined && name > this.upTo) break
+      out[name] = { up: (db) => step.up(db, this.dialect) }
+    }
+    return out
+  }
+}
+
+export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS)
+
+/** Applies pending migrations (all, or up to and including `upTo`). Returns the names applied. */
+export async function migrate(database: Database, upTo?: string): Promise<string[]> {
+  const migrator = new Migrator({
+    db: database.db,
+    provider: new StaticProvider(database.dialect, upTo),
+    // Without it Kysely looks for its bookkeeping tables in every schema it can see.
+    ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+  })
+  const result: MigrationResultSet = await migrator.migrateToLatest()
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+    throw new Error(`Migration ${failed} failed: ${String(result.error)}`, { cause: result.error })
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

@@ -1,0 +1,67 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import path from 'node:path'
+
+const VERSION = 1
+const IV_BYTES = 12
+const TAG_BYTES = 16
+
+/** AES-256-GCM for data at rest: message bodies, callback payloads, media files, secrets. */
+export class Sealer {
+  readonly #key: Buffer
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error('The at-rest key must be 32 bytes')
+    this.#key = key
+  }
+
+  /** Layout: version (1) | iv (12) | tag (16) | ciphertext. */
+  seal(plain: Uint8Array | string): Buffer {
+    const iv = randomBytes(IV_BYTES)
+    const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
+    const body = Buffer.concat([cipher.update(plain), cipher.final()])
+    return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), body])
+  }
+
+  open(sealed: Uint8Array): Buffer {
+    const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+    if (buf[0] !== VERSION) throw new Error(`Unknown sealed-data version ${buf[0]}`)
+    const iv = buf.subarray(1, 1 + IV_BYTES)
+    const tag = buf.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES)
+    const decipher = createDecipheriv('aes-256-gcm', this.#key, iv)
+    decipher.setAuthTag(tag)
+    return Buffer.concat([decipher.update(buf.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()])
+  }
+
+  sealJson(value: unknown): Buffer {
+    return this.seal(JSON.stringify(value))
+  }
+
+  openJson<T>(sealed: Uint8Array): T {
+    return JSON.parse(this.open(sealed).toString('utf8')) as T
+  }
+}
+
+/**
+ * The configured key, or the key file in the data directory, created with mode 0600 on
+ * first use. Every process sharing one database must share one key.
+ */
+export function loadAtRestKey(configured: Buffer | undefined, dataDir: string): Buffer {
+  if (configured) return configured
+  const file = path.join(dataDir, 'master.key')
+  try {
+    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  fs.mkdirSync(dataDir, { recursive: true })
+  const key = randomBytes(32)
+  try {
+    fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
+    return key
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex')
+    throw err
+  }
+}

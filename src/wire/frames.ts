@@ -1,0 +1,274 @@
+/**
+ * The wabox network wire protocol, version 1: the contract between the network server
+ * (`src/network/`), the simulated phones (`src/phones/`) and the CoreApp (`src/coreapp/`).
+ * Frames are MessagePack maps sent as binary WebSocket messages; byte fields are
+ * MessagePack `bin`. `docs/protocol.md` is the human description of this file.
+ */
+export const PROTOCOL_VERSION = 1
+
+/** Shard counts a business number may use (On-Prem multiconnect). */
+export const SHARD_COUNTS = [1, 2, 4, 8, 16, 32] as const
+
+/** WebSocket close codes the server uses. */
+export const CloseCode = {
+  /** A newer login for the same (wa_id, shard) took over this connection. */
+  REPLACED: 4001,
+  /** Credentials were wrong or the account is not registered. */
+  AUTH_FAILED: 4002,
+  /** The client spoke an unknown protocol version or sent an undecodable frame. */
+  PROTOCOL_ERROR: 4003,
+  /** The server is shutting down. */
+  SHUTDOWN: 4004,
+} as const
+
+/** Error codes carried by `ack` frames with `ok: false`. */
+export type WireErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'not_registered' // the addressed wa_id is not on the network (CoreApp: 1013 / 131026)
+  | 'wrong_code' // registration code mismatch
+  | 'pin_required'
+  | 'wrong_pin'
+  | 'bad_certificate' // vname certificate missing/invalid (1005)
+  | 'spam_rate_limit' // quality-based limit (471 / 131048)
+  | 'pair_rate_limit' // too many messages to one user (131056)
+  | 'throughput_limit' // number-level messages per second (429 / 130429)
+  | 'messaging_limit' // tier of unique business-initiated users per 24 h reached
+  | 'blocked' // the recipient blocked this business
+  | 'not_found'
+  | 'wrong_shard' // recipient does not belong to the shard this connection owns
+  | 'internal'
+
+export interface WireError {
+  code: WireErrorCode
+  message: string
+}
+
+// ---- client → server requests; each carries a client-chosen `id` echoed in the ack ----
+
+export interface RequestBase {
+  v: typeof PROTOCOL_VERSION
+  id: string
+}
+
+/** Ask for a registration code. `cert` is the vname certificate (business accounts only). */
+export interface RegisterRequest extends RequestBase {
+  t: 'register.request'
+  cc: string
+  phone: string
+  method: 'sms' | 'voice'
+  cert?: Uint8Array
+}
+
+export interface RegisterVerify extends RequestBase {
+  t: 'register.verify'
+  cc: string
+  phone: string
+  code: string
+  pin?: string
+}
+
+export interface SetPin extends RequestBase {
+  t: 'account.pin'
+  pin: string | null
+}
+
+/** First frame of an authenticated session. Business clients pass `shard`/`shards`. */
+export interface Login extends RequestBase {
+  t: 'login'
+  waId: string
+  password: string
+  shard?: number
+  shards?: number
+}
+
+export interface SignedKey {
+  id: number
+  publicKey: Uint8Array
+  signature: Uint8Array
+}
+
+export interface OneTimeKey {
+  id: number
+  publicKey: Uint8Array
+}
+
+/** Upload (or top up) the account's public Signal keys. Replaces the signed keys. */
+export interface KeysUpload extends RequestBase {
+  t: 'keys.upload'
+  registrationId: number
+  identityKey: Uint8Array
+  signedPreKey: SignedKey
+  /** Last-resort Kyber pre-key, used when no one-time Kyber key is left. */
+  kyberPreKey: SignedKey
+  preKeys: OneTimeKey[]
+  kyberPreKeys: SignedKey[]
+}
+
+export interface KeysGet extends RequestBase {
+  t: 'keys.get'
+  waId: string
+}
+
+/** Content categories that the network meters (conversation pricing). */
+export type Category = 'marketing' | 'utility' | 'authentication' | 'service'
+
+export interface EnvelopeSend extends RequestBase {
+  t: 'envelope.send'
+  /** Stable id chosen by the sender; a second send with the same id is acked, not relayed. */
+  envelopeId: string
+  to: string
+  /** Signal message kind: 'prekey' for a PreKeySignalMessage, 'message' for a SignalMessage. */
+  kind: 'prekey' | 'message'
+  body: Uint8Array
+  /** Set by business senders: template messages open business-initiated conversations. */
+  category?: Category
+  businessInitiated?: boolean
+}
+
+/** The receiver confirms it persisted an envelope; the server then forgets it. */
+export interface EnvelopeAck extends RequestBase {
+  t: 'envelope.ack'
+  envelopeIds: string[]
+}
+
+export interface ReceiptSend extends RequestBase {
+  t: 'receipt.send'
+  to: string
+  kind: 'delivered' | 'read'
+  envelopeIds: string[]
+}
+
+export interface ReceiptAck extends RequestBase {
+  t: 'receipt.ack'
+  receiptIds: string[]
+}
+
+export interface TemplatesGet extends RequestBase {
+  t: 'templates.get'
+}
+
+export interface ContactsCheck extends RequestBase {
+  t: 'contacts.check'
+  /** Normalised digits (country code included). */
+  phones: string[]
+}
+
+/** Phones only: block or report a business (feeds the quality rating). */
+export interface Feedback extends RequestBase {
+  t: 'feedback'
+  waId: string
+  kind: 'block' | 'unblock' | 'report'
+}
+
+export type ClientFrame =
+  | RegisterRequest
+  | RegisterVerify
+  | SetPin
+  | Login
+  | KeysUpload
+  | KeysGet
+  | EnvelopeSend
+  | EnvelopeAck
+  | ReceiptSend
+  | ReceiptAck
+  | TemplatesGet
+  | ContactsCheck
+  | Feedback
+
+// ---- server → client ----
+
+export interface Ack {
+  v: typeof PROTOCOL_VERSION
+  t: 'ack'
+  id: string
+  ok: boolean
+  error?: WireError
+  result?: unknown
+}
+
+/** Ack results, by request type. */
+export interface RegisterRequestResult {
+  status: 'code_sent' | 'already_registered'
+  vname?: string
+}
+export interface RegisterVerifyResult {
+  waId: string
+  password: string
+}
+export interface LoginResult {
+  serverTime: number
+  /** One-time pre-keys the server still holds for this account. */
+  preKeysLeft: number
+}
+export interface PreKeyBundleWire {
+  registrationId: number
+  deviceId: number
+  identityKey: Uint8Array
+  signedPreKey: SignedKey
+  preKey?: OneTimeKey
+  kyberPreKey: SignedKey
+}
+export interface EnvelopeSendResult {
+  serverTimestamp: number
+  duplicate: boolean
+}
+export interface ContactsCheckResult {
+  results: { phone: string; waId?: string }[]
+}
+export interface TemplateComponentWire {
+  type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS'
+  format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION'
+  text?: string
+  buttons?: { type: string; text: string; url?: string; phone_number?: string }[]
+}
+export interface TemplateWire {
+  id: string
+  name: string
+  language: string
+  category: 'MARKETING' | 'UTILITY' | 'AUTHENTICATION'
+  status: 'APPROVED' | 'PENDING' | 'REJECTED' | 'PAUSED' | 'DISABLED'
+  components: TemplateComponentWire[]
+}
+export interface TemplatesGetResult {
+  namespace: string
+  templates: TemplateWire[]
+}
+
+export interface EnvelopePush {
+  v: typeof PROTOCOL_VERSION
+  t: 'envelope'
+  envelopeId: string
+  from: string
+  kind: 'prekey' | 'message'
+  body: Uint8Array
+  serverTimestamp: number
+}
+
+export interface ReceiptPush {
+  v: typeof PROTOCOL_VERSION
+  t: 'receipt'
+  receiptId: string
+  from: string
+  kind: 'delivered' | 'read'
+  envelopeIds: string[]
+  timestamp: number
+}
+
+/** The server holds fewer one-time pre-keys than its threshold. */
+export interface KeysLowPush {
+  v: typeof PROTOCOL_VERSION
+  t: 'keys.low'
+  preKeysLeft: number
+}
+
+/** An envelope accepted earlier failed later (e.g. expired undelivered). */
+export interface EnvelopeFailedPush {
+  v: typeof PROTOCOL_VERSION
+  t: 'envelope.failed'
+  envelopeId: string
+  to: string
+  error: WireError
+}
+
+export type ServerFrame = Ack | EnvelopePush | ReceiptPush | KeysLowPush | EnvelopeFailedPush
