@@ -1,0 +1,113 @@
+import type { KeysUpload, PreKeyBundleWire } from '../wire/frames.js'
+import type { NetworkDb } from './database.js'
+import { WireFailure } from './wire-failure.js'
+import type { Trx, WriteBatcher } from './write-batcher.js'
+
+/** Every account is one device: the bundle's deviceId is always 1. */
+const DEVICE_ID = 1
+
+/**
+ * The public pre-key directory: identity key, signed pre-key, one-time EC pre-keys and
+ * Kyber pre-keys (one-time, plus a last-resort key used when those run out).
+ */
+export class KeyDirectory {
+  readonly #db: NetworkDb
+  readonly #batcher: WriteBatcher
+
+  constructor(db: NetworkDb, batcher: WriteBatcher) {
+    this.#db = db
+    this.#batcher = batcher
+  }
+
+  /** Replaces the signed keys and adds the one-time keys; a new identity key drops the old one-time keys. */
+  upload(waId: string, frame: KeysUpload): Promise<{ preKeysLeft: number }> {
+    return this.#batcher.run(async (trx) => {
+      const current = await trx.selectFrom('identity_keys').select('identity_key').where('wa_id', '=', waId).executeTakeFirst()
+      if (current && !Buffer.from(current.identity_key).equals(frame.identityKey)) await deleteOneTimeKeys(trx, waId)
+      const identity = {
+        wa_id: waId,
+        registration_id: frame.registrationId,
+        identity_key: frame.identityKey,
+        signed_pre_key_id: frame.signedPreKey.id,
+        signed_pre_key: frame.signedPreKey.publicKey,
+        signed_pre_key_signature: frame.signedPreKey.signature,
+        kyber_pre_key_id: frame.kyberPreKey.id,
+        kyber_pre_key: frame.kyberPreKey.publicKey,
+        kyber_pre_key_signature: frame.kyberPreKey.signature,
+      }
+      await trx
+        .insertInto('identity_keys')
+        .values(identity)
+        .onConflict((oc) => oc.column('wa_id').doUpdateSet(identity))
+        .execute()
+      if (frame.preKeys.length > 0) {
+        await trx
+          .insertInto('one_time_pre_keys')
+          .values(frame.preKeys.map((k) => ({ wa_id: waId, key_id: k.id, public_key: k.publicKey })))
+          .onConflict((oc) => oc.columns(['wa_id', 'key_id']).doUpdateSet((eb) => ({ public_key: eb.ref('excluded.public_key') })))
+          .execute()
+      }
+      if (frame.kyberPreKeys.length > 0) {
+        await trx
+          .insertInto('kyber_pre_keys')
+          .values(frame.kyberPreKeys.map((k) => ({ wa_id: waId, key_id: k.id, public_key: k.publicKey, signature: k.signature })))
+          .onConflict((oc) =>
+            oc.columns(['wa_id', 'key_id']).doUpdateSet((eb) => ({ public_key: eb.ref('excluded.public_key'), signature: eb.ref('excluded.signature') })),
+          )
+          .execute()
+      }
+      return { preKeysLeft: await countPreKeys(trx, waId) }
+    })
+  }
+
+  /** Hands out a bundle, consuming one one-time EC pre-key and one one-time Kyber key when there are any. */
+  take(waId: string): Promise<{ bundle: PreKeyBundleWire; preKeysLeft: number }> {
+    return this.#batcher.run(async (trx) => {
+      const identity = await trx.selectFrom('identity_keys').selectAll().where('wa_id', '=', waId).executeTakeFirst()
+      if (!identity) throw new WireFailure('not_found', `${waId} has not uploaded keys`)
+      const preKey = await trx
+        .deleteFrom('one_time_pre_keys')
+        .where('wa_id', '=', waId)
+        .where('key_id', '=', (eb) => eb.selectFrom('one_time_pre_keys').select((e) => e.fn.min('key_id').as('k')).where('wa_id', '=', waId))
+        .returning(['key_id', 'public_key'])
+        .executeTakeFirst()
+      const kyber = await trx
+        .deleteFrom('kyber_pre_keys')
+        .where('wa_id', '=', waId)
+        .where('key_id', '=', (eb) => eb.selectFrom('kyber_pre_keys').select((e) => e.fn.min('key_id').as('k')).where('wa_id', '=', waId))
+        .returning(['key_id', 'public_key', 'signature'])
+        .executeTakeFirst()
+      const bundle: PreKeyBundleWire = {
+        registrationId: identity.registration_id,
+        deviceId: DEVICE_ID,
+        identityKey: identity.identity_key,
+        signedPreKey: { id: identity.signed_pre_key_id, publicKey: identity.signed_pre_key, signature: identity.signed_pre_key_signature },
+        preKey: preKey ? { id: preKey.key_id, publicKey: preKey.public_key } : undefined,
+        kyberPreKey: kyber
+          ? { id: kyber.key_id, publicKey: kyber.public_key, signature: kyber.signature }
+          : { id: identity.kyber_pre_key_id, publicKey: identity.kyber_pre_key, signature: identity.kyber_pre_key_signature },
+      }
+      return { bundle, preKeysLeft: await countPreKeys(trx, waId) }
+    })
+  }
+
+  async preKeysLeft(waId: string): Promise<number> {
+    return countPreKeys(this.#db, waId)
+  }
+
+  /** Called when a number re-registers: its next device brings a new identity. */
+  async forget(trx: Trx, waId: string): Promise<void> {
+    await trx.deleteFrom('identity_keys').where('wa_id', '=', waId).execute()
+    await deleteOneTimeKeys(trx, waId)
+  }
+}
+
+async function deleteOneTimeKeys(trx: Trx, waId: string): Promise<void> {
+  await trx.deleteFrom('one_time_pre_keys').where('wa_id', '=', waId).execute()
+  await trx.deleteFrom('kyber_pre_keys').where('wa_id', '=', waId).execute()
+}
+
+async function countPreKeys(db: NetworkDb | Trx, waId: string): Promise<number> {
+  const row = await db.selectFrom('one_time_pre_keys').select((eb) => eb.fn.countAll<number>().as('n')).where('wa_id', '=', waId).executeTakeFirstOrThrow()
+  return Number(row.n)
+}

@@ -1,0 +1,83 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+
+/** Messaging-limit tiers: unique users a number may start business-initiated conversations with per rolling 24 h. */
+export const TIERS = ['250', '1000', '10000', '100000', 'unlimited'] as const
+export type Tier = (typeof TIERS)[number]
+
+export function tierCapacity(tier: Tier): number {
+  return tier === 'unlimited' ? Infinity : Number(tier)
+}
+
+export interface NetworkLimits {
+  /** Tier of a newly registered business number ('strict' default 250; 'dev' default unlimited). */
+  initialTier: Tier
+  /** Rolling window of the messaging-limit tier. */
+  messagingWindowMs: number
+  /** Pair rate limit: at most `pairBurst` envelopes from one business to one user per `pairWindowMs`. */
+  pairBurst: number
+  pairWindowMs: number
+  /** Envelopes per second one business number may send. */
+  throughputPerSecond: number
+  /** Blocks + reports within `qualityWindowMs` that turn the quality rating YELLOW / RED. */
+  qualityWindowMs: number
+  qualityYellowAt: number
+  qualityRedAt: number
+  /** A conversation stays open this long after its first envelope. */
+  conversationWindowMs: number
+  /** `keys.low` is pushed when fewer one-time pre-keys than this remain. */
+  preKeysLowThreshold: number
+  /** Undelivered envelopes older than this fail with an `envelope.failed` push to the sender. */
+  envelopeTtlMs: number
+  /** How long the server remembers envelope ids for duplicate detection. */
+  dedupRetentionMs: number
+  /** Registration codes expire after this long. */
+  codeTtlMs: number
+  /** Largest blob accepted by `POST /blobs`. */
+  maxBlobBytes: number
+}
+
+export interface NetworkServerOptions {
+  dataDir: string
+  host?: string
+  /** 0 picks an ephemeral port. */
+  port?: number
+  clock?: Clock
+  logger?: Logger
+  /** 'dev' (default) relaxes the tier limit and auto-approves templates. */
+  profile?: 'dev' | 'strict'
+  limits?: Partial<NetworkLimits>
+  /** When set, `/control/*` requires `Authorization: Bearer <controlToken>`. */
+  controlToken?: string
+  /** Blob lifetime; default 14 days. */
+  blobTtlMs?: number
+  /** New templates start APPROVED instead of PENDING; default true for the dev profile. */
+  autoApproveTemplates?: boolean
+  /** How often expired blobs, envelopes and dedup entries are swept; default 60 s. */
+  sweepIntervalMs?: number
+  /** Server-side keep-alive ping interval; a connection missing one pong is dropped. Default 30 s. */
+  pingIntervalMs?: number
+}
+
+const HOUR = 60 * 60 * 1000
+const DAY = 24 * HOUR
+
+export function resolveLimits(profile: 'dev' | 'strict', overrides: Partial<NetworkLimits> = {}): NetworkLimits {
+  return Object.freeze({
+    initialTier: profile === 'dev' ? 'unlimited' : '250',
+    messagingWindowMs: DAY,
+    pairBurst: 45,
+    pairWindowMs: 6000,
+    throughputPerSecond: 1000,
+    qualityWindowMs: 7 * DAY,
+    qualityYellowAt: 5,
+    qualityRedAt: 10,
+    conversationWindowMs: DAY,
+    preKeysLowThreshold: 10,
+    envelopeTtlMs: 30 * DAY,
+    dedupRetentionMs: 30 * DAY,
+    codeTtlMs: HOUR,
+    maxBlobBytes: 100 * 1024 * 1024,
+    ...overrides,
+  })
+}

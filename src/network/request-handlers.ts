@@ -1,0 +1,70 @@
+import { PROTOCOL_VERSION, type ClientFrame, type PreKeyBundleWire } from '../wire/frames.js'
+import { shardOf } from '../wire/shard.js'
+import type { Account } from './accounts.js'
+import { waIdOf } from './accounts.js'
+import type { Connection, NetworkServices } from './connection.js'
+import { WireFailure } from './wire-failure.js'
+
+/**
+ * What each request does; the promise resolves to the ack's `result`. Must reach the
+ * write batcher synchronously where order matters (envelope.send), so frames from one
+ * connection are stored in the order they arrived.
+ */
+export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkServices): Promise<unknown> {
+  switch (frame.t) {
+    case 'register.request':
+      return s.memo.run(memoKey(`reg:${waIdOf(frame.cc, frame.phone)}`, frame), () => s.accounts.requestCode(frame))
+    case 'register.verify':
+      return s.memo.run(memoKey(`reg:${waIdOf(frame.cc, frame.phone)}`, frame), () => s.accounts.verify(frame))
+    case 'login':
+      throw new Error('login is handled by the connection')
+  }
+  const account = conn.account
+  if (!account) throw new WireFailure('unauthorized', 'log in first')
+  switch (frame.t) {
+    case 'account.pin':
+      return s.memo.run(memoKey(account.waId, frame), () => s.accounts.setPin(account.waId, frame.pin))
+    case 'keys.upload':
+      return s.keys.upload(account.waId, frame)
+    case 'keys.get':
+      return s.memo.run(memoKey(account.waId, frame), () => takeBundle(s, frame.waId))
+    case 'envelope.send':
+      checkCounterparty(conn, account, frame.to, s)
+      return s.relay.send(account, frame)
+    case 'envelope.ack':
+      return s.relay.ack(account.waId, frame.envelopeIds)
+    case 'receipt.send':
+      checkCounterparty(conn, account, frame.to, s)
+      return s.memo.run(memoKey(account.waId, frame), () => s.relay.sendReceipt(account.waId, frame))
+    case 'receipt.ack':
+      return s.relay.ackReceipts(account.waId, frame.receiptIds)
+    case 'templates.get':
+      return s.templates.pack(account)
+    case 'contacts.check':
+      return Promise.resolve(s.accounts.check(frame.phones))
+    case 'feedback':
+      return s.memo.run(memoKey(account.waId, frame), () => s.integrity.feedback(account.waId, s.accounts.get(frame.waId), frame.kind))
+  }
+}
+
+function memoKey(principal: string, frame: ClientFrame): string {
+  return `${principal}\0${frame.t}\0${frame.id}`
+}
+
+/** The addressee exists and belongs to this connection's shard. */
+function checkCounterparty(conn: Connection, account: Account, to: string, s: NetworkServices): void {
+  if (to === account.waId) throw new WireFailure('bad_request', 'cannot send to yourself')
+  if (!s.accounts.get(to)) throw new WireFailure('not_registered', `${to} is not on the network`)
+  if (shardOf(to, conn.shards) !== conn.shard) {
+    throw new WireFailure('wrong_shard', `${to} belongs to shard ${shardOf(to, conn.shards)} of ${conn.shards}, this connection owns shard ${conn.shard}`)
+  }
+}
+
+async function takeBundle(s: NetworkServices, waId: string): Promise<PreKeyBundleWire> {
+  if (!s.accounts.get(waId)) throw new WireFailure('not_registered', `${waId} is not on the network`)
+  const { bundle, preKeysLeft } = await s.keys.take(waId)
+  if (preKeysLeft < s.limits.preKeysLowThreshold) {
+    s.router.primary(waId)?.send({ v: PROTOCOL_VERSION, t: 'keys.low', preKeysLeft })
+  }
+  return bundle
+}

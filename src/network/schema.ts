@@ -1,0 +1,148 @@
+import type { Generated } from 'kysely'
+
+/** Row types of the network's own SQLite database (see migrations.ts). Times are epoch ms. */
+export interface NetworkDatabase {
+  accounts: AccountsTable
+  registration_codes: RegistrationCodesTable
+  identity_keys: IdentityKeysTable
+  one_time_pre_keys: OneTimePreKeysTable
+  kyber_pre_keys: KyberPreKeysTable
+  inbox: InboxTable
+  sent_envelopes: SentEnvelopesTable
+  blobs: BlobsTable
+  templates: TemplatesTable
+  blocks: BlocksTable
+  feedback: FeedbackTable
+  initiated_users: InitiatedUsersTable
+  conversations: ConversationsTable
+}
+
+export interface AccountsTable {
+  wa_id: string
+  cc: string
+  phone: string
+  /** 1 when registered with a vname certificate. */
+  business: number
+  vname: string | null
+  /** sha256 of the server-generated password (high-entropy token, so no slow hash needed). */
+  password_hash: string
+  /** scrypt of the two-step PIN (6 digits: low entropy, so a slow hash). */
+  pin_hash: string | null
+  template_namespace: string | null
+  /** Messaging-limit tier; null = the profile's initial tier. */
+  tier: string | null
+  registered_at: number
+}
+
+export interface RegistrationCodesTable {
+  wa_id: string
+  cc: string
+  phone: string
+  code: string
+  vname: string | null
+  issued_at: number
+  used_at: number | null
+}
+
+export interface IdentityKeysTable {
+  wa_id: string
+  registration_id: number
+  identity_key: Uint8Array
+  signed_pre_key_id: number
+  signed_pre_key: Uint8Array
+  signed_pre_key_signature: Uint8Array
+  kyber_pre_key_id: number
+  kyber_pre_key: Uint8Array
+  kyber_pre_key_signature: Uint8Array
+}
+
+export interface OneTimePreKeysTable {
+  wa_id: string
+  key_id: number
+  public_key: Uint8Array
+}
+
+export interface KyberPreKeysTable {
+  wa_id: string
+  key_id: number
+  public_key: Uint8Array
+  signature: Uint8Array
+}
+
+export type InboxItemType = 'envelope' | 'receipt' | 'failed'
+
+/** Everything waiting for a device: envelopes, receipts and failure notices, in `seq` order. */
+export interface InboxTable {
+  seq: Generated<number>
+  recipient: string
+  /** fnv1a32 of the counterparty; `route_hash % shards` picks the recipient's shard. */
+  route_hash: number
+  type: InboxItemType
+  /** Envelope id, receipt id, or (failed) the failed envelope's id. */
+  item_id: string
+  /** Envelope/receipt sender; for 'failed', the envelope's addressee. */
+  sender: string
+  /** Envelope kind, receipt kind, or (failed) the error code. */
+  kind: string
+  /** Envelope ciphertext; for receipts, the msgpack list of envelope ids. */
+  body: Uint8Array | null
+  created_at: number
+}
+
+/** Envelope ids already accepted, per sender: duplicate detection and retry answers. */
+export interface SentEnvelopesTable {
+  sender: string
+  envelope_id: string
+  request_id: string
+  server_ts: number
+}
+
+export interface BlobsTable {
+  id: string
+  owner: string
+  size: number
+  created_at: number
+  expires_at: number
+}
+
+export interface TemplatesTable {
+  id: string
+  wa_id: string
+  name: string
+  language: string
+  category: string
+  /** JSON array of TemplateComponentWire. */
+  components: string
+  status: string
+  reason: string | null
+  created_at: number
+  updated_at: number
+}
+
+export interface BlocksTable {
+  business: string
+  user: string
+  created_at: number
+}
+
+export interface FeedbackTable {
+  id: Generated<number>
+  business: string
+  user: string
+  kind: string
+  at: number
+}
+
+export interface InitiatedUsersTable {
+  business: string
+  user: string
+  last_at: number
+}
+
+export interface ConversationsTable {
+  id: Generated<number>
+  business: string
+  user: string
+  category: string
+  opened_at: number
+}

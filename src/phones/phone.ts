@@ -1,0 +1,386 @@
+import { EventEmitter } from 'node:events'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { pino, type Logger } from 'pino'
+import { type Clock, systemClock } from '../clock.js'
+import { messageId } from '../ids.js'
+import { SignalAccount } from '../signal/account.js'
+import { writeFileAtomic } from '../signal/atomic-file.js'
+import { FileSignalStore } from '../signal/file-store.js'
+import { KeyedQueue } from '../signal/keyed-queue.js'
+import { decryptMedia, encryptMedia } from '../signal/media-crypto.js'
+import { NetworkClient, WireRequestError } from '../wire/client.js'
+import type { Content, MediaRef } from '../wire/content.js'
+import { decodeContent, encodeContent } from '../wire/content-codec.js'
+import type { EnvelopeFailedPush, EnvelopePush, EnvelopeSendResult, PreKeyBundleWire, ReceiptPush, RegisterVerifyResult } from '../wire/frames.js'
+import { buildContent, isMediaRequest, mediaOf, type PhoneSendRequest } from './outgoing.js'
+import { type InboxEntry, type InboxView, type OutboxView, type PhoneProfile, PhoneStorage, type ReplyScript, type StatusEvent } from './phone-storage.js'
+import { type Scheduler, timerScheduler } from './scheduler.js'
+
+/** Where a registering phone reads its verification code (in-process: the network server's `lastCode`). */
+export type CodeSource = (cc: string, phone: string) => Promise<string | undefined> | string | undefined
+
+export interface PhoneOptions {
+  /** The phone's folder: profile, inbox, outbox, status log, Signal state, received media. */
+  dir: string
+  /** `ws://host:port/ws` of the network. */
+  networkUrl: string
+  /** Needed only to register a phone whose folder has no profile yet. */
+  register?: { cc: string; phone: string; codeSource: CodeSource; profileName?: string }
+  clock?: Clock
+  scheduler?: Scheduler
+  logger?: Logger
+  /** One-time pre-keys per upload and per top-up. */
+  preKeys?: number
+  /** Defaults for a new phone's behaviour. */
+  autoReadDelayMs?: number | null
+  /**
+   * fsync every write. Default false: temp file + rename and appends already survive a killed
+   * process; fsync adds power-loss safety at about a quarter of the message rate.
+   */
+  fsync?: boolean
+}
+
+export class PhoneOfflineError extends Error {
+  override name = 'PhoneOfflineError'
+}
+
+export interface PhoneEvents {
+  /** A received message was persisted and acked. */
+  message: [InboxView]
+  /** A receipt for one of the phone's own messages was persisted. */
+  receipt: [Extract<StatusEvent, { type: 'receipt' }>]
+  /** Messages were marked read (their receipts sent and the mark persisted). */
+  read: [string[]]
+  /** An envelope the phone sent failed after being accepted. */
+  failed: [EnvelopeFailedPush]
+  /** Pre-keys were uploaded; the network now holds this many one-time keys. */
+  keys: [preKeysLeft: number]
+  online: []
+  offline: []
+}
+
+/**
+ * A simulated consumer phone: its own Signal identity and folder, one network connection,
+ * and the behaviours a tester scripts (auto-deliver, auto-read, replies, blocking).
+ */
+export class Phone extends EventEmitter<PhoneEvents> {
+  readonly #opts: PhoneOptions
+  readonly #storage: PhoneStorage
+  readonly #signal: SignalAccount
+  readonly #clock: Clock
+  readonly #scheduler: Scheduler
+  readonly #logger: Logger
+  readonly #preKeys: number
+  readonly #inbound = new KeyedQueue()
+  readonly #pendingReads = new Set<() => void>()
+  #client: NetworkClient | null = null
+  #topUp: Promise<void> | null = null
+  readonly #handlers = new Set<Promise<void>>()
+
+  private constructor(opts: PhoneOptions, storage: PhoneStorage, signal: SignalAccount, logger: Logger) {
+    super()
+    this.#opts = opts
+    this.#storage = storage
+    this.#signal = signal
+    this.#clock = opts.clock ?? systemClock
+    this.#scheduler = opts.scheduler ?? timerScheduler
+    this.#logger = logger
+    this.#preKeys = opts.preKeys ?? 20
+  }
+
+  /** Opens the phone in `dir` (registering it first if the folder is new) and brings it online unless it was left offline. */
+  static async start(opts: PhoneOptions): Promise<Phone> {
+    const fsync = opts.fsync ?? false
+    const storage = await PhoneStorage.open(opts.dir, { fsync })
+    const logger = (opts.logger ?? pino({ level: 'silent' })).child({ phone: storage.profile?.waId ?? opts.register?.phone })
+    if (!storage.profile) await Phone.#register(opts, storage, logger)
+    const profile = storage.profile!
+    const signal = await SignalAccount.open({ waId: profile.waId, store: new FileSignalStore(join(opts.dir, 'signal'), { fsync }), clock: opts.clock })
+    const phone = new Phone(opts, storage, signal, logger)
+    if (!profile.offline) await phone.#connect()
+    return phone
+  }
+
+  static async #register(opts: PhoneOptions, storage: PhoneStorage, logger: Logger): Promise<void> {
+    if (!opts.register) throw new Error(`${opts.dir} holds no phone and no registration details were given`)
+    const { cc, phone, codeSource } = opts.register
+    const client = new NetworkClient({ url: opts.networkUrl, clock: opts.clock, reconnect: false, logger })
+    try {
+      await client.connect()
+      await client.request({ t: 'register.request', cc, phone, method: 'sms' })
+      const code = await codeSource(cc, phone)
+      if (!code) throw new Error(`no verification code for +${cc}${phone}`)
+      const { waId, password } = await client.request<RegisterVerifyResult>({ t: 'register.verify', cc, phone, code })
+      await storage.saveProfile({
+        waId,
+        cc,
+        phone,
+        password,
+        profileName: opts.register.profileName ?? `Phone ${phone.slice(-4)}`,
+        script: { mode: 'none' },
+        autoDeliver: true,
+        autoReadDelayMs: opts.autoReadDelayMs === undefined ? 0 : opts.autoReadDelayMs,
+        blocked: [],
+        offline: false,
+      })
+    } finally {
+      await client.close()
+    }
+  }
+
+  get waId(): string {
+    return this.#profile.waId
+  }
+
+  get profile(): Readonly<PhoneProfile> {
+    return this.#profile
+  }
+
+  get online(): boolean {
+    return this.#client?.connected ?? false
+  }
+
+  get dir(): string {
+    return this.#storage.dir
+  }
+
+  inbox(): InboxView[] {
+    return this.#storage.inbox()
+  }
+
+  outbox(): OutboxView[] {
+    return this.#storage.outbox()
+  }
+
+  get #profile(): PhoneProfile {
+    return this.#storage.profile!
+  }
+
+  async #connect(): Promise<void> {
+    const client = new NetworkClient({ url: this.#opts.networkUrl, clock: this.#opts.clock, reconnect: true, logger: this.#logger })
+    client.on('envelope', (env) => this.#track(this.#onEnvelope(client, env), 'inbound envelope failed'))
+    client.on('receipt', (r) => this.#track(this.#onReceipt(client, r), 'inbound receipt failed'))
+    client.on('keys.low', () => this.#track(this.#uploadKeys(client), 'pre-key top-up failed'))
+    client.on('envelope.failed', (f) => this.#track(this.#onFailed(f), 'recording a failure failed'))
+    client.on('replaced', () => {
+      this.#logger.warn('another connection logged in as this phone')
+      if (this.#client === client) this.#client = null
+      this.emit('offline')
+    })
+    this.#client = client
+    try {
+      await client.connect()
+      const { preKeysLeft } = await client.login(this.waId, this.#profile.password)
+      // a new account, or one whose keys ran low while it was away
+      if (preKeysLeft < Math.ceil(this.#preKeys / 2)) await this.#uploadKeys(client)
+    } catch (err) {
+      this.#client = null
+      await client.close()
+      throw err
+    }
+    this.emit('online')
+  }
+
+  // keys.low comes with every bundle fetched while low: one top-up in flight answers them all
+  /** Keeps a pushed frame's handler so `close` can let it finish; its failure is logged, not thrown. */
+  #track(work: Promise<void>, failure: string): void {
+    const tracked = work.catch((err: unknown) => this.#logger.error({ err }, failure)).finally(() => this.#handlers.delete(tracked))
+    this.#handlers.add(tracked)
+  }
+
+  #uploadKeys(client: NetworkClient): Promise<void> {
+    this.#topUp ??= (async () => {
+      try {
+        const result = await client.request<{ preKeysLeft: number }>({ t: 'keys.upload', ...(await this.#signal.generateKeys(this.#preKeys)) })
+        this.emit('keys', result.preKeysLeft)
+      } finally {
+        this.#topUp = null
+      }
+    })()
+    return this.#topUp
+  }
+
+  #online(): NetworkClient {
+    if (!this.#client) throw new PhoneOfflineError(`phone ${this.waId} is offline`)
+    return this.#client
+  }
+
+  /** Goes offline (and stays offline across restarts) until `goOnline`. */
+  async goOffline(): Promise<void> {
+    await this.#storage.updateProfile({ offline: true })
+    const client = this.#client
+    this.#client = null
+    await client?.close()
+    this.emit('offline')
+  }
+
+  async goOnline(): Promise<void> {
+    if (this.#client) return
+    await this.#storage.updateProfile({ offline: false })
+    await this.#connect()
+  }
+
+  async setScript(script: ReplyScript): Promise<void> {
+    await this.#storage.updateProfile({ script })
+  }
+
+  async setBehaviour(change: Partial<Pick<PhoneProfile, 'autoDeliver' | 'autoReadDelayMs' | 'profileName'>>): Promise<void> {
+    await this.#storage.updateProfile(change)
+  }
+
+  /** Blocks a business: the network stops its messages and counts the block against its quality. */
+  async block(business: string): Promise<void> {
+    await this.#online().request({ t: 'feedback', waId: business, kind: 'block' })
+    await this.#storage.updateProfile((p) => ({ blocked: p.blocked.includes(business) ? p.blocked : [...p.blocked, business] }))
+  }
+
+  async unblock(business: string): Promise<void> {
+    await this.#online().request({ t: 'feedback', waId: business, kind: 'unblock' })
+    await this.#storage.updateProfile((p) => ({ blocked: p.blocked.filter((b) => b !== business) }))
+  }
+
+  async report(business: string): Promise<void> {
+    await this.#online().request({ t: 'feedback', waId: business, kind: 'report' })
+  }
+
+  /** Encrypts and sends one message; media is encrypted and uploaded first. */
+  async send(req: PhoneSendRequest): Promise<OutboxView> {
+    const client = this.#online()
+    const id = messageId()
+    let media: MediaRef | undefined
+    if (isMediaRequest(req)) {
+      const encrypted = encryptMedia(req.data)
+      const blobId = await client.uploadBlob(encrypted.ciphertext)
+      media = { blobId, key: encrypted.key, iv: encrypted.iv, sha256: encrypted.sha256, mimeType: req.mimeType, size: req.data.length }
+    }
+    const content = buildContent(req, { id, sentAt: this.#clock.now(), profileName: this.#profile.profileName, media })
+    const bundles = (waId: string) => client.request<PreKeyBundleWire>({ t: 'keys.get', waId })
+    const { kind, body } = await this.#signal.encrypt(req.to, encodeContent(content), bundles)
+    await this.#storage.appendOutbox({ id, envelopeId: id, to: req.to, sentAt: content.sentAt, content })
+    try {
+      await client.request<EnvelopeSendResult>({ t: 'envelope.send', envelopeId: id, to: req.to, kind, body })
+    } catch (err) {
+      const code = err instanceof WireRequestError ? err.code : 'internal'
+      await this.#storage.appendStatus({ type: 'failed', envelopeId: id, code, message: (err as Error).message, at: this.#clock.now() })
+      throw err
+    }
+    return this.#storage.outboxEntry(id)!
+  }
+
+  /** Marks received messages read (all unread when `ids` is omitted) and sends read receipts; returns the ids marked. */
+  async markRead(ids?: string[]): Promise<string[]> {
+    const client = this.#online()
+    const entries = (ids ? ids.map((id) => this.#storage.inboxEntry(id)) : this.#storage.inbox()).filter(
+      (e): e is InboxView => e !== undefined && !e.error && e.readAt === undefined,
+    )
+    if (entries.length === 0) return []
+    const bySender = new Map<string, string[]>()
+    for (const e of entries) bySender.set(e.from, (bySender.get(e.from) ?? []).concat(e.envelopeId))
+    // receipts first: a crash before the mark means a repeated receipt, never a missing one
+    await Promise.all([...bySender].map(([to, envelopeIds]) => client.request({ t: 'receipt.send', to, kind: 'read', envelopeIds })))
+    const marked = entries.map((e) => e.id)
+    await this.#storage.appendStatus({ type: 'read', ids: marked, at: this.#clock.now() })
+    this.emit('read', marked)
+    return marked
+  }
+
+  /** Disconnects, cancels pending behaviours and lets running handlers finish; the folder keeps everything. */
+  async close(): Promise<void> {
+    for (const cancel of this.#pendingReads) cancel()
+    this.#pendingReads.clear()
+    const client = this.#client
+    this.#client = null
+    await client?.close()
+    await Promise.all(this.#handlers)
+  }
+
+  // Decrypt and persist run in arrival order per sender (the inbox keeps that order); the ack
+  // and behaviours run outside that queue, so one round trip never holds up the next message.
+  async #onEnvelope(client: NetworkClient, env: EnvelopePush): Promise<void> {
+    const view = await this.#inbound.run(env.from, async () => {
+      // redelivered after a crash between persisting and acking: its message key is spent
+      if (this.#storage.hasEnvelope(env.envelopeId)) return undefined
+      return this.#storage.appendInbox(await this.#open(client, env))
+    })
+    await client.request({ t: 'envelope.ack', envelopeIds: [env.envelopeId] })
+    if (!view) return
+    this.emit('message', view)
+    if (!view.error) await this.#react(client, view, view.content as Content)
+  }
+
+  /** Decrypts an envelope into an inbox entry; failures become entries too, so a bad envelope is acked, not retried forever. */
+  async #open(client: NetworkClient, env: EnvelopePush): Promise<InboxEntry> {
+    const base = { envelopeId: env.envelopeId, from: env.from, receivedAt: this.#clock.now() }
+    let content: Content
+    let identityChanged: { hash: string } | undefined
+    try {
+      const decrypted = await this.#signal.decrypt(env.from, env.kind, env.body)
+      identityChanged = decrypted.identityChanged
+      content = decodeContent(decrypted.plaintext)
+    } catch (err) {
+      this.#logger.warn({ err, envelopeId: env.envelopeId, from: env.from }, 'could not decrypt envelope')
+      return { ...base, id: env.envelopeId, error: `decrypt failed: ${(err as Error).message}` }
+    }
+    const entry: InboxEntry = { ...base, id: content.id, content, ...(identityChanged ? { identityChanged } : {}) }
+    const media = mediaOf(content)
+    if (media) {
+      try {
+        const bytes = decryptMedia(await client.downloadBlob(media.blobId), media)
+        await mkdir(join(this.dir, 'media'), { recursive: true })
+        entry.mediaFile = join('media', encodeURIComponent(content.id))
+        await writeFileAtomic(join(this.dir, entry.mediaFile), bytes)
+      } catch (err) {
+        entry.mediaError = (err as Error).message
+      }
+    }
+    return entry
+  }
+
+  /** Delivery receipt, scheduled read, scripted reply. Failures are logged: the message is already safe. */
+  async #react(client: NetworkClient, entry: InboxView, content: Content): Promise<void> {
+    const profile = this.#profile
+    if (profile.blocked.includes(entry.from)) return
+    try {
+      if (profile.autoDeliver) await client.request({ t: 'receipt.send', to: entry.from, kind: 'delivered', envelopeIds: [entry.envelopeId] })
+      if (profile.autoReadDelayMs === 0) await this.markRead([entry.id])
+      else if (profile.autoReadDelayMs !== null) this.#scheduleRead(entry.id, profile.autoReadDelayMs)
+      const reply = scriptedReply(profile.script, content)
+      if (reply !== undefined) await this.send({ to: entry.from, type: 'text', text: reply, replyTo: entry.id })
+    } catch (err) {
+      this.#logger.warn({ err, id: entry.id }, 'phone behaviour failed')
+    }
+  }
+
+  #scheduleRead(id: string, delayMs: number): void {
+    const cancel = this.#scheduler.after(delayMs, () => {
+      this.#pendingReads.delete(cancel)
+      if (!this.#client) return
+      this.markRead([id]).catch((err: unknown) => this.#logger.warn({ err, id }, 'auto-read failed'))
+    })
+    this.#pendingReads.add(cancel)
+  }
+
+  async #onReceipt(client: NetworkClient, receipt: ReceiptPush): Promise<void> {
+    if (!this.#storage.hasReceipt(receipt.receiptId)) {
+      const { receiptId, from, kind, envelopeIds, timestamp } = receipt
+      const event = { type: 'receipt' as const, receiptId, from, kind, envelopeIds, timestamp }
+      await this.#storage.appendStatus(event)
+      this.emit('receipt', event)
+    }
+    await client.request({ t: 'receipt.ack', receiptIds: [receipt.receiptId] })
+  }
+
+  async #onFailed(failed: EnvelopeFailedPush): Promise<void> {
+    const { envelopeId, error } = failed
+    await this.#storage.appendStatus({ type: 'failed', envelopeId, code: error.code, message: error.message, at: this.#clock.now() })
+    this.emit('failed', failed)
+  }
+}
+
+/** The text a reply script answers `content` with, if any. Reactions get no reply. */
+export function scriptedReply(script: ReplyScript, content: Content): string | undefined {
+  if (script.mode === 'none' || content.type === 'reaction') return undefined
+  if (script.mode === 'fixed') return script.text
+  return content.type === 'text' ? content.text.body : `echo: ${content.type}`
+}

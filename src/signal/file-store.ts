@@ -1,0 +1,143 @@
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { readFileIfExists, writeFileAtomic } from './atomic-file.js'
+import { KeyedQueue } from './keyed-queue.js'
+import type { LocalIdentity, RemoteIdentity, SignalStateStore } from './state-store.js'
+
+const DIRS = ['identities', 'sessions', 'prekeys', 'signed-prekeys', 'kyber-prekeys', 'kyber-last-resort'] as const
+
+/**
+ * Signal state as one file per record under one directory (a simulated phone's folder).
+ * Every write is temp file + rename, so a crash leaves the old or the new record. The
+ * directory must have a single owner: reads are served from a write-through cache.
+ */
+export class FileSignalStore implements SignalStateStore {
+  readonly #dir: string
+  readonly #fsync: boolean
+  readonly #cache = new Map<string, Uint8Array | null>()
+  readonly #writes = new KeyedQueue()
+  #dirsReady: Promise<unknown> | null = null
+
+  /** `fsync: false` trades power-loss durability for speed (process crashes stay safe). */
+  constructor(dir: string, opts: { fsync?: boolean } = {}) {
+    this.#dir = dir
+    this.#fsync = opts.fsync ?? true
+  }
+
+  get dir(): string {
+    return this.#dir
+  }
+
+  async getLocalIdentity(): Promise<LocalIdentity | null> {
+    const json = await this.#readJson<{ identityKeyPair: string; registrationId: number; nextKeyId: number }>('local.json')
+    if (!json) return null
+    return { ...json, identityKeyPair: fromBase64(json.identityKeyPair) }
+  }
+
+  async setLocalIdentity(identity: LocalIdentity): Promise<void> {
+    await this.#writeJson('local.json', { ...identity, identityKeyPair: toBase64(identity.identityKeyPair) })
+  }
+
+  async getRemoteIdentity(address: string): Promise<RemoteIdentity | null> {
+    const json = await this.#readJson<{ publicKey: string; firstSeenAt: number }>(addressFile('identities', address, 'json'))
+    if (!json) return null
+    return { publicKey: fromBase64(json.publicKey), firstSeenAt: json.firstSeenAt }
+  }
+
+  async setRemoteIdentity(address: string, identity: RemoteIdentity): Promise<void> {
+    await this.#writeJson(addressFile('identities', address, 'json'), {
+      publicKey: toBase64(identity.publicKey),
+      firstSeenAt: identity.firstSeenAt,
+    })
+  }
+
+  getPreKey(id: number): Promise<Uint8Array | null> {
+    return this.#read(keyFile('prekeys', id))
+  }
+
+  setPreKey(id: number, record: Uint8Array): Promise<void> {
+    return this.#write(keyFile('prekeys', id), record)
+  }
+
+  removePreKey(id: number): Promise<void> {
+    return this.#write(keyFile('prekeys', id), null)
+  }
+
+  getSignedPreKey(id: number): Promise<Uint8Array | null> {
+    return this.#read(keyFile('signed-prekeys', id))
+  }
+
+  setSignedPreKey(id: number, record: Uint8Array): Promise<void> {
+    return this.#write(keyFile('signed-prekeys', id), record)
+  }
+
+  async getKyberPreKey(id: number): Promise<Uint8Array | null> {
+    return (await this.#read(keyFile('kyber-prekeys', id))) ?? (await this.#read(keyFile('kyber-last-resort', id)))
+  }
+
+  setKyberPreKey(id: number, record: Uint8Array, lastResort: boolean): Promise<void> {
+    return this.#write(keyFile(lastResort ? 'kyber-last-resort' : 'kyber-prekeys', id), record)
+  }
+
+  // Last-resort keys live in their own folder, so removing the one-time file is all it takes.
+  markKyberPreKeyUsed(id: number): Promise<void> {
+    return this.#write(keyFile('kyber-prekeys', id), null)
+  }
+
+  getSession(address: string): Promise<Uint8Array | null> {
+    return this.#read(addressFile('sessions', address, 'bin'))
+  }
+
+  setSession(address: string, record: Uint8Array): Promise<void> {
+    return this.#write(addressFile('sessions', address, 'bin'), record)
+  }
+
+  removeSession(address: string): Promise<void> {
+    return this.#write(addressFile('sessions', address, 'bin'), null)
+  }
+
+  async #read(rel: string): Promise<Uint8Array | null> {
+    const cached = this.#cache.get(rel)
+    if (cached !== undefined) return cached
+    const bytes = await readFileIfExists(join(this.#dir, rel))
+    // a write may have landed while we read; it wins
+    if (!this.#cache.has(rel)) this.#cache.set(rel, bytes)
+    return this.#cache.get(rel) ?? null
+  }
+
+  /** Writes (or, with null, deletes) one record; resolves once it is on disk. */
+  async #write(rel: string, bytes: Uint8Array | null): Promise<void> {
+    this.#dirsReady ??= Promise.all(DIRS.map((d) => mkdir(join(this.#dir, d), { recursive: true })))
+    await this.#dirsReady
+    this.#cache.set(rel, bytes)
+    const path = join(this.#dir, rel)
+    await this.#writes.run(rel, () =>
+      bytes ? writeFileAtomic(path, bytes, { fsync: this.#fsync }) : rm(path, { force: true }),
+    )
+  }
+
+  async #readJson<T>(rel: string): Promise<T | null> {
+    const bytes = await this.#read(rel)
+    return bytes ? (JSON.parse(Buffer.from(bytes).toString('utf8')) as T) : null
+  }
+
+  #writeJson(rel: string, value: unknown): Promise<void> {
+    return this.#write(rel, Buffer.from(JSON.stringify(value)))
+  }
+}
+
+function addressFile(dir: (typeof DIRS)[number], address: string, ext: string): string {
+  return join(dir, `${encodeURIComponent(address)}.${ext}`)
+}
+
+function keyFile(dir: (typeof DIRS)[number], id: number): string {
+  return join(dir, `${id}.bin`)
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64')
+}
+
+function fromBase64(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'base64'))
+}

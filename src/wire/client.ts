@@ -1,0 +1,348 @@
+import { EventEmitter } from 'node:events'
+import { pino, type Logger } from 'pino'
+import { request as httpRequest } from 'undici'
+import WebSocket from 'ws'
+import { systemClock, type Clock } from '../clock.js'
+import { randomToken } from '../ids.js'
+import { decodeServerFrame, encodeFrame, type DistributiveOmit } from './codec.js'
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  type ClientFrame,
+  type EnvelopeFailedPush,
+  type EnvelopePush,
+  type KeysLowPush,
+  type LoginResult,
+  type ReceiptPush,
+  type ServerFrame,
+  type WireErrorCode,
+} from './frames.js'
+
+/** An `ack` with `ok: false` (or an HTTP blob call that failed), carrying the protocol error code. */
+export class WireRequestError extends Error {
+  override name = 'WireRequestError'
+
+  constructor(
+    readonly code: WireErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+export interface NetworkClientOptions {
+  /** `ws://host:port/ws`; blob calls go to the same host over HTTP. */
+  url: string
+  clock?: Clock
+  /** Reconnect with exponential backoff (100 ms .. 5 s) when the connection drops. Default true. */
+  reconnect?: boolean
+  logger?: Logger
+  /** How often the client pings; a ping unanswered by the next one drops the connection. Default 15 s. */
+  pingIntervalMs?: number
+}
+
+export interface NetworkClientEvents {
+  envelope: [EnvelopePush]
+  receipt: [ReceiptPush]
+  'keys.low': [KeysLowPush]
+  'envelope.failed': [EnvelopeFailedPush]
+  connected: []
+  disconnected: [code: number, reason: string]
+  replaced: []
+}
+
+export type ClientRequest = DistributiveOmit<ClientFrame, 'v' | 'id'> & { id?: string }
+
+interface InFlight {
+  frame: ClientFrame
+  /** The socket it was last written to: resent only on a newer one. */
+  sentOn?: WebSocket
+  promise: Promise<unknown>
+  resolve(result: unknown): void
+  reject(err: Error): void
+}
+
+interface Credentials {
+  waId: string
+  password: string
+  shard?: number
+  shards?: number
+}
+
+interface Waiter<T> {
+  resolve(value: T): void
+  reject(err: Error): void
+}
+
+const MIN_BACKOFF_MS = 100
+const MAX_BACKOFF_MS = 5000
+
+/**
+ * One connection to the wabox network, used by the CoreApp (one per shard) and by the
+ * simulated phones. Requests survive reconnects: they are resent with their id, and the
+ * server answers a retried id with the original result.
+ */
+export class NetworkClient extends EventEmitter<NetworkClientEvents> {
+  readonly #url: string
+  readonly #httpBase: string
+  readonly #clock: Clock
+  readonly #reconnect: boolean
+  readonly #logger: Logger
+  readonly #pingIntervalMs: number
+  readonly #idPrefix = randomToken(6)
+  #nextId = 0
+  #ws: WebSocket | undefined
+  #ready = false
+  #closed = false
+  #attempt = 0
+  #reconnectTimer: NodeJS.Timeout | undefined
+  #pingTimer: NodeJS.Timeout | undefined
+  #awaitingPong = false
+  #inFlight = new Map<string, InFlight>()
+  #credentials: Credentials | undefined
+  #loginId: string | undefined
+  #loginWaiters: Waiter<LoginResult>[] = []
+  #connectWaiters: Waiter<void>[] = []
+
+  constructor(opts: NetworkClientOptions) {
+    super()
+    this.#url = opts.url
+    const url = new URL(opts.url)
+    this.#httpBase = `${url.protocol === 'wss:' ? 'https:' : 'http:'}//${url.host}`
+    this.#clock = opts.clock ?? systemClock
+    this.#reconnect = opts.reconnect ?? true
+    this.#logger = opts.logger ?? pino({ level: 'silent' })
+    this.#pingIntervalMs = opts.pingIntervalMs ?? 15_000
+  }
+
+  /** True when the socket is open and, if credentials were given, logged in. */
+  get connected(): boolean {
+    return this.#ready
+  }
+
+  /** Resolves on the first successful connection; with `reconnect`, failed attempts are retried. */
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('client closed'))
+    if (this.#ready) return Promise.resolve()
+    const connected = new Promise<void>((resolve, reject) => this.#connectWaiters.push({ resolve, reject }))
+    if (!this.#ws && !this.#reconnectTimer) this.#open()
+    return connected
+  }
+
+  request<R = unknown>(frame: ClientRequest): Promise<R> {
+    if (this.#closed) return Promise.reject(new Error('client closed'))
+    const id = frame.id ?? `${this.#idPrefix}.${++this.#nextId}`
+    const existing = this.#inFlight.get(id)
+    if (existing) return existing.promise as Promise<R>
+    let resolve!: InFlight['resolve']
+    let reject!: InFlight['reject']
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    const entry: InFlight = { frame: { ...frame, v: PROTOCOL_VERSION, id } as ClientFrame, promise, resolve, reject }
+    this.#inFlight.set(id, entry)
+    if (this.#ready) this.#sendEntry(entry)
+    return promise as Promise<R>
+  }
+
+  /** Logs in; the credentials are replayed first thing after every reconnect. */
+  login(waId: string, password: string, opts: { shard?: number; shards?: number } = {}): Promise<LoginResult> {
+    if (this.#closed) return Promise.reject(new Error('client closed'))
+    this.#credentials = { waId, password, shard: opts.shard, shards: opts.shards }
+    const result = new Promise<LoginResult>((resolve, reject) => this.#loginWaiters.push({ resolve, reject }))
+    // Hold other requests back until the server has accepted the login.
+    this.#ready = false
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#sendLogin()
+    return result
+  }
+
+  async uploadBlob(bytes: Uint8Array): Promise<string> {
+    const res = await httpRequest(`${this.#httpBase}/blobs`, {
+      method: 'POST',
+      headers: { authorization: this.#basicAuth(), 'content-type': 'application/octet-stream' },
+      body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    })
+    if (res.statusCode !== 200) throw await httpError(res.statusCode, res.body)
+    const { blobId } = (await res.body.json()) as { blobId: string }
+    return blobId
+  }
+
+  async downloadBlob(blobId: string): Promise<Uint8Array> {
+    const res = await httpRequest(`${this.#httpBase}/blobs/${encodeURIComponent(blobId)}`, {
+      headers: { authorization: this.#basicAuth() },
+    })
+    if (res.statusCode !== 200) throw await httpError(res.statusCode, res.body)
+    return new Uint8Array(await res.body.arrayBuffer())
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#ready = false
+    clearTimeout(this.#reconnectTimer)
+    this.#failAll(new Error('client closed'))
+    const ws = this.#ws
+    if (!ws || ws.readyState === WebSocket.CLOSED) return
+    await new Promise<void>((resolve) => {
+      ws.once('close', () => resolve())
+      if (ws.readyState === WebSocket.CONNECTING) ws.terminate()
+      else ws.close(1000, 'client closed')
+    })
+  }
+
+  #open(): void {
+    const ws = new WebSocket(this.#url, { perMessageDeflate: false })
+    ws.binaryType = 'nodebuffer'
+    this.#ws = ws
+    ws.on('open', () => this.#onOpen(ws))
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(ws, data, isBinary))
+    ws.on('error', (err) => this.#logger.debug({ err: err.message }, 'network connection error'))
+    ws.on('close', (code, reason) => this.#onClose(ws, code, reason.toString()))
+    ws.on('pong', () => (this.#awaitingPong = false))
+  }
+
+  #onOpen(ws: WebSocket): void {
+    this.#attempt = 0
+    this.#startPing(ws)
+    if (this.#credentials) this.#sendLogin()
+    else this.#becomeReady()
+  }
+
+  #sendLogin(): void {
+    const credentials = this.#credentials
+    if (!credentials) return
+    this.#loginId = `${this.#idPrefix}.login.${++this.#nextId}`
+    this.#send({ v: PROTOCOL_VERSION, id: this.#loginId, t: 'login', ...credentials })
+  }
+
+  #becomeReady(): void {
+    this.#ready = true
+    for (const entry of this.#inFlight.values()) if (entry.sentOn !== this.#ws) this.#sendEntry(entry)
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve()
+    this.emit('connected')
+  }
+
+  #onMessage(ws: WebSocket, data: Buffer, isBinary: boolean): void {
+    if (ws !== this.#ws) return
+    let frame: ServerFrame
+    try {
+      if (!isBinary) throw new Error('text frame')
+      frame = decodeServerFrame(data)
+    } catch (err) {
+      this.#logger.warn({ err: (err as Error).message }, 'undecodable frame from the network, reconnecting')
+      ws.terminate()
+      return
+    }
+    switch (frame.t) {
+      case 'ack':
+        if (frame.id === this.#loginId) return this.#onLoginAck(frame.ok, frame.result as LoginResult, frame.error)
+        return this.#onAck(frame.id, frame.ok, frame.result, frame.error)
+      case 'envelope':
+        return void this.emit('envelope', frame)
+      case 'receipt':
+        return void this.emit('receipt', frame)
+      case 'keys.low':
+        return void this.emit('keys.low', frame)
+      case 'envelope.failed':
+        return void this.emit('envelope.failed', frame)
+    }
+  }
+
+  #onLoginAck(ok: boolean, result: LoginResult, error: { code: string; message: string } | undefined): void {
+    this.#loginId = undefined
+    if (!ok) {
+      // Wrong credentials will not get better by retrying; the server closes with AUTH_FAILED.
+      this.#credentials = undefined
+      this.#failAll(toError(error))
+      return
+    }
+    this.#logger.debug({ serverTime: result.serverTime, skewMs: this.#clock.now() - result.serverTime }, 'logged in')
+    for (const waiter of this.#loginWaiters.splice(0)) waiter.resolve(result)
+    this.#becomeReady()
+  }
+
+  #onAck(id: string, ok: boolean, result: unknown, error: { code: string; message: string } | undefined): void {
+    const entry = this.#inFlight.get(id)
+    if (!entry) return // an ack for a request resent after a reconnect, answered twice
+    this.#inFlight.delete(id)
+    if (ok) entry.resolve(result)
+    else entry.reject(toError(error))
+  }
+
+  #onClose(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.#ws) return
+    clearInterval(this.#pingTimer)
+    this.#ws = undefined
+    this.#ready = false
+    this.#loginId = undefined
+    this.#logger.debug({ code, reason }, 'network connection closed')
+    this.emit('disconnected', code, reason)
+    if (this.#closed) return
+    if (code === CloseCode.REPLACED) {
+      // Another process owns this (wa_id, shard) now; fighting back would loop forever.
+      this.#closed = true
+      this.#failAll(new WireRequestError('unauthorized', 'connection replaced by a newer login'))
+      this.emit('replaced')
+      return
+    }
+    if (code === CloseCode.AUTH_FAILED || !this.#reconnect) {
+      this.#closed = true
+      this.#failAll(code === CloseCode.AUTH_FAILED ? new WireRequestError('unauthorized', reason || 'authentication failed') : new Error(`connection closed (${code})`))
+      return
+    }
+    const delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.#attempt++)
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined
+      if (!this.#closed) this.#open()
+    }, delay * (0.5 + Math.random() / 2))
+  }
+
+  #startPing(ws: WebSocket): void {
+    clearInterval(this.#pingTimer)
+    this.#awaitingPong = false
+    this.#pingTimer = setInterval(() => {
+      if (this.#awaitingPong) return ws.terminate()
+      this.#awaitingPong = true
+      ws.ping()
+    }, this.#pingIntervalMs)
+    this.#pingTimer.unref()
+  }
+
+  #sendEntry(entry: InFlight): void {
+    entry.sentOn = this.#ws
+    this.#send(entry.frame)
+  }
+
+  #send(frame: ClientFrame): void {
+    const ws = this.#ws
+    if (ws?.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame))
+  }
+
+  #failAll(err: Error): void {
+    for (const entry of this.#inFlight.values()) entry.reject(err)
+    this.#inFlight.clear()
+    for (const waiter of this.#loginWaiters.splice(0)) waiter.reject(err)
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(err)
+  }
+
+  #basicAuth(): string {
+    if (!this.#credentials) throw new WireRequestError('unauthorized', 'login first: blob calls use the login credentials')
+    const { waId, password } = this.#credentials
+    return 'Basic ' + Buffer.from(`${waId}:${password}`).toString('base64')
+  }
+}
+
+function toError(error: { code: string; message: string } | undefined): WireRequestError {
+  return new WireRequestError((error?.code ?? 'internal') as WireErrorCode, error?.message ?? 'request failed')
+}
+
+async function httpError(status: number, body: { text(): Promise<string> }): Promise<WireRequestError> {
+  const text = await body.text()
+  try {
+    const { error } = JSON.parse(text) as { error: { code: WireErrorCode; message: string } }
+    return new WireRequestError(error.code, error.message)
+  } catch {
+    return new WireRequestError(status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'internal', `HTTP ${status}: ${text}`)
+  }
+}

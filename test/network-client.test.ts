@@ -1,0 +1,72 @@
+import { once } from 'node:events'
+import { encode } from '@msgpack/msgpack'
+import { afterEach, describe, expect, it } from 'vitest'
+import WebSocket from 'ws'
+import { NetworkClient } from '../src/wire/client.js'
+import { CloseCode, type EnvelopePush, type EnvelopeSendResult } from '../src/wire/frames.js'
+import { Harness, nextEvent, silent } from './network-harness.js'
+
+let h: Harness
+afterEach(async () => h?.close())
+
+async function closeCodeAfterSending(url: string, data: Buffer | string): Promise<number> {
+  const ws = new WebSocket(url)
+  await once(ws, 'open')
+  ws.send(data)
+  const [code] = (await once(ws, 'close')) as [number]
+  return code
+}
+
+describe('network client and connection lifecycle', () => {
+  it('reconnects after a restart, logs in again and resends requests made while down', async () => {
+    h = await Harness.start()
+    const business = await h.register('1', '5550700', 'Client Co')
+    const phone = await h.register('1', '5550701')
+    const biz = await h.connect(business, { reconnect: true })
+    const ph = await h.connect(phone, { reconnect: true })
+    const shutdown = nextEvent<number>(ph, 'disconnected')
+    let pending: Promise<EnvelopeSendResult> | undefined
+    const bizBack = nextEvent<void>(biz, 'connected')
+    const phBack = nextEvent<void>(ph, 'connected')
+    await h.restart(() => {
+      pending = ph.request<EnvelopeSendResult>({ t: 'envelope.send', envelopeId: 'while-down', to: business.waId, kind: 'message', body: new Uint8Array(4) })
+    })
+    expect(await shutdown).toBe(CloseCode.SHUTDOWN)
+    const arrived = nextEvent<EnvelopePush>(biz, 'envelope')
+    await Promise.all([bizBack, phBack])
+    expect(await pending).toMatchObject({ duplicate: false })
+    expect((await arrived).envelopeId).toBe('while-down')
+    expect(biz.connected && ph.connected).toBe(true)
+  })
+
+  it('closes connections that send undecodable or text frames with PROTOCOL_ERROR', async () => {
+    h = await Harness.start()
+    expect(await closeCodeAfterSending(h.server.wsUrl, Buffer.from([0xc1, 0x00]))).toBe(CloseCode.PROTOCOL_ERROR)
+    expect(await closeCodeAfterSending(h.server.wsUrl, '{"t":"login"}')).toBe(CloseCode.PROTOCOL_ERROR)
+    // The close reason quotes the bad type: it must still fit a close frame.
+    const longType = Buffer.from(encode({ v: 1, id: 'r', t: 'ü'.repeat(500) }))
+    expect(await closeCodeAfterSending(h.server.wsUrl, longType)).toBe(CloseCode.PROTOCOL_ERROR)
+  })
+
+  it('drops connections that stop answering keep-alive pings', async () => {
+    h = await Harness.start({ pingIntervalMs: 20 })
+    const ws = new WebSocket(h.server.wsUrl, { autoPong: false })
+    await once(ws, 'open')
+    const [code] = (await once(ws, 'close')) as [number]
+    expect(code).toBe(1006)
+  })
+
+  it('rejects in-flight requests on close() and fails fast without reconnect', async () => {
+    h = await Harness.start()
+    const phone = await h.register('1', '5550710')
+    const client = await h.connect(phone)
+    const pending = expect(client.request({ t: 'keys.get', waId: phone.waId })).rejects.toThrow('client closed')
+    await client.close()
+    await pending
+
+    const port = Number(new URL(h.server.url).port)
+    await h.server.close()
+    const dead = new NetworkClient({ url: `ws://127.0.0.1:${port}/ws`, reconnect: false, logger: silent })
+    await expect(dead.connect()).rejects.toThrow()
+  })
+})

@@ -1,0 +1,67 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { SignalAccount } from '../src/signal/account.js'
+import { FileSignalStore } from '../src/signal/file-store.js'
+import { KeyDirectory, openAccount, text, utf8 } from './signal-helpers.js'
+
+describe('FileSignalStore', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wabox-signal-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('survives a restart in the middle of a conversation', async () => {
+    const directory = new KeyDirectory()
+    const phone = await openAccount('15550000001', directory, { store: new FileSignalStore(dir, { fsync: false }) })
+    const business = await openAccount('15550000002', directory)
+    const identity = await phone.identityKey()
+
+    const hello = await business.encrypt(phone.waId, utf8('hello'), directory.bundles)
+    expect(text((await phone.decrypt(business.waId, hello.kind, hello.body)).plaintext)).toBe('hello')
+    const reply = await phone.encrypt(business.waId, utf8('hi'), directory.bundles)
+    await business.decrypt(phone.waId, reply.kind, reply.body)
+    // in flight while the phone restarts
+    const pending = await business.encrypt(phone.waId, utf8('while you were away'), directory.bundles)
+
+    const restarted = await SignalAccount.open({ waId: phone.waId, store: new FileSignalStore(dir) })
+    expect(await restarted.identityKey()).toEqual(identity)
+    expect(await restarted.hasSession(business.waId)).toBe(true)
+    expect(text((await restarted.decrypt(business.waId, pending.kind, pending.body)).plaintext)).toBe('while you were away')
+    const next = await restarted.encrypt(business.waId, utf8('back'), directory.bundles)
+    expect(next.kind).toBe('message')
+    expect(text((await business.decrypt(phone.waId, next.kind, next.body)).plaintext)).toBe('back')
+
+    // top-ups after the restart continue the key id sequence
+    const topUp = await restarted.generateKeys(2)
+    expect(topUp.signedPreKey.id).toBe(1 + 2 + 2 * 5)
+    // no temp files left behind
+    for (const sub of await readdir(dir)) {
+      const names = sub.endsWith('.json') ? [sub] : await readdir(join(dir, sub))
+      expect(names.filter((n) => n.endsWith('.tmp'))).toEqual([])
+    }
+  })
+
+  it('keeps one-time and last-resort Kyber keys apart', async () => {
+    const store = new FileSignalStore(dir)
+    await store.setKyberPreKey(1, utf8('one-time'), false)
+    await store.setKyberPreKey(2, utf8('last-resort'), true)
+    await store.markKyberPreKeyUsed(1)
+    await store.markKyberPreKeyUsed(2)
+    const reopened = new FileSignalStore(dir)
+    expect(await reopened.getKyberPreKey(1)).toBeNull()
+    expect(text((await reopened.getKyberPreKey(2))!)).toBe('last-resort')
+  })
+
+  it('lands concurrent writes of one record in call order', async () => {
+    const store = new FileSignalStore(dir, { fsync: false })
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.setSession('15550000009', utf8(`v${i}`))))
+    expect(text((await new FileSignalStore(dir).getSession('15550000009'))!)).toBe('v49')
+    await store.removeSession('15550000009')
+    expect(await new FileSignalStore(dir).getSession('15550000009')).toBeNull()
+  })
+})
