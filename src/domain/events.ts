@@ -7,6 +7,11 @@ export interface WebhookError {
   code: number
   title: string
   details?: string
+  /**
+   * Cloud code when it is not the catalogue twin of `code`: a pair rate limit is stored as
+   * On-Prem 429 but is 131056 on Cloud (the twin of 429 is 130429). Not part of On-Prem output.
+   */
+  cloud_code?: number
 }
 
 export interface StatusEvent {

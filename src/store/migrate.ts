@@ -1,12 +1,18 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 import type { Database, Dialect } from './database.js'
 import * as m0001 from './migrations/0001-foundation.js'
+import * as m0002 from './migrations/0002-webhooks.js'
+import * as m0003 from './migrations/0003-webapp.js'
+import * as m0004 from './migrations/0004-coreapp.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
 /** Frozen, ordered list. A migration is never edited once released. */
 const STEPS: Record<string, Step> = {
   '0001-foundation': m0001,
+  '0002-webhooks': m0002,
+  '0003-webapp': m0003,
+  '0004-coreapp': m0004,
 }
 
 class StaticProvider implements MigrationProvider {

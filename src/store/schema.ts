@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable } from 'kysely'
+import type { CoreAppTables } from './coreapp-schema.js'
 
 /** Timestamps are integer milliseconds since the epoch; booleans are 0/1 on both engines. */
 export interface PhoneNumberTable {
@@ -22,6 +23,8 @@ export interface PhoneNumberTable {
   pin_hash: string | null
   /** Per-number secret for X-Hub-Signature-256, sealed. */
   webhook_secret: Buffer | null
+  /** Uploaded CA (PEM) trusted for this number's webhook endpoint (0002); public, not sealed. */
+  webhook_ca: string | null
   created_at: number
   updated_at: number
 }
@@ -33,6 +36,8 @@ export interface UserTable {
   /** 0 until the default password was changed. */
   password_changed: number
   created_at: number
+  /** Number the user acts on; null = the deployment's default number (0003). */
+  phone_number_id: string | null
 }
 
 export interface TokenTable {
@@ -122,10 +127,17 @@ export interface CallbackTable {
   /** pending | done | dead */
   status: string
   attempts: number
+  /** Due time; while claimed, the lease end (so an abandoned claim becomes due again). */
   next_attempt_at: number
   created_at: number
   delivered_at: number | null
   last_error: string | null
+  /** Lease end of the dispatcher holding the row; null when not in flight. */
+  claimed_until: Generated<number | null>
+  claimed_by: Generated<string | null>
+  dead_at: Generated<number | null>
+  /** Start of the current retry window (null = created_at); replay opens a new one. */
+  retry_since: Generated<number | null>
 }
 
 export interface CallbackAttemptTable {
@@ -138,7 +150,21 @@ export interface CallbackAttemptTable {
   error: string | null
 }
 
-export interface DB {
+/** Profile, business profile and media providers of a number (0003). */
+export interface NumberProfileTable {
+  phone_number_id: string
+  about: string | null
+  /** Media id (in `media`) of the profile photo. */
+  photo_media_id: string | null
+  /** Business profile as JSON. */
+  business_profile: string | null
+  /** Media providers as sealed JSON (they hold credentials). */
+  media_providers: Buffer | null
+  updated_at: number
+}
+
+/** The CoreApp's tables (migration 0004) live in coreapp-schema.ts. */
+export interface DB extends CoreAppTables {
   phone_numbers: PhoneNumberTable
   users: UserTable
   tokens: TokenTable
@@ -149,9 +175,16 @@ export interface DB {
   media: MediaTable
   callbacks: CallbackTable
   callback_attempts: CallbackAttemptTable
+  number_profiles: NumberProfileTable
 }
 
-export type PhoneNumberRow = Selectable<PhoneNumberTable>
+/** webhook_ca (added by 0002) is optional here so rows built by hand before it existed stay valid. */
+export type PhoneNumberRow = Omit<Selectable<PhoneNumberTable>, 'webhook_ca'> & { webhook_ca?: string | null }
 export type MessageRow = Selectable<MessageTable>
 export type NewMessage = Insertable<MessageTable>
 export type CallbackRow = Selectable<CallbackTable>
+export type UserRow = Selectable<UserTable>
+export type ApiKeyRow = Selectable<ApiKeyTable>
+export type MediaRow = Selectable<MediaTable>
+export type ContactRow = Selectable<ContactTable>
+export type NumberProfileRow = Selectable<NumberProfileTable>

@@ -3,9 +3,23 @@ import type { Clock } from '../clock.js'
 import type { Database, Dialect } from './database.js'
 import type { DB } from './schema.js'
 import type { Sealer } from './sealer.js'
+import { ApiKeys } from './api-keys.js'
 import { Callbacks } from './callbacks.js'
+import { Contacts } from './contacts.js'
+import { DbStats } from './db-stats.js'
+import { MediaRecords } from './media.js'
 import { Messages } from './messages.js'
 import { PhoneNumbers } from './phone-numbers.js'
+import { NumberProfiles } from './profile.js'
+import { Users } from './users.js'
+import { ContactChecks } from './contact-checks.js'
+import { ContactState } from './contact-state.js'
+import { Conversations } from './conversations.js'
+import { Inbound } from './inbound.js'
+import { Outbox } from './outbox.js'
+import { Receipts } from './receipts.js'
+import { ShardLeases } from './shard-leases.js'
+import { SignalState } from './signal-state.js'
 
 /** What every repository needs: a connection (or open transaction), the sealer and the clock. */
 export interface StoreContext {
@@ -20,11 +34,40 @@ export class Store {
   readonly numbers: PhoneNumbers
   readonly messages: Messages
   readonly callbacks: Callbacks
+  readonly users: Users
+  readonly apiKeys: ApiKeys
+  readonly media: MediaRecords
+  readonly contacts: Contacts
+  readonly profiles: NumberProfiles
+  readonly dbStats: DbStats
+  // the CoreApp's repositories
+  readonly outbox: Outbox
+  readonly inbound: Inbound
+  readonly signal: SignalState
+  readonly shardLeases: ShardLeases
+  readonly receipts: Receipts
+  readonly contactState: ContactState
+  readonly contactChecks: ContactChecks
+  readonly conversations: Conversations
 
   constructor(readonly ctx: StoreContext) {
     this.numbers = new PhoneNumbers(ctx)
     this.messages = new Messages(ctx)
     this.callbacks = new Callbacks(ctx)
+    this.users = new Users(ctx)
+    this.apiKeys = new ApiKeys(ctx)
+    this.media = new MediaRecords(ctx)
+    this.contacts = new Contacts(ctx)
+    this.profiles = new NumberProfiles(ctx)
+    this.dbStats = new DbStats(ctx)
+    this.outbox = new Outbox(ctx)
+    this.inbound = new Inbound(ctx)
+    this.signal = new SignalState(ctx)
+    this.shardLeases = new ShardLeases(ctx)
+    this.receipts = new Receipts(ctx)
+    this.contactState = new ContactState(ctx)
+    this.contactChecks = new ContactChecks(ctx)
+    this.conversations = new Conversations(ctx)
   }
 
   get dialect(): Dialect {

@@ -1,0 +1,52 @@
+import { sql } from 'kysely'
+import type { StoreContext } from './store.js'
+
+export interface ContactStateRow {
+  waId: string
+  profileName: string | null
+  lastInboundAt: number | null
+  identityHash: string | null
+  identityAt: number | null
+  identityAcknowledged: boolean
+}
+
+/** What the CoreApp knows about each user of a number: profile, window, identity. */
+export class ContactState {
+  constructor(private readonly ctx: StoreContext) {}
+
+  async get(phoneNumberId: string, waIds: string[]): Promise<Map<string, ContactStateRow>> {
+    const out = new Map<string, ContactStateRow>()
+    const unique = [...new Set(waIds)]
+    for (let i = 0; i < unique.length; i += 300) {
+      const rows = await this.ctx.db.selectFrom('contacts')
+        .select(['wa_id', 'profile_name', 'last_inbound_at', 'identity_hash', 'identity_at', 'identity_acknowledged'])
+        .where('phone_number_id', '=', phoneNumberId).where('wa_id', 'in', unique.slice(i, i + 300)).execute()
+      for (const r of rows) {
+        out.set(r.wa_id, {
+          waId: r.wa_id, profileName: r.profile_name, lastInboundAt: r.last_inbound_at,
+          identityHash: r.identity_hash, identityAt: r.identity_at, identityAcknowledged: r.identity_acknowledged === 1,
+        })
+      }
+    }
+    return out
+  }
+
+  /** Records inbound activity: profile name and the start of the customer-service window. */
+  async touchInbound(phoneNumberId: string, entries: { waId: string; profileName: string | null; at: number }[]): Promise<void> {
+    // one row per user: a multi-row upsert may not touch the same row twice (PostgreSQL)
+    const latest = new Map<string, { waId: string; profileName: string | null; at: number }>()
+    for (const e of entries) {
+      const prev = latest.get(e.waId)
+      latest.set(e.waId, prev && prev.at > e.at ? { ...prev, profileName: prev.profileName ?? e.profileName } : { ...e, profileName: e.profileName ?? prev?.profileName ?? null })
+    }
+    const rows = [...latest.values()]
+    for (let i = 0; i < rows.length; i += 300) {
+      await this.ctx.db.insertInto('contacts').values(rows.slice(i, i + 300).map((e) => ({
+        phone_number_id: phoneNumberId, wa_id: e.waId, profile_name: e.profileName, last_inbound_at: e.at, identity_acknowledged: 1,
+      }))).onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet({
+        profile_name: sql`coalesce(excluded.profile_name, contacts.profile_name)`,
+        last_inbound_at: sql`case when contacts.last_inbound_at is null or excluded.last_inbound_at > contacts.last_inbound_at then excluded.last_inbound_at else contacts.last_inbound_at end`,
+      })).execute()
+    }
+  }
+}

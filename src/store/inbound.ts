@@ -1,0 +1,62 @@
+import type { StoreContext } from './store.js'
+
+export interface InboundRecord {
+  phoneNumberId: string
+  envelopeId: string
+  messageId: string
+  peer: string
+  shard: number
+  type: string
+  /** The On-Prem inbound message object; sealed at rest. */
+  message: unknown
+  receivedAt: number
+}
+
+/** The inbound side: envelope dedup and received messages. */
+export class Inbound {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Envelope ids among `envelopeIds` that were already persisted. */
+  async seen(phoneNumberId: string, envelopeIds: string[]): Promise<Set<string>> {
+    const out = new Set<string>()
+    for (let i = 0; i < envelopeIds.length; i += 300) {
+      const rows = await this.ctx.db.selectFrom('inbound_envelopes').select('envelope_id')
+        .where('phone_number_id', '=', phoneNumberId).where('envelope_id', 'in', envelopeIds.slice(i, i + 300)).execute()
+      for (const r of rows) out.add(r.envelope_id)
+    }
+    return out
+  }
+
+  /** Persists received messages with their envelope ids; call inside the transaction that enqueues callbacks. */
+  async persist(records: InboundRecord[]): Promise<void> {
+    for (let i = 0; i < records.length; i += 200) {
+      const part = records.slice(i, i + 200)
+      await this.ctx.db.insertInto('inbound_envelopes').values(part.map((r) => ({
+        phone_number_id: r.phoneNumberId, envelope_id: r.envelopeId, message_id: r.messageId, peer: r.peer, received_at: r.receivedAt,
+      }))).execute()
+      await this.ctx.db.insertInto('messages').values(part.map((r) => ({
+        id: r.messageId, phone_number_id: r.phoneNumberId, direction: 'in', peer: r.peer, type: r.type,
+        content: this.ctx.sealer.sealJson(r.message), status: 'received', shard: r.shard, error: null, category: null,
+        conversation_id: null, expires_at: null, created_at: r.receivedAt, updated_at: r.receivedAt,
+      }))).onConflict((oc) => oc.column('id').doNothing()).execute()
+    }
+  }
+
+  /** The envelope an inbound message arrived in, to address a read receipt. */
+  async envelopeOf(phoneNumberId: string, messageId: string): Promise<{ envelopeId: string; peer: string } | undefined> {
+    const row = await this.ctx.db.selectFrom('inbound_envelopes').select(['envelope_id', 'peer'])
+      .where('phone_number_id', '=', phoneNumberId).where('message_id', '=', messageId).executeTakeFirst()
+    return row && { envelopeId: row.envelope_id, peer: row.peer }
+  }
+
+  async markRead(messageId: string): Promise<void> {
+    await this.ctx.db.updateTable('messages').set({ status: 'read', updated_at: this.ctx.clock.now() })
+      .where('id', '=', messageId).where('direction', '=', 'in').execute()
+  }
+
+  async count(phoneNumberId: string): Promise<number> {
+    const row = await this.ctx.db.selectFrom('inbound_envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('phone_number_id', '=', phoneNumberId).executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+}

@@ -1,0 +1,184 @@
+import type { StoreContext } from './store.js'
+
+/** A queued outbound message as the CoreApp claims it, with its ciphertext if already encrypted. */
+export interface QueuedMessage {
+  seq: number
+  id: string
+  phoneNumberId: string
+  peer: string
+  type: string
+  /** Sealed On-Prem request body; open with `store.messages.content`-style `openContent`. */
+  content: Buffer
+  shard: number
+  category: string | null
+  expiresAt: number | null
+  createdAt: number
+  envelope: StoredEnvelope | null
+}
+
+export interface StoredEnvelope {
+  kind: 'prekey' | 'message'
+  body: Uint8Array
+  category: string | null
+  businessInitiated: boolean
+}
+
+export interface NewEnvelope extends StoredEnvelope {
+  messageId: string
+  phoneNumberId: string
+  peer: string
+}
+
+export type OutboundStatus = 'sent' | 'delivered' | 'read'
+
+/** Statuses a message may move to from each state: forward only, failure only before delivery. */
+const PREDECESSORS: Record<OutboundStatus | 'failed', string[]> = {
+  sent: ['queued'],
+  delivered: ['queued', 'sent'],
+  read: ['queued', 'sent', 'delivered'],
+  failed: ['queued', 'sent'],
+}
+
+export interface ChangedMessage {
+  id: string
+  phoneNumberId: string
+  peer: string
+  category: string | null
+  conversationId: string | null
+  /** The sealed request body (for `biz_opaque_callback_data`). */
+  content: Buffer
+}
+
+const CHANGED = ['id', 'phone_number_id', 'peer', 'category', 'conversation_id', 'content'] as const
+
+function changed(r: { id: string; phone_number_id: string; peer: string; category: string | null; conversation_id: string | null; content: Buffer }): ChangedMessage {
+  return { id: r.id, phoneNumberId: r.phone_number_id, peer: r.peer, category: r.category, conversationId: r.conversation_id, content: r.content }
+}
+
+const CHUNK = 300
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+/** The outbound side of the messages table, as the CoreApp works it. */
+export class Outbox {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Queued messages of the given shards after `afterSeq`, oldest first. */
+  async claimQueued(phoneNumberId: string, shards: number[], afterSeq: number, limit: number): Promise<QueuedMessage[]> {
+    if (shards.length === 0) return []
+    const rows = await this.ctx.db.selectFrom('messages as m')
+      .leftJoin('outbound_envelopes as e', 'e.message_id', 'm.id')
+      .select(['m.seq', 'm.id', 'm.phone_number_id', 'm.peer', 'm.type', 'm.content', 'm.shard', 'm.category', 'm.expires_at', 'm.created_at',
+        'e.kind as env_kind', 'e.body as env_body', 'e.category as env_category', 'e.business_initiated as env_bi'])
+      .where('m.phone_number_id', '=', phoneNumberId)
+      .where('m.status', '=', 'queued')
+      .where('m.shard', 'in', shards)
+      .where('m.seq', '>', afterSeq)
+      .where('m.direction', '=', 'out')
+      .orderBy('m.seq')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => ({
+      seq: r.seq,
+      id: r.id,
+      phoneNumberId: r.phone_number_id,
+      peer: r.peer,
+      type: r.type,
+      content: r.content,
+      shard: r.shard,
+      category: r.category,
+      expiresAt: r.expires_at,
+      createdAt: r.created_at,
+      envelope: r.env_kind && r.env_body
+        ? { kind: r.env_kind as 'prekey' | 'message', body: new Uint8Array(r.env_body), category: r.env_category ?? null, businessInitiated: r.env_bi === 1 }
+        : null,
+    }))
+  }
+
+  openContent<T>(sealed: Buffer): T {
+    return this.ctx.sealer.openJson<T>(sealed)
+  }
+
+  /** Stores ciphertexts (and the category decided at encryption); same transaction as the session records. */
+  async saveEnvelopes(envelopes: NewEnvelope[]): Promise<void> {
+    const now = this.ctx.clock.now()
+    for (const part of chunks(envelopes)) {
+      await this.ctx.db.insertInto('outbound_envelopes').values(part.map((e) => ({
+        message_id: e.messageId, phone_number_id: e.phoneNumberId, peer: e.peer, kind: e.kind, body: Buffer.from(e.body),
+        category: e.category, business_initiated: e.businessInitiated ? 1 : 0, created_at: now,
+      }))).execute()
+    }
+    const byCategory = new Map<string, string[]>()
+    for (const e of envelopes) if (e.category) byCategory.set(e.category, [...(byCategory.get(e.category) ?? []), e.messageId])
+    for (const [category, ids] of byCategory) {
+      for (const part of chunks(ids)) await this.ctx.db.updateTable('messages').set({ category }).where('id', 'in', part).execute()
+    }
+  }
+
+  /** Moves messages forward to `to` where allowed; returns the ones that changed. */
+  async transition(ids: string[], to: OutboundStatus, at: number): Promise<ChangedMessage[]> {
+    const out: ChangedMessage[] = []
+    for (const part of chunks(ids)) {
+      const rows = await this.ctx.db.updateTable('messages').set({ status: to, updated_at: at })
+        .where('id', 'in', part).where('direction', '=', 'out').where('status', 'in', PREDECESSORS[to])
+        .returning(CHANGED).execute()
+      for (const r of rows) out.push(changed(r))
+    }
+    return out
+  }
+
+  /** Fails a queued or sent message with webhook error objects; undefined if it had moved on. */
+  async fail(id: string, errors: unknown[], at: number): Promise<ChangedMessage | undefined> {
+    const r = await this.ctx.db.updateTable('messages').set({ status: 'failed', error: JSON.stringify(errors), updated_at: at })
+      .where('id', '=', id).where('direction', '=', 'out').where('status', 'in', PREDECESSORS.failed)
+      .returning(CHANGED).executeTakeFirst()
+    return r && changed(r)
+  }
+
+  /** History rows; a status already recorded keeps its first timestamp. */
+  async recordStatuses(rows: { messageId: string; status: string; at: number; error?: string | null }[]): Promise<void> {
+    for (const part of chunks(rows)) {
+      await this.ctx.db.insertInto('message_statuses')
+        .values(part.map((r) => ({ message_id: r.messageId, status: r.status, at: r.at, error: r.error ?? null })))
+        .onConflict((oc) => oc.columns(['message_id', 'status']).doNothing()).execute()
+    }
+  }
+
+  /** The network holds a message once it acked it: its ciphertext is no longer needed. */
+  async deleteEnvelopes(ids: string[]): Promise<void> {
+    for (const part of chunks(ids)) await this.ctx.db.deleteFrom('outbound_envelopes').where('message_id', 'in', part).execute()
+  }
+
+  async setConversation(ids: string[], conversationId: string): Promise<void> {
+    for (const part of chunks(ids)) await this.ctx.db.updateTable('messages').set({ conversation_id: conversationId }).where('id', 'in', part).execute()
+  }
+
+  /** Status history of one message, oldest first. */
+  statuses(messageId: string): Promise<{ status: string; at: number; error: string | null }[]> {
+    return this.ctx.db.selectFrom('message_statuses').select(['status', 'at', 'error']).where('message_id', '=', messageId).orderBy('at').orderBy('status').execute()
+  }
+
+  async envelopeCount(phoneNumberId: string): Promise<number> {
+    const row = await this.ctx.db.selectFrom('outbound_envelopes').select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('phone_number_id', '=', phoneNumberId).executeTakeFirstOrThrow()
+    return Number(row.n)
+  }
+
+  /** Recomputes the shard of every queued message after a shard-count change. */
+  async reshard(phoneNumberId: string, shardOf: (peer: string) => number): Promise<void> {
+    const rows = await this.ctx.db.selectFrom('messages').select(['id', 'peer', 'shard'])
+      .where('phone_number_id', '=', phoneNumberId).where('direction', '=', 'out').where('status', '=', 'queued').execute()
+    const moves = new Map<number, string[]>()
+    for (const r of rows) {
+      const shard = shardOf(r.peer)
+      if (shard !== r.shard) moves.set(shard, [...(moves.get(shard) ?? []), r.id])
+    }
+    for (const [shard, ids] of moves) {
+      for (const part of chunks(ids)) await this.ctx.db.updateTable('messages').set({ shard }).where('id', 'in', part).execute()
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { ShardLeaseRow } from './coreapp-schema.js'
+import type { StoreContext } from './store.js'
+
+/**
+ * Single-owner leases on (number, shard). Only the holder connects the shard to the network;
+ * a lease that its owner stopped renewing may be taken over once it expires.
+ */
+export class ShardLeases {
+  constructor(private readonly ctx: StoreContext) {}
+
+  /** Takes the lease if it is free, expired or already ours; true if we hold it afterwards. */
+  async acquire(phoneNumberId: string, shard: number, owner: string, ttlMs: number): Promise<boolean> {
+    const now = this.ctx.clock.now()
+    const row = await this.ctx.db.insertInto('shard_leases')
+      .values({ phone_number_id: phoneNumberId, shard, owner, expires_at: now + ttlMs })
+      .onConflict((oc) => oc.columns(['phone_number_id', 'shard'])
+        .doUpdateSet({ owner, expires_at: now + ttlMs })
+        .where((eb) => eb.or([eb('shard_leases.owner', '=', owner), eb('shard_leases.expires_at', '<=', now)])))
+      .returning('owner')
+      .executeTakeFirst()
+    return row?.owner === owner
+  }
+
+  /** Extends every lease `owner` still holds; returns them (a lease missing here was lost). */
+  async renew(owner: string, ttlMs: number): Promise<{ phoneNumberId: string; shard: number }[]> {
+    const now = this.ctx.clock.now()
+    const rows = await this.ctx.db.updateTable('shard_leases').set({ expires_at: now + ttlMs })
+      .where('owner', '=', owner).where('expires_at', '>', now)
+      .returning(['phone_number_id', 'shard']).execute()
+    return rows.map((r) => ({ phoneNumberId: r.phone_number_id, shard: r.shard }))
+  }
+
+  /**
+   * Fencing: true if `owner` still holds the lease right now. Call it inside the transaction
+   * that commits Signal state; on PostgreSQL the row stays locked until that transaction ends,
+   * so no takeover can slip in between the check and the commit (SQLite has one writer anyway).
+   */
+  async holds(phoneNumberId: string, shard: number, owner: string): Promise<boolean> {
+    let q = this.ctx.db.selectFrom('shard_leases').select('owner')
+      .where('phone_number_id', '=', phoneNumberId).where('shard', '=', shard)
+      .where('owner', '=', owner).where('expires_at', '>', this.ctx.clock.now())
+    if (this.ctx.dialect === 'postgres') q = q.forUpdate()
+    return (await q.executeTakeFirst()) !== undefined
+  }
+
+  /** Gives leases back (graceful stop, or shards beyond a new shard count). */
+  async release(owner: string, phoneNumberId?: string, shards?: number[]): Promise<void> {
+    let q = this.ctx.db.deleteFrom('shard_leases').where('owner', '=', owner)
+    if (phoneNumberId !== undefined) q = q.where('phone_number_id', '=', phoneNumberId)
+    if (shards !== undefined) {
+      if (shards.length === 0) return
+      q = q.where('shard', 'in', shards)
+    }
+    await q.execute()
+  }
+
+  /** Drops leases of shards a number no longer has, whoever holds them. */
+  async dropBeyond(phoneNumberId: string, shardCount: number): Promise<void> {
+    await this.ctx.db.deleteFrom('shard_leases').where('phone_number_id', '=', phoneNumberId).where('shard', '>=', shardCount).execute()
+  }
+
+  list(phoneNumberId?: string): Promise<ShardLeaseRow[]> {
+    let q = this.ctx.db.selectFrom('shard_leases').selectAll()
+    if (phoneNumberId !== undefined) q = q.where('phone_number_id', '=', phoneNumberId)
+    return q.orderBy('phone_number_id').orderBy('shard').execute()
+  }
+}
