@@ -1,0 +1,132 @@
+import type { CallbackEvent, ContactsEvent, InboundMessageEvent, StatusEvent, WebhookError } from '../domain/events.js'
+import { isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
+
+/** The number a Cloud notification is about; `id` doubles as the WABA id in `entry[].id`. */
+export interface CloudWebhookNumber {
+  id: string
+  /** Digits only, as Meta sends `display_phone_number`. */
+  displayPhoneNumber: string
+}
+
+type CloudMessage = { from: string; id: string; timestamp: string; type: string; [key: string]: unknown }
+type CloudStatus = Omit<StatusEvent['status'], 'errors' | 'conversation'> & {
+  conversation?: { id: string; expiration_timestamp?: number; origin: { type: string } }
+  errors?: CloudWebhookError[]
+}
+
+export interface CloudWebhookValue {
+  messaging_product: 'whatsapp'
+  metadata: { display_phone_number: string; phone_number_id: string }
+  contacts?: (InboundMessageEvent['contact'] | ContactsEvent['contacts'][number])[]
+  messages?: CloudMessage[]
+  statuses?: CloudStatus[]
+  errors?: CloudWebhookError[]
+}
+
+/** Cloud notification envelope (cloud-api.md §3.2). */
+export interface CloudWebhookBody {
+  object: 'whatsapp_business_account'
+  entry: { id: string; changes: { field: 'messages'; value: CloudWebhookValue }[] }[]
+}
+
+const SYSTEM_TYPES: Record<string, string> = {
+  user_changed_number: 'customer_changed_number',
+  user_identity_changed: 'customer_identity_changed',
+}
+const MEDIA_TYPES = new Set(['image', 'video', 'audio', 'voice', 'document', 'sticker'])
+/** On-Prem-only message fields that have no place in a Cloud message object. */
+const ONPREM_ONLY = new Set(['identity', 'group_id'])
+
+/** An On-Prem error object with its Cloud code and `{code,title,message,error_data}` shape. */
+export function cloudWebhookError(error: WebhookError): CloudWebhookError {
+  // a stored Cloud code wins where the On-Prem code has no one-to-one twin (429 → 131056)
+  if (error.cloud_code !== undefined && isKnownCode(error.cloud_code)) return webhookError(error.cloud_code, error.details).cloud
+  if (isKnownCode(error.code)) return webhookError(error.code, error.details).cloud
+  // unknown codes are kept rather than guessed
+  return { code: error.code, title: error.title, message: error.title, error_data: { details: error.details ?? error.title } }
+}
+
+/** All events of one POST go into one entry with one `messages` change, in event order. */
+export function renderCloudWebhook(events: readonly CallbackEvent[], number: CloudWebhookNumber): CloudWebhookBody {
+  const contacts: NonNullable<CloudWebhookValue['contacts']> = []
+  const messages: CloudMessage[] = []
+  const statuses: CloudStatus[] = []
+  const errors: CloudWebhookError[] = []
+  const senders = new Set<string>()
+  for (const event of events) {
+    switch (event.type) {
+      case 'message':
+        if (!senders.has(event.contact.wa_id)) {
+          senders.add(event.contact.wa_id)
+          contacts.push(event.contact)
+        }
+        messages.push(cloudMessage(event.message))
+        break
+      case 'status':
+        statuses.push(cloudStatus(event.status))
+        break
+      case 'contacts':
+        // Cloud has no asynchronous contacts check; the results travel as they are rather than be lost
+        contacts.push(...event.contacts)
+        break
+      case 'error':
+        errors.push(...event.errors.map(cloudWebhookError))
+        break
+    }
+  }
+  const value: CloudWebhookValue = {
+    messaging_product: 'whatsapp',
+    metadata: { display_phone_number: number.displayPhoneNumber, phone_number_id: number.id },
+  }
+  if (contacts.length > 0) value.contacts = contacts
+  if (messages.length > 0) value.messages = messages
+  if (statuses.length > 0) value.statuses = statuses
+  if (errors.length > 0) value.errors = errors
+  return { object: 'whatsapp_business_account', entry: [{ id: number.id, changes: [{ field: 'messages', value }] }] }
+}
+
+function cloudMessage(message: InboundMessageEvent['message']): CloudMessage {
+  const out: CloudMessage = { from: message.from, id: message.id, timestamp: message.timestamp, type: message.type }
+  for (const [key, val] of Object.entries(message)) {
+    if (key in out || ONPREM_ONLY.has(key) || val === undefined) continue
+    if (key === 'context') out.context = cloudContext(val as Record<string, unknown>)
+    else if (key === 'errors') out.errors = (val as WebhookError[]).map(cloudWebhookError)
+    else if (key === 'system') out.system = cloudSystem(val as Record<string, unknown>, message.from)
+    else if (MEDIA_TYPES.has(key)) out[key] = cloudMedia(val as Record<string, unknown>)
+    else out[key] = val
+  }
+  // Cloud reports voice notes as audio with `voice: true`
+  if (message.type === 'voice') {
+    out.type = 'audio'
+    out.audio = { ...(out.voice as Record<string, unknown>), voice: true }
+    delete out.voice
+  }
+  return out
+}
+
+function cloudContext(context: Record<string, unknown>): Record<string, unknown> {
+  const { group_id: _group, mentions: _mentions, ...rest } = context
+  return rest
+}
+
+function cloudMedia(media: Record<string, unknown>): Record<string, unknown> {
+  // `file` is the deprecated On-Prem container path
+  const { file: _file, ...rest } = media
+  return rest
+}
+
+function cloudSystem(system: Record<string, unknown>, from: string): Record<string, unknown> {
+  const type = typeof system.type === 'string' ? SYSTEM_TYPES[system.type] ?? system.type : system.type
+  return { ...system, type, customer: system.customer ?? from }
+}
+
+function cloudStatus(status: StatusEvent['status']): CloudStatus {
+  const { errors, conversation, ...rest } = status
+  const out: CloudStatus = { ...rest }
+  if (conversation) {
+    const { expiration_timestamp: expires, ...conv } = conversation
+    out.conversation = expires === undefined ? conv : { ...conv, expiration_timestamp: Number(expires) }
+  }
+  if (errors) out.errors = errors.map(cloudWebhookError)
+  return out
+}
