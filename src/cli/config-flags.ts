@@ -1,0 +1,35 @@
+import type { Command } from 'commander'
+import { ConfigError, resolveConfig, type Config } from '../config/config.js'
+
+/** Flags shared by every command that reads the configuration. */
+export function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'data directory (WABOX_DATA_DIR, default ./wabox-data)')
+    .option('--database-url <url>', 'postgres:// URL; unset = SQLite in the data directory (WABOX_DATABASE_URL)')
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (WABOX_LOG_LEVEL)')
+}
+
+export type FlagValues = Record<string, string | boolean | undefined>
+
+/** Resolves config from the environment and a command's flags; exits with a clear message if invalid. */
+export function configFrom(flags: FlagValues): Config {
+  try {
+    return resolveConfig(process.env, {
+      dataDir: flags.dataDir,
+      databaseUrl: flags.databaseUrl,
+      logLevel: flags.logLevel,
+      port: flags.port,
+      host: flags.host,
+      http: flags.http,
+      phones: flags.phones,
+      profile: flags.profile,
+      networkPort: flags.networkPort,
+    })
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`wabox: ${err.message}`)
+      process.exit(2)
+    }
+    throw err
+  }
+}

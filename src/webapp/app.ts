@@ -1,0 +1,115 @@
+import os from 'node:os'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { OnPremCode, WaboxError } from '../errors/index.js'
+import { WebhookService } from '../webhooks/service.js'
+import { authenticate, type Access } from './auth.js'
+import { WebContext, type WebAppDeps } from './context.js'
+import { installErrorHandling, unauthorized } from './errors.js'
+import { methodLabel, WebMetrics } from './metrics.js'
+import { accountRoutes } from './onprem/account.js'
+import { backupRoutes } from './onprem/backup.js'
+import { callbacksRoutes } from './onprem/callbacks.js'
+import { certificateRoutes } from './onprem/certificates.js'
+import { configsRoutes } from './onprem/configs.js'
+import { contactsRoutes } from './onprem/contacts.js'
+import { mediaRoutes } from './onprem/media.js'
+import { messagesRoutes } from './onprem/messages.js'
+import { monitoringRoutes } from './onprem/monitoring.js'
+import { profileRoutes } from './onprem/profile.js'
+import { settingsRoutes } from './onprem/settings.js'
+import { usersRoutes } from './onprem/users.js'
+import { CachedCount, RateLimiter } from './rate-limit.js'
+
+function accessOf(request: FastifyRequest): Access | undefined {
+  const access = request.routeOptions.config.access
+  if (access) return access
+  // routes of @fastify/swagger-ui carry no access class
+  return request.url === '/docs' || request.url.startsWith('/docs/') ? 'public' : undefined
+}
+
+/**
+ * The On-Premises `/v1` API as a Fastify app (not listening; see startWebServer). Tests drive
+ * it with `app.inject()`.
+ */
+export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
+  const ctx = new WebContext(
+    deps,
+    new RateLimiter(deps.clock),
+    new CachedCount(deps.clock, deps.limits?.overloadCacheMs ?? 2000, (id) => deps.store.callbacks.pendingCount(id)),
+  )
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    ...(deps.https ? { https: { key: deps.https.key, cert: deps.https.cert } } : {}),
+    bodyLimit: ctx.limits.jsonBodyBytes,
+    forceCloseConnections: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }) as unknown as FastifyInstance
+
+  await deps.store.users.ensureDefaultAdmin()
+  installErrorHandling(app, deps.version)
+  app.decorateRequest('principal', null)
+  app.decorateRequest('phoneNumberId', null)
+
+  const metrics = new WebMetrics(deps.registry, deps.nodeName ?? os.hostname(), deps.clock)
+  const messagesRule = { perSecond: ctx.limits.messagesPerSecond, burst: ctx.limits.messagesBurst }
+  const otherRule = { perSecond: ctx.limits.otherPerSecond, burst: ctx.limits.otherBurst }
+
+  app.addHook('onRequest', async (request, reply) => {
+    metrics.started()
+    if (request.is404) return
+    const access = accessOf(request)
+    if (!access) throw unauthorized('This endpoint has no access rule')
+    if (access === 'public') return
+    await authenticate(request, access, ctx)
+    // per number when the caller has one, else per user or client address (login)
+    const p = request.principal
+    const who = request.phoneNumberId ?? (p?.kind === 'user' ? `user:${p.username}` : `ip:${request.ip}`)
+    const sending = request.method === 'POST' && request.routeOptions.url === '/v1/messages'
+    const rule = sending ? messagesRule : otherRule
+    if (!ctx.rateLimiter.take(rule, `${sending ? 'send' : 'api'}|${who}`)) {
+      void reply.header('retry-after', '1')
+      throw new WaboxError(OnPremCode.TOO_MANY_REQUESTS,
+        `More than ${rule.perSecond} requests per second (bursts to ${rule.burst}) to ${sending ? '/v1/messages' : 'this API'}; slow down and retry`)
+    }
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.finished(methodLabel(request.method, request.is404 ? 'unknown' : request.routeOptions.url), reply.statusCode, reply.elapsedTime)
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'wabox On-Premises API',
+        version: deps.version,
+        description: 'The WhatsApp Business On-Premises /v1 API with 360dialog-style API keys. See docs/api.md.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'token from POST /v1/users/login' },
+          basic: { type: 'http', scheme: 'basic', description: 'POST /v1/users/login only' },
+          d360: { type: 'apiKey', in: 'header', name: 'D360-API-KEY' },
+          apikey: { type: 'apiKey', in: 'header', name: 'Authorization', description: '"Apikey <key>" (health, metrics, stats)' },
+        },
+      },
+      security: [{ bearer: [] }, { d360: [] }, { apikey: [] }],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  usersRoutes(app, ctx)
+  messagesRoutes(app, ctx)
+  contactsRoutes(app, ctx)
+  settingsRoutes(app, ctx)
+  profileRoutes(app, ctx)
+  backupRoutes(app, ctx)
+  accountRoutes(app, ctx)
+  configsRoutes(app, ctx)
+  callbacksRoutes(app, ctx, deps.webhooks ?? new WebhookService({ store: deps.store }))
+  monitoringRoutes(app, ctx)
+  certificateRoutes(app, ctx)
+  await app.register(async (raw) => mediaRoutes(raw, ctx))
+  return app
+}

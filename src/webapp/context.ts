@@ -1,0 +1,129 @@
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
+import type { Registry } from 'prom-client'
+import type { Clock } from '../clock.js'
+import type { CoreBridge } from '../domain/bridge.js'
+import { OnPremCode, WaboxError } from '../errors/index.js'
+import type { MediaVolume } from '../media/volume.js'
+import type { PhoneNumberRow } from '../store/schema.js'
+import type { Store } from '../store/store.js'
+import type { WebhookService } from '../webhooks/service.js'
+import { meta, type Meta } from './errors.js'
+import type { CachedCount, RateLimiter } from './rate-limit.js'
+
+/** One metric of `/v1/stats/app` as the On-Prem stats shape carries it. */
+export interface StatSample {
+  labels?: Record<string, string>
+  value: number
+}
+
+/** One metric in the On-Prem stats shape (onprem-api.md §7.3). */
+export interface StatMetric {
+  type: string
+  help: string
+  data: StatSample[]
+}
+
+/** What `/v1/stats/app` shows; `WebhookService.stats()` of `src/webhooks` produces it. */
+export interface AppStats {
+  callback_queue_size: StatMetric
+  /** Delivery attempts by `result` (HTTP status or `success`/`error`) and event `type`. */
+  callback_requests: StatMetric
+}
+
+/** Wire as `(id) => webhookService.stats(id)`; a zero-argument function also fits. */
+export type StatsProvider = (phoneNumberId: string) => Promise<AppStats>
+
+export interface WebAppLimits {
+  /** `/v1/messages`: 50 requests/s, bursts to 150 per number (onprem-api.md §9.1). */
+  messagesPerSecond: number
+  messagesBurst: number
+  /** Every other endpoint: 20 requests/s, bursts to 60. */
+  otherPerSecond: number
+  otherBurst: number
+  /** Pending callbacks of a number above which sends answer 503 / 1016. */
+  overloadThreshold: number
+  /** How long a number's callback backlog count is cached. */
+  overloadCacheMs: number
+  jsonBodyBytes: number
+  mediaBodyBytes: number
+}
+
+export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
+  messagesPerSecond: 50,
+  messagesBurst: 150,
+  otherPerSecond: 20,
+  otherBurst: 60,
+  overloadThreshold: 100_000,
+  overloadCacheMs: 2000,
+  jsonBodyBytes: 1024 * 1024,
+  mediaBodyBytes: 100 * 1024 * 1024,
+})
+
+export interface TlsMaterial {
+  key: string
+  /** Leaf certificate followed by its chain. */
+  cert: string
+}
+
+export interface WebAppDeps {
+  store: Store
+  clock: Clock
+  bridge: CoreBridge
+  media: MediaVolume
+  /** A pino logger (Fastify's `loggerInstance`); false or absent = silent. */
+  logger?: FastifyBaseLogger | false
+  /** Reported in `meta.version`. */
+  version: string
+  registry: Registry
+  statsProvider?: StatsProvider
+  /** Callback visibility, replay and the signing secret; default: one over `store` (no dispatcher wake-up). */
+  webhooks?: WebhookService
+  /** Called after messages were queued, so an in-process CoreApp sends them without waiting for its poll. */
+  onMessagesQueued?: (phoneNumberId: string) => void
+  /** TLS material lives in `<dataDir>/tls`. */
+  dataDir: string
+  limits?: Partial<WebAppLimits>
+  /** Accept http:// webhook URLs to loopback hosts (dev profile). */
+  allowInsecureWebhooks?: boolean
+  /** Serve HTTPS with this material (startWebServer sets it). */
+  https?: TlsMaterial
+  /** Called after `/v1/certificates/external` stored a new certificate. */
+  onCertificateChange?: (tls: TlsMaterial) => void
+  /** `node` label of the metrics; default the host name. */
+  nodeName?: string
+}
+
+/** What route modules share: the deps and small helpers bound to them. */
+export class WebContext {
+  readonly limits: WebAppLimits
+  readonly meta: Meta
+
+  constructor(
+    readonly deps: WebAppDeps,
+    readonly rateLimiter: RateLimiter,
+    readonly backlog: CachedCount,
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...deps.limits }
+    this.meta = meta(deps.version)
+  }
+
+  get store(): Store {
+    return this.deps.store
+  }
+
+  /** A success body: the payload plus `meta`. */
+  ok<T extends object>(body?: T): T & { meta: Meta } {
+    return { ...(body ?? ({} as T)), meta: this.meta }
+  }
+
+  /** The number the caller acts on; 1011 if the deployment has none yet. */
+  async number(request: FastifyRequest): Promise<PhoneNumberRow> {
+    const id = request.phoneNumberId
+    const row = id ? await this.store.numbers.get(id) : undefined
+    if (!row) {
+      throw new WaboxError(OnPremCode.SERVICE_NOT_READY,
+        'No phone number is provisioned for this caller yet; register one with POST /v1/account')
+    }
+    return row
+  }
+}

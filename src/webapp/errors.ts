@@ -1,0 +1,123 @@
+import { Readable } from 'node:stream'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { asWaboxError, OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+
+/** `meta` of every On-Prem response. */
+export interface Meta {
+  api_status: 'stable'
+  version: string
+}
+
+export function meta(version: string): Meta {
+  return { api_status: 'stable', version }
+}
+
+/** 1008: a required field is absent. `field` is a body path, or e.g. "query parameter 'format'". */
+export function missing(field: string, rule?: string): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_MISSING, `Missing required parameter ${quote(field)}${rule ? `: ${rule}` : ''}`)
+}
+
+/** 1009: a field has a value that breaks `rule`. */
+export function invalid(field: string, rule: string): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_INVALID, `Invalid value for ${quote(field)}: ${rule}`)
+}
+
+/** 1010: a field the request must not carry. */
+export function notAllowed(field: string, rule: string): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_NOT_REQUIRED, `Parameter ${quote(field)} is not allowed: ${rule}`)
+}
+
+function quote(field: string): string {
+  return field.includes("'") ? field : `'${field}'`
+}
+
+export function notFound(what: string): WaboxError {
+  return new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, what)
+}
+
+/** 1005 with 401: no or bad credentials. */
+export function unauthorized(details: string): WaboxError {
+  return new WaboxError(OnPremCode.ACCESS_DENIED, details, { httpStatus: 401 })
+}
+
+/** 1005 with 403: valid credentials that may not do this. */
+export function forbidden(details: string): WaboxError {
+  return new WaboxError(OnPremCode.ACCESS_DENIED, details, { httpStatus: 403 })
+}
+
+interface AjvError {
+  instancePath?: string
+  keyword: string
+  message?: string
+  params?: Record<string, unknown>
+}
+
+/** `/contacts/0/name` → `contacts[0].name`. */
+export function fieldPath(pointer: string, child?: string): string {
+  const parts = pointer.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  if (child) parts.push(child)
+  return parts.reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '')
+}
+
+const PLACES: Record<string, string> = { querystring: 'query parameter', params: 'path parameter', headers: 'header' }
+
+/** Translates the first Ajv error of a request into 1008 / 1009 / 1010 with the field path. */
+export function fromValidation(errors: AjvError[], context: string | undefined): WaboxError {
+  const e = errors[0]
+  if (!e) return new WaboxError(OnPremCode.PARAMETER_INVALID, 'Invalid request')
+  const place = PLACES[context ?? '']
+  const label = (path: string) => (place ? `${place} '${path}'` : path)
+  const path = fieldPath(e.instancePath ?? '')
+  if (e.keyword === 'required') {
+    const prop = String(e.params?.missingProperty ?? '')
+    return missing(label(fieldPath(e.instancePath ?? '', prop) || 'body'))
+  }
+  if (e.keyword === 'additionalProperties') {
+    return notAllowed(label(fieldPath(e.instancePath ?? '', String(e.params?.additionalProperty ?? ''))), 'unknown parameter')
+  }
+  if (!place && path === '' && e.keyword === 'type') {
+    return missing('body', 'the request body must be a JSON object')
+  }
+  let rule = e.message ?? 'is not valid'
+  if (e.keyword === 'enum' && Array.isArray(e.params?.allowedValues)) rule = `must be one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
+  return invalid(label(path || 'body'), rule)
+}
+
+function translate(err: FastifyError): WaboxError {
+  if (err instanceof WaboxError) return err
+  if (err.validation) return fromValidation(err.validation as AjvError[], err.validationContext)
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new WaboxError(OnPremCode.PARAMETER_INVALID, 'The request body is too large (JSON bodies: at most 1 MB)', { httpStatus: 413 })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new WaboxError(OnPremCode.PARAMETER_INVALID, 'Unsupported Content-Type: send application/json', { httpStatus: 415 })
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return missing('body', 'the request body is empty')
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new WaboxError(OnPremCode.PARAMETER_INVALID, 'The request body is not valid JSON')
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new WaboxError(OnPremCode.INVALID_REQUEST, 'Content-Length does not match the body')
+  }
+  if (err instanceof SyntaxError) return new WaboxError(OnPremCode.PARAMETER_INVALID, 'The request body is not valid JSON')
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) return new WaboxError(OnPremCode.INVALID_REQUEST, err.message, { httpStatus: status })
+  return asWaboxError(err)
+}
+
+/** One error handler and one not-found handler: every failure is the On-Prem envelope. */
+export function installErrorHandling(app: FastifyInstance, version: string): void {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const wabox = translate(err)
+    const status = wabox.httpStatusFor('onprem')
+    if (status >= 500) request.log.error({ err }, 'request failed')
+    else request.log.debug({ code: wabox.code, details: wabox.details }, 'request rejected')
+    // an upload rejected early leaves the rest of its body unread: do not reuse the socket
+    const body = request.body
+    if (body instanceof Readable && !body.readableEnded) void reply.header('connection', 'close')
+    void reply.code(status).type('application/json; charset=utf-8').send(renderOnPrem(wabox, version))
+  })
+  app.setNotFoundHandler((request, reply) => {
+    const err = new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${request.url.split('?')[0]}`)
+    void reply.code(404).send(renderOnPrem(err, version))
+  })
+}

@@ -1,0 +1,95 @@
+import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Clock } from '../clock.js'
+import type { StatMetric } from './context.js'
+
+/** One metric in the On-Prem JSON shape (onprem-api.md §7.2–7.3). */
+export type MetricJson = StatMetric
+
+function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
+  return (registry.getSingleMetric(name) as Counter<string> | undefined)
+    ?? new Counter({ name, help, labelNames, registers: [registry] })
+}
+
+/** Webapp metrics on the injected registry (several apps may share one registry). */
+export class WebMetrics {
+  readonly #requests: Counter<string>
+  readonly #durations: Counter<string>
+  #inFlight = 0
+
+  constructor(registry: Registry, readonly node: string, clock: Clock) {
+    const startedAt = clock.now()
+    const nodeName = this.node
+    const inFlight = () => this.#inFlight
+    if (!registry.getSingleMetric('web_uptime')) {
+      new Gauge({
+        name: 'web_uptime', help: 'Number of seconds since web server has started', labelNames: ['node'], registers: [registry],
+        collect() {
+          this.set({ node: nodeName }, Math.floor((clock.now() - startedAt) / 1000))
+        },
+      })
+    }
+    if (!registry.getSingleMetric('web_requests')) {
+      new Gauge({
+        name: 'web_requests', help: 'Number of ongoing requests', labelNames: ['node', 'state'], registers: [registry],
+        collect() {
+          this.set({ node: nodeName, state: 'active' }, inFlight())
+        },
+      })
+    }
+    this.#requests = counter(registry, 'api_requests', 'Number of API requests by endpoint and HTTP status', ['node', 'method', 'result'])
+    this.#durations = counter(registry, 'api_requests_duration_ms_sum', 'Total time spent answering API requests, ms', ['node', 'method', 'result'])
+  }
+
+  started(): void {
+    this.#inFlight++
+  }
+
+  /** `method` is the On-Prem label, e.g. `POST_v1_messages`. */
+  finished(method: string, status: number, ms: number): void {
+    this.#inFlight = Math.max(0, this.#inFlight - 1)
+    const labels = { node: this.node, method, result: String(status) }
+    this.#requests.inc(labels)
+    this.#durations.inc(labels, Math.round(ms))
+  }
+}
+
+/** `POST /v1/media/:id` → `POST_v1_media_id`. */
+export function methodLabel(method: string, routeUrl: string | undefined): string {
+  const path = (routeUrl ?? 'unknown').replace(/[:*]/g, '').split('/').filter(Boolean).join('_')
+  return `${method}_${path}`
+}
+
+/** Every metric of the registry in the On-Prem JSON shape. */
+export async function registryJson(registry: Registry): Promise<Record<string, MetricJson>> {
+  const out: Record<string, MetricJson> = {}
+  for (const m of await registry.getMetricsAsJSON()) {
+    out[m.name] = {
+      type: String(m.type),
+      help: m.help,
+      data: m.values.map((v) => {
+        const labels = Object.fromEntries(Object.entries(v.labels).map(([k, x]) => [k, String(x)]))
+        const name = (v as { metricName?: string }).metricName
+        if (name && name !== m.name) labels.metric = name
+        return Object.keys(labels).length ? { labels, value: v.value } : { value: v.value }
+      }),
+    }
+  }
+  return out
+}
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+}
+
+/** Renders On-Prem shaped metrics as Prometheus text (for `?format=prometheus` on stats). */
+export function toPrometheus(metrics: Record<string, MetricJson>): string {
+  const lines: string[] = []
+  for (const [name, m] of Object.entries(metrics)) {
+    lines.push(`# HELP ${name} ${m.help.replace(/\n/g, ' ')}`, `# TYPE ${name} ${m.type}`)
+    for (const d of m.data) {
+      const labels = Object.entries(d.labels ?? {}).map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')
+      lines.push(`${name}${labels ? `{${labels}}` : ''} ${d.value}`)
+    }
+  }
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,110 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { AppStats, WebContext } from '../context.js'
+import { registryJson, toPrometheus, type MetricJson } from '../metrics.js'
+import { oneOf } from '../schemas.js'
+
+const FormatQuery = Type.Object({ format: Type.Optional(oneOf(['json', 'prometheus'] as const)) })
+type Format = Static<typeof FormatQuery>
+
+const SOCKET: Record<string, string> = { connected: 'UP', connecting: 'SC', disconnected: 'DN' }
+
+async function freeSpace(dir: string): Promise<number | null> {
+  try {
+    const s = await fs.promises.statfs(dir)
+    return s.bavail * s.bsize
+  } catch {
+    return null
+  }
+}
+
+function sendStats(ctx: WebContext, reply: FastifyReply, format: Format['format'], key: 'app' | 'db', metrics: Record<string, MetricJson>) {
+  if (format === 'prometheus') return reply.type('text/plain; version=0.0.4; charset=utf-8').send(toPrometheus(metrics))
+  return reply.send(ctx.ok({ stats: { [key]: metrics } }))
+}
+
+/** Health, metrics, stats and support (onprem-api.md §7). */
+export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
+  const { store, registry } = { store: ctx.store, registry: ctx.deps.registry }
+
+  app.get('/v1/health', {
+    config: { access: 'health' },
+    schema: { tags: ['monitoring'], summary: 'Gateway status of the number (Bearer, Apikey or D360-API-KEY)' },
+  }, async (request) => {
+    const number = request.phoneNumberId ? await store.numbers.get(request.phoneNumberId) : undefined
+    // single-instance shape; the per-node HA/multiconnect shape is not produced yet
+    return ctx.ok({ health: { gateway_status: number?.gateway_status ?? 'unregistered' } })
+  })
+
+  app.get<{ Querystring: Format }>('/metrics', {
+    config: { access: 'monitoring' },
+    schema: { tags: ['monitoring'], summary: 'Webapp metrics: JSON, or Prometheus text with ?format=prometheus', querystring: FormatQuery },
+  }, async (request, reply) => {
+    if (request.query.format === 'prometheus') return reply.type(registry.contentType).send(await registry.metrics())
+    return reply.send(ctx.ok({ metrics: await registryJson(registry) }))
+  })
+
+  app.get<{ Querystring: Format }>('/v1/stats/app', {
+    config: { access: 'monitoring' },
+    schema: { tags: ['monitoring'], summary: 'Callback queue and delivery counts of the number', querystring: FormatQuery },
+  }, async (request, reply) => {
+    const number = await ctx.number(request)
+    const stats: AppStats = ctx.deps.statsProvider
+      ? await ctx.deps.statsProvider(number.id)
+      : {
+          callback_queue_size: { type: 'gauge', help: 'Number of callbacks waiting for delivery', data: [{ value: await store.callbacks.pendingCount(number.id) }] },
+          callback_requests: { type: 'counter', help: 'Callback delivery attempts by result and type', data: [] },
+        }
+    return sendStats(ctx, reply, request.query.format, 'app', { ...stats })
+  })
+
+  app.get<{ Querystring: Format }>('/v1/stats/db', {
+    config: { access: 'monitoring' },
+    schema: { tags: ['monitoring'], summary: 'Row counts of the number in the database', querystring: FormatQuery },
+  }, async (request, reply) => {
+    const number = await ctx.number(request)
+    const c = await store.dbStats.counts(number.id)
+    const gauge = (help: string, data: MetricJson['data']): MetricJson => ({ type: 'gauge', help, data })
+    return sendStats(ctx, reply, request.query.format, 'db', {
+      db_contacts: gauge('Contacts by type', [
+        { labels: { type: 'whatsapp_user' }, value: c.contacts.whatsapp_user },
+        { labels: { type: 'non_whatsapp_user' }, value: c.contacts.non_whatsapp_user },
+      ]),
+      db_messages: gauge('Messages by direction and status', c.messages.map((m) => ({ labels: { direction: m.direction, status: m.status }, value: m.count }))),
+      db_message_receipts: gauge('Message status changes recorded', [{ value: c.messageReceipts }]),
+      db_pending_callbacks: gauge('Callbacks waiting for delivery', [{ value: c.pendingCallbacks }]),
+      db_pending_messages: gauge('Outbound messages not yet sent', [{ value: c.pendingMessages }]),
+      db_media: gauge('Media files on the media volume', [{ value: c.media }]),
+    })
+  })
+
+  app.get('/v1/support', {
+    config: { access: 'admin' },
+    schema: { tags: ['monitoring'], summary: 'Debug information for support' },
+  }, async (request) => {
+    const number = request.phoneNumberId ? await store.numbers.get(request.phoneNumberId) : undefined
+    const shards = number?.shard_count ?? 1
+    return ctx.ok({
+      support: {
+        context: 'healthcheck',
+        db_engine: store.dialect === 'postgres' ? 'PGSQL' : 'SQLITE',
+        debug_info: number?.status === 'registered' ? number.wa_id : 'unregistered',
+        description: `wabox ${ctx.deps.version}`,
+        device_iso8601: new Date(ctx.deps.clock.now()).toISOString(),
+        free_space_data: await freeSpace(ctx.deps.dataDir),
+        free_space_media: await freeSpace(ctx.deps.media.root),
+        gateway_status: number?.gateway_status ?? 'unregistered',
+        lc: 'ZZ',
+        lg: 'ZZ',
+        multi_connect: shards > 1,
+        node_version: process.version,
+        os_name: os.type(),
+        os_version: os.release(),
+        shards: Array.from({ length: shards }, (_, i) => [i, i]),
+        socket_conn: SOCKET[number?.gateway_status ?? ''] ?? 'UNK',
+      },
+    })
+  })
+}
