@@ -1,0 +1,211 @@
+import type { ContactCheckResult, CoreBridge, RegistrationRequest } from '../domain/bridge.js'
+import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
+import { OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
+import { NetworkClient, WireRequestError } from '../wire/client.js'
+import { SHARD_COUNTS, type RegisterRequestResult, type RegisterVerifyResult, type WireErrorCode } from '../wire/frames.js'
+import { shardOf } from '../wire/shard.js'
+import { hashPassword, verifyPassword } from '../store/users.js'
+import type { EngineContext } from './context.js'
+import { prepareKeys } from './keys.js'
+import type { NumberEngine } from './number-engine.js'
+import { SignalCache } from './signal-store.js'
+import { vnameOf } from './vname.js'
+
+export interface BridgeHost {
+  ctx: EngineContext
+  engine(phoneNumberId: string): NumberEngine | undefined
+  stopEngine(phoneNumberId: string): Promise<void>
+  reconcile(): Promise<void>
+}
+
+const BLOCKING_CHECK_TIMEOUT_MS = 20_000
+
+/** The CoreApp's answers to the WebApp's synchronous requests: registration, PIN, shards, read marks, contact checks. */
+export class CoreAppBridge implements CoreBridge {
+  readonly #host: BridgeHost
+  // the PIN given with the code request, needed again at verification
+  readonly #pins = new Map<string, string>()
+
+  constructor(host: BridgeHost) {
+    this.#host = host
+  }
+
+  get #ctx(): EngineContext {
+    return this.#host.ctx
+  }
+
+  async requestCode(phoneNumberId: string, req: RegistrationRequest): Promise<{ status: 'code_sent' | 'already_registered'; vname: string }> {
+    const { store } = this.#ctx
+    const row = await this.#number(phoneNumberId)
+    const cert = Buffer.from(req.cert, 'base64')
+    const vname = vnameOf(cert)
+    if (!vname) throw new WaboxError(OnPremCode.ACCESS_DENIED, 'VName certificate error: the certificate could not be decoded')
+    if (row.status === 'registered' && row.cc === req.cc && row.number === req.phoneNumber) return { status: 'already_registered', vname: vname.name }
+    const result = await this.#unauthenticated((c) => c.request<RegisterRequestResult>({ t: 'register.request', cc: req.cc, phone: req.phoneNumber, method: req.method, cert }))
+    const waId = req.cc + req.phoneNumber
+    await store.numbers.update(phoneNumberId, {
+      cc: req.cc, number: req.phoneNumber, ...(waId !== row.wa_id ? { wa_id: waId } : {}),
+      display_name: result.vname ?? vname.name, cert: req.cert, ...(row.status === 'registered' ? {} : { status: 'pending' }),
+    })
+    if (req.pin) this.#pins.set(phoneNumberId, req.pin)
+    else this.#pins.delete(phoneNumberId)
+    return { status: result.status, vname: result.vname ?? vname.name }
+  }
+
+  async verify(phoneNumberId: string, code: string): Promise<void> {
+    const { store, clock, tuning } = this.#ctx
+    const row = await this.#number(phoneNumberId)
+    const pin = this.#pins.get(phoneNumberId)
+    const result = await this.#unauthenticated((c) =>
+      c.request<RegisterVerifyResult>({ t: 'register.verify', cc: row.cc, phone: row.number, code, ...(pin ? { pin } : {}) }))
+    // a new registration invalidates every connection of the old one
+    await this.#host.stopEngine(phoneNumberId)
+    // the password is kept at once; the number counts as registered (and gets connected) only
+    // once its keys are uploaded, so no shard connection races the upload below
+    await store.numbers.update(phoneNumberId, {
+      network_secret: store.ctx.sealer.seal(result.password), status: 'pending',
+      ...(result.waId !== row.wa_id ? { wa_id: result.waId } : {}),
+    })
+    this.#pins.delete(phoneNumberId)
+    // identity (first time) and pre-keys are durable before the network hands any of them out
+    const cache = new SignalCache(store, phoneNumberId)
+    const { payload, changes } = await prepareKeys(store, clock, cache, result.waId, tuning.preKeys)
+    await store.transaction((tx) => tx.signal.apply(phoneNumberId, changes))
+    const client = new NetworkClient({ url: this.#ctx.networkUrl, clock, reconnect: false, logger: this.#ctx.logger })
+    try {
+      await client.connect()
+      await client.login(result.waId, result.password, { shard: 0, shards: row.shard_count })
+      await client.request({ t: 'keys.upload', ...payload })
+    } catch (err) {
+      throw wireError(err, 'uploading the pre-keys failed')
+    } finally {
+      await client.close()
+    }
+    await store.numbers.update(phoneNumberId, { status: 'registered', gateway_status: 'connecting' })
+    await this.#host.reconcile()
+  }
+
+  async setPin(phoneNumberId: string, pin: string | null): Promise<void> {
+    const client = this.#host.engine(phoneNumberId)?.anyClient()
+    if (!client) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network')
+    if (pin !== null && !/^\d{6}$/.test(pin)) throw new WaboxError(OnPremCode.PARAMETER_INVALID, 'pin must be 6 digits')
+    try {
+      await client.request({ t: 'account.pin', pin })
+    } catch (err) {
+      throw wireError(err, 'setting the PIN failed')
+    }
+    // kept here too: shard changes ask for the PIN
+    await this.#ctx.store.numbers.update(phoneNumberId, { pin_hash: pin === null ? null : await hashPassword(pin) })
+  }
+
+  async setShards(phoneNumberId: string, shards: number, pin?: string): Promise<void> {
+    if (!(SHARD_COUNTS as readonly number[]).includes(shards)) throw new WaboxError(OnPremCode.PARAMETER_INVALID, 'shards must be one of 1, 2, 4, 8, 16, 32')
+    const row = await this.#number(phoneNumberId)
+    if (row.pin_hash) {
+      if (!pin) throw new WaboxError(OnPremCode.PARAMETER_MISSING, 'two-step verification is on: pin is required')
+      if (!(await verifyPassword(pin, row.pin_hash))) throw new WaboxError(133005, 'the two-step verification PIN is wrong')
+    }
+    if (row.shard_count === shards) return
+    // every connection changes; stop sending while queued messages move to their new shard
+    await this.#host.stopEngine(phoneNumberId)
+    await this.#ctx.store.transaction(async (tx) => {
+      await tx.numbers.update(phoneNumberId, { shard_count: shards })
+      await tx.outbox.reshard(phoneNumberId, (peer) => shardOf(peer, shards))
+      await tx.receipts.reshard(phoneNumberId, (peer) => shardOf(peer, shards))
+      await tx.shardLeases.dropBeyond(phoneNumberId, shards)
+    })
+    await this.#host.reconcile()
+  }
+
+  async markRead(phoneNumberId: string, messageId: string): Promise<void> {
+    const { store } = this.#ctx
+    const row = await this.#number(phoneNumberId)
+    const envelope = await store.inbound.envelopeOf(phoneNumberId, messageId)
+    if (!envelope) throw new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `message ${messageId} not found`)
+    await store.transaction(async (tx) => {
+      await tx.receipts.enqueue([{ phoneNumberId, peer: envelope.peer, shard: shardOf(envelope.peer, row.shard_count), kind: 'read', envelopeId: envelope.envelopeId }])
+      await tx.inbound.markRead(messageId)
+    })
+    this.#host.engine(phoneNumberId)?.receipts.wake()
+  }
+
+  async checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]> {
+    await this.#number(phoneNumberId)
+    const engine = this.#host.engine(phoneNumberId)
+    if (opts.blocking) {
+      if (!engine?.anyClient()) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network')
+      try {
+        return await withTimeout(engine.checkContacts(inputs, opts.forceCheck), BLOCKING_CHECK_TIMEOUT_MS)
+      } catch (err) {
+        throw wireError(err, 'the contact check failed')
+      }
+    }
+    // no_wait: cached answers now, the rest `processing` and a durable job that ends in a `contacts` callback
+    const { store, clock } = this.#ctx
+    const normalized = inputs.map((i) => normalizeContactInput(i))
+    const cached = opts.forceCheck ? new Map<string, 'valid' | 'invalid'>()
+      : await store.contactChecks.cached(phoneNumberId, normalized.filter((n): n is string => n !== null), clock.now() - CONTACT_CHECK_TTL_MS)
+    const pending: string[] = []
+    const results = inputs.map((input, i): ContactCheckResult => {
+      const phone = normalized[i]
+      if (!phone) return { input, status: 'failed' }
+      const status = cached.get(phone)
+      if (status === 'valid') return { input, status, wa_id: phone }
+      if (status === 'invalid') return { input, status }
+      pending.push(input)
+      return { input, status: 'processing' }
+    })
+    if (pending.length > 0) {
+      await store.contactChecks.enqueueJob(phoneNumberId, pending, opts.forceCheck)
+      engine?.wake()
+    }
+    return results
+  }
+
+  async #number(phoneNumberId: string) {
+    const row = await this.#ctx.store.numbers.get(phoneNumberId)
+    if (!row) throw new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `phone number ${phoneNumberId} not found`)
+    return row
+  }
+
+  async #unauthenticated<T>(fn: (client: NetworkClient) => Promise<T>): Promise<T> {
+    const client = new NetworkClient({ url: this.#ctx.networkUrl, clock: this.#ctx.clock, reconnect: false, logger: this.#ctx.logger })
+    try {
+      await client.connect()
+      return await fn(client)
+    } catch (err) {
+      throw wireError(err, 'the network refused the request')
+    } finally {
+      await client.close()
+    }
+  }
+}
+
+/** Network errors of registration calls in the API's terms. */
+const WIRE_CODES: Partial<Record<WireErrorCode, [KnownCode, string]>> = {
+  bad_certificate: [OnPremCode.ACCESS_DENIED, 'VName certificate error'],
+  wrong_code: [OnPremCode.PARAMETER_INVALID, 'the registration code is wrong or expired'],
+  pin_required: [OnPremCode.PARAMETER_MISSING, 'two-step verification is on: pin is required'],
+  wrong_pin: [133005, 'the two-step verification PIN is wrong'],
+  bad_request: [OnPremCode.PARAMETER_INVALID, ''],
+  not_registered: [OnPremCode.USER_NOT_VALID, ''],
+  unauthorized: [OnPremCode.ACCESS_DENIED, 'the network refused the credentials'],
+}
+
+function wireError(err: unknown, fallback: string): WaboxError {
+  if (err instanceof WaboxError) return err
+  if (err instanceof WireRequestError) {
+    const mapped = WIRE_CODES[err.code]
+    if (mapped) return new WaboxError(mapped[0], mapped[1] || err.message, { cause: err })
+    return new WaboxError(OnPremCode.SERVICE_NOT_READY, `${fallback}: ${err.message}`, { cause: err })
+  }
+  return new WaboxError(OnPremCode.SERVICE_NOT_READY, `${fallback}: ${(err as Error).message}`, { cause: err })
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,167 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import type { CoreBridge } from '../domain/bridge.js'
+import type { MediaVolume } from '../media/volume.js'
+import type { Store } from '../store/store.js'
+import { CoreAppBridge } from './bridge.js'
+import { CommitQueue } from './commit-queue.js'
+import { DEFAULT_TUNING, type CoreAppTuning, type EngineContext } from './context.js'
+import { MediaResolver } from './media-resolver.js'
+import { NumberEngine } from './number-engine.js'
+import { StatusWriter } from './statuses.js'
+import { TemplatePacks } from './templates-cache.js'
+
+export interface CoreAppOptions {
+  store: Store
+  clock: Clock
+  logger: Logger
+  /** `ws://…/ws` of the network. */
+  networkUrl: string
+  media: MediaVolume
+  /** Identifies this process in shard leases; unique per running CoreApp. */
+  ownerId: string
+  /** Called after callbacks were committed, to wake the webhook dispatcher. */
+  onCallback?: () => void
+  tuning?: Partial<CoreAppTuning>
+}
+
+/**
+ * The message engine: holds the business's Signal keys, connects each registered number's
+ * shards (those whose lease it holds) to the network, sends queued messages and persists
+ * inbound ones. Several processes may run against one database; leases keep one owner per shard.
+ */
+export class CoreApp {
+  readonly bridge: CoreBridge
+  readonly #ctx: EngineContext
+  readonly #engines = new Map<string, NumberEngine>()
+  #timer: NodeJS.Timeout | undefined
+  #reconciling: Promise<void> = Promise.resolve()
+  #started = false
+  #stopped = false
+
+  constructor(opts: CoreAppOptions) {
+    const tuning = { ...DEFAULT_TUNING, ...opts.tuning }
+    const logger = opts.logger.child({ component: 'coreapp', owner: opts.ownerId })
+    const queue = new CommitQueue(opts.store, logger, { lingerMs: tuning.commitLingerMs })
+    const notifyCallbacks = () => opts.onCallback?.()
+    this.#ctx = {
+      store: opts.store,
+      clock: opts.clock,
+      logger,
+      media: opts.media,
+      networkUrl: opts.networkUrl,
+      ownerId: opts.ownerId,
+      tuning,
+      queue,
+      statuses: new StatusWriter(queue, notifyCallbacks),
+      mediaResolver: new MediaResolver(opts.store, opts.media),
+      templates: new TemplatePacks(tuning.templateMaxAgeMs),
+      notifyCallbacks,
+    }
+    this.bridge = new CoreAppBridge({
+      ctx: this.#ctx,
+      engine: (id) => this.#engines.get(id),
+      stopEngine: (id) => this.#stopEngine(id),
+      reconcile: () => this.reconcile(),
+    })
+  }
+
+  /** Takes the leases it can, connects, and keeps renewing them. */
+  async start(): Promise<void> {
+    if (this.#started) return
+    this.#started = true
+    await this.reconcile()
+    this.#timer = setInterval(() => void this.reconcile(), this.#ctx.tuning.leaseRenewMs)
+    this.#timer.unref()
+  }
+
+  /**
+   * Stops sending and receiving, waits for pending commits and (by default) gives the leases
+   * back so another process can take over at once. `releaseLeases: false` leaves them to expire,
+   * as a crash would.
+   */
+  async stop(opts: { releaseLeases?: boolean } = {}): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    clearInterval(this.#timer)
+    await this.#reconciling
+    const ids = [...this.#engines.keys()]
+    await Promise.all(ids.map((id) => this.#stopEngine(id)))
+    await this.#ctx.queue.idle()
+    if (opts.releaseLeases ?? true) {
+      await this.#ctx.store.shardLeases.release(this.#ctx.ownerId)
+      for (const id of ids) await this.#ctx.store.numbers.setGatewayStatus(id, 'disconnected')
+    }
+  }
+
+  /** New messages were queued: claim them now instead of at the next poll. */
+  wake(phoneNumberId?: string): void {
+    if (phoneNumberId) this.#engines.get(phoneNumberId)?.wake()
+    else for (const engine of this.#engines.values()) engine.wake()
+  }
+
+  /** Shards this process holds a connection for, per number. */
+  ownedShards(): Map<string, number[]> {
+    return new Map([...this.#engines].map(([id, engine]) => [id, engine.shards]))
+  }
+
+  /** Renews leases, takes free ones and brings every number's connections in line (serialized). */
+  reconcile(): Promise<void> {
+    const next = this.#reconciling.then(() => this.#reconcile()).catch((err: unknown) => {
+      this.#ctx.logger.error({ err }, 'reconciling numbers and leases failed')
+    })
+    this.#reconciling = next
+    return next
+  }
+
+  async #reconcile(): Promise<void> {
+    if (this.#stopped) return
+    const { store, ownerId, tuning } = this.#ctx
+    const held = new Map<string, Set<number>>()
+    for (const lease of await store.shardLeases.renew(ownerId, tuning.leaseTtlMs)) {
+      held.set(lease.phoneNumberId, (held.get(lease.phoneNumberId) ?? new Set()).add(lease.shard))
+    }
+    const rows = await store.numbers.list()
+    for (const row of rows) {
+      const mine = held.get(row.id) ?? new Set<number>()
+      if (row.status !== 'registered' || !row.network_secret) {
+        await this.#stopEngine(row.id)
+        if (mine.size > 0) await store.shardLeases.release(ownerId, row.id)
+        continue
+      }
+      const beyond = [...mine].filter((s) => s >= row.shard_count)
+      if (beyond.length > 0) {
+        await store.shardLeases.release(ownerId, row.id, beyond)
+        beyond.forEach((s) => mine.delete(s))
+      }
+      const fresh = new Set<number>()
+      for (let shard = 0; shard < row.shard_count; shard++) {
+        if (!mine.has(shard) && (await store.shardLeases.acquire(row.id, shard, ownerId, tuning.leaseTtlMs))) {
+          mine.add(shard)
+          fresh.add(shard)
+        }
+      }
+      if (mine.size === 0) {
+        await this.#stopEngine(row.id)
+        continue
+      }
+      const password = store.ctx.sealer.open(row.network_secret).toString('utf8')
+      let engine = this.#engines.get(row.id)
+      if (!engine) {
+        engine = new NumberEngine(this.#ctx, row, password)
+        this.#engines.set(row.id, engine)
+      }
+      if (this.#stopped) return
+      await engine.reconcile(row, password, [...mine].sort((a, b) => a - b), fresh)
+    }
+    const known = new Set(rows.map((r) => r.id))
+    for (const id of this.#engines.keys()) if (!known.has(id)) await this.#stopEngine(id)
+  }
+
+  async #stopEngine(id: string): Promise<void> {
+    const engine = this.#engines.get(id)
+    if (!engine) return
+    this.#engines.delete(id)
+    await engine.stop()
+  }
+}

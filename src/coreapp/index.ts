@@ -1,0 +1,2 @@
+export { CoreApp, type CoreAppOptions } from './coreapp.js'
+export { DEFAULT_TUNING, type CoreAppTuning } from './context.js'

@@ -1,0 +1,288 @@
+import { isBusinessInitiated, messageCategory, type ConversationCategory } from '../domain/conversations.js'
+import type { ApplicationSettings } from '../domain/settings.js'
+import type { OutboundContent } from '../domain/outbound.js'
+import { resolveHsm, resolveTemplate, type HydratedTemplate, type TemplatePack } from '../domain/templates.js'
+import { isTemplateType, windowAllows } from '../domain/window.js'
+import type { ContactStateRow } from '../store/contact-state.js'
+import type { NewEnvelope, QueuedMessage, StoredEnvelope } from '../store/outbox.js'
+import { WireRequestError, type NetworkClient } from '../wire/client.js'
+import { encodeContent } from '../wire/content-codec.js'
+import type { EnvelopeSendResult, PreKeyBundleWire } from '../wire/frames.js'
+import type { EngineContext } from './context.js'
+import { failure, failureOfWireError, type Failure } from './failures.js'
+import type { EngineView, IdentityNotice } from './engine-view.js'
+import { MediaFailure } from './media-resolver.js'
+import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
+import { OverlaySignalStore } from './signal-store.js'
+import { applyStatuses, type StatusUpdate } from './statuses.js'
+
+interface BatchContext {
+  now: number
+  settings: ApplicationSettings
+  contacts: Map<string, ContactStateRow>
+  pack?: Promise<TemplatePack>
+}
+
+type Prepared = { ok: true; content: Uint8Array; category: ConversationCategory } | { ok: false; failure: Failure } | { ok: 'retry' }
+
+/**
+ * The outbound pipeline of one number: claims queued messages of the shards this process
+ * holds, applies the rules, encrypts per recipient in order, stores ciphertext + session in one
+ * transaction, then hands the envelopes to the network. A stored ciphertext is resent as is.
+ */
+export class OutboundPipeline {
+  readonly #ctx: EngineContext
+  readonly #engine: EngineView
+  readonly #inflight = new Map<string, number>()
+  readonly #attempts = new Map<string, number>()
+  #cursor = 0
+  #running: Promise<void> | null = null
+  #again = false
+  #stopped = false
+
+  constructor(ctx: EngineContext, engine: EngineView) {
+    this.#ctx = ctx
+    this.#engine = engine
+  }
+
+  /** Runs a claim pass now (coalesced with one already running). */
+  wake(): void {
+    if (this.#stopped) return
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = this.#loop().finally(() => {
+      this.#running = null
+    })
+  }
+
+  /** Shard ownership changed: claim from the start again (the in-flight map skips what is under way). */
+  rewind(): void {
+    this.#cursor = 0
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#running
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false
+      try {
+        const full = await this.#tick()
+        if (full) this.#again = true
+      } catch (err) {
+        this.#ctx.logger.error({ err, phoneNumberId: this.#engine.phoneNumberId }, 'outbound pass failed')
+      }
+    } while (this.#again && !this.#stopped)
+  }
+
+  /** One claim + process pass; true if the claim was full (more may be waiting). */
+  async #tick(): Promise<boolean> {
+    const { store, tuning } = this.#ctx
+    const shards = this.#engine.connectedShards()
+    if (shards.length === 0 || this.#inflight.size >= tuning.maxInflight) return false
+    const rows = await store.outbox.claimQueued(this.#engine.phoneNumberId, shards, this.#cursor, tuning.claimBatch)
+    const fresh: QueuedMessage[] = []
+    for (const r of rows) {
+      this.#cursor = Math.max(this.#cursor, r.seq)
+      if (this.#inflight.has(r.id)) continue
+      this.#inflight.set(r.id, r.shard)
+      if (r.envelope) this.#send(r.id, r.peer, r.shard, r.envelope)
+      else fresh.push(r)
+    }
+    if (fresh.length > 0) await this.#processFresh(fresh)
+    return rows.length === tuning.claimBatch
+  }
+
+  async #processFresh(rows: QueuedMessage[]): Promise<void> {
+    const engine = this.#engine
+    const peers = [...new Set(rows.map((r) => r.peer))]
+    const batch: BatchContext = {
+      now: this.#ctx.clock.now(),
+      settings: await engine.refreshSettings(),
+      contacts: await this.#ctx.store.contactState.get(engine.phoneNumberId, peers),
+    }
+    await engine.cache.prefetch(peers)
+    const groups = new Map<string, QueuedMessage[]>()
+    for (const r of rows) groups.set(r.peer, [...(groups.get(r.peer) ?? []), r])
+    const queue = [...groups.values()]
+    const worker = async () => {
+      for (let g = queue.shift(); g; g = queue.shift()) {
+        const group = g
+        await engine.peers.run(group[0]!.peer, () => this.#processPeer(group, batch))
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(this.#ctx.tuning.peerConcurrency, queue.length) }, worker))
+  }
+
+  /** Encrypts one recipient's messages in order and commits them with the session in one transaction. */
+  async #processPeer(rows: QueuedMessage[], batch: BatchContext): Promise<void> {
+    const engine = this.#engine
+    const peer = rows[0]!.peer
+    const overlay = new OverlaySignalStore(engine.cache)
+    const account = await engine.openAccount(overlay)
+    const envelopes: (NewEnvelope & { shard: number })[] = []
+    const failures: StatusUpdate[] = []
+    const retries: string[] = []
+    let notice: IdentityNotice | undefined
+    let unregistered = false
+    for (const row of rows) {
+      const prepared = unregistered ? { ok: false as const, failure: failure(1013, 'recipient is not a WhatsApp user') } : await this.#prepare(row, batch, notice)
+      if (prepared.ok === 'retry') {
+        retries.push(row.id)
+        continue
+      }
+      if (!prepared.ok) {
+        failures.push({ messageId: row.id, status: 'failed', at: batch.now, failure: prepared.failure })
+        continue
+      }
+      const conn = engine.connection(row.shard)
+      if (!conn) {
+        retries.push(row.id)
+        continue
+      }
+      const bundles = (waId: string) => conn.client.request<PreKeyBundleWire>({ t: 'keys.get', waId })
+      try {
+        const encrypted = await account.encrypt(peer, prepared.content, bundles)
+        if (encrypted.identityChanged) notice = await engine.identityNotice(peer, encrypted.identityChanged.hash, batch.settings)
+        if (notice?.blocking) {
+          // the ratchet step stays committed; the message waits for the new identity to be acknowledged
+          failures.push({ messageId: row.id, status: 'failed', at: batch.now, failure: failure(1028, `the identity of ${peer} changed and was not acknowledged`) })
+          continue
+        }
+        envelopes.push({
+          messageId: row.id, phoneNumberId: engine.phoneNumberId, peer, shard: row.shard, kind: encrypted.kind, body: encrypted.body,
+          category: prepared.category, businessInitiated: isBusinessInitiated(prepared.category),
+        })
+      } catch (err) {
+        const verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
+        if (verdict === 'retry') {
+          this.#ctx.logger.warn({ err, messageId: row.id }, 'encryption postponed')
+          retries.push(row.id)
+        } else {
+          if (verdict.code === 1013) unregistered = true
+          failures.push({ messageId: row.id, status: 'failed', at: batch.now, failure: verdict })
+        }
+      }
+    }
+
+    let callbacks = 0
+    try {
+      await this.#ctx.queue.submit(async (tx) => {
+        await engine.fence(tx, rows[0]!.shard)
+        await tx.signal.apply(engine.phoneNumberId, overlay.changes)
+        await tx.outbox.saveEnvelopes(envelopes)
+        await engine.writeNewIdentities(tx, overlay.changes, notice ? peer : undefined)
+        if (notice) await engine.writeIdentityNotice(tx, peer, notice)
+        callbacks = (await applyStatuses(tx, failures)) + (notice?.event ? 1 : 0)
+      })
+    } catch (err) {
+      // nothing of this unit is durable and the cache still holds the committed state: start over later
+      this.#ctx.logger.error({ err, peer }, 'storing encrypted messages failed')
+      for (const r of rows) this.#release(r.id, r.seq)
+      return
+    }
+    engine.cache.apply(overlay.changes)
+    if (callbacks > 0) this.#ctx.notifyCallbacks()
+    for (const f of failures) this.#inflight.delete(f.messageId)
+    for (const id of retries) this.#release(id, rows.find((r) => r.id === id)!.seq)
+    for (const e of envelopes) this.#send(e.messageId, e.peer, e.shard, e)
+  }
+
+  async #prepare(row: QueuedMessage, batch: BatchContext, notice: IdentityNotice | undefined): Promise<Prepared> {
+    const engine = this.#engine
+    const msg = this.#ctx.store.outbox.openContent<OutboundContent>(row.content)
+    const contact = batch.contacts.get(row.peer)
+    if (row.expiresAt !== null && row.expiresAt <= batch.now) return { ok: false, failure: failure(410, 'the message expired before it could be sent') }
+    if (!windowAllows(row.type, contact?.lastInboundAt, batch.now)) {
+      return { ok: false, failure: failure(470, 'more than 24 hours have passed since the customer last replied; use a template') }
+    }
+    const unacknowledged = notice?.blocking || (contact?.identityHash && !contact.identityAcknowledged)
+    if (batch.settings.show_security_notifications && unacknowledged) {
+      return { ok: false, failure: failure(1028, `the identity of ${row.peer} changed and was not acknowledged`) }
+    }
+    const conn = engine.connection(row.shard)
+    if (!conn) return { ok: 'retry' }
+    const parts: ResolvedParts = {}
+    let template: HydratedTemplate | undefined
+    try {
+      if (isTemplateType(msg.type)) {
+        const resolved = await this.#template(msg, batch, conn.client)
+        if (!resolved.ok) return { ok: false, failure: failure(resolved.code, resolved.details) }
+        template = resolved.template
+        parts.template = template
+        if (template.header?.media) parts.headerMedia = await this.#ctx.mediaResolver.resolve(engine.phoneNumberId, template.header.media.object, conn.client)
+      }
+      if (isMediaMessage(msg)) parts.media = await this.#ctx.mediaResolver.resolve(engine.phoneNumberId, mediaObjectOf(msg), conn.client)
+    } catch (err) {
+      if (err instanceof MediaFailure) return { ok: false, failure: err.failure }
+      if (err instanceof WireRequestError && err.code !== 'internal' && err.code !== 'unauthorized') {
+        return { ok: false, failure: failure(msg.type === 'template' || msg.type === 'hsm' ? 2002 : 500, err.message) }
+      }
+      this.#ctx.logger.warn({ err, messageId: row.id }, 'preparing a message failed, will retry')
+      return { ok: 'retry' }
+    }
+    const content = buildContent(msg, { id: row.id, sentAt: batch.now, profileName: engine.displayName() }, parts)
+    return { ok: true, content: encodeContent(content), category: template ? messageCategory(template.category) : 'service' }
+  }
+
+  async #template(msg: OutboundContent, batch: BatchContext, client: NetworkClient) {
+    const resolve = (pack: TemplatePack) =>
+      msg.type === 'template' ? resolveTemplate(pack, msg.template) : msg.type === 'hsm' ? resolveHsm(pack, msg.hsm) : undefined
+    batch.pack ??= this.#engine.templatePack(client)
+    let result = resolve(await batch.pack)!
+    // a template created a moment ago: look again once before failing
+    if (!result.ok && result.code === 2001 && this.#engine.templatePackAge() > 1000) {
+      batch.pack = this.#engine.templatePack(client, true)
+      result = resolve(await batch.pack)!
+    }
+    return result
+  }
+
+  /** Hands an envelope to the network; the server's ack makes the message `sent`. */
+  #send(id: string, peer: string, shard: number, envelope: StoredEnvelope): void {
+    const conn = this.#engine.connection(shard)
+    if (!conn) return this.#release(id)
+    conn.client.request<EnvelopeSendResult>({
+      t: 'envelope.send', envelopeId: id, to: peer, kind: envelope.kind, body: envelope.body,
+      ...(envelope.category ? { category: envelope.category as ConversationCategory } : {}),
+      businessInitiated: envelope.businessInitiated,
+    }).then(
+      // status times are this process's clock, like every other status it records
+      () => this.#settle(id, { messageId: id, status: 'sent', at: this.#ctx.clock.now() }),
+      (err: unknown) => {
+        const verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
+        if (verdict !== 'retry') return this.#settle(id, { messageId: id, status: 'failed', at: this.#ctx.clock.now(), failure: verdict })
+        const attempts = (this.#attempts.get(id) ?? 0) + 1
+        this.#attempts.set(id, attempts)
+        if (attempts >= this.#ctx.tuning.maxSendAttempts) {
+          return this.#settle(id, { messageId: id, status: 'failed', at: this.#ctx.clock.now(), failure: failure(500, `sending failed ${attempts} times: ${(err as Error).message}`) })
+        }
+        this.#ctx.logger.debug({ err, messageId: id }, 'send postponed')
+        this.#release(id)
+      },
+    )
+  }
+
+  #settle(id: string, update: StatusUpdate): void {
+    this.#ctx.statuses.add([update]).then(
+      () => {
+        this.#inflight.delete(id)
+        this.#attempts.delete(id)
+      },
+      (err: unknown) => {
+        this.#ctx.logger.error({ err, messageId: id }, 'recording a status failed')
+        this.#release(id)
+      },
+    )
+  }
+
+  /** Gives a message back to the queue: the next pass claims it again (and resends its stored ciphertext). */
+  #release(id: string, seq?: number): void {
+    this.#inflight.delete(id)
+    this.#cursor = seq === undefined ? 0 : Math.min(this.#cursor, seq - 1)
+  }
+}

@@ -1,0 +1,81 @@
+import { WireRequestError } from '../wire/client.js'
+import type { EngineContext } from './context.js'
+import type { EngineView } from './engine-view.js'
+
+/** Sends the receipts owed to phones (delivered after persisting, read on request) from the durable queue. */
+export class ReceiptSender {
+  readonly #ctx: EngineContext
+  readonly #engine: EngineView
+  readonly #inflight = new Set<number>()
+  #running: Promise<void> | null = null
+  #again = false
+  #stopped = false
+
+  constructor(ctx: EngineContext, engine: EngineView) {
+    this.#ctx = ctx
+    this.#engine = engine
+  }
+
+  wake(): void {
+    if (this.#stopped) return
+    if (this.#running) {
+      this.#again = true
+      return
+    }
+    this.#running = this.#loop().finally(() => {
+      this.#running = null
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#running
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false
+      try {
+        await this.#tick()
+      } catch (err) {
+        this.#ctx.logger.error({ err }, 'receipt pass failed')
+      }
+    } while (this.#again && !this.#stopped)
+  }
+
+  async #tick(): Promise<void> {
+    const shards = this.#engine.connectedShards()
+    const pending = (await this.#ctx.store.receipts.pending(this.#engine.phoneNumberId, shards, 1000)).filter((r) => !this.#inflight.has(r.seq))
+    const groups = new Map<string, typeof pending>()
+    for (const r of pending) {
+      const key = `${r.shard}|${r.peer}|${r.kind}`
+      groups.set(key, [...(groups.get(key) ?? []), r])
+    }
+    for (const group of groups.values()) {
+      const { shard, peer, kind } = group[0]!
+      const conn = this.#engine.connection(shard)
+      if (!conn) continue
+      const seqs = group.map((r) => r.seq)
+      seqs.forEach((s) => this.#inflight.add(s))
+      conn.client.request({ t: 'receipt.send', to: peer, kind, envelopeIds: group.map((r) => r.envelopeId) }).then(
+        () => this.#done(seqs),
+        (err: unknown) => {
+          // a user who left the network will never take the receipt
+          if (err instanceof WireRequestError && (err.code === 'not_registered' || err.code === 'bad_request')) return this.#done(seqs)
+          seqs.forEach((s) => this.#inflight.delete(s))
+          this.#ctx.logger.debug({ err, peer }, 'receipt postponed')
+        },
+      )
+    }
+  }
+
+  #done(seqs: number[]): void {
+    this.#ctx.store.receipts.remove(seqs).then(
+      () => seqs.forEach((s) => this.#inflight.delete(s)),
+      (err: unknown) => {
+        seqs.forEach((s) => this.#inflight.delete(s))
+        this.#ctx.logger.warn({ err }, 'could not clear sent receipts; they will be sent again')
+      },
+    )
+  }
+}

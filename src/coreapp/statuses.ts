@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto'
+import { CONVERSATION_MS, conversationObject, pricingObject } from '../domain/conversations.js'
+import type { StatusEvent } from '../domain/events.js'
+import type { ConversationRow } from '../store/coreapp-schema.js'
+import type { ChangedMessage, OutboundStatus } from '../store/outbox.js'
+import type { Store } from '../store/store.js'
+import type { CommitQueue } from './commit-queue.js'
+import { webhookErrorOf, type Failure } from './failures.js'
+
+export type StatusUpdate =
+  | { messageId: string; status: OutboundStatus; at: number }
+  | { messageId: string; status: 'failed'; at: number; failure: Failure }
+
+type Status = StatusEvent['status']
+
+/**
+ * Writes a batch of status changes in the caller's transaction: forward-only transitions,
+ * history rows, conversations (opened by the first delivered message per user and category)
+ * and one callback per change. Returns how many callbacks were enqueued.
+ */
+export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise<number> {
+  if (updates.length === 0) return 0
+  const events = new Map<string, StatusEvent[]>()
+  const emit = (phoneNumberId: string, event: StatusEvent) => events.set(phoneNumberId, [...(events.get(phoneNumberId) ?? []), event])
+  const sentStatus = await sentStatusSetting(tx, updates)
+
+  const at = (list: StatusUpdate[]) => new Map(list.map((u) => [u.messageId, u.at]))
+  const of = (s: StatusUpdate['status']) => updates.filter((u) => u.status === s)
+  const sent = of('sent')
+  const read = of('read')
+  // a read receipt implies delivery: a message read before its delivery receipt is delivered too
+  const delivered = [...of('delivered'), ...read.map((u) => ({ ...u, status: 'delivered' as const }))]
+
+  for (const [status, list] of [['sent', sent], ['delivered', delivered], ['read', read]] as const) {
+    if (list.length === 0) continue
+    const times = at(list)
+    const changed = await tx.outbox.transition([...times.keys()], status, Math.max(...times.values()))
+    if (changed.length === 0) continue
+    await tx.outbox.recordStatuses(changed.map((m) => ({ messageId: m.id, status, at: times.get(m.id)! })))
+    const conversations = await conversationsFor(tx, status, changed, times)
+    for (const m of changed) {
+      if (status === 'sent' && !sentStatus.get(m.phoneNumberId)) continue
+      const event = statusEvent(tx, m, status, times.get(m.id)!)
+      const conversation = conversations.get(m.id)
+      if (conversation) event.status.conversation = conversationObject({ id: conversation.id, category: conversation.category, expiresAt: conversation.expires_at })
+      event.status.pricing = pricingObject(m.category ?? 'service')
+      emit(m.phoneNumberId, event)
+    }
+  }
+
+  for (const u of updates) {
+    if (u.status !== 'failed') continue
+    const error = webhookErrorOf(u.failure)
+    const m = await tx.outbox.fail(u.messageId, [error], u.at)
+    if (!m) continue
+    await tx.outbox.recordStatuses([{ messageId: m.id, status: 'failed', at: u.at, error: JSON.stringify([error]) }])
+    const event = statusEvent(tx, m, 'failed', u.at)
+    event.status.errors = [error]
+    emit(m.phoneNumberId, event)
+  }
+
+  // the network holds (or refused) these messages now: their stored ciphertext is done with
+  await tx.outbox.deleteEnvelopes([...new Set(updates.map((u) => u.messageId))])
+  let count = 0
+  for (const [phoneNumberId, list] of events) {
+    await tx.callbacks.enqueueMany(phoneNumberId, list)
+    count += list.length
+  }
+  return count
+}
+
+function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at: number): StatusEvent {
+  const event: StatusEvent = { type: 'status', status: { id: m.id, recipient_id: m.peer, status, timestamp: String(Math.floor(at / 1000)) } }
+  const body = tx.outbox.openContent<{ biz_opaque_callback_data?: string }>(m.content)
+  if (body.biz_opaque_callback_data !== undefined) event.status.biz_opaque_callback_data = body.biz_opaque_callback_data
+  return event
+}
+
+async function sentStatusSetting(tx: Store, updates: StatusUpdate[]): Promise<Map<string, boolean>> {
+  const out = new Map<string, boolean>()
+  if (!updates.some((u) => u.status === 'sent')) return out
+  for (const row of await tx.numbers.list()) out.set(row.id, tx.numbers.settings(row).sent_status)
+  return out
+}
+
+/**
+ * The conversation each changed message belongs to. Delivery opens one (24 h) when the user
+ * has none of that category open; `sent` shows an already open one; `read` its message's.
+ */
+async function conversationsFor(tx: Store, status: OutboundStatus, changed: ChangedMessage[], times: Map<string, number>): Promise<Map<string, ConversationRow>> {
+  const out = new Map<string, ConversationRow>()
+  if (status === 'read') {
+    const rows = await tx.conversations.byIds(changed.flatMap((m) => (m.conversationId ? [m.conversationId] : [])))
+    const byId = new Map(rows.map((r) => [r.id, r]))
+    for (const m of changed) {
+      const c = m.conversationId ? byId.get(m.conversationId) : undefined
+      if (c) out.set(m.id, c)
+    }
+    return out
+  }
+  const byNumber = new Map<string, ChangedMessage[]>()
+  for (const m of changed) byNumber.set(m.phoneNumberId, [...(byNumber.get(m.phoneNumberId) ?? []), m])
+  for (const [phoneNumberId, list] of byNumber) {
+    const earliest = Math.min(...list.map((m) => times.get(m.id)!))
+    const open = new Map<string, ConversationRow>()
+    for (const c of await tx.conversations.open(phoneNumberId, list.map((m) => m.peer), earliest)) open.set(`${c.wa_id}|${c.category}`, c)
+    const created: ConversationRow[] = []
+    const assigned = new Map<string, string[]>()
+    for (const m of list) {
+      const at = times.get(m.id)!
+      const key = `${m.peer}|${m.category ?? 'service'}`
+      let c = open.get(key)
+      if (c && c.expires_at <= at) c = undefined
+      if (!c && status === 'delivered') {
+        c = { id: randomBytes(16).toString('hex'), phone_number_id: phoneNumberId, wa_id: m.peer, category: m.category ?? 'service', opened_at: at, expires_at: at + CONVERSATION_MS }
+        open.set(key, c)
+        created.push(c)
+      }
+      if (!c) continue
+      out.set(m.id, c)
+      if (status === 'delivered' && !m.conversationId) assigned.set(c.id, [...(assigned.get(c.id) ?? []), m.id])
+    }
+    await tx.conversations.insert(created)
+    for (const [id, ids] of assigned) await tx.outbox.setConversation(ids, id)
+  }
+  return out
+}
+
+/**
+ * Batches status changes into the commit queue: all changes that arrive while a transaction
+ * runs are written by the next one.
+ */
+export class StatusWriter {
+  readonly #queue: CommitQueue
+  readonly #onCallbacks: () => void
+  #pending: StatusUpdate[] = []
+  #scheduled: Promise<void> | null = null
+
+  constructor(queue: CommitQueue, onCallbacks: () => void) {
+    this.#queue = queue
+    this.#onCallbacks = onCallbacks
+  }
+
+  add(updates: StatusUpdate[]): Promise<void> {
+    if (updates.length === 0) return Promise.resolve()
+    this.#pending.push(...updates)
+    if (!this.#scheduled) {
+      let batch: StatusUpdate[] | null = null
+      let count = 0
+      this.#scheduled = this.#queue.submit(async (tx) => {
+        if (!batch) {
+          batch = this.#pending
+          this.#pending = []
+          this.#scheduled = null
+        }
+        count = await applyStatuses(tx, batch)
+      }).then(() => {
+        if (count > 0) this.#onCallbacks()
+      })
+    }
+    return this.#scheduled
+  }
+}

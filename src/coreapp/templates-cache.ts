@@ -1,0 +1,40 @@
+import { performance } from 'node:perf_hooks'
+import type { NetworkClient } from '../wire/client.js'
+import type { TemplatesGetResult } from '../wire/frames.js'
+
+/**
+ * The number's template pack from the network (`templates.get`), cached per number and
+ * refreshed after `maxAgeMs` (monotonic time: freshness, not a business timestamp).
+ */
+export class TemplatePacks {
+  readonly #maxAgeMs: number
+  readonly #packs = new Map<string, { pack: Promise<TemplatesGetResult>; at: number }>()
+
+  constructor(maxAgeMs: number) {
+    this.#maxAgeMs = maxAgeMs
+  }
+
+  /** The cached pack unless older than `maxAgeMs` (or `fresh`); concurrent callers share one fetch. */
+  get(phoneNumberId: string, client: NetworkClient, opts: { fresh?: boolean } = {}): Promise<TemplatesGetResult> {
+    const cached = this.#packs.get(phoneNumberId)
+    const now = performance.now()
+    if (cached && !opts.fresh && now - cached.at <= this.#maxAgeMs) return cached.pack
+    const pack = client.request<TemplatesGetResult>({ t: 'templates.get' })
+    const entry = { pack, at: now }
+    this.#packs.set(phoneNumberId, entry)
+    pack.catch(() => {
+      if (this.#packs.get(phoneNumberId) === entry) this.#packs.delete(phoneNumberId)
+    })
+    return pack
+  }
+
+  /** Age of the cached pack in ms, or undefined. */
+  age(phoneNumberId: string): number | undefined {
+    const cached = this.#packs.get(phoneNumberId)
+    return cached && performance.now() - cached.at
+  }
+
+  forget(phoneNumberId: string): void {
+    this.#packs.delete(phoneNumberId)
+  }
+}
