@@ -1,41 +1,12 @@
 import { Command, Option } from 'commander'
-import { ConfigError, configTable, resolveConfig, type Config } from '../config/config.js'
+import { configTable } from '../config/config.js'
+import { configFrom, withConfigFlags, type FlagValues } from './config-flags.js'
+import { keysCommand } from './keys-command.js'
 import { openStoreFromConfig } from './open-store.js'
+import { networkCommand } from './network-command.js'
+import { phoneCommand } from './phone-command.js'
 import { startCommand } from './start.js'
 import { VERSION } from './version.js'
-
-/** Flags shared by every command that reads the configuration. */
-export function withConfigFlags(cmd: Command): Command {
-  return cmd
-    .option('--data-dir <dir>', 'data directory (WABOX_DATA_DIR, default ./wabox-data)')
-    .option('--database-url <url>', 'postgres:// URL; unset = SQLite in the data directory (WABOX_DATABASE_URL)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (WABOX_LOG_LEVEL)')
-}
-
-type FlagValues = Record<string, string | boolean | undefined>
-
-/** Resolves config from the environment and a command's flags; exits with a clear message if invalid. */
-export function configFrom(flags: FlagValues): Config {
-  try {
-    return resolveConfig(process.env, {
-      dataDir: flags.dataDir,
-      databaseUrl: flags.databaseUrl,
-      logLevel: flags.logLevel,
-      port: flags.port,
-      host: flags.host,
-      http: flags.http,
-      phones: flags.phones,
-      profile: flags.profile,
-      networkPort: flags.networkPort,
-    })
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`wabox: ${err.message}`)
-      process.exit(2)
-    }
-    throw err
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command('wabox')
@@ -52,6 +23,9 @@ export function buildProgram(): Command {
     })
 
   program.addCommand(startCommand())
+  program.addCommand(networkCommand())
+  program.addCommand(phoneCommand())
+  program.addCommand(keysCommand())
   program.addOption(new Option('--no-color').hideHelp())
   return program
 }

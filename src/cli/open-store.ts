@@ -8,9 +8,9 @@ import { loadAtRestKey, Sealer } from '../store/sealer.js'
 import { Store } from '../store/store.js'
 
 /** Opens the configured database, applies pending migrations and builds the Store. */
-export async function openStoreFromConfig(config: Config, clock: Clock = systemClock): Promise<{ database: Database; store: Store; sealer: Sealer; applied: string[] }> {
+export async function openStoreFromConfig(config: Config, clock: Clock = systemClock): Promise<{ database: Database; store: Store; atRestKey: Buffer; applied: string[] }> {
   const database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db') })
   const applied = await migrate(database)
-  const sealer = new Sealer(loadAtRestKey(config.masterKey, config.dataDir))
-  return { database, store: Store.open(database, sealer, clock), sealer, applied }
+  const atRestKey = loadAtRestKey(config.masterKey, config.dataDir)
+  return { database, store: Store.open(database, new Sealer(atRestKey), clock), atRestKey, applied }
 }

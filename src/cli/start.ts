@@ -1,29 +1,42 @@
 import { Command } from 'commander'
-import Fastify from 'fastify'
-import { configFrom, withConfigFlags } from './main.js'
+import { startAllInOne } from './all-in-one.js'
 import { createLogger } from './logger.js'
-import { openStoreFromConfig } from './open-store.js'
-import { VERSION } from './version.js'
+import { configFrom, withConfigFlags } from './config-flags.js'
 
 export function startCommand(): Command {
   return withConfigFlags(new Command('start').description('run everything in one process: network, phones, API, message engine, webhooks'))
-    .option('--port <n>', 'API port (WABOX_PORT, default 9090)')
+    .option('--port <n>', 'API port (WABOX_PORT, default 9090; 0 = any free port)')
     .option('--host <host>', 'API host (WABOX_HOST, default 127.0.0.1)')
     .option('--http', 'serve plain HTTP instead of HTTPS (WABOX_HTTP)')
+    .option('--phones <n>', 'simulated phones created on first start (WABOX_PHONES, default 5)')
+    .option('--network-port <n>', 'port of the built-in network (WABOX_NETWORK_PORT, default any)')
+    .option('--profile <profile>', 'dev or production (WABOX_PROFILE, default dev)')
     .action(async (flags: Record<string, string | boolean | undefined>) => {
       const config = configFrom(flags)
       const logger = createLogger(config.logLevel)
-      const { database, store } = await openStoreFromConfig(config)
-      const app = Fastify({ loggerInstance: logger })
-      app.get('/v1/health', async () => {
-        const numbers = await store.numbers.list()
-        return { health: { gateway_status: numbers[0]?.gateway_status ?? 'unregistered' }, meta: { api_status: 'stable', version: VERSION } }
-      })
-      await app.listen({ host: config.host, port: config.port })
-      onShutdown(async () => {
-        await app.close()
-        await database.close()
-      })
+      const instance = await startAllInOne(config, logger)
+      onShutdown(() => instance.close())
+      const { credentials } = instance
+      const number = credentials.numbers[0]
+      const phone = credentials.phones[0]
+      const insecure = credentials.api_url.startsWith('https') ? ' -k' : ''
+      console.log([
+        '',
+        `wabox is running: API ${credentials.api_url}, data in ${config.dataDir}`,
+        `credentials: ${config.dataDir}/credentials.json`,
+        ...(number && phone
+          ? [
+              '',
+              'Send a message to a simulated phone:',
+              `  curl${insecure} -X POST ${credentials.api_url}/v1/messages -H 'D360-API-KEY: ${number.api_key}' -H 'Content-Type: application/json' \\`,
+              `    -d '{"to":"${phone}","type":"text","text":{"body":"Hello from wabox"}}'`,
+              '',
+              'See what the phone received:',
+              `  npx wabox phone inbox --data-dir ${config.dataDir} --wa-id ${phone}`,
+            ]
+          : []),
+        '',
+      ].join('\n'))
     })
 }
 

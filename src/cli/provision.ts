@@ -1,0 +1,113 @@
+import { randomInt } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { CoreBridge } from '../domain/bridge.js'
+import { randomToken } from '../ids.js'
+import type { NetworkServer } from '../network/index.js'
+import type { PhoneFleet } from '../phones/index.js'
+import type { Store } from '../store/store.js'
+
+/** `<data-dir>/credentials.json`: what a user (or `wabox phone`) needs to talk to this instance. */
+export interface Credentials {
+  api_url: string
+  numbers: { wa_id: string; phone_number_id: string; api_key: string }[]
+  admin: { username: string; password: string }
+  phones: string[]
+  control_url: string
+  control_token: string
+}
+
+const DEMO = { cc: '1', number: '5550100', displayName: 'wabox demo' }
+const WELCOME_TEMPLATE = {
+  name: 'hello_world',
+  language: 'en_US',
+  category: 'UTILITY',
+  components: [{ type: 'BODY', text: 'Hello {{1}}, welcome to wabox!' }],
+}
+
+function credentialsFile(dataDir: string): string {
+  return path.join(dataDir, 'credentials.json')
+}
+
+async function readCredentials(dataDir: string): Promise<Credentials | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(credentialsFile(dataDir), 'utf8')) as Credentials
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+async function writeCredentials(dataDir: string, credentials: Credentials): Promise<void> {
+  const file = credentialsFile(dataDir)
+  const tmp = `${file}.${process.pid}.tmp`
+  await fs.writeFile(tmp, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 })
+  await fs.rename(tmp, file)
+}
+
+export interface ProvisionInput {
+  dataDir: string
+  apiUrl: string
+  controlUrl: string
+  controlToken: string
+  existing: Credentials | undefined
+  store: Store
+  network: NetworkServer
+  bridge: CoreBridge
+  fleet: PhoneFleet
+  phones: number
+}
+
+export const provision = {
+  /** Reads what an earlier start left, and the control token to protect the network with. */
+  async prepare(dataDir: string): Promise<{ existing: Credentials | undefined; controlToken: string }> {
+    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
+    const existing = await readCredentials(dataDir)
+    return { existing, controlToken: existing?.control_token ?? randomToken() }
+  },
+
+  /**
+   * First start: registers the demo number on the built-in network, creates its API key,
+   * a welcome template and the phones, and lets each phone greet the business (which opens
+   * the 24-hour window, so free-form messages work at once). Later starts only refresh URLs.
+   */
+  async run(input: ProvisionInput): Promise<Credentials> {
+    if (input.existing) {
+      const refreshed = { ...input.existing, api_url: input.apiUrl, control_url: input.controlUrl }
+      await writeCredentials(input.dataDir, refreshed)
+      return refreshed
+    }
+    const { store, network, bridge, fleet } = input
+    const id = String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
+    await store.numbers.create({ id, ...DEMO })
+    const cert = Buffer.from(network.issueVnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)).toString('base64')
+    await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert })
+    const code = await network.lastCode(DEMO.cc, DEMO.number)
+    if (!code) throw new Error('the network issued no registration code for the demo number')
+    await bridge.verify(id, code)
+    const apiKey = await store.apiKeys.create(id, 'd360', 'demo')
+    const waId = DEMO.cc + DEMO.number
+
+    const created = await network.app.inject({
+      method: 'POST',
+      url: `/control/accounts/${waId}/templates`,
+      headers: { authorization: `Bearer ${input.controlToken}` },
+      payload: WELCOME_TEMPLATE,
+    })
+    if (created.statusCode !== 201) throw new Error(`creating the welcome template failed: ${created.body}`)
+
+    const phones = await fleet.create(input.phones)
+    await Promise.all(phones.map((p) => p.send({ to: waId, type: 'text', text: 'Hi!' })))
+
+    const credentials: Credentials = {
+      api_url: input.apiUrl,
+      numbers: [{ wa_id: waId, phone_number_id: id, api_key: apiKey }],
+      admin: { username: 'admin', password: 'secret' },
+      phones: phones.map((p) => p.waId),
+      control_url: input.controlUrl,
+      control_token: input.controlToken,
+    }
+    await writeCredentials(input.dataDir, credentials)
+    return credentials
+  },
+}
