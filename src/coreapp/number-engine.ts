@@ -50,6 +50,7 @@ export class NumberEngine implements EngineView {
   #settings: ApplicationSettings
   #settingsAt = performance.now()
   #gateway: GatewayStatus | undefined
+  #gatewayWrite: Promise<void> = Promise.resolve()
   #poll: NodeJS.Timeout | undefined
   #toppingUp = false
   #checkingJobs = false
@@ -174,15 +175,21 @@ export class NumberEngine implements EngineView {
     await Promise.all([this.outbound.stop(), this.receipts.stop()])
     await Promise.all([...this.#connections.values()].map((c) => c.close()))
     this.#connections.clear()
+    await this.#gatewayWrite
   }
 
-  async #updateGateway(): Promise<void> {
+  #updateGateway(): Promise<void> {
     const states = [...this.#connections.values()].map((c) => c.state)
-    if (states.length === 0 || this.#stopped) return
+    if (states.length === 0 || this.#stopped) return this.#gatewayWrite
     const status: GatewayStatus = states.every((s) => s === 'connected') ? 'connected' : states.some((s) => s !== 'disconnected') ? 'connecting' : 'disconnected'
-    if (status === this.#gateway) return
+    if (status === this.#gateway) return this.#gatewayWrite
     this.#gateway = status
-    await this.#ctx.store.numbers.setGatewayStatus(this.phoneNumberId, status).catch((err: unknown) => this.#logger.warn({ err }, 'could not store the gateway status'))
+    // writes run one at a time and store the newest status, so a slow earlier write never lands last
+    this.#gatewayWrite = this.#gatewayWrite.then(async () => {
+      if (this.#stopped || !this.#gateway) return
+      await this.#ctx.store.numbers.setGatewayStatus(this.phoneNumberId, this.#gateway).catch((err: unknown) => this.#logger.warn({ err }, 'could not store the gateway status'))
+    })
+    return this.#gatewayWrite
   }
 
   // ---- EngineView ----

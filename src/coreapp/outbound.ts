@@ -36,6 +36,8 @@ export class OutboundPipeline {
   readonly #inflight = new Map<string, number>()
   readonly #attempts = new Map<string, number>()
   #cursor = 0
+  /** Connected shards at the last claim; the cursor only holds for that set. */
+  #claimedShards = ''
   #running: Promise<void> | null = null
   #again = false
   #stopped = false
@@ -84,6 +86,12 @@ export class OutboundPipeline {
     const { store, tuning } = this.#ctx
     const shards = this.#engine.connectedShards()
     if (shards.length === 0 || this.#inflight.size >= tuning.maxInflight) return false
+    // a shard that connected since the last pass may hold messages below the cursor
+    const key = [...shards].sort((a, b) => a - b).join()
+    if (key !== this.#claimedShards) {
+      this.#claimedShards = key
+      this.#cursor = 0
+    }
     const rows = await store.outbox.claimQueued(this.#engine.phoneNumberId, shards, this.#cursor, tuning.claimBatch)
     const fresh: QueuedMessage[] = []
     for (const r of rows) {
