@@ -68,7 +68,12 @@ export class NumberEngine implements EngineView {
     this.outbound = new OutboundPipeline(ctx, this)
     this.receipts = new ReceiptSender(ctx, this)
     this.inbound = new InboundPipeline(ctx, this, () => this.receipts.wake())
-    this.#poll = setInterval(() => this.wake(), ctx.tuning.pollMs)
+    // On PostgreSQL a message can commit after one with a higher seq was claimed: each poll
+    // claims from the start again, so such a message waits one poll, never forever.
+    this.#poll = setInterval(() => {
+      this.outbound.rewind()
+      this.wake()
+    }, ctx.tuning.pollMs)
     this.#poll.unref()
   }
 

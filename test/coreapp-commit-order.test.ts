@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest'
+import { messageId } from '../src/ids.js'
+import { shardOf } from '../src/wire/shard.js'
+import { BUSINESS, startHarness, waitFor } from './coreapp-harness.js'
+import { DIALECTS } from './helpers/databases.js'
+
+// Only PostgreSQL commits concurrent inserts out of sequence order; SQLite serialises them.
+describe.runIf(DIALECTS.includes('postgres'))('CoreApp outbound and commit order [postgres]', () => {
+  it('sends a message that committed after a later-numbered one was already sent', async () => {
+    const h = await startHarness('postgres', { phones: 1 })
+    try {
+      const phone = h.phones[0]!
+      await phone.send({ to: BUSINESS.waId, type: 'text', text: 'open the window' })
+      await waitFor(async () => (await h.callbacks()).some((e) => e.type === 'message'), 'the inbound message')
+      const row = (id: string, body: string) => ({
+        id, phoneNumberId: BUSINESS.id, to: phone.waId, type: 'text', content: { to: phone.waId, type: 'text', text: { body } }, shard: shardOf(phone.waId, 1),
+      })
+      const early = messageId()
+      const received = (id: string) => new Promise<void>((resolve) => {
+        if (phone.inbox().some((m) => m.id === id)) return resolve()
+        const onMessage = () => {
+          if (!phone.inbox().some((m) => m.id === id)) return
+          phone.off('message', onMessage)
+          resolve()
+        }
+        phone.on('message', onMessage)
+      })
+      // `early` takes the lower seq but commits only after `late` was claimed and sent
+      await h.store.transaction(async (tx) => {
+        await tx.messages.insertOutbound([row(early, 'first taken, last committed')])
+        const late = await h.queue({ to: phone.waId, type: 'text', text: { body: 'committed first' } })
+        await received(late)
+      })
+      h.app.wake()
+      await waitFor(() => phone.inbox().some((m) => m.id === early), 'the late-committed message on the phone')
+      expect(phone.inbox().filter((m) => m.id === early)).toHaveLength(1)
+    } finally {
+      await h.cleanup()
+    }
+  })
+})
