@@ -9,16 +9,36 @@ import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
 import { startNetworkServer, type NetworkServer } from '../network/index.js'
 import { phoneControlRoutes, PhoneFleet } from '../phones/index.js'
+import type { WebAppLimits } from '../webapp/context.js'
 import { startWebServer } from '../webapp/server.js'
 import { WebhookDispatcher, WebhookService } from '../webhooks/index.js'
 import { openStoreFromConfig } from './open-store.js'
-import { provision, type Credentials } from './provision.js'
+import { builtInNetworkControl, httpNetworkControl, provision, type Credentials } from './provision.js'
 import { VERSION } from './version.js'
+
+/** A network run elsewhere (`wabox network`, a benchmark's world process) instead of the built-in one. */
+export interface ExternalNetwork {
+  /** `ws://host:port/ws` */
+  wsUrl: string
+  /** `http://host:port`, where `/control/...` is served. */
+  controlUrl: string
+  controlToken?: string
+}
+
+export interface AllInOneOptions {
+  clock?: Clock
+  /** Default: the built-in network and phone fleet in this process. */
+  externalNetwork?: ExternalNetwork
+  /** API rate limits; default On-Prem's 50 sends/s per number (bursts to 150). Load tests raise them. */
+  apiLimits?: Partial<WebAppLimits>
+}
 
 export interface AllInOne {
   credentials: Credentials
-  network: NetworkServer
-  fleet: PhoneFleet
+  /** Absent with an external network. */
+  network: NetworkServer | undefined
+  /** Absent with an external network: its phones live with it. */
+  fleet: PhoneFleet | undefined
   /** Stops in reverse order of start: API, engine, webhooks, phones, network, database. */
   close(): Promise<void>
 }
@@ -27,9 +47,81 @@ export interface AllInOne {
  * `wabox start`: network, phones, WebApp, CoreApp and webhook dispatcher in one process,
  * everything under one data directory. Provisions a demo number and phones on first start.
  */
-export async function startAllInOne(config: Config, logger: Logger, clock: Clock = systemClock): Promise<AllInOne> {
-  const dev = config.profile === 'dev'
+export async function startAllInOne(config: Config, logger: Logger, opts: AllInOneOptions = {}): Promise<AllInOne> {
+  const clock = opts.clock ?? systemClock
   const { controlToken, existing } = await provision.prepare(config.dataDir)
+  const external = opts.externalNetwork
+  const outside = external
+    ? { network: undefined, fleet: undefined, wsUrl: external.wsUrl, controlUrl: external.controlUrl, controlToken: external.controlToken ?? '', control: httpNetworkControl(external.controlUrl, external.controlToken) }
+    : await startBuiltInNetwork(config, logger, clock, controlToken)
+  const { network, fleet } = outside
+
+  const { database, store, atRestKey } = await openStoreFromConfig(config, clock)
+  const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
+  const registry = new prom.Registry()
+  const dev = config.profile === 'dev'
+  const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
+  const webhooks = new WebhookService({ store, wake: () => dispatcher.wake() })
+  const coreapp = new CoreApp({
+    store,
+    clock,
+    logger,
+    networkUrl: outside.wsUrl,
+    media,
+    ownerId: `${os.hostname()}:${process.pid}`,
+    onCallback: () => dispatcher.wake(),
+  })
+  await coreapp.start()
+  dispatcher.start()
+  const web = await startWebServer({
+    store,
+    clock,
+    bridge: coreapp.bridge,
+    media,
+    logger: logger.child({ component: 'webapp' }),
+    version: VERSION,
+    registry,
+    dataDir: config.dataDir,
+    statsProvider: (id) => webhooks.stats(id),
+    webhooks,
+    onMessagesQueued: (id) => coreapp.wake(id),
+    allowInsecureWebhooks: dev,
+    host: config.host,
+    port: config.port,
+    http: config.http,
+    ...(opts.apiLimits ? { limits: opts.apiLimits } : {}),
+  })
+
+  const credentials = await provision.run({
+    dataDir: config.dataDir,
+    apiUrl: web.url,
+    controlUrl: outside.controlUrl,
+    controlToken: outside.controlToken,
+    existing,
+    store,
+    network: outside.control,
+    bridge: coreapp.bridge,
+    fleet,
+    phones: config.phones,
+  })
+
+  return {
+    credentials,
+    network,
+    fleet,
+    close: async () => {
+      await web.close()
+      await coreapp.stop()
+      await dispatcher.stop()
+      await fleet?.close()
+      await network?.close()
+      await database.close()
+    },
+  }
+}
+
+async function startBuiltInNetwork(config: Config, logger: Logger, clock: Clock, controlToken: string) {
+  const dev = config.profile === 'dev'
 
   // The phone routes must be registered before the network listens; the fleet needs its URL.
   const phones: { fleet?: PhoneFleet } = {}
@@ -59,65 +151,5 @@ export async function startAllInOne(config: Config, logger: Logger, clock: Clock
     autoReadDelayMs: dev ? 1000 : 3000,
   })
   phones.fleet = fleet
-
-  const { database, store, atRestKey } = await openStoreFromConfig(config, clock)
-  const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
-  const registry = new prom.Registry()
-  const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
-  const webhooks = new WebhookService({ store, wake: () => dispatcher.wake() })
-  const coreapp = new CoreApp({
-    store,
-    clock,
-    logger,
-    networkUrl: network.wsUrl,
-    media,
-    ownerId: `${os.hostname()}:${process.pid}`,
-    onCallback: () => dispatcher.wake(),
-  })
-  await coreapp.start()
-  dispatcher.start()
-  const web = await startWebServer({
-    store,
-    clock,
-    bridge: coreapp.bridge,
-    media,
-    logger: logger.child({ component: 'webapp' }),
-    version: VERSION,
-    registry,
-    dataDir: config.dataDir,
-    statsProvider: (id) => webhooks.stats(id),
-    webhooks,
-    onMessagesQueued: (id) => coreapp.wake(id),
-    allowInsecureWebhooks: dev,
-    host: config.host,
-    port: config.port,
-    http: config.http,
-  })
-
-  const credentials = await provision.run({
-    dataDir: config.dataDir,
-    apiUrl: web.url,
-    controlUrl: network.url,
-    controlToken,
-    existing,
-    store,
-    network,
-    bridge: coreapp.bridge,
-    fleet,
-    phones: config.phones,
-  })
-
-  return {
-    credentials,
-    network,
-    fleet,
-    close: async () => {
-      await web.close()
-      await coreapp.stop()
-      await dispatcher.stop()
-      await fleet.close()
-      await network.close()
-      await database.close()
-    },
-  }
+  return { network, fleet, wsUrl: network.wsUrl, controlUrl: network.url, controlToken, control: builtInNetworkControl(network, controlToken) }
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { CoreBridge } from '../domain/bridge.js'
 import { randomToken } from '../ids.js'
+import { request } from 'undici'
 import type { NetworkServer } from '../network/index.js'
 import type { PhoneFleet } from '../phones/index.js'
 import type { Store } from '../store/store.js'
@@ -45,6 +46,58 @@ async function writeCredentials(dataDir: string, credentials: Credentials): Prom
   await fs.rename(tmp, file)
 }
 
+/** The network operator calls provisioning needs: in-process for the built-in network, HTTP for an external one. */
+export interface NetworkControl {
+  /** A vname certificate for a business number, base64. */
+  vnameCertificate(cc: string, phone: string, displayName: string): Promise<string>
+  lastCode(cc: string, phone: string): Promise<string | undefined>
+  createTemplate(waId: string, template: object): Promise<void>
+}
+
+export function builtInNetworkControl(network: NetworkServer, controlToken: string): NetworkControl {
+  return {
+    vnameCertificate: async (cc, phone, name) => Buffer.from(network.issueVnameCertificate(cc, phone, name)).toString('base64'),
+    lastCode: (cc, phone) => network.lastCode(cc, phone),
+    createTemplate: async (waId, template) => {
+      const created = await network.app.inject({
+        method: 'POST',
+        url: `/control/accounts/${waId}/templates`,
+        headers: { authorization: `Bearer ${controlToken}` },
+        payload: template,
+      })
+      if (created.statusCode !== 201) throw new Error(`creating the welcome template failed: ${created.body}`)
+    },
+  }
+}
+
+/** An external network's `/control` API (`wabox network`, or a benchmark's own network process). */
+export function httpNetworkControl(controlUrl: string, controlToken: string | undefined): NetworkControl {
+  const call = async (method: 'GET' | 'POST', url: string, body?: object): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const res = await request(controlUrl.replace(/\/$/, '') + url, {
+      method,
+      headers: { 'content-type': 'application/json', ...(controlToken ? { authorization: `Bearer ${controlToken}` } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    })
+    const text = await res.body.text()
+    return { status: res.statusCode, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} }
+  }
+  return {
+    vnameCertificate: async (cc, phone, displayName) => {
+      const res = await call('POST', '/control/vname-certificates', { cc, phone, displayName })
+      if (res.status >= 300 || typeof res.json.cert !== 'string') throw new Error(`the network refused a vname certificate: ${res.status} ${JSON.stringify(res.json)}`)
+      return res.json.cert
+    },
+    lastCode: async (cc, phone) => {
+      const res = await call('GET', `/control/codes/${cc}/${phone}`)
+      return res.status === 200 && typeof res.json.code === 'string' ? res.json.code : undefined
+    },
+    createTemplate: async (waId, template) => {
+      const res = await call('POST', `/control/accounts/${waId}/templates`, template)
+      if (res.status !== 201) throw new Error(`creating the welcome template failed: ${res.status} ${JSON.stringify(res.json)}`)
+    },
+  }
+}
+
 export interface ProvisionInput {
   dataDir: string
   apiUrl: string
@@ -52,9 +105,10 @@ export interface ProvisionInput {
   controlToken: string
   existing: Credentials | undefined
   store: Store
-  network: NetworkServer
+  network: NetworkControl
   bridge: CoreBridge
-  fleet: PhoneFleet
+  /** Absent with an external network: its phones are not this process's. */
+  fleet: PhoneFleet | undefined
   phones: number
 }
 
@@ -80,7 +134,7 @@ export const provision = {
     const { store, network, bridge, fleet } = input
     const id = String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
     await store.numbers.create({ id, ...DEMO })
-    const cert = Buffer.from(network.issueVnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)).toString('base64')
+    const cert = await network.vnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)
     await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert })
     const code = await network.lastCode(DEMO.cc, DEMO.number)
     if (!code) throw new Error('the network issued no registration code for the demo number')
@@ -88,15 +142,9 @@ export const provision = {
     const apiKey = await store.apiKeys.create(id, 'd360', 'demo')
     const waId = DEMO.cc + DEMO.number
 
-    const created = await network.app.inject({
-      method: 'POST',
-      url: `/control/accounts/${waId}/templates`,
-      headers: { authorization: `Bearer ${input.controlToken}` },
-      payload: WELCOME_TEMPLATE,
-    })
-    if (created.statusCode !== 201) throw new Error(`creating the welcome template failed: ${created.body}`)
+    await network.createTemplate(waId, WELCOME_TEMPLATE)
 
-    const phones = await fleet.create(input.phones)
+    const phones = fleet && input.phones > 0 ? await fleet.create(input.phones) : []
     await Promise.all(phones.map((p) => p.send({ to: waId, type: 'text', text: 'Hi!' })))
 
     const credentials: Credentials = {

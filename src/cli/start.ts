@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { startAllInOne } from './all-in-one.js'
+import { startAllInOne, type ExternalNetwork } from './all-in-one.js'
 import { createLogger } from './logger.js'
 import { configFrom, withConfigFlags } from './config-flags.js'
 
@@ -11,10 +11,13 @@ export function startCommand(): Command {
     .option('--phones <n>', 'simulated phones created on first start (WABOX_PHONES, default 5)')
     .option('--network-port <n>', 'port of the built-in network (WABOX_NETWORK_PORT, default any)')
     .option('--profile <profile>', 'dev or production (WABOX_PROFILE, default dev)')
+    .option('--network-url <ws-url>', 'use an external network (ws://host:port/ws) instead of the built-in one and its phones')
+    .option('--network-control-url <url>', 'with --network-url: the network\'s http://host:port for /control (default: derived from --network-url)')
+    .option('--network-control-token <token>', 'with --network-url: bearer token of the network\'s /control API')
     .action(async (flags: Record<string, string | boolean | undefined>) => {
       const config = configFrom(flags)
       const logger = createLogger(config.logLevel)
-      const instance = await startAllInOne(config, logger)
+      const instance = await startAllInOne(config, logger, { externalNetwork: externalNetworkFrom(flags) })
       onShutdown(() => instance.close())
       const { credentials } = instance
       const number = credentials.numbers[0]
@@ -38,6 +41,24 @@ export function startCommand(): Command {
         '',
       ].join('\n'))
     })
+}
+
+function externalNetworkFrom(flags: Record<string, string | boolean | undefined>): ExternalNetwork | undefined {
+  const wsUrl = flags.networkUrl
+  if (typeof wsUrl !== 'string') {
+    if (flags.networkControlUrl !== undefined || flags.networkControlToken !== undefined) {
+      console.error('wabox: --network-control-url and --network-control-token need --network-url')
+      process.exit(2)
+    }
+    return undefined
+  }
+  if (!/^wss?:\/\//.test(wsUrl)) {
+    console.error('wabox: --network-url must be a ws:// or wss:// URL')
+    process.exit(2)
+  }
+  const controlUrl = typeof flags.networkControlUrl === 'string' ? flags.networkControlUrl : new URL(wsUrl.replace(/^ws/, 'http')).origin
+  const token = flags.networkControlToken
+  return { wsUrl, controlUrl, ...(typeof token === 'string' ? { controlToken: token } : {}) }
 }
 
 /** Runs `stop` once on SIGINT/SIGTERM: in-flight work finishes, then the process exits. */

@@ -1,0 +1,88 @@
+/** Command-line options of `npm run bench`. */
+import { parseArgs } from 'node:util'
+
+export interface BenchOptions {
+  durationS: number
+  /** undefined = `--max`. */
+  rate: number | undefined
+  phones: number
+  newUsers: number
+  inbound: number
+  db: 'sqlite' | 'postgres'
+  concurrency: number
+  webhookBatch: number
+  webhookConcurrency: 6 | 12 | 18 | 24
+  floorDurationS: number
+  json: string | undefined
+  drainTimeoutS: number
+}
+
+const HELP = `npm run bench -- [options]
+
+  --duration S            measured window in seconds (default 30)
+  --rate R                offered load, messages/s (default 1000)
+  --max                   closed loop: as fast as --concurrency clients get answers
+  --phones N              simulated phones (default 100)
+  --new-users F           share of phones without a Signal session (never got a message): 0..1 (default 0)
+  --inbound R             phones also send R messages/s to the business (default 0)
+  --db sqlite|postgres    postgres: WABOX_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test, fresh database dropped after
+  --concurrency C         keep-alive connections of the load generator = most requests in flight (default 64)
+  --webhook-batch B       webhooks.batch_size (default 1)
+  --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
+  --floor-duration S      window of the floor run (default 10; 0 skips it)
+  --drain-timeout S       after the window, how long to wait for outstanding deliveries (default 60)
+  --json FILE             write the results as one JSON object
+`
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' }, rate: { type: 'string' }, max: { type: 'boolean' }, phones: { type: 'string' },
+      'new-users': { type: 'string' }, inbound: { type: 'string' }, db: { type: 'string' }, concurrency: { type: 'string' },
+      'webhook-batch': { type: 'string' }, 'webhook-concurrency': { type: 'string' }, 'floor-duration': { type: 'string' },
+      'drain-timeout': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' },
+    },
+  })
+  if (values.help) {
+    console.log(HELP)
+    process.exit(0)
+  }
+  const num = (name: string, raw: string | undefined, fallback: number, min: number, max = Infinity): number => {
+    if (raw === undefined) return fallback
+    const n = Number(raw)
+    if (!Number.isFinite(n) || n < min || n > max) {
+      console.error(`bench: --${name} must be a number from ${min} to ${max}\n\n${HELP}`)
+      process.exit(2)
+    }
+    return n
+  }
+  if (values.max && values.rate !== undefined) {
+    console.error('bench: --rate and --max exclude each other')
+    process.exit(2)
+  }
+  const db = values.db ?? 'sqlite'
+  if (db !== 'sqlite' && db !== 'postgres') {
+    console.error('bench: --db must be sqlite or postgres')
+    process.exit(2)
+  }
+  const webhookConcurrency = num('webhook-concurrency', values['webhook-concurrency'], 6, 6, 24)
+  if (![6, 12, 18, 24].includes(webhookConcurrency)) {
+    console.error('bench: --webhook-concurrency must be 6, 12, 18 or 24')
+    process.exit(2)
+  }
+  return {
+    durationS: num('duration', values.duration, 30, 1),
+    rate: values.max ? undefined : num('rate', values.rate, 1000, 1),
+    phones: Math.round(num('phones', values.phones, 100, 1, 100_000)),
+    newUsers: num('new-users', values['new-users'], 0, 0, 1),
+    inbound: num('inbound', values.inbound, 0, 0),
+    db,
+    concurrency: Math.round(num('concurrency', values.concurrency, 64, 1, 4096)),
+    webhookBatch: Math.round(num('webhook-batch', values['webhook-batch'], 1, 1, 1000)),
+    webhookConcurrency: webhookConcurrency as 6 | 12 | 18 | 24,
+    floorDurationS: num('floor-duration', values['floor-duration'], 10, 0),
+    drainTimeoutS: num('drain-timeout', values['drain-timeout'], 60, 1),
+    json: values.json,
+  }
+}
