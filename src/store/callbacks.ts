@@ -82,15 +82,18 @@ export class Callbacks {
   async enqueueMany(phoneNumberId: string, events: CallbackEvent[]): Promise<void> {
     if (events.length === 0) return
     const now = this.ctx.clock.now()
-    await this.ctx.db.insertInto('callbacks').values(events.map((event) => ({
-      phone_number_id: phoneNumberId,
-      event_type: event.type,
-      payload: this.ctx.sealer.sealJson(event),
-      status: 'pending',
-      attempts: 0,
-      next_attempt_at: now,
-      created_at: now,
-    }))).execute()
+    // a group commit can carry thousands of events: stay far below the bind-parameter limits
+    for (let i = 0; i < events.length; i += ATTEMPT_ROWS_PER_INSERT) {
+      await this.ctx.db.insertInto('callbacks').values(events.slice(i, i + ATTEMPT_ROWS_PER_INSERT).map((event) => ({
+        phone_number_id: phoneNumberId,
+        event_type: event.type,
+        payload: this.ctx.sealer.sealJson(event),
+        status: 'pending',
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+      }))).execute()
+    }
   }
 
   async pendingCount(phoneNumberId?: string): Promise<number> {
