@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import { messageId } from '../../ids.js'
 import { categoryOf, parseMime } from '../../media/limits.js'
+import { outboundIntake } from '../../store/outbound-intake.js'
 import { shardOf } from '../../wire/shard.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
@@ -23,6 +24,8 @@ const IdParams = Type.Object({ id: Type.String() })
 
 export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
   const { store } = ctx
+  // requests arriving together share one insert and one commit; each is answered after it
+  const intake = outboundIntake(store)
 
   app.post('/v1/messages', {
     config: { access: 'number' },
@@ -54,7 +57,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
         `The identity of ${to} changed; acknowledge it with PUT /v1/contacts/${to}/identity before sending`)
     }
     const id = messageId()
-    await store.messages.insertOutbound([{
+    await intake.add({
       id,
       phoneNumberId: number.id,
       to,
@@ -62,7 +65,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
       content: v.content,
       shard: shardOf(to, Math.max(1, number.shard_count)),
       expiresAt: v.ttlMs === undefined ? null : ctx.deps.clock.now() + v.ttlMs,
-    }])
+    })
     ctx.deps.onMessagesQueued?.(number.id)
     return reply.code(201).send(ctx.ok({ messages: [{ id }] }))
   })
