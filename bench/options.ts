@@ -10,7 +10,8 @@ export interface BenchOptions {
   inbound: number
   db: 'sqlite' | 'postgres'
   concurrency: number
-  webhookBatch: number
+  /** null = the number's default (50 events per POST for the On-Prem format). */
+  webhookBatch: number | null
   webhookConcurrency: 6 | 12 | 18 | 24
   floorDurationS: number
   json: string | undefined
@@ -27,7 +28,7 @@ const HELP = `npm run bench -- [options]
   --inbound R             phones also send R messages/s to the business (default 0)
   --db sqlite|postgres    postgres: WABOX_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test, fresh database dropped after
   --concurrency C         keep-alive connections of the load generator = most requests in flight (default 64)
-  --webhook-batch B       webhooks.batch_size (default 1)
+  --webhook-batch B       webhooks.batch_size (default: the number's, 50 for On-Prem)
   --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
   --floor-duration S      window of the floor run (default 10; 0 skips it)
   --drain-timeout S       after the window, how long to wait for outstanding deliveries (default 60)
@@ -79,7 +80,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     inbound: num('inbound', values.inbound, 0, 0),
     db,
     concurrency: Math.round(num('concurrency', values.concurrency, 64, 1, 4096)),
-    webhookBatch: Math.round(num('webhook-batch', values['webhook-batch'], 1, 1, 1000)),
+    webhookBatch: values['webhook-batch'] === undefined ? null : Math.round(num('webhook-batch', values['webhook-batch'], 1, 1, 1000)),
     webhookConcurrency: webhookConcurrency as 6 | 12 | 18 | 24,
     floorDurationS: num('floor-duration', values['floor-duration'], 10, 0),
     drainTimeoutS: num('drain-timeout', values['drain-timeout'], 60, 1),

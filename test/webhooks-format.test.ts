@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { StatusEvent } from '../src/domain/events.js'
-import { DEFAULT_SETTINGS, withDefaults } from '../src/domain/settings.js'
+import { DEFAULT_SETTINGS, eventsPerPost, withDefaults } from '../src/domain/settings.js'
 import {
   asciiJson, classifyAddress, exponentialDelay, linearDelay, nextRetry, parseWebhookUrl, renderCloudWebhook, renderOnPremWebhook,
   renderPayload, signatureHeader, verifySignature,
@@ -31,6 +31,14 @@ describe('webhook payload formats', () => {
     const body = renderOnPremWebhook([sent, failed])
     expect(Object.keys(body)).toEqual(['statuses'])
     expect(body.statuses).toEqual([sent.status, failed.status])
+  })
+
+  it('batches up to 50 On-Prem events per POST by default, one Cloud event, or what batch_size says', () => {
+    const webhooks = DEFAULT_SETTINGS.webhooks
+    expect(eventsPerPost(webhooks)).toBe(50)
+    expect(eventsPerPost({ ...webhooks, format: 'cloud' })).toBe(1)
+    expect(eventsPerPost({ ...webhooks, format: 'cloud', batch_size: 5 })).toBe(5)
+    expect(eventsPerPost({ ...webhooks, batch_size: 1 })).toBe(1)
   })
 
   it('a pair rate limit is 429 On-Prem and 131056 on Cloud', () => {

@@ -132,7 +132,8 @@ export async function addNumber(store: Store, webhooks: Partial<WebhookSettings>
   numberSeq++
   const id = `pn-${numberSeq}-${Math.random().toString(36).slice(2, 8)}`
   await store.numbers.create({ id, cc: '1', number: `555${String(numberSeq).padStart(7, '0')}`, displayName: 'Test' })
-  await store.numbers.saveSettings(id, { ...settings, webhooks: { ...DEFAULT_SETTINGS.webhooks, ...webhooks } })
+  // one event per POST unless a test asks otherwise: most tests count POSTs as events
+  await store.numbers.saveSettings(id, { ...settings, webhooks: { ...DEFAULT_SETTINGS.webhooks, batch_size: 1, ...webhooks } })
   return id
 }
 

@@ -18,8 +18,8 @@ export interface ApplicationSettings {
     headers: Record<string, string>
     /** onprem: top-level contacts/messages/statuses; cloud: object/entry/changes. */
     format: 'onprem' | 'cloud'
-    /** Events per POST; the Cloud default is one. */
-    batch_size: number
+    /** Most events per POST; null = the format's default (see eventsPerPost). */
+    batch_size: number | null
     /** Cloud-format retries stop (dead letter) after this many ms. */
     max_retry_ms: number
   }
@@ -39,7 +39,7 @@ const defaults: ApplicationSettings = {
   sent_status: true,
   show_security_notifications: false,
   unhealthy_interval: 30,
-  webhooks: { url: null, max_concurrent_requests: 6, headers: {}, format: 'onprem', batch_size: 1, max_retry_ms: 7 * 24 * 3600 * 1000 },
+  webhooks: { url: null, max_concurrent_requests: 6, headers: {}, format: 'onprem', batch_size: null, max_retry_ms: 7 * 24 * 3600 * 1000 },
 }
 
 export const DEFAULT_SETTINGS: Readonly<ApplicationSettings> = Object.freeze(defaults)
@@ -52,4 +52,13 @@ export function withDefaults(stored: Partial<ApplicationSettings> | undefined): 
     media: { ...DEFAULT_SETTINGS.media, ...stored?.media },
     webhooks: { ...DEFAULT_SETTINGS.webhooks, ...stored?.webhooks },
   }
+}
+
+/** On-Prem callbacks carry arrays and are batched under backlog; SDKs of the Cloud format read only the first event. */
+export const DEFAULT_EVENTS_PER_POST = { onprem: 50, cloud: 1 } as const
+
+/** The most events one webhook POST of this number carries. */
+export function eventsPerPost(webhooks: ApplicationSettings['webhooks']): number {
+  const configured = webhooks.batch_size === null ? NaN : Math.trunc(webhooks.batch_size)
+  return configured >= 1 ? configured : DEFAULT_EVENTS_PER_POST[webhooks.format]
 }

@@ -4,7 +4,7 @@ import prom from 'prom-client'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { CallbackEvent } from '../domain/events.js'
-import { withDefaults, type ApplicationSettings } from '../domain/settings.js'
+import { eventsPerPost, withDefaults, type ApplicationSettings } from '../domain/settings.js'
 import { randomToken } from '../ids.js'
 import type { AttemptOutcome, ClaimedCallback, NumberDeliveryConfig } from '../store/callbacks.js'
 import type { Store } from '../store/store.js'
@@ -228,7 +228,7 @@ export class WebhookDispatcher {
       const number = this.#state(config.id)
       let slots = (Number(settings.webhooks.max_concurrent_requests) || 6) - number.inFlight
       if (slots <= 0) continue
-      const perPost = Math.max(1, Math.trunc(settings.webhooks.batch_size) || 1)
+      const perPost = eventsPerPost(settings.webhooks)
       this.#dropExpiring(number)
       const need = slots * perPost - number.queue.length
       if (need > 0 && more) {

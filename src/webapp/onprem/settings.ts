@@ -28,7 +28,7 @@ const ApplicationPatch = Type.Object({
     max_concurrent_requests: Type.Optional(oneOf([6, 12, 18, 24] as const)),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'wabox: extra headers on every callback' })),
     format: Type.Optional(oneOf(['onprem', 'cloud'] as const, { description: 'wabox: callback payload format' })),
-    batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'wabox: events per POST' })),
+    batch_size: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100 }), Type.Null()], { description: 'wabox: most events per POST; null = 50 for onprem, 1 for cloud' })),
     max_retry_ms: Type.Optional(Type.Integer({ minimum: 60_000, maximum: 30 * 24 * 3600 * 1000, description: 'wabox: Cloud-format retry window' })),
   }, { additionalProperties: false })),
 }, { additionalProperties: false })
