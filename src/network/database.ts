@@ -1,13 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
-import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely'
+import { Kysely, Migrator, SqliteDialect } from 'kysely'
+import { withStatementCache } from '../sqlite-statements.js'
 import { networkMigrations } from './migrations.js'
 import type { NetworkDatabase } from './schema.js'
 
 export type NetworkDb = Kysely<NetworkDatabase>
-
-const STATEMENT_CACHE_SIZE = 512
 
 /**
  * Opens (and migrates) `network.sqlite` in the data directory.
@@ -24,7 +23,7 @@ export async function openNetworkDatabase(dataDir: string): Promise<NetworkDb> {
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database: cachingStatements(sqlite) }) })
+  const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   const { error, results } = await new Migrator({
     db,
     provider: networkMigrations,
@@ -39,22 +38,3 @@ export async function openNetworkDatabase(dataDir: string): Promise<NetworkDb> {
   return db
 }
 
-/**
- * Kysely's SQLite driver prepares every statement anew; the relay runs the same few
- * statements thousands of times a second, so reuse them (measured: ~1.8x more inserts/s).
- */
-function cachingStatements(sqlite: Database.Database): SqliteDatabase {
-  const cache = new Map<string, SqliteStatement>()
-  return {
-    close: () => sqlite.close(),
-    prepare(sql: string): SqliteStatement {
-      let statement = cache.get(sql)
-      if (!statement) {
-        if (cache.size >= STATEMENT_CACHE_SIZE) cache.clear()
-        statement = sqlite.prepare(sql) as unknown as SqliteStatement
-        cache.set(sql, statement)
-      }
-      return statement
-    },
-  }
-}

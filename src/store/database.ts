@@ -1,8 +1,9 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
+import { withStatementCache } from '../sqlite-statements.js'
 import type { DB } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -45,30 +46,6 @@ function openSqlite(file: string): Database {
   sqlite.pragma('busy_timeout = 5000')
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
   return { db, dialect: 'sqlite', close: () => db.destroy() }
-}
-
-/**
- * Kysely prepares every query anew; compiling the SQL was ~9 % of the CPU of a busy wabox
- * (profiled under `npm run bench`). Queries come from a fixed set of builders, so cache the
- * prepared statements by SQL text. A cached statement that is still being iterated (a
- * streamed query) is busy, so streaming gets a fresh statement.
- */
-function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>()
-  return {
-    close: () => sqlite.close(),
-    prepare: (sql: string) => {
-      let stmt = cache.get(sql)
-      if (stmt?.busy) return sqlite.prepare(sql)
-      if (!stmt) {
-        stmt = sqlite.prepare(sql)
-        // insert statements with many rows have unique SQL; keep the cache bounded
-        if (cache.size >= max) cache.delete(cache.keys().next().value!)
-        cache.set(sql, stmt)
-      }
-      return stmt
-    },
-  }
 }
 
 function openPostgres(url: string, options: DatabaseOptions): Database {
