@@ -8,6 +8,7 @@ import type { NewEnvelope, QueuedMessage, StoredEnvelope } from '../store/outbox
 import { WireRequestError, type NetworkClient } from '../wire/client.js'
 import { encodeContent } from '../wire/content-codec.js'
 import type { EnvelopeSendResult, PreKeyBundleWire } from '../wire/frames.js'
+import { CoalescedPass } from './coalesced-pass.js'
 import type { EngineContext } from './context.js'
 import { failure, failureOfWireError, type Failure } from './failures.js'
 import type { EngineView, IdentityNotice } from './engine-view.js'
@@ -38,25 +39,17 @@ export class OutboundPipeline {
   #cursor = 0
   /** Connected shards at the last claim; the cursor only holds for that set. */
   #claimedShards = ''
-  #running: Promise<void> | null = null
-  #again = false
-  #stopped = false
+  readonly #passes: CoalescedPass
 
   constructor(ctx: EngineContext, engine: EngineView) {
     this.#ctx = ctx
     this.#engine = engine
+    this.#passes = new CoalescedPass(() => this.#tick(), (err) => ctx.logger.error({ err, phoneNumberId: engine.phoneNumberId }, 'outbound pass failed'))
   }
 
   /** Runs a claim pass now (coalesced with one already running). */
   wake(): void {
-    if (this.#stopped) return
-    if (this.#running) {
-      this.#again = true
-      return
-    }
-    this.#running = this.#loop().finally(() => {
-      this.#running = null
-    })
+    this.#passes.wake()
   }
 
   /** Shard ownership changed: claim from the start again (the in-flight map skips what is under way). */
@@ -64,21 +57,8 @@ export class OutboundPipeline {
     this.#cursor = 0
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true
-    await this.#running
-  }
-
-  async #loop(): Promise<void> {
-    do {
-      this.#again = false
-      try {
-        const full = await this.#tick()
-        if (full) this.#again = true
-      } catch (err) {
-        this.#ctx.logger.error({ err, phoneNumberId: this.#engine.phoneNumberId }, 'outbound pass failed')
-      }
-    } while (this.#again && !this.#stopped)
+  stop(): Promise<void> {
+    return this.#passes.stop()
   }
 
   /** One claim + process pass; true if the claim was full (more may be waiting). */

@@ -1,5 +1,6 @@
 import { WireRequestError } from '../wire/client.js'
 import type { EngineContext } from './context.js'
+import { CoalescedPass } from './coalesced-pass.js'
 import type { EngineView } from './engine-view.js'
 
 /** Sends the receipts owed to phones (delivered after persisting, read on request) from the durable queue. */
@@ -7,40 +8,20 @@ export class ReceiptSender {
   readonly #ctx: EngineContext
   readonly #engine: EngineView
   readonly #inflight = new Set<number>()
-  #running: Promise<void> | null = null
-  #again = false
-  #stopped = false
+  readonly #passes: CoalescedPass
 
   constructor(ctx: EngineContext, engine: EngineView) {
     this.#ctx = ctx
     this.#engine = engine
+    this.#passes = new CoalescedPass(() => this.#tick(), (err) => ctx.logger.error({ err }, 'receipt pass failed'))
   }
 
   wake(): void {
-    if (this.#stopped) return
-    if (this.#running) {
-      this.#again = true
-      return
-    }
-    this.#running = this.#loop().finally(() => {
-      this.#running = null
-    })
+    this.#passes.wake()
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true
-    await this.#running
-  }
-
-  async #loop(): Promise<void> {
-    do {
-      this.#again = false
-      try {
-        await this.#tick()
-      } catch (err) {
-        this.#ctx.logger.error({ err }, 'receipt pass failed')
-      }
-    } while (this.#again && !this.#stopped)
+  stop(): Promise<void> {
+    return this.#passes.stop()
   }
 
   async #tick(): Promise<void> {
