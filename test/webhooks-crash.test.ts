@@ -1,53 +1,30 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
 import { systemClock } from '../src/clock.js'
-import { openDatabase, type Database, type Dialect } from '../src/store/database.js'
-import { migrate } from '../src/store/migrate.js'
+import type { Database, Dialect } from '../src/store/database.js'
 import { Sealer } from '../src/store/sealer.js'
 import { Store } from '../src/store/store.js'
 import { WebhookDispatcher } from '../src/webhooks/index.js'
-import { DIALECTS } from './helpers/databases.js'
+import { createTestDatabase, DIALECTS } from './helpers/databases.js'
 import { addNumber, captureLogger, eventIds, events, Receiver, type ReceivedRequest } from './webhooks-harness.js'
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
-const PG_URL = process.env.WABOX_TEST_DATABASE_URL
 const TOTAL = 300
 const KILL_AFTER = 60
 const LEASE_MS = 1500
 
 /** A database the child process can open too: a SQLite file or its own PostgreSQL schema. */
 async function sharedDatabase(dialect: Dialect): Promise<{ database: Database; env: Record<string, string>; cleanup: () => Promise<void> }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-crash-'))
-  if (dialect === 'sqlite') {
-    const file = path.join(dir, 'wabox.db')
-    const database = openDatabase({ sqlitePath: file })
-    return { database, env: { WABOX_FIXTURE_SQLITE: file }, cleanup: async () => {
-      await database.close()
-      fs.rmSync(dir, { recursive: true, force: true })
-    } }
-  }
-  const schema = 't_crash_' + randomBytes(6).toString('hex')
-  const admin = new pg.Client({ connectionString: PG_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  await admin.end()
-  const database = openDatabase({ url: PG_URL, schema, poolSize: 4 })
-  return { database, env: { WABOX_FIXTURE_PG_URL: PG_URL ?? '', WABOX_FIXTURE_PG_SCHEMA: schema }, cleanup: async () => {
-    await database.close()
-    const c = new pg.Client({ connectionString: PG_URL })
-    await c.connect()
-    await c.query(`DROP SCHEMA ${schema} CASCADE`)
-    await c.end()
-    fs.rmSync(dir, { recursive: true, force: true })
-  } }
+  const t = await createTestDatabase(dialect, { label: 'webhooks-crash' })
+  const env: Record<string, string> = dialect === 'sqlite'
+    ? { WABOX_FIXTURE_SQLITE: t.file! }
+    : { WABOX_FIXTURE_PG_URL: process.env.WABOX_TEST_DATABASE_URL ?? '', WABOX_FIXTURE_PG_SCHEMA: t.database.schema! }
+  return { database: t.database, env, cleanup: () => t.cleanup() }
 }
 
 /** Re-checks a database condition until it holds (nothing to subscribe to in the database). */
@@ -69,7 +46,6 @@ for (const dialect of DIALECTS) {
     it('loses nothing when the dispatcher process is killed with SIGKILL mid-stream and another starts', async () => {
       const shared = await sharedDatabase(dialect)
       cleanups.push(shared.cleanup)
-      await migrate(shared.database)
       const key = randomBytes(32)
       const store = Store.open(shared.database, new Sealer(key), systemClock)
       const receiver = await Receiver.start()
