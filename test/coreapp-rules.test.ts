@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TestClock } from '../src/clock.js'
 import type { WebhookError } from '../src/domain/events.js'
 import type { OutboundContent } from '../src/domain/outbound.js'
+import { messageId } from '../src/ids.js'
+import { Store } from '../src/store/store.js'
+import { shardOf } from '../src/wire/shard.js'
 import { BUSINESS, startHarness, statusesOf, waitFor, type Harness } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 
@@ -65,6 +69,23 @@ for (const dialect of DIALECTS) {
       const to = h.phones[1]!.waId
       expect(await sendAndWait(h, { ...template('welcome', ['Ann', '7']), to }, { expiresAt: h.db.clock.now() - 1 })).toMatchObject({ status: 'failed', error: { code: 410, title: 'Message expired' } })
       expect(await sendAndWait(h, { ...template('welcome', ['Ann', '7']), to }, { expiresAt: h.db.clock.now() + 60_000 })).toEqual({ status: 'delivered' })
+    })
+
+    it('fails a message still pending more than a day after it was accepted with 408, unless its TTL governs', async () => {
+      const to = h.phones[1]!.waId
+      // the WebApp accepted these a day and a minute ago; the CoreApp only sees them now (it was down)
+      const before = new Store({ ...h.store.ctx, clock: new TestClock(h.db.clock.now() - 24 * 3600 * 1000 - 60_000) })
+      const accept = async (expiresAt: number | null) => {
+        const id = messageId()
+        const row = await h.store.numbers.get(BUSINESS.id)
+        const body = { ...template('welcome', ['Ann', '7']), to }
+        await before.messages.insertOutbound([{ id, phoneNumberId: BUSINESS.id, to, type: body.type, content: body, shard: shardOf(to, row!.shard_count), expiresAt }])
+        h.app.wake()
+        return outcome(h, id)
+      }
+      expect(await accept(null)).toMatchObject({ status: 'failed', error: { code: 408, title: 'Message is not valid' } })
+      expect(await accept(h.db.clock.now() + 3 * 24 * 3600 * 1000)).toEqual({ status: 'delivered' })
+      expect(await accept(h.db.clock.now() - 1)).toMatchObject({ status: 'failed', error: { code: 410 } })
     })
 
     it('closes the window 24 hours after the last inbound message', async () => {

@@ -2,6 +2,7 @@ import { isBusinessInitiated, messageCategory, type ConversationCategory } from 
 import type { ApplicationSettings } from '../domain/settings.js'
 import type { OutboundContent } from '../domain/outbound.js'
 import { resolveHsm, resolveTemplate, type HydratedTemplate, type TemplatePack } from '../domain/templates.js'
+import { pendingVerdict } from '../domain/validity.js'
 import { isTemplateType, windowAllows } from '../domain/window.js'
 import type { ContactStateRow } from '../store/contact-state.js'
 import type { NewEnvelope, QueuedMessage, StoredEnvelope } from '../store/outbox.js'
@@ -184,7 +185,9 @@ export class OutboundPipeline {
     const engine = this.#engine
     const msg = this.#ctx.store.outbox.openContent<OutboundContent>(row.content)
     const contact = batch.contacts.get(row.peer)
-    if (row.expiresAt !== null && row.expiresAt <= batch.now) return { ok: false, failure: failure(410, 'the message expired before it could be sent') }
+    const verdict = pendingVerdict(row.createdAt, row.expiresAt, batch.now)
+    if (verdict === 410) return { ok: false, failure: failure(410, 'the message expired before it could be sent') }
+    if (verdict === 408) return { ok: false, failure: failure(408, 'the message was pending for more than a day before it could be sent') }
     if (!windowAllows(row.type, contact?.lastInboundAt, batch.now)) {
       return { ok: false, failure: failure(470, 'more than 24 hours have passed since the customer last replied; use a template') }
     }
