@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import prom from 'prom-client'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/config.js'
-import { CoreApp } from '../coreapp/index.js'
+import { CoreApp, Housekeeper } from '../coreapp/index.js'
 import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
 import { startNetworkServer, type NetworkServer } from '../network/index.js'
@@ -31,6 +31,8 @@ export interface AllInOneOptions {
   externalNetwork?: ExternalNetwork
   /** API rate limits; default On-Prem's 50 sends/s per number (bursts to 150). Load tests raise them. */
   apiLimits?: Partial<WebAppLimits>
+  /** Time between housekeeping passes (expired tokens and media, old inbound messages); default 5 minutes. */
+  housekeepingIntervalMs?: number
 }
 
 export interface AllInOne {
@@ -39,7 +41,7 @@ export interface AllInOne {
   network: NetworkServer | undefined
   /** Absent with an external network: its phones live with it. */
   fleet: PhoneFleet | undefined
-  /** Stops in reverse order of start: API, engine, webhooks, phones, network, database. */
+  /** Stops in reverse order of start: API, housekeeping, engine, webhooks, phones, network, database. */
   close(): Promise<void>
 }
 
@@ -73,6 +75,11 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
   })
   await coreapp.start()
   dispatcher.start()
+  const housekeeper = new Housekeeper({
+    store, media, clock, logger: logger.child({ component: 'housekeeping' }),
+    ...(opts.housekeepingIntervalMs === undefined ? {} : { intervalMs: opts.housekeepingIntervalMs }),
+  })
+  housekeeper.start()
   const web = await startWebServer({
     store,
     clock,
@@ -111,6 +118,7 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     fleet,
     close: async () => {
       await web.close()
+      await housekeeper.stop()
       await coreapp.stop()
       await dispatcher.stop()
       await fleet?.close()

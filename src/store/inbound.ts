@@ -12,6 +12,9 @@ export interface InboundRecord {
   receivedAt: number
 }
 
+/** How long before its callback an inbound message may have been stamped (same transaction). */
+const PENDING_CALLBACK_MARGIN_MS = 60_000
+
 /** The inbound side: envelope dedup and received messages. */
 export class Inbound {
   constructor(private readonly ctx: StoreContext) {}
@@ -52,6 +55,29 @@ export class Inbound {
   async markRead(messageId: string): Promise<void> {
     await this.ctx.db.updateTable('messages').set({ status: 'read', updated_at: this.ctx.clock.now() })
       .where('id', '=', messageId).where('direction', '=', 'in').execute()
+  }
+
+  /**
+   * Garbage collection (onprem-api.md §2.3, §12): deletes up to `limit` inbound messages of a
+   * number received before `before`, with their envelope and status rows; returns how many.
+   * Keeps everything from shortly before the number's oldest pending callback on: an inbound
+   * message and its callback are written in one transaction, moments apart. Outbound messages
+   * are never touched. Run inside `store.transaction`.
+   */
+  async purgeReceivedBefore(phoneNumberId: string, before: number, limit = 500): Promise<number> {
+    const pending = await this.ctx.db.selectFrom('callbacks').select((eb) => eb.fn.min('created_at').as('oldest'))
+      .where('phone_number_id', '=', phoneNumberId).where('status', '=', 'pending').executeTakeFirst()
+    const oldest = pending?.oldest === null || pending?.oldest === undefined ? undefined : Number(pending.oldest)
+    const cutoff = oldest === undefined ? before : Math.min(before, oldest - PENDING_CALLBACK_MARGIN_MS)
+    const rows = await this.ctx.db.selectFrom('messages').select('id')
+      .where('phone_number_id', '=', phoneNumberId).where('direction', '=', 'in').where('created_at', '<', cutoff)
+      .orderBy('seq').limit(limit).execute()
+    if (rows.length === 0) return 0
+    const ids = rows.map((r) => r.id)
+    await this.ctx.db.deleteFrom('inbound_envelopes').where('phone_number_id', '=', phoneNumberId).where('message_id', 'in', ids).execute()
+    await this.ctx.db.deleteFrom('message_statuses').where('message_id', 'in', ids).execute()
+    await this.ctx.db.deleteFrom('messages').where('phone_number_id', '=', phoneNumberId).where('direction', '=', 'in').where('id', 'in', ids).execute()
+    return ids.length
   }
 
   async count(phoneNumberId: string): Promise<number> {
