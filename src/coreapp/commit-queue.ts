@@ -5,6 +5,8 @@ import type { Store } from '../store/store.js'
 /** One unit of durable work. `write` may run twice (batch, then alone after a batch failed): keep it idempotent in JS. */
 export type WriteFn = (tx: Store) => Promise<void>
 
+const YIELD_EVERY = 25
+
 /**
  * The CoreApp's group commit: everything submitted while a transaction runs goes into the
  * next one, so under load one commit carries hundreds of envelopes, inbound messages and
@@ -17,7 +19,11 @@ export class CommitQueue {
   constructor(store: Store, logger: Logger, opts: { maxBatch?: number; lingerMs?: number } = {}) {
     this.#writer = new BatchWriter<WriteFn>(
       (writes) => store.transaction(async (tx) => {
-        for (const write of writes) await write(tx)
+        for (let i = 0; i < writes.length; i++) {
+          // SQLite runs synchronously: let socket I/O through now and then during a long commit
+          if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve))
+          await writes[i]!(tx)
+        }
       }),
       {
         maxBatch: opts.maxBatch ?? 1000,
