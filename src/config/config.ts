@@ -26,6 +26,7 @@ type Source = Record<string, string | undefined>
 interface Option<K extends keyof Config> {
   key: K
   env: string
+  /** A secret has no flag: command lines are visible to every user of the machine. */
   flag: string
   rule: string
   parse(raw: string): Config[K] | undefined
@@ -66,7 +67,7 @@ const OPTIONS: { [K in keyof Config]: Option<K> } = {
     key: 'databaseUrl', env: 'WABOX_DATABASE_URL', flag: '--database-url', rule: 'a postgres:// or postgresql:// URL',
     parse: (r) => (/^postgres(ql)?:\/\//.test(r) ? r : undefined), fallback: undefined,
   },
-  masterKey: { key: 'masterKey', env: 'WABOX_MASTER_KEY', flag: '--master-key', rule: '32 bytes as 64 hex digits or base64', parse: masterKey, fallback: undefined },
+  masterKey: { key: 'masterKey', env: 'WABOX_MASTER_KEY', flag: '(env only)', rule: '32 bytes as 64 hex digits or base64', parse: masterKey, fallback: undefined },
   logLevel: { key: 'logLevel', env: 'WABOX_LOG_LEVEL', flag: '--log-level', rule: `one of ${LOG_LEVELS.join(', ')}`, parse: pick(LOG_LEVELS), fallback: 'info' },
   profile: { key: 'profile', env: 'WABOX_PROFILE', flag: '--profile', rule: 'dev or production', parse: pick(['dev', 'production'] as const), fallback: 'dev' },
   phones: { key: 'phones', env: 'WABOX_PHONES', flag: '--phones', rule: 'an integer from 0 to 10000', parse: integer(0, 10000), fallback: 5 },
