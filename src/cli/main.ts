@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command } from 'commander'
 import { configTable } from '../config/config.js'
 import { configFrom, withConfigFlags, type FlagValues } from './config-flags.js'
 import { keysCommand } from './keys-command.js'
@@ -26,7 +26,6 @@ export function buildProgram(): Command {
   program.addCommand(networkCommand())
   program.addCommand(phoneCommand())
   program.addCommand(keysCommand())
-  program.addOption(new Option('--no-color').hideHelp())
   return program
 }
 
