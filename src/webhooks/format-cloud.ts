@@ -1,5 +1,6 @@
 import type { CallbackEvent, ContactsEvent, InboundMessageEvent, StatusEvent, WebhookError } from '../domain/events.js'
 import { isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
+import { groupEvents } from './format-onprem.js'
 
 /** The number a Cloud notification is about; `id` doubles as the WABA id in `entry[].id`. */
 export interface CloudWebhookNumber {
@@ -48,40 +49,16 @@ export function cloudWebhookError(error: WebhookError): CloudWebhookError {
 
 /** All events of one POST go into one entry with one `messages` change, in event order. */
 export function renderCloudWebhook(events: readonly CallbackEvent[], number: CloudWebhookNumber): CloudWebhookBody {
-  const contacts: NonNullable<CloudWebhookValue['contacts']> = []
-  const messages: CloudMessage[] = []
-  const statuses: CloudStatus[] = []
-  const errors: CloudWebhookError[] = []
-  const senders = new Set<string>()
-  for (const event of events) {
-    switch (event.type) {
-      case 'message':
-        if (!senders.has(event.contact.wa_id)) {
-          senders.add(event.contact.wa_id)
-          contacts.push(event.contact)
-        }
-        messages.push(cloudMessage(event.message))
-        break
-      case 'status':
-        statuses.push(cloudStatus(event.status))
-        break
-      case 'contacts':
-        // Cloud has no asynchronous contacts check; the results travel as they are rather than be lost
-        contacts.push(...event.contacts)
-        break
-      case 'error':
-        errors.push(...event.errors.map(cloudWebhookError))
-        break
-    }
-  }
+  // Cloud has no asynchronous contacts check; its results travel as they are rather than be lost
+  const { contacts, messages, statuses, errors } = groupEvents(events)
   const value: CloudWebhookValue = {
     messaging_product: 'whatsapp',
     metadata: { display_phone_number: number.displayPhoneNumber, phone_number_id: number.id },
   }
   if (contacts.length > 0) value.contacts = contacts
-  if (messages.length > 0) value.messages = messages
-  if (statuses.length > 0) value.statuses = statuses
-  if (errors.length > 0) value.errors = errors
+  if (messages.length > 0) value.messages = messages.map(cloudMessage)
+  if (statuses.length > 0) value.statuses = statuses.map(cloudStatus)
+  if (errors.length > 0) value.errors = errors.map(cloudWebhookError)
   return { object: 'whatsapp_business_account', entry: [{ id: number.id, changes: [{ field: 'messages', value }] }] }
 }
 
