@@ -5,6 +5,7 @@ import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import { mediaId } from '../ids.js'
+import type { NewMediaRecord } from '../store/media.js'
 import type { MediaRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { checkMedia, formatBytes, MAX_MEDIA_BYTES, parseMime, type MediaCategory } from './limits.js'
@@ -34,16 +35,8 @@ export interface PutOptions {
   expiresAt?: number | null
 }
 
-export interface MediaInfo {
-  id: string
-  phoneNumberId: string
-  mimeType: string
-  size: number
-  sha256: string
-  filename: string | null
-  direction: string
-  createdAt: number
-}
+/** What callers learn of a stored file: its record, without where the sealed bytes live. */
+export type MediaInfo = Omit<NewMediaRecord, 'file' | 'expiresAt'> & { createdAt: number }
 
 export interface MediaVolumeOptions {
   /** Directory of the volume, e.g. `<dataDir>/media`. */
