@@ -1,8 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import Database from 'better-sqlite3'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
-import { withStatementCache } from '../sqlite-statements.js'
+import { openSqlite } from '../sqlite.js'
 import { networkMigrations } from './migrations.js'
 import type { NetworkDatabase } from './schema.js'
 
@@ -11,19 +10,17 @@ export type NetworkDb = Kysely<NetworkDatabase>
 /**
  * Opens (and migrates) `network.sqlite` in the data directory.
  *
- * WAL with synchronous=FULL: every commit is fsynced. With NORMAL a power cut could lose the
- * last commits, and those envelopes were already acked as `sent` (the CoreApp never resends
- * them). The group commit in write-batcher.ts pays one fsync per batch, which keeps FULL fast.
+ * With `fsync` (the default) every commit is fsynced (synchronous=FULL): with NORMAL a power
+ * cut could lose the last commits, and those envelopes were already acked as `sent` (the
+ * CoreApp never resends them). The group commit in write-batcher.ts pays one fsync per batch.
+ * Without it a killed process still loses nothing; load tests use that.
  */
-export async function openNetworkDatabase(dataDir: string): Promise<NetworkDb> {
+export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boolean } = {}): Promise<NetworkDb> {
   const file = path.join(dataDir, 'network.sqlite')
   // Created owner-only; SQLite gives the -wal and -shm files the same mode.
   fs.closeSync(fs.openSync(file, 'a', 0o600))
-  const sqlite = new Database(file)
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = FULL')
-  sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
+  const database = openSqlite(file, { synchronous: opts.fsync === false ? 'NORMAL' : 'FULL' })
+  const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database }) })
   const { error, results } = await new Migrator({
     db,
     provider: networkMigrations,

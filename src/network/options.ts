@@ -57,6 +57,8 @@ export interface NetworkServerOptions {
   sweepIntervalMs?: number
   /** Server-side keep-alive ping interval; a connection missing one pong is dropped. Default 30 s. */
   pingIntervalMs?: number
+  /** fsync every commit (default true); false keeps killed processes safe but not power cuts: load tests. */
+  fsync?: boolean
 }
 
 const HOUR = 60 * 60 * 1000

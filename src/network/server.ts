@@ -53,7 +53,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const limits = resolveLimits(profile, opts.limits)
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
 
-  const db = await openNetworkDatabase(opts.dataDir)
+  const db = await openNetworkDatabase(opts.dataDir, { fsync: opts.fsync ?? true })
   const batcher = new WriteBatcher(db, logger)
   const vname = VnameIssuer.load(opts.dataDir, clock)
   const router = new Router()

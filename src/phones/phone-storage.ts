@@ -1,6 +1,6 @@
-import { mkdir, open, truncate } from 'node:fs/promises'
+import { mkdir, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
-import { readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
+import { appendFile, readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
 import { KeyedQueue } from '../signal/keyed-queue.js'
 
 export type ReplyScript = { mode: 'none' } | { mode: 'echo' } | { mode: 'fixed'; text: string }
@@ -197,15 +197,7 @@ export class PhoneStorage {
   async #append<T>(file: string, record: T): Promise<T> {
     const json = JSON.stringify(record, bytesAsBase64)
     const line = json + '\n'
-    await this.#writes.run(file, async () => {
-      const fh = await open(join(this.dir, file), 'a', 0o600)
-      try {
-        await fh.writeFile(line)
-        if (this.#fsync) await fh.datasync()
-      } finally {
-        await fh.close()
-      }
-    })
+    await this.#writes.run(file, () => appendFile(join(this.dir, file), line, { fsync: this.#fsync }))
     return JSON.parse(json) as T
   }
 }

@@ -1,9 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
-import { withStatementCache } from '../sqlite-statements.js'
+import { openSqlite } from '../sqlite.js'
 import type { DB } from './schema.js'
 
 export type Dialect = 'sqlite' | 'postgres'
@@ -32,19 +31,14 @@ pg.types.setTypeParser(20, (v) => Number(v))
 export function openDatabase(options: DatabaseOptions): Database {
   if (options.url) return openPostgres(options.url, options)
   if (!options.sqlitePath) throw new Error('openDatabase needs a PostgreSQL url or a SQLite path')
-  return openSqlite(options.sqlitePath)
+  return openSqliteStore(options.sqlitePath)
 }
 
-function openSqlite(file: string): Database {
+function openSqliteStore(file: string): Database {
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const sqlite = new SQLite(file)
-  // WAL lets readers run beside the single writer; NORMAL is durable across process
-  // crashes in WAL mode (only an OS crash can lose the last commits).
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma('synchronous = NORMAL')
-  sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) })
+  // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits)
+  const database = openSqlite(file, { synchronous: 'NORMAL', foreignKeys: true })
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
   return { db, dialect: 'sqlite', close: () => db.destroy() }
 }
 
