@@ -136,6 +136,7 @@ describeEachDatabase('webapp callbacks', (ctx) => {
       expect(detail.attempt_log[0]).toEqual({ at: new Date(t.db.clock.now() - 60_000).toISOString(), http_status: 500, latency_ms: 12, error: 'HTTP 500: boom' })
 
       await t.store.numbers.saveSettings(id, { webhooks: { ...t.store.numbers.settings((await t.store.numbers.get(id))!).webhooks, format: 'cloud' } })
+      t.db.clock.tick(1000)
       const cloud = (await call(t.app, key, { method: 'GET', url: `/v1/callbacks/${seq}` })).json().callbacks[0]
       expect(cloud.format).toBe('cloud')
       expect(cloud.payload.object).toBe('whatsapp_business_account')

@@ -20,7 +20,7 @@ import { monitoringRoutes } from './onprem/monitoring.js'
 import { profileRoutes } from './onprem/profile.js'
 import { settingsRoutes } from './onprem/settings.js'
 import { usersRoutes } from './onprem/users.js'
-import { CachedCount, RateLimiter } from './rate-limit.js'
+import { RateLimiter } from './rate-limit.js'
 
 function accessOf(request: FastifyRequest): Access | undefined {
   const access = request.routeOptions.config.access
@@ -34,11 +34,7 @@ function accessOf(request: FastifyRequest): Access | undefined {
  * it with `app.inject()`.
  */
 export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
-  const ctx = new WebContext(
-    deps,
-    new RateLimiter(deps.clock),
-    new CachedCount(deps.clock, deps.limits?.overloadCacheMs ?? 2000, (id) => deps.store.callbacks.pendingCount(id)),
-  )
+  const ctx = new WebContext(deps, new RateLimiter(deps.clock))
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     ...(deps.https ? { https: { key: deps.https.key, cert: deps.https.cert } } : {}),
@@ -76,6 +72,9 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
     }
   })
   app.addHook('onResponse', async (request, reply) => {
+    // a change made through the API shows in the very next request; an unauthenticated caller changed nothing
+    const reads = request.method === 'GET' || request.method === 'HEAD'
+    if (!reads && request.principal && !request.routeOptions.config.keepCaches) ctx.clearCaches()
     metrics.finished(methodLabel(request.method, request.is404 ? 'unknown' : request.routeOptions.url), reply.statusCode, reply.elapsedTime)
   })
 

@@ -56,7 +56,7 @@ async function identify(request: FastifyRequest, ctx: WebContext): Promise<Princ
     if (!user) throw unauthorized('Invalid or expired token; log in again with POST /v1/users/login')
     return { kind: 'user', username: user.username, role: user.role, boundNumber: user.phoneNumberId, token: cred.secret }
   }
-  const key = await ctx.store.apiKeys.verify(cred.secret)
+  const key = await ctx.apiKeys.get(cred.secret)
   if (!key) throw unauthorized('Invalid api_key')
   return { kind: 'key', scope: key.scope, phoneNumberId: key.phoneNumberId, label: key.label }
 }

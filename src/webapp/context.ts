@@ -4,11 +4,23 @@ import type { Clock } from '../clock.js'
 import type { CoreBridge } from '../domain/bridge.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
+import type { ApiKeyInfo } from '../store/api-keys.js'
 import type { PhoneNumberRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import type { WebhookService } from '../webhooks/service.js'
 import { meta, type Meta } from './errors.js'
-import type { CachedCount, RateLimiter } from './rate-limit.js'
+import type { RateLimiter } from './rate-limit.js'
+import { TtlCache } from './ttl-cache.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route is called per message at high rates and writes nothing the request caches hold
+     * (API keys, numbers, media providers, callback backlog), so completing it does not clear them.
+     */
+    keepCaches?: boolean
+  }
+}
 
 /** One metric of `/v1/stats/app` as the On-Prem stats shape carries it. */
 export interface StatSample {
@@ -44,6 +56,11 @@ export interface WebAppLimits {
   overloadThreshold: number
   /** How long a number's callback backlog count is cached. */
   overloadCacheMs: number
+  /**
+   * How long API keys, numbers and media providers are cached. Writes through this process's API
+   * clear the caches; another process's (`wabox keys revoke`, a second instance) apply within it.
+   */
+  lookupCacheMs: number
   jsonBodyBytes: number
   mediaBodyBytes: number
 }
@@ -55,6 +72,7 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   otherBurst: 60,
   overloadThreshold: 100_000,
   overloadCacheMs: 2000,
+  lookupCacheMs: 1000,
   jsonBodyBytes: 1024 * 1024,
   mediaBodyBytes: 100 * 1024 * 1024,
 })
@@ -97,14 +115,34 @@ export interface WebAppDeps {
 export class WebContext {
   readonly limits: WebAppLimits
   readonly meta: Meta
+  /** Pending callbacks per number, for the overload check of sends. */
+  readonly backlog: TtlCache<number>
+  /** Active API keys by secret (bearer tokens are not cached: they expire by time). */
+  readonly apiKeys: TtlCache<ApiKeyInfo | undefined>
+  /** Names of each number's media providers, which sends check `provider.name` against. */
+  readonly mediaProviders: TtlCache<readonly string[]>
+  readonly #numbers: TtlCache<PhoneNumberRow | undefined>
 
   constructor(
     readonly deps: WebAppDeps,
     readonly rateLimiter: RateLimiter,
-    readonly backlog: CachedCount,
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...deps.limits }
     this.meta = meta(deps.version)
+    const { clock, store } = deps
+    const ttl = this.limits.lookupCacheMs
+    this.backlog = new TtlCache(clock, this.limits.overloadCacheMs, (id) => store.callbacks.pendingCount(id))
+    this.apiKeys = new TtlCache(clock, ttl, (secret) => store.apiKeys.verify(secret))
+    this.mediaProviders = new TtlCache(clock, ttl, async (id) => (await store.profiles.mediaProviders(id)).map((p) => p.name))
+    this.#numbers = new TtlCache(clock, ttl, (id) => store.numbers.get(id))
+  }
+
+  /** After a request that may have written: the next request reads everything afresh. */
+  clearCaches(): void {
+    this.backlog.clear()
+    this.apiKeys.clear()
+    this.mediaProviders.clear()
+    this.#numbers.clear()
   }
 
   get store(): Store {
@@ -119,7 +157,7 @@ export class WebContext {
   /** The number the caller acts on; 1011 if the deployment has none yet. */
   async number(request: FastifyRequest): Promise<PhoneNumberRow> {
     const id = request.phoneNumberId
-    const row = id ? await this.store.numbers.get(id) : undefined
+    const row = id ? await this.#numbers.get(id) : undefined
     if (!row) {
       throw new WaboxError(OnPremCode.SERVICE_NOT_READY,
         'No phone number is provisioned for this caller yet; register one with POST /v1/account')

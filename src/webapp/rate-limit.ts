@@ -46,26 +46,3 @@ export class RateLimiter {
     for (const [key, b] of this.#buckets) if (now - b.at > 600_000) this.#buckets.delete(key)
   }
 }
-
-/**
- * Caches a slow per-key number (the callback backlog) for `ttlMs`, so the overload check costs
- * one query per number per interval rather than one per request.
- */
-export class CachedCount {
-  readonly #values = new Map<string, { value: number; at: number }>()
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly ttlMs: number,
-    private readonly load: (key: string) => Promise<number>,
-  ) {}
-
-  async get(key: string): Promise<number> {
-    const now = this.clock.now()
-    const hit = this.#values.get(key)
-    if (hit && now - hit.at < this.ttlMs) return hit.value
-    const value = await this.load(key)
-    this.#values.set(key, { value, at: now })
-    return value
-  }
-}

@@ -17,7 +17,7 @@ export function contactsRoutes(app: FastifyInstance, ctx: WebContext): void {
   const { store } = ctx
 
   app.post<{ Body: Static<typeof CheckContacts> }>('/v1/contacts', {
-    config: { access: 'number' },
+    config: { access: 'number', keepCaches: true },
     schema: { tags: ['contacts'], summary: 'Check which inputs are WhatsApp users', body: CheckContacts },
   }, async (request) => {
     const number = await ctx.number(request)

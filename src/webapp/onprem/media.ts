@@ -47,7 +47,7 @@ export function mediaRoutes(app: FastifyInstance, ctx: WebContext): void {
   const { store } = ctx
 
   app.post('/v1/media', {
-    config: { access: 'number' },
+    config: { access: 'number', keepCaches: true },
     schema: {
       tags: ['media'],
       summary: 'Upload media: the raw bytes as body, the media type as Content-Type',

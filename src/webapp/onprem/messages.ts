@@ -28,7 +28,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
   const intake = outboundIntake(store)
 
   app.post('/v1/messages', {
-    config: { access: 'number' },
+    config: { access: 'number', keepCaches: true },
     schema: { tags: ['messages'], summary: 'Send a message (queued; the outcome arrives as status callbacks)', body: MessageDoc },
     // the schema documents; validateOutbound validates, with the precise On-Prem codes
     validatorCompiler: () => () => true,
@@ -39,8 +39,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
       throw new WaboxError(OnPremCode.SYSTEM_OVERLOADED,
         `${backlog} callbacks are waiting for delivery to this number's webhook (limit ${ctx.limits.overloadThreshold}); make the webhook answer 200, then retry`)
     }
-    const providers = (await store.profiles.mediaProviders(number.id)).map((p) => p.name)
-    const v = validateOutbound(request.body, { requireNamespace: true, mediaProviders: providers })
+    const v = validateOutbound(request.body, { requireNamespace: true, mediaProviders: await ctx.mediaProviders.get(number.id) })
     const to = v.content.to
     if (to === number.wa_id) throw new WaboxError(OnPremCode.BAD_USER, `'to' is this number itself (${to})`)
     for (const ref of v.mediaIds) {
@@ -71,7 +70,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
   })
 
   app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MarkRead> }>('/v1/messages/:id', {
-    config: { access: 'number' },
+    config: { access: 'number', keepCaches: true },
     schema: { tags: ['messages'], summary: 'Mark an inbound message as read', params: IdParams, body: MarkRead },
   }, async (request) => {
     if (request.body.status !== 'read') throw invalid('status', 'must be "read"')
