@@ -11,6 +11,12 @@ export interface SqliteOptions {
   checkpointEveryMs?: number
 }
 
+/** A SQLite connection for Kysely whose close also stops its checkpoint thread. */
+export interface WalDatabase extends SqliteDatabase {
+  /** Resolves once the checkpoint thread has exited; after `close()`, nothing touches the files any more. */
+  stopped(): Promise<void>
+}
+
 /**
  * Opens a SQLite file in WAL mode for one Kysely instance: prepared statements cached, and
  * WAL checkpoints moved to a worker thread with its own connection. better-sqlite3 is
@@ -19,7 +25,7 @@ export interface SqliteOptions {
  * Durability is unchanged: a commit is durable once in the WAL, whoever checkpoints it.
  * Shared by the business store and the network's own database.
  */
-export function openSqlite(file: string, opts: SqliteOptions): SqliteDatabase {
+export function openSqlite(file: string, opts: SqliteOptions): WalDatabase {
   const sqlite = new SQLite(file)
   sqlite.pragma('journal_mode = WAL')
   sqlite.pragma(`synchronous = ${opts.synchronous}`)
@@ -30,10 +36,11 @@ export function openSqlite(file: string, opts: SqliteOptions): SqliteDatabase {
     // without the thread the WAL would grow without bound: checkpoint inline again
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000')
   })
-  return withStatementCache(sqlite, () => {
+  const database = withStatementCache(sqlite, () => {
     checkpointer.stop()
     sqlite.close()
   })
+  return { ...database, stopped: () => checkpointer.exited }
 }
 
 // Plain JavaScript, so it runs the same from the sources and from dist/. On 'stop' it closes
@@ -50,14 +57,15 @@ parentPort.once('message', () => {
 })
 `
 
-function startCheckpointer(file: string, everyMs: number, onGone: () => void): { stop(): void } {
+function startCheckpointer(file: string, everyMs: number, onGone: () => void): { stop(): void; exited: Promise<void> } {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
   const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, everyMs, driver }, execArgv: [] })
   let stopping = false
   worker.on('error', () => undefined)
-  worker.on('exit', () => {
+  const exited = new Promise<void>((resolve) => worker.on('exit', () => {
     if (!stopping) onGone()
-  })
+    resolve()
+  }))
   // the thread must never keep an otherwise finished process alive
   worker.unref()
   return {
@@ -65,6 +73,7 @@ function startCheckpointer(file: string, everyMs: number, onGone: () => void): {
       stopping = true
       worker.postMessage('stop')
     },
+    exited,
   }
 }
 

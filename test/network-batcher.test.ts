@@ -9,8 +9,9 @@ import { silent } from './network-harness.js'
 
 let dir: string
 let db: NetworkDb
+let closeDb: (() => Promise<void>) | undefined
 afterEach(async () => {
-  await db?.destroy()
+  await closeDb?.()
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
@@ -19,7 +20,9 @@ const insertBlob = (id: string) => (trx: Trx) => trx.insertInto('blobs').values(
 describe('write batcher (group commit)', () => {
   it('commits one turn of jobs together; a refusal fails only its job, a broken job is isolated', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-batcher-'))
-    db = await openNetworkDatabase(dir)
+    const opened = await openNetworkDatabase(dir)
+    db = opened.db
+    closeDb = opened.close
     const batcher = new WriteBatcher(db, silent)
     const results = await Promise.allSettled([
       batcher.run(insertBlob('a')),
@@ -41,7 +44,9 @@ describe('write batcher (group commit)', () => {
 
   it('finishes queued work on close and then refuses new work', async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-batcher-'))
-    db = await openNetworkDatabase(dir)
+    const opened = await openNetworkDatabase(dir)
+    db = opened.db
+    closeDb = opened.close
     const batcher = new WriteBatcher(db, silent)
     const queued = batcher.run(insertBlob('late'))
     await batcher.close()

@@ -15,12 +15,16 @@ export type NetworkDb = Kysely<NetworkDatabase>
  * CoreApp never resends them). The group commit in write-batcher.ts pays one fsync per batch.
  * Without it a killed process still loses nothing; load tests use that.
  */
-export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boolean } = {}): Promise<NetworkDb> {
+export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boolean } = {}): Promise<{ db: NetworkDb; close(): Promise<void> }> {
   const file = path.join(dataDir, 'network.sqlite')
   // Created owner-only; SQLite gives the -wal and -shm files the same mode.
   fs.closeSync(fs.openSync(file, 'a', 0o600))
   const database = openSqlite(file, { synchronous: opts.fsync === false ? 'NORMAL' : 'FULL' })
   const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database }) })
+  const close = async () => {
+    await db.destroy()
+    await database.stopped()
+  }
   const { error, results } = await new Migrator({
     db,
     provider: networkMigrations,
@@ -29,9 +33,9 @@ export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boole
   }).migrateToLatest()
   const failed = results?.find((r) => r.status === 'Error')
   if (error || failed) {
-    await db.destroy()
+    await close()
     throw new Error(`network database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`)
   }
-  return db
+  return { db, close }
 }
 

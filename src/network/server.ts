@@ -53,7 +53,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const limits = resolveLimits(profile, opts.limits)
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
 
-  const db = await openNetworkDatabase(opts.dataDir, { fsync: opts.fsync ?? true })
+  const { db, close: closeDb } = await openNetworkDatabase(opts.dataDir, { fsync: opts.fsync ?? true })
   const batcher = new WriteBatcher(db, logger)
   const vname = VnameIssuer.load(opts.dataDir, clock)
   const router = new Router()
@@ -102,7 +102,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
     await app.listen({ host, port: opts.port ?? 0 })
   } catch (err) {
     await app.close()
-    await db.destroy()
+    await closeDb()
     throw err
   }
   const address = app.server.address()
@@ -143,7 +143,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
       await batcher.close()
       await Promise.all([...sockets.entries()].map(([ws, conn]) => closeSocket(ws, conn)))
       await app.close()
-      await db.destroy()
+      await closeDb()
       logger.info('network server stopped')
     },
   }

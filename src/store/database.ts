@@ -39,7 +39,14 @@ function openSqliteStore(file: string): Database {
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits)
   const database = openSqlite(file, { synchronous: 'NORMAL', foreignKeys: true })
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) })
-  return { db, dialect: 'sqlite', close: () => db.destroy() }
+  return {
+    db,
+    dialect: 'sqlite',
+    close: async () => {
+      await db.destroy()
+      await database.stopped()
+    },
+  }
 }
 
 function openPostgres(url: string, options: DatabaseOptions): Database {
