@@ -2,8 +2,44 @@ import type { Logger } from 'pino'
 import { BatchWriter } from '../store/batch-writer.js'
 import type { Store } from '../store/store.js'
 
-/** One unit of durable work. `write` may run twice (batch, then alone after a batch failed): keep it idempotent in JS. */
-export type WriteFn = (tx: Store) => Promise<void>
+/**
+ * One unit of durable work. `write` may run twice (batch, then alone after a batch failed):
+ * keep it idempotent in JS; what it hands to `batch` is discarded with a failed transaction.
+ */
+export type WriteFn = (tx: Store, batch: CommitBatch) => Promise<void>
+
+/** Rows that the units of one transaction add to, written once after all of them ran. */
+export interface SharedWrite {
+  flush(tx: Store): Promise<void>
+}
+
+/**
+ * What the units of one transaction share: checks done once (a lease fence) and rows of
+ * many units written by one multi-row statement. Under load a commit carries hundreds of
+ * units, and a statement per unit cost more CPU in query building than SQLite spent on them.
+ */
+export class CommitBatch {
+  readonly #once = new Map<string, Promise<void>>()
+  readonly #shared = new Map<string, SharedWrite>()
+
+  /** Runs `check` the first time `key` is asked for in this transaction; later asks share its outcome. */
+  once(key: string, check: () => Promise<void>): Promise<void> {
+    let done = this.#once.get(key)
+    if (!done) this.#once.set(key, (done = check()))
+    return done
+  }
+
+  /** The shared write registered under `key`, made on first use; flushed before the commit. */
+  shared<T extends SharedWrite>(key: string, make: () => T): T {
+    let write = this.#shared.get(key)
+    if (!write) this.#shared.set(key, (write = make()))
+    return write as T
+  }
+
+  async flush(tx: Store): Promise<void> {
+    for (const write of this.#shared.values()) await write.flush(tx)
+  }
+}
 
 const YIELD_EVERY = 25
 
@@ -19,11 +55,13 @@ export class CommitQueue {
   constructor(store: Store, logger: Logger, opts: { maxBatch?: number; lingerMs?: number } = {}) {
     this.#writer = new BatchWriter<WriteFn>(
       (writes) => store.transaction(async (tx) => {
+        const batch = new CommitBatch()
         for (let i = 0; i < writes.length; i++) {
           // SQLite runs synchronously: let socket I/O through now and then during a long commit
           if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve))
-          await writes[i]!(tx)
+          await writes[i]!(tx, batch)
         }
+        await batch.flush(tx)
       }),
       {
         maxBatch: opts.maxBatch ?? 1000,

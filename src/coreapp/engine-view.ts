@@ -7,6 +7,7 @@ import type { SignalStateStore } from '../signal/state-store.js'
 import type { SignalChanges } from '../store/signal-state.js'
 import type { Store } from '../store/store.js'
 import type { NetworkClient } from '../wire/client.js'
+import type { CommitBatch } from './commit-queue.js'
 import type { ShardConnection } from './shard-connection.js'
 import type { SignalCache } from './signal-store.js'
 
@@ -39,8 +40,8 @@ export interface EngineView {
   /** Shards whose connection is logged in right now. */
   connectedShards(): number[]
   shardOf(peer: string): number
-  /** Throws LeaseLost unless this process still holds `shard`; call inside the committing transaction. */
-  fence(tx: Store, shard: number): Promise<void>
+  /** Throws LeaseLost unless this process still holds `shard`; call inside the committing transaction (checked once per transaction). */
+  fence(tx: Store, batch: CommitBatch, shard: number): Promise<void>
   openAccount(store: SignalStateStore): Promise<SignalAccount>
   templatePack(client: NetworkClient, fresh?: boolean): Promise<TemplatePack>
   /** Milliseconds since the cached pack was fetched (Infinity if none). */

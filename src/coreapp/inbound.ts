@@ -98,8 +98,8 @@ export class InboundPipeline {
     const now = this.#ctx.clock.now()
     const shard = engine.shardOf(env.from)
 
-    await this.#ctx.queue.submit(async (tx) => {
-      await engine.fence(tx, shard)
+    await this.#ctx.queue.submit(async (tx, batch) => {
+      await engine.fence(tx, batch, shard)
       await tx.signal.apply(engine.phoneNumberId, overlay.changes)
       await tx.inbound.persist([{
         phoneNumberId: engine.phoneNumberId, envelopeId: env.envelopeId, messageId: message.id, peer: env.from, shard,

@@ -16,6 +16,7 @@ import type { Store } from '../store/store.js'
 import type { NetworkClient } from '../wire/client.js'
 import type { ContactsCheckResult, LoginResult } from '../wire/frames.js'
 import { shardOf } from '../wire/shard.js'
+import type { CommitBatch } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { LeaseLost, type EngineView, type IdentityNotice } from './engine-view.js'
 import { InboundPipeline } from './inbound.js'
@@ -232,10 +233,12 @@ export class NumberEngine implements EngineView {
     return shardOf(peer, this.#shardCount)
   }
 
-  async fence(tx: Store, shard: number): Promise<void> {
-    if (!(await tx.shardLeases.holds(this.phoneNumberId, shard, this.#ctx.ownerId))) {
-      throw new LeaseLost(`shard ${shard} of ${this.phoneNumberId} is no longer held by ${this.#ctx.ownerId}`)
-    }
+  fence(tx: Store, batch: CommitBatch, shard: number): Promise<void> {
+    return batch.once(`fence:${this.phoneNumberId}:${shard}`, async () => {
+      if (!(await tx.shardLeases.holds(this.phoneNumberId, shard, this.#ctx.ownerId))) {
+        throw new LeaseLost(`shard ${shard} of ${this.phoneNumberId} is no longer held by ${this.#ctx.ownerId}`)
+      }
+    })
   }
 
   openAccount(store: SignalStateStore): Promise<SignalAccount> {

@@ -9,7 +9,10 @@ import type { NewEnvelope, QueuedMessage, StoredEnvelope } from '../store/outbox
 import { WireRequestError, type NetworkClient } from '../wire/client.js'
 import { encodeContent } from '../wire/content-codec.js'
 import type { EnvelopeSendResult, PreKeyBundleWire } from '../wire/frames.js'
+import { emptySignalChanges, mergeSignalChanges } from '../store/signal-state.js'
+import type { Store } from '../store/store.js'
 import { CoalescedPass } from './coalesced-pass.js'
+import type { SharedWrite } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { failure, failureOfWireError, type Failure } from './failures.js'
 import type { EngineView, IdentityNotice } from './engine-view.js'
@@ -17,6 +20,19 @@ import { MediaFailure } from './media-resolver.js'
 import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
 import { OverlaySignalStore } from './signal-store.js'
 import { applyStatuses, type StatusUpdate } from './statuses.js'
+
+/** The sessions and ciphertexts of every recipient in one transaction: one upsert and one insert. */
+class EnvelopeWrites implements SharedWrite {
+  readonly changes = emptySignalChanges()
+  readonly envelopes: NewEnvelope[] = []
+
+  constructor(private readonly phoneNumberId: string) {}
+
+  async flush(tx: Store): Promise<void> {
+    await tx.signal.apply(this.phoneNumberId, this.changes)
+    await tx.outbox.saveEnvelopes(this.envelopes)
+  }
+}
 
 interface BatchContext {
   now: number
@@ -160,10 +176,11 @@ export class OutboundPipeline {
 
     let callbacks = 0
     try {
-      await this.#ctx.queue.submit(async (tx) => {
-        await engine.fence(tx, rows[0]!.shard)
-        await tx.signal.apply(engine.phoneNumberId, overlay.changes)
-        await tx.outbox.saveEnvelopes(envelopes)
+      await this.#ctx.queue.submit(async (tx, batch) => {
+        await engine.fence(tx, batch, rows[0]!.shard)
+        const shared = batch.shared(`envelopes:${engine.phoneNumberId}`, () => new EnvelopeWrites(engine.phoneNumberId))
+        mergeSignalChanges(shared.changes, overlay.changes)
+        shared.envelopes.push(...envelopes)
         await engine.writeNewIdentities(tx, overlay.changes, notice ? peer : undefined)
         if (notice) await engine.writeIdentityNotice(tx, peer, notice)
         callbacks = (await applyStatuses(tx, failures)) + (notice?.event ? 1 : 0)

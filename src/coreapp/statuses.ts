@@ -105,7 +105,7 @@ async function conversationsFor(tx: Store, status: OutboundStatus, changed: Chan
     const open = new Map<string, ConversationRow>()
     for (const c of await tx.conversations.open(phoneNumberId, list.map((m) => m.peer), earliest)) open.set(`${c.wa_id}|${c.category}`, c)
     const created: ConversationRow[] = []
-    const assigned = new Map<string, string[]>()
+    const links: { messageId: string; conversationId: string }[] = []
     for (const m of list) {
       const at = times.get(m.id)!
       const key = `${m.peer}|${m.category ?? 'service'}`
@@ -118,10 +118,10 @@ async function conversationsFor(tx: Store, status: OutboundStatus, changed: Chan
       }
       if (!c) continue
       out.set(m.id, c)
-      if (status === 'delivered' && !m.conversationId) assigned.set(c.id, [...(assigned.get(c.id) ?? []), m.id])
+      if (status === 'delivered' && !m.conversationId) links.push({ messageId: m.id, conversationId: c.id })
     }
     await tx.conversations.insert(created)
-    for (const [id, ids] of assigned) await tx.outbox.setConversation(ids, id)
+    await tx.outbox.setConversations(links)
   }
   return out
 }

@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { StoreContext } from './store.js'
 
 /** A queued outbound message as the CoreApp claims it, with its ciphertext if already encrypted. */
@@ -153,8 +154,12 @@ export class Outbox {
     for (const part of chunks(ids)) await this.ctx.db.deleteFrom('outbound_envelopes').where('message_id', 'in', part).execute()
   }
 
-  async setConversation(ids: string[], conversationId: string): Promise<void> {
-    for (const part of chunks(ids)) await this.ctx.db.updateTable('messages').set({ conversation_id: conversationId }).where('id', 'in', part).execute()
+  /** Links messages to their conversations, many conversations per statement. */
+  async setConversations(links: { messageId: string; conversationId: string }[]): Promise<void> {
+    for (const part of chunks(links)) {
+      const conversation = sql<string>`case id ${sql.join(part.map((l) => sql`when ${l.messageId} then ${l.conversationId}`), sql` `)} end`
+      await this.ctx.db.updateTable('messages').set({ conversation_id: conversation }).where('id', 'in', part.map((l) => l.messageId)).execute()
+    }
   }
 
   /** Status history of one message, oldest first. */

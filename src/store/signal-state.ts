@@ -30,6 +30,16 @@ export function emptySignalChanges(): SignalChanges {
   return { remoteIdentities: new Map(), sessions: new Map(), preKeys: new Map(), signedPreKeys: new Map(), kyberPreKeys: new Map() }
 }
 
+/** Folds `later` into `into`; where both touch one record, `later` wins. */
+export function mergeSignalChanges(into: SignalChanges, later: SignalChanges): void {
+  if (later.local) into.local = later.local
+  for (const [k, v] of later.remoteIdentities) into.remoteIdentities.set(k, v)
+  for (const [k, v] of later.sessions) into.sessions.set(k, v)
+  for (const [k, v] of later.preKeys) into.preKeys.set(k, v)
+  for (const [k, v] of later.signedPreKeys) into.signedPreKeys.set(k, v)
+  for (const [k, v] of later.kyberPreKeys) into.kyberPreKeys.set(k, v)
+}
+
 export function hasSignalChanges(c: SignalChanges): boolean {
   return c.local !== undefined || c.remoteIdentities.size + c.sessions.size + c.preKeys.size + c.signedPreKeys.size + c.kyberPreKeys.size > 0
 }
