@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { pooledRandomBytes } from '../ids.js'
 
 const VERSION = 1
 const IV_BYTES = 12
@@ -8,18 +9,20 @@ const TAG_BYTES = 16
 
 /** AES-256-GCM for data at rest: message bodies, callback payloads, media files, secrets. */
 export class Sealer {
-  readonly #key: Buffer
+  // a KeyObject is converted once, not on every cipher
+  readonly #key: KeyObject
 
   constructor(key: Buffer) {
     if (key.length !== 32) throw new Error('The at-rest key must be 32 bytes')
-    this.#key = key
+    this.#key = createSecretKey(key)
   }
 
-  /** Layout: version (1) | iv (12) | tag (16) | ciphertext. */
+  /** Layout: version (1) | iv (12) | tag (16) | ciphertext. IVs are random, never reused. */
   seal(plain: Uint8Array | string): Buffer {
-    const iv = randomBytes(IV_BYTES)
+    const iv = pooledRandomBytes(IV_BYTES)
     const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
-    const body = Buffer.concat([cipher.update(plain), cipher.final()])
+    const body = cipher.update(plain)
+    cipher.final()
     return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), body])
   }
 
