@@ -2,7 +2,7 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 
-export type ToWorld =
+export type ToPhones =
   | { t: 'phones'; count: number; concurrency: number }
   | { t: 'greet'; to: string; waIds: string[] }
   | { t: 'inbound'; to: string; rate: number; waIds: string[] }

@@ -1,7 +1,8 @@
 /**
  * Relay throughput of the network server: `node --import tsx bench/network-relay.ts [seconds]`.
  * The server runs in a child process (its own core); the clients run here. Counts envelopes
- * acked by the server (= stored durably) per second, phones → business and business → phones.
+ * acked by the server (= stored durably) per second, phones → business and business → phones,
+ * and the server's CPU time per envelope (steadier than throughput on a shared machine).
  */
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -26,7 +27,10 @@ if (process.argv[2] === '--server') {
     limits: { throughputPerSecond: 1e9, pairBurst: 1e9 },
   })
   process.send!(server.wsUrl)
-  process.once('message', () => void server.close().then(() => process.exit(0)))
+  process.on('message', (message) => {
+    if (message === 'cpu') return void process.send!(process.cpuUsage())
+    void server.close().then(() => process.exit(0))
+  })
 } else {
   await main(Number(process.argv[2] ?? 5))
 }
@@ -45,11 +49,18 @@ async function main(seconds: number): Promise<void> {
     autoAck(biz)
     phoneClients.forEach(autoAck)
 
+    const serverCpu = async (): Promise<number> => {
+      child.send('cpu')
+      const [usage] = (await once(child, 'message')) as [NodeJS.CpuUsage]
+      return usage.user + usage.system
+    }
+    const cpuAtStart = await serverCpu()
     const inbound = await drive(seconds, phoneClients.map((c) => ({ client: c, to: () => business.waId })))
-    report('phones → business (20 senders, 1 receiver)', inbound)
+    const cpuAfterInbound = await serverCpu()
+    report('phones → business (20 senders, 1 receiver)', inbound, cpuAfterInbound - cpuAtStart)
     let n = 0
     const outbound = await drive(seconds, [{ client: biz, to: () => users[n++ % phones]!.waId, category: 'utility' as const }], 400)
-    report('business → 20 phones (integrity metering on)', outbound)
+    report('business → 20 phones (integrity metering on)', outbound, (await serverCpu()) - cpuAfterInbound)
     await Promise.all([biz, ...phoneClients].map((c) => c.close()))
   } finally {
     child.send('close')
@@ -87,10 +98,13 @@ async function drive(seconds: number, senders: Sender[], window = 50): Promise<{
   return { acked, seconds: (performance.now() - start) / 1000, latencies }
 }
 
-function report(name: string, r: { acked: number; seconds: number; latencies: number[] }): void {
+/** `serverCpuUs`: the server's CPU time over the run (its acks and the receivers' acks included). */
+function report(name: string, r: { acked: number; seconds: number; latencies: number[] }, serverCpuUs: number): void {
   const sorted = r.latencies.sort((a, b) => a - b)
   const q = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!.toFixed(1)
-  console.log(`${name}: ${Math.round(r.acked / r.seconds)} envelopes/s acked (${r.acked} in ${r.seconds.toFixed(1)} s), ack latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`)
+  console.log(
+    `${name}: ${Math.round(r.acked / r.seconds)} envelopes/s acked (${r.acked} in ${r.seconds.toFixed(1)} s), ack latency p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, server CPU ${Math.round(serverCpuUs / r.acked)} µs/envelope`,
+  )
 }
 
 /** Acks what arrives, batched per event-loop turn, as a receiver that persisted it would. */

@@ -1,31 +1,31 @@
 /**
- * The outside world of `npm run bench`, in its own process (forked with IPC): the wabox
- * network server and N simulated phones. It tells the bench which message ids each phone
+ * The simulated phones of `npm run bench`, in their own process (forked with IPC), connected
+ * to the network process like real handsets. It tells the bench which message ids each phone
  * received (so lost and duplicated messages are counted at the phones), sends inbound
  * traffic on request, and reports its own CPU and peak RSS.
+ *
+ * argv: <network ws url> <network control url> <control token>
  */
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
-import { systemClock } from '../src/clock.js'
-import { randomToken } from '../src/ids.js'
-import { startNetworkServer } from '../src/network/index.js'
+import { request } from 'undici'
 import { fleetPhoneNumber, FLEET_CC } from '../src/phones/phone-fleet.js'
 import { Phone } from '../src/phones/phone.js'
-import type { ToWorld } from './ipc.js'
+import type { ToPhones } from './ipc.js'
 import { usage } from './ipc.js'
 
 const logger = pino({ level: process.env.WABOX_BENCH_LOG ?? 'warn' })
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-bench-world-'))
-const controlToken = randomToken()
-const network = await startNetworkServer({
-  dataDir: path.join(dir, 'network'), host: '127.0.0.1', port: 0, clock: systemClock, profile: 'dev', logger, controlToken,
-  // the bench measures wabox, not the network's anti-abuse limits (default 1000 envelopes/s per number, 45 per pair per 6 s)
-  limits: { pairBurst: 1e9, throughputPerSecond: 1e9 },
-  // like the phones below: a killed world loses nothing, a power cut could (it is not what is measured)
-  fsync: false,
-})
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-bench-phones-'))
+const [networkUrl, controlUrl, controlToken] = process.argv.slice(2) as [string, string, string]
+
+/** The registration code the network sent by "SMS", read from its control API. */
+async function lastCode(cc: string, phone: string): Promise<string | undefined> {
+  const res = await request(`${controlUrl}/control/codes/${cc}/${phone}`, { headers: { authorization: `Bearer ${controlToken}` } })
+  const body = (await res.body.json()) as { code?: string }
+  return res.statusCode === 200 ? body.code : undefined
+}
 const phones: Phone[] = []
 let received: string[] = []
 let inboundTimer: NodeJS.Timeout | undefined
@@ -48,9 +48,9 @@ async function createPhones(count: number, concurrency: number): Promise<string[
     while (next < end) {
       const i = next++
       const phone = await Phone.start({
-        dir: path.join(dir, 'phones', String(i)), networkUrl: network.wsUrl, logger, fsync: false, preKeys: 5,
+        dir: path.join(dir, String(i)), networkUrl, logger, fsync: false, preKeys: 5,
         autoReadDelayMs: null,
-        register: { cc: FLEET_CC, phone: fleetPhoneNumber(i + 1), codeSource: (cc, p) => network.lastCode(cc, p) },
+        register: { cc: FLEET_CC, phone: fleetPhoneNumber(i + 1), codeSource: lastCode },
       })
       phone.on('message', (view) => received.push(view.id))
       phones[i] = phone
@@ -88,12 +88,11 @@ async function close(): Promise<void> {
   clearInterval(flush)
   if (inboundTimer) clearInterval(inboundTimer)
   await Promise.all(phones.map((p) => p.close()))
-  await network.close()
   fs.rmSync(dir, { recursive: true, force: true })
 }
 
 process.on('message', (raw) => {
-  const msg = raw as ToWorld
+  const msg = raw as ToPhones
   void (async () => {
     try {
       switch (msg.t) {
@@ -133,4 +132,4 @@ process.on('message', (raw) => {
 })
 process.on('disconnect', () => void close().then(() => process.exit(0)))
 
-send({ t: 'network', wsUrl: network.wsUrl, url: network.url, controlToken })
+send({ t: 'ready' })

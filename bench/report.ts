@@ -4,6 +4,9 @@ import type { LoadResult } from './load.js'
 import type { BenchOptions } from './options.js'
 import type { WebhookReceiver } from './receiver.js'
 
+const PROCESSES = ['wabox', 'network', 'phones', 'bench'] as const
+type Process = (typeof PROCESSES)[number]
+
 export interface CollectInput {
   opts: BenchOptions
   result: LoadResult
@@ -16,8 +19,8 @@ export interface CollectInput {
   tEnd: number
   windowS: number
   drainS: number
-  before: Record<'world' | 'wabox' | 'bench', Usage>
-  after: Record<'world' | 'wabox' | 'bench', Usage>
+  before: Record<Process, Usage>
+  after: Record<Process, Usage>
   floor: { mps: number; p50: number; p99: number; usage: Usage } | undefined
 }
 
@@ -75,7 +78,7 @@ export function collectResults(i: CollectInput) {
 
   const processes: Record<string, { cpu_cores: number; peak_rss_mb: number }> = {}
   let cores = 0
-  for (const name of ['wabox', 'world', 'bench'] as const) {
+  for (const name of PROCESSES) {
     const c = (i.after[name].cpuUs - i.before[name].cpuUs) / 1e6 / windowS
     cores += c
     processes[name] = { cpu_cores: round(c, 2), peak_rss_mb: i.after[name].maxRssMb }

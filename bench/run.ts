@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- [options]`: end-to-end load test of wabox. Three processes:
- *  - world (bench/world.ts): the network server and the simulated phones, the outside world;
+ * `npm run bench -- [options]`: end-to-end load test of wabox. Four processes:
+ *  - network (bench/network.ts): the simulated WhatsApp network server;
+ *  - phones (bench/phones.ts): the simulated phones, connected to it;
  *  - wabox (bench/wabox.ts): WebApp + CoreApp + webhook dispatcher, as `wabox start` composes them;
  *  - this one: the load generator (undici Pool on keep-alive connections) and the webhook receiver.
  * Then the same load against a minimal Fastify + SQLite handler (bench/floor.ts).
@@ -65,13 +66,16 @@ async function main(): Promise<void> {
   cleanups.unshift(() => receiver.close())
 
   log(`bench: ${opts.db}, ${opts.phones} phones (${Math.round(opts.phones * opts.newUsers)} new users), ${opts.rate === undefined ? 'max rate' : `${opts.rate} msg/s`} for ${opts.durationS} s, ${opts.concurrency} connections, inbound ${opts.inbound}/s`)
-  const world = new Child('world', 'world.ts')
-  cleanups.unshift(() => world.close())
-  const net = await world.next('network')
+  const network = new Child('network', 'network.ts')
+  cleanups.unshift(() => network.close())
+  const net = await network.next('network')
+  const fleet = new Child('phones', 'phones.ts', [String(net.wsUrl), String(net.url), String(net.controlToken)])
+  cleanups.unshift(() => fleet.close())
+  await fleet.next('ready')
   const wabox = new Child('wabox', 'wabox.ts', [path.join(dir, 'wabox'), String(net.wsUrl), String(net.url), String(net.controlToken)], { WABOX_DATABASE_URL: databaseUrl })
   cleanups.unshift(() => wabox.close())
   const tSetup = performance.now()
-  const [ready, created] = await Promise.all([wabox.next('ready'), world.next('phones', { t: 'phones', count: opts.phones, concurrency: 16 })])
+  const [ready, created] = await Promise.all([wabox.next('ready'), fleet.next('phones', { t: 'phones', count: opts.phones, concurrency: 16 })])
   const phones = created.waIds as string[]
   const credentials = ready.credentials as { api_url: string; numbers: { wa_id: string; api_key: string }[] }
   const number = credentials.numbers[0]!
@@ -94,11 +98,11 @@ async function main(): Promise<void> {
 
   // phones report what they receive: id → count
   const atPhone = new Map<string, number>()
-  world.on('received', (m) => {
+  fleet.on('received', (m) => {
     for (const id of m.ids as string[]) atPhone.set(id, (atPhone.get(id) ?? 0) + 1)
   })
   const inboundSent = new Set<string>()
-  world.on('inbound-sent', (m) => {
+  fleet.on('inbound-sent', (m) => {
     for (const id of m.ids as string[]) inboundSent.add(id)
   })
 
@@ -113,7 +117,7 @@ async function main(): Promise<void> {
   })
   if (established.length) {
     const t = performance.now()
-    const greeted = (await world.next('greeted', { t: 'greet', to: number.wa_id, waIds: established })).ids as string[]
+    const greeted = (await fleet.next('greeted', { t: 'greet', to: number.wa_id, waIds: established })).ids as string[]
     await until(() => greeted.every((id) => receiver.inbound.has(id)), 'the greetings to reach the webhook', 300_000)
     const warm = new LoadGenerator({ origin: new URL(credentials.api_url).origin, headers: auth, rate: undefined, concurrency: opts.concurrency, durationS: 0, next: (i) => text(established[i]!, i), onAccepted: () => undefined })
     const ids: string[] = []
@@ -141,9 +145,9 @@ async function main(): Promise<void> {
     },
     onAccepted: (id, to, at, latencyMs) => accepted.set(id, { to, at, latencyMs }),
   })
-  const before = { world: await world.usage(), wabox: await wabox.usage(), bench: usage() }
+  const before = { wabox: await wabox.usage(), network: await network.usage(), phones: await fleet.usage(), bench: usage() }
   const inboundBefore = receiver.inbound.size
-  if (opts.inbound > 0 && established.length) world.send({ t: 'inbound', to: number.wa_id, rate: opts.inbound, waIds: established })
+  if (opts.inbound > 0 && established.length) fleet.send({ t: 'inbound', to: number.wa_id, rate: opts.inbound, waIds: established })
   const countAtPhone = () => {
     let n = 0
     for (const id of accepted.keys()) if (atPhone.has(id)) n++
@@ -160,8 +164,8 @@ async function main(): Promise<void> {
   }, 1000)
   const result = await load.run()
   const tEnd = t0 + opts.durationS * 1000
-  const after = { world: await world.usage(), wabox: await wabox.usage(), bench: usage() }
-  if (opts.inbound > 0) await world.next('inbound-stopped', { t: 'inbound-stop' })
+  const after = { wabox: await wabox.usage(), network: await network.usage(), phones: await fleet.usage(), bench: usage() }
+  if (opts.inbound > 0) await fleet.next('inbound-stopped', { t: 'inbound-stop' })
   await load.close()
 
   // drain: every accepted message must reach its phone and get its delivered callback; inbound must reach the webhook
@@ -188,7 +192,8 @@ async function main(): Promise<void> {
   const drainS = (performance.now() - tEnd) / 1000
   const windowS = (tEnd - t0) / 1000
   await wabox.close()
-  await world.close()
+  await fleet.close()
+  await network.close()
 
   // floor: the same load against one SQLite insert per request
   let floor: { mps: number; p50: number; p99: number; usage: Usage } | undefined
