@@ -80,22 +80,25 @@ function startCheckpointer(file: string, everyMs: number, onGone: () => void): {
 /**
  * Kysely's SQLite driver prepares every query anew; wabox runs a fixed set of queries
  * thousands of times a second, so prepared statements are reused by SQL text (the relay
- * measured ~1.8× more inserts/s; in the business store preparing was 9 % of CPU). A cached
- * statement still being iterated (a streamed query) is busy, so streaming gets a fresh one.
+ * measured ~1.8× more inserts/s; in the business store preparing was 9 % of CPU). Multi-row
+ * statements come in many lengths, so the cache is least-recently-used: a hot statement is
+ * never pushed out by a burst of one-off lengths. A cached statement still being iterated
+ * (a streamed query) is busy, so streaming gets a fresh one.
  */
-function withStatementCache(sqlite: SQLite.Database, close: () => void, max = 500): SqliteDatabase {
+function withStatementCache(sqlite: SQLite.Database, close: () => void, max = 1000): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>()
   return {
     close,
     prepare: (sql: string) => {
       let stmt = cache.get(sql)
       if (stmt?.busy) return sqlite.prepare(sql)
-      if (!stmt) {
+      if (stmt) {
+        cache.delete(sql)
+      } else {
         stmt = sqlite.prepare(sql)
-        // multi-row inserts have many distinct SQL texts; keep the cache bounded
         if (cache.size >= max) cache.delete(cache.keys().next().value!)
-        cache.set(sql, stmt)
       }
+      cache.set(sql, stmt)
       return stmt
     },
   }
