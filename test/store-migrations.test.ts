@@ -1,5 +1,7 @@
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
+import { applyStatuses } from '../src/coreapp/statuses.js'
+import type { StatusEvent } from '../src/domain/events.js'
 import type { Database } from '../src/store/database.js'
 import { MIGRATION_NAMES, migrate } from '../src/store/migrate.js'
 import { createTestDatabase, DIALECTS } from './helpers/databases.js'
@@ -35,6 +37,25 @@ for (const dialect of DIALECTS) {
       } finally {
         await fresh.cleanup()
         await stepwise.cleanup()
+      }
+    })
+
+    it('a message accepted before 0005 still echoes its biz_opaque_callback_data after the upgrade', async () => {
+      const t = await createTestDatabase(dialect, { migrateTo: '0004-coreapp' })
+      try {
+        await t.store.numbers.create({ id: 'pn-up', cc: '1', number: '5550199', displayName: 'Upgrade' })
+        const now = t.clock.now()
+        const body = (opaque?: string) => t.sealer.sealJson({ to: '15550001', type: 'text', text: { body: 'x' }, ...(opaque ? { biz_opaque_callback_data: opaque } : {}) })
+        await sql`insert into messages (id, phone_number_id, direction, peer, type, content, status, shard, created_at, updated_at)
+          values ('wamid.legacy', 'pn-up', 'out', '15550001', 'text', ${body('order-9')}, 'queued', 0, ${now}, ${now}),
+                 ('wamid.plain', 'pn-up', 'out', '15550001', 'text', ${body()}, 'queued', 0, ${now}, ${now})`.execute(t.database.db)
+        await migrate(t.database)
+        await t.store.transaction((tx) => applyStatuses(tx, ['wamid.legacy', 'wamid.plain'].map((messageId) => ({ messageId, status: 'sent' as const, at: now }))))
+        const rows = await t.store.ctx.db.selectFrom('callbacks').select('payload').orderBy('seq').execute()
+        const statuses = rows.map((r) => t.sealer.openJson<StatusEvent>(r.payload).status)
+        expect(statuses.map((s) => [s.id, s.biz_opaque_callback_data])).toEqual([['wamid.legacy', 'order-9'], ['wamid.plain', undefined]])
+      } finally {
+        await t.cleanup()
       }
     })
 

@@ -71,8 +71,10 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
 
 function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at: number): StatusEvent {
   const event: StatusEvent = { type: 'status', status: { id: m.id, recipient_id: m.peer, status, timestamp: String(Math.floor(at / 1000)) } }
-  const body = tx.outbox.openContent<{ biz_opaque_callback_data?: string }>(m.content)
-  if (body.biz_opaque_callback_data !== undefined) event.status.biz_opaque_callback_data = body.biz_opaque_callback_data
+  if (m.callbackData) {
+    const data = tx.outbox.openContent<{ biz_opaque_callback_data?: string }>(m.callbackData)
+    if (data.biz_opaque_callback_data !== undefined) event.status.biz_opaque_callback_data = data.biz_opaque_callback_data
+  }
   return event
 }
 

@@ -20,22 +20,26 @@ export class Messages {
   async insertOutbound(messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return
     const now = this.ctx.clock.now()
-    await this.ctx.db.insertInto('messages').values(messages.map((m) => ({
-      id: m.id,
-      phone_number_id: m.phoneNumberId,
-      direction: 'out',
-      peer: m.to,
-      type: m.type,
-      content: this.ctx.sealer.sealJson(m.content),
-      status: 'queued',
-      shard: m.shard,
-      error: null,
-      category: m.category ?? null,
-      conversation_id: null,
-      expires_at: m.expiresAt ?? null,
-      created_at: now,
-      updated_at: now,
-    }))).execute()
+    await this.ctx.db.insertInto('messages').values(messages.map((m) => {
+      const opaque = (m.content as { biz_opaque_callback_data?: string }).biz_opaque_callback_data
+      return {
+        id: m.id,
+        phone_number_id: m.phoneNumberId,
+        direction: 'out',
+        peer: m.to,
+        type: m.type,
+        content: this.ctx.sealer.sealJson(m.content),
+        callback_data: opaque === undefined ? null : this.ctx.sealer.sealJson({ biz_opaque_callback_data: opaque }),
+        status: 'queued',
+        shard: m.shard,
+        error: null,
+        category: m.category ?? null,
+        conversation_id: null,
+        expires_at: m.expiresAt ?? null,
+        created_at: now,
+        updated_at: now,
+      }
+    })).execute()
   }
 
   get(id: string): Promise<MessageRow | undefined> {

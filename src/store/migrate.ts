@@ -4,6 +4,7 @@ import * as m0001 from './migrations/0001-foundation.js'
 import * as m0002 from './migrations/0002-webhooks.js'
 import * as m0003 from './migrations/0003-webapp.js'
 import * as m0004 from './migrations/0004-coreapp.js'
+import * as m0005 from './migrations/0005-callback-data.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -13,6 +14,7 @@ const STEPS: Record<string, Step> = {
   '0002-webhooks': m0002,
   '0003-webapp': m0003,
   '0004-coreapp': m0004,
+  '0005-callback-data': m0005,
 }
 
 class StaticProvider implements MigrationProvider {

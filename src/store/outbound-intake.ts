@@ -9,6 +9,6 @@ import type { Store } from './store.js'
  * committed; a bad row fails only its own request.
  */
 export function outboundIntake(store: Store, maxBatch = 200): BatchWriter<OutboundMessage> {
-  // 14 columns × 200 rows stays far below SQLite's 32,766 and PostgreSQL's 65,535 parameters
+  // 15 columns × 200 rows stays far below SQLite's 32,766 and PostgreSQL's 65,535 parameters
   return new BatchWriter((messages) => store.messages.insertOutbound(messages), { maxBatch })
 }

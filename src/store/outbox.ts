@@ -46,14 +46,14 @@ export interface ChangedMessage {
   peer: string
   category: string | null
   conversationId: string | null
-  /** The sealed request body (for `biz_opaque_callback_data`). */
-  content: Buffer
+  /** Sealed JSON with the `biz_opaque_callback_data` to echo, if the send had one. */
+  callbackData: Buffer | null
 }
 
-const CHANGED = ['id', 'phone_number_id', 'peer', 'category', 'conversation_id', 'content'] as const
+const CHANGED = ['id', 'phone_number_id', 'peer', 'category', 'conversation_id', 'callback_data'] as const
 
-function changed(r: { id: string; phone_number_id: string; peer: string; category: string | null; conversation_id: string | null; content: Buffer }): ChangedMessage {
-  return { id: r.id, phoneNumberId: r.phone_number_id, peer: r.peer, category: r.category, conversationId: r.conversation_id, content: r.content }
+function changed(r: { id: string; phone_number_id: string; peer: string; category: string | null; conversation_id: string | null; callback_data: Buffer | null }): ChangedMessage {
+  return { id: r.id, phoneNumberId: r.phone_number_id, peer: r.peer, category: r.category, conversationId: r.conversation_id, callbackData: r.callback_data }
 }
 
 const CHUNK = 300

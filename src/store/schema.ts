@@ -79,6 +79,8 @@ export interface MessageTable {
   expires_at: number | null
   created_at: number
   updated_at: number
+  /** Sealed JSON holding `biz_opaque_callback_data` for status callbacks; null when there is none. */
+  callback_data: Buffer | null
 }
 
 export interface MessageStatusTable {
