@@ -46,6 +46,9 @@ for (const dialect of DIALECTS) {
       inboundId = sent.id
       await waitFor(async () => (await h.callbacks()).some((e) => e.type === 'message'), 'inbound message')
       await h.store.profiles.saveMediaProviders(BUSINESS.id, [{ name: 'vault', type: 'www', config: { bearer: 'sekret' } }])
+      // these tests watch every status; sent_status is off by default
+      const row = await h.store.numbers.get(BUSINESS.id)
+      await h.store.numbers.saveSettings(BUSINESS.id, { ...JSON.parse(row!.settings), sent_status: true })
     })
     afterAll(async () => {
       await web?.close()

@@ -11,7 +11,10 @@ const HOUR = 3600_000
 describeEachDatabase('coreapp store', (ctx) => {
   const setup = async () => {
     const { store } = ctx()
-    if (!(await store.numbers.get(NUMBER))) await store.numbers.create({ id: NUMBER, cc: '1', number: '5550111', displayName: 'Store' })
+    if (!(await store.numbers.get(NUMBER))) {
+      await store.numbers.create({ id: NUMBER, cc: '1', number: '5550111', displayName: 'Store' })
+      await store.numbers.saveSettings(NUMBER, { sent_status: true })
+    }
     return ctx()
   }
   const queue = async (to: string, shard = 0, content: Record<string, unknown> = {}) => {

@@ -92,7 +92,7 @@ describe('wabox start (all-in-one, as a subprocess)', () => {
     expect(sent.status).toBeLessThan(300)
     const id = (sent.body.messages as { id: string }[])[0]!.id
 
-    await receiver.waitFor(onPremStatus(id, 'sent'))
+    // sent_status is off by default, as on the On-Premises API: delivered and read only
     await receiver.waitFor(onPremStatus(id, 'delivered'))
     const inbox = (await control('GET', `/control/phones/${phone}/inbox`)).messages as { id: string; content: { text?: { body: string } } }[]
     expect(inbox.find((m) => m.id === id)?.content.text?.body).toBe('ping from the e2e test')

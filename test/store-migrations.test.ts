@@ -44,6 +44,7 @@ for (const dialect of DIALECTS) {
       const t = await createTestDatabase(dialect, { migrateTo: '0004-coreapp' })
       try {
         await t.store.numbers.create({ id: 'pn-up', cc: '1', number: '5550199', displayName: 'Upgrade' })
+        await t.store.numbers.saveSettings('pn-up', { sent_status: true })
         const now = t.clock.now()
         const body = (opaque?: string) => t.sealer.sealJson({ to: '15550001', type: 'text', text: { body: 'x' }, ...(opaque ? { biz_opaque_callback_data: opaque } : {}) })
         await sql`insert into messages (id, phone_number_id, direction, peer, type, content, status, shard, created_at, updated_at)

@@ -25,17 +25,17 @@ describeEachDatabase('webapp settings', (ctx, dialect) => {
     it('PATCH changes only the given fields; DELETE resets', async () => {
       const patch = await call(t.app, admin(), {
         method: 'PATCH', url: '/v1/settings/application',
-        payload: { callback_backoff_delay_ms: '5000', sent_status: false, webhooks: { url: 'https://hooks.example.com/x', max_concurrent_requests: 12 }, media: { auto_download: ['image'] } },
+        payload: { callback_backoff_delay_ms: '5000', sent_status: true, webhooks: { url: 'https://hooks.example.com/x', max_concurrent_requests: 12 }, media: { auto_download: ['image'] } },
       })
       expect(patch.statusCode).toBe(200)
       const app = (await call(t.app, admin(), { method: 'GET', url: '/v1/settings/application' })).json().settings.application
-      expect(app).toMatchObject({ callback_backoff_delay_ms: 5000, sent_status: false, media: { auto_download: ['image'] } })
+      expect(app).toMatchObject({ callback_backoff_delay_ms: 5000, sent_status: true, media: { auto_download: ['image'] } })
       expect(app.webhooks).toMatchObject({ url: 'https://hooks.example.com/x', max_concurrent_requests: 12, format: 'onprem' })
       expect(app.max_callback_backoff_delay_ms).toBe(900_000)
       await call(t.app, admin(), { method: 'PATCH', url: '/v1/settings/application', payload: { webhooks: { url: null } } })
       expect((await call(t.app, admin(), { method: 'GET', url: '/v1/settings/application' })).json().settings.application.webhooks.url).toBeNull()
       expect((await call(t.app, admin(), { method: 'DELETE', url: '/v1/settings/application' })).statusCode).toBe(200)
-      expect((await call(t.app, admin(), { method: 'GET', url: '/v1/settings/application' })).json().settings.application.sent_status).toBe(true)
+      expect((await call(t.app, admin(), { method: 'GET', url: '/v1/settings/application' })).json().settings.application.sent_status).toBe(false)
     })
 
     it('rejects bad values naming the field', async () => {

@@ -36,7 +36,7 @@ const defaults: ApplicationSettings = {
   media: { auto_download: ['image', 'video', 'voice', 'sticker', 'audio', 'document'] },
   notify_user_change_number: true,
   pass_through: false,
-  sent_status: true,
+  sent_status: false,
   show_security_notifications: false,
   unhealthy_interval: 30,
   webhooks: { url: null, max_concurrent_requests: 6, headers: {}, format: 'onprem', batch_size: null, max_retry_ms: 7 * 24 * 3600 * 1000 },
