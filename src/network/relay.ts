@@ -1,5 +1,5 @@
 import { decode, encode } from '@msgpack/msgpack'
-import { sql, type Selectable } from 'kysely'
+import { sql } from 'kysely'
 import type { Clock } from '../clock.js'
 import { randomToken } from '../ids.js'
 import { fnv1a32 } from '../wire/shard.js'
@@ -16,10 +16,10 @@ import type { Account } from './accounts.js'
 import type { NetworkDb } from './database.js'
 import type { Integrity } from './integrity.js'
 import type { NetworkLimits } from './options.js'
-import type { InboxTable } from './schema.js'
-import type { WriteBatcher } from './write-batcher.js'
+import { RelayWrites, type InboxItem } from './relay-writes.js'
+import type { BatchParts, Prepare, WriteBatcher } from './write-batcher.js'
 
-export type InboxItem = Selectable<InboxTable>
+export type { InboxItem } from './relay-writes.js'
 
 export interface RelayDeps {
   db: NetworkDb
@@ -37,7 +37,8 @@ const PRUNE_BATCH = 5000
 /**
  * Store-and-forward of envelopes, receipts and failure notices. Everything a device should
  * get is first written to its inbox (acked to the sender only after that commit), then
- * pushed; it leaves the inbox only when the device acks it.
+ * pushed; it leaves the inbox only when the device acks it. The rows of one write batch are
+ * written together just before its commit (relay-writes.ts).
  */
 export class Relay {
   readonly #deps: RelayDeps
@@ -47,37 +48,30 @@ export class Relay {
   }
 
   /** Stores an envelope (once per sender and envelope id) and hands it to delivery. */
-  async send(sender: Account, frame: EnvelopeSend): Promise<EnvelopeSendResult> {
+  send(sender: Account, frame: EnvelopeSend): Promise<EnvelopeSendResult> {
     const { clock, integrity } = this.#deps
-    const { result, item } = await this.#deps.batcher.run(async (trx) => {
-      const seen = await trx
-        .selectFrom('sent_envelopes')
-        .select(['request_id', 'server_ts'])
-        .where('sender', '=', sender.waId)
-        .where('envelope_id', '=', frame.envelopeId)
-        .executeTakeFirst()
+    // Announced before the batch runs, so that one query checks all its envelope ids.
+    const announce: Prepare = (parts) => this.#writes(parts).expect(sender.waId, frame.envelopeId)
+    return this.#deps.batcher.run(async (trx, parts) => {
+      const writes = this.#writes(parts)
+      const seen = await writes.accepted(trx, sender.waId, frame.envelopeId)
       // A retried request gets its original answer; another request with the same envelope id is a duplicate.
-      if (seen) return { result: { serverTimestamp: seen.server_ts, duplicate: seen.request_id !== frame.id } }
+      if (seen) return { serverTimestamp: seen.server_ts, duplicate: seen.request_id !== frame.id }
       if (sender.business) await integrity.admit(trx, sender, frame.to, frame)
       const now = clock.now()
-      await trx.insertInto('sent_envelopes').values({ sender: sender.waId, envelope_id: frame.envelopeId, request_id: frame.id, server_ts: now }).execute()
-      const row = {
+      writes.accept({ sender: sender.waId, envelope_id: frame.envelopeId, request_id: frame.id, server_ts: now })
+      writes.queue({
         recipient: frame.to,
         route_hash: fnv1a32(sender.waId),
-        type: 'envelope' as const,
+        type: 'envelope',
         item_id: frame.envelopeId,
         sender: sender.waId,
         kind: frame.kind,
         body: frame.body,
         created_at: now,
-      }
-      // The row is built here rather than RETURNING it: that would copy every body back out of SQLite.
-      const { insertId } = await trx.insertInto('inbox').values(row).executeTakeFirstOrThrow()
-      const item: InboxItem = { ...row, seq: Number(insertId) }
-      return { result: { serverTimestamp: now, duplicate: false }, item }
-    })
-    if (item) this.#deps.deliver(item)
-    return result
+      })
+      return { serverTimestamp: now, duplicate: false }
+    }, announce)
   }
 
   /** The recipient persisted these envelopes: forget them. */
@@ -87,23 +81,18 @@ export class Relay {
 
   async sendReceipt(sender: string, frame: ReceiptSend): Promise<{ receiptId: string }> {
     const receiptId = randomToken(12)
-    const item = await this.#deps.batcher.run((trx) =>
-      trx
-        .insertInto('inbox')
-        .values({
-          recipient: frame.to,
-          route_hash: fnv1a32(sender),
-          type: 'receipt',
-          item_id: receiptId,
-          sender,
-          kind: frame.kind,
-          body: encode(frame.envelopeIds),
-          created_at: this.#deps.clock.now(),
-        })
-        .returningAll()
-        .executeTakeFirstOrThrow(),
+    await this.#deps.batcher.run(async (_trx, parts) =>
+      this.#writes(parts).queue({
+        recipient: frame.to,
+        route_hash: fnv1a32(sender),
+        type: 'receipt',
+        item_id: receiptId,
+        sender,
+        kind: frame.kind,
+        body: encode(frame.envelopeIds),
+        created_at: this.#deps.clock.now(),
+      }),
     )
-    this.#deps.deliver(item)
     return { receiptId }
   }
 
@@ -128,7 +117,10 @@ export class Relay {
     const { batcher, clock, limits } = this.#deps
     const now = clock.now()
     for (;;) {
-      const notices = await batcher.run(async (trx) => {
+      const expired = await batcher.run(async (trx, parts) => {
+        const writes = this.#writes(parts)
+        // Acks taken earlier in this batch must count: an acked envelope has not expired.
+        await writes.flush(trx)
         const expired = await trx
           .selectFrom('inbox')
           .select(['seq', 'recipient', 'sender', 'item_id'])
@@ -137,22 +129,23 @@ export class Relay {
           .orderBy('seq')
           .limit(EXPIRE_BATCH)
           .execute()
-        if (expired.length === 0) return []
+        if (expired.length === 0) return 0
         await trx.deleteFrom('inbox').where('seq', 'in', expired.map((e) => e.seq)).execute()
-        const rows = expired.map((e) => ({
-          recipient: e.sender,
-          route_hash: fnv1a32(e.recipient),
-          type: 'failed' as const,
-          item_id: e.item_id,
-          sender: e.recipient,
-          kind: 'not_found',
-          body: null,
-          created_at: now,
-        }))
-        return trx.insertInto('inbox').values(rows).returningAll().execute()
+        for (const e of expired) {
+          writes.queue({
+            recipient: e.sender,
+            route_hash: fnv1a32(e.recipient),
+            type: 'failed',
+            item_id: e.item_id,
+            sender: e.recipient,
+            kind: 'not_found',
+            body: null,
+            created_at: now,
+          })
+        }
+        return expired.length
       })
-      for (const notice of notices) this.#deps.deliver(notice)
-      if (notices.length < EXPIRE_BATCH) break
+      if (expired < EXPIRE_BATCH) break
     }
     // In slices: one huge delete would hold the event loop (SQLite is synchronous here).
     for (;;) {
@@ -178,7 +171,12 @@ export class Relay {
 
   async #remove(recipient: string, type: 'envelope' | 'receipt', ids: string[]): Promise<void> {
     if (ids.length === 0) return
-    await this.#deps.batcher.run((trx) => trx.deleteFrom('inbox').where('recipient', '=', recipient).where('type', '=', type).where('item_id', 'in', ids).execute())
+    await this.#deps.batcher.run(async (_trx, parts) => this.#writes(parts).remove(recipient, type, ids))
+  }
+
+  /** This transaction's relay writes, delivered after its commit. */
+  #writes(parts: BatchParts): RelayWrites {
+    return parts.part(this, () => new RelayWrites(this.#deps.deliver))
   }
 }
 

@@ -6,10 +6,44 @@ import { WireFailure } from './wire-failure.js'
 
 export type Trx = Transaction<NetworkDatabase>
 /** A unit of write work. It must only await the database (anything else would hold the transaction open). */
-export type Work<T> = (trx: Trx) => Promise<T>
+export type Work<T> = (trx: Trx, parts: BatchParts) => Promise<T>
+
+/**
+ * Writes that the jobs of one transaction gather so that each kind is one statement, not one
+ * per job. A job that throws a WireFailure must not have added anything (it throws first).
+ */
+export interface BatchPart {
+  /** Makes the gathered writes. Runs after the last job, before COMMIT; a throw aborts the batch. */
+  flush(trx: Trx): Promise<void>
+  /** After COMMIT, before the jobs are answered. */
+  committed(): void
+}
+
+/** One transaction's parts, each made on first use. */
+export class BatchParts {
+  readonly #parts = new Map<object, BatchPart>()
+
+  part<P extends BatchPart>(owner: object, create: () => P): P {
+    let part = this.#parts.get(owner)
+    if (!part) this.#parts.set(owner, (part = create()))
+    return part as P
+  }
+
+  async flush(trx: Trx): Promise<void> {
+    for (const part of this.#parts.values()) await part.flush(trx)
+  }
+
+  committed(): void {
+    for (const part of this.#parts.values()) part.committed()
+  }
+}
+
+/** Runs for every job of a batch before the first one: a job announces what it will read, so a part can read it for all at once. */
+export type Prepare = (parts: BatchParts) => void
 
 interface Job {
   work: Work<unknown>
+  prepare: Prepare | undefined
   resolve(value: unknown): void
   reject(err: unknown): void
 }
@@ -26,8 +60,9 @@ const MAX_BATCH = 500
 /**
  * Group commit: every write submitted during one event-loop turn runs in one transaction,
  * so one fsync covers a whole batch. Callers are answered only after the commit, in
- * submission order. A WireFailure rejects just its own job; any other error aborts the
- * batch, which is then retried job by job so one bad job cannot sink its neighbours.
+ * submission order. A WireFailure rejects just its own job; any other error (a job's or a
+ * part's flush) aborts the batch, which is then retried job by job so one bad job cannot
+ * sink its neighbours. Jobs may share statements through the transaction's BatchParts.
  */
 export class WriteBatcher {
   readonly #db: NetworkDb
@@ -42,10 +77,10 @@ export class WriteBatcher {
     this.#logger = logger
   }
 
-  run<T>(work: Work<T>): Promise<T> {
+  run<T>(work: Work<T>, prepare?: Prepare): Promise<T> {
     if (this.#closed) return Promise.reject(new ServerClosing('server is shutting down'))
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject })
+      this.#queue.push({ work, prepare, resolve: resolve as (value: unknown) => void, reject })
       this.#schedule()
     })
   }
@@ -81,17 +116,20 @@ export class WriteBatcher {
 
   async #commit(batch: Job[]): Promise<void> {
     let outcomes: Outcome[]
+    const parts = new BatchParts()
     try {
       outcomes = await this.#db.transaction().execute(async (trx) => {
+        for (const job of batch) job.prepare?.(parts)
         const done: Outcome[] = []
         for (const job of batch) {
           try {
-            done.push({ ok: true, value: await job.work(trx) })
+            done.push({ ok: true, value: await job.work(trx, parts) })
           } catch (err) {
             if (!(err instanceof WireFailure)) throw err
             done.push({ ok: false, error: err })
           }
         }
+        await parts.flush(trx)
         return done
       })
     } catch (err) {
@@ -99,6 +137,12 @@ export class WriteBatcher {
       this.#logger.warn({ err, jobs: batch.length }, 'write batch failed, retrying its jobs one by one')
       for (const job of batch) await this.#commit([job])
       return
+    }
+    try {
+      parts.committed()
+    } catch (err) {
+      // Committed all the same: the jobs are still answered.
+      this.#logger.error({ err }, 'after-commit step of a write batch failed')
     }
     outcomes.forEach((outcome, i) => {
       const job = batch[i]!
