@@ -13,6 +13,8 @@ export interface BenchOptions {
   /** null = the number's default (50 events per POST for the On-Prem format). */
   webhookBatch: number | null
   webhookConcurrency: 6 | 12 | 18 | 24
+  /** Also send a `sent` callback per message (the number's sent_status setting; off by default, as on On-Prem). */
+  sentStatus: boolean
   floorDurationS: number
   json: string | undefined
   drainTimeoutS: number
@@ -30,6 +32,7 @@ const HELP = `npm run bench -- [options]
   --concurrency C         keep-alive connections of the load generator = most requests in flight (default 64)
   --webhook-batch B       webhooks.batch_size (default: the number's, 50 for On-Prem)
   --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
+  --sent-status           turn on the sent_status setting: a sent callback per message too (default off, as on On-Prem)
   --floor-duration S      window of the floor run (default 10; 0 skips it)
   --drain-timeout S       after the window, how long to wait for outstanding deliveries (default 60)
   --json FILE             write the results as one JSON object
@@ -42,7 +45,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' }, rate: { type: 'string' }, max: { type: 'boolean' }, phones: { type: 'string' },
       'new-users': { type: 'string' }, inbound: { type: 'string' }, db: { type: 'string' }, concurrency: { type: 'string' },
       'webhook-batch': { type: 'string' }, 'webhook-concurrency': { type: 'string' }, 'floor-duration': { type: 'string' },
-      'drain-timeout': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' },
+      'sent-status': { type: 'boolean' }, 'drain-timeout': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' },
     },
   })
   if (values.help) {
@@ -82,6 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     concurrency: Math.round(num('concurrency', values.concurrency, 64, 1, 4096)),
     webhookBatch: values['webhook-batch'] === undefined ? null : Math.round(num('webhook-batch', values['webhook-batch'], 1, 1, 1000)),
     webhookConcurrency: webhookConcurrency as 6 | 12 | 18 | 24,
+    sentStatus: values['sent-status'] ?? false,
     floorDurationS: num('floor-duration', values['floor-duration'], 10, 0),
     drainTimeoutS: num('drain-timeout', values['drain-timeout'], 60, 1),
     json: values.json,

@@ -93,6 +93,7 @@ export function collectResults(i: CollectInput) {
     concurrency: opts.concurrency,
     webhook_batch: opts.webhookBatch,
     webhook_concurrency: opts.webhookConcurrency,
+    sent_status: opts.sentStatus,
     accepted: accepted.size,
     rejected: Object.fromEntries(i.result.rejected),
     behind: i.result.behind,

@@ -82,8 +82,7 @@ async function main(): Promise<void> {
   const auth = { 'D360-API-KEY': number.api_key }
   log(`bench: wabox at ${credentials.api_url}, ${phones.length} phones registered in ${((performance.now() - tSetup) / 1000).toFixed(1)} s`)
 
-  // webhook: the 360dialog call for the URL; the rest are admin settings. sent_status (off by default,
-  // as on On-Prem) is turned on so that every message costs two status callbacks, sent and delivered.
+  // webhook: the 360dialog call for the URL; the rest are admin settings
   await api(credentials.api_url, 'POST', '/v1/configs/webhook', auth, { url: hookUrl })
   const login = await request(credentials.api_url + '/v1/users/login', {
     method: 'POST', body: JSON.stringify({ new_password: 'Bench-Passw0rd!' }),
@@ -91,7 +90,7 @@ async function main(): Promise<void> {
   })
   const token = ((await login.body.json()) as { users: { token: string }[] }).users[0]!.token
   await api(credentials.api_url, 'PATCH', '/v1/settings/application', { authorization: `Bearer ${token}` },
-    { sent_status: true, webhooks: { batch_size: opts.webhookBatch, max_concurrent_requests: opts.webhookConcurrency } })
+    { sent_status: opts.sentStatus, webhooks: { batch_size: opts.webhookBatch, max_concurrent_requests: opts.webhookConcurrency } })
   const templates = await api(String(net.url), 'GET', `/control/accounts/${number.wa_id}/templates`, { authorization: `Bearer ${String(net.controlToken)}` })
   const namespace = String(templates.namespace)
 
