@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { CallbackEvent } from '../domain/events.js'
 import type { CallbackRow } from './schema.js'
 import type { StoreContext } from './store.js'
+import { statementChunks } from './statement-chunks.js'
 
 /** A callback as the dispatcher holds it while delivering. */
 export type ClaimedCallback = Pick<CallbackRow, 'seq' | 'phone_number_id' | 'event_type' | 'payload' | 'attempts' | 'created_at' | 'retry_since'>
@@ -64,7 +65,7 @@ export interface NumberDeliveryConfig {
   ca: string | null
 }
 
-const ATTEMPT_ROWS_PER_INSERT = 500
+const ROWS_PER_STATEMENT = 512
 /**
  * `status NOT IN (done, dead)` rather than `status = 'pending'` next to a list of seqs: SQLite
  * would pick the status index and scan every pending row instead of looking up the seqs.
@@ -83,8 +84,8 @@ export class Callbacks {
     if (events.length === 0) return
     const now = this.ctx.clock.now()
     // a group commit can carry thousands of events: stay far below the bind-parameter limits
-    for (let i = 0; i < events.length; i += ATTEMPT_ROWS_PER_INSERT) {
-      await this.ctx.db.insertInto('callbacks').values(events.slice(i, i + ATTEMPT_ROWS_PER_INSERT).map((event) => ({
+    for (const part of statementChunks(events, ROWS_PER_STATEMENT)) {
+      await this.ctx.db.insertInto('callbacks').values(part.map((event) => ({
         phone_number_id: phoneNumberId,
         event_type: event.type,
         payload: this.ctx.sealer.sealJson(event),
@@ -150,8 +151,8 @@ export class Callbacks {
   async record(outcomes: readonly AttemptOutcome[], owner: string): Promise<void> {
     if (outcomes.length === 0) return
     const now = this.ctx.clock.now()
-    for (let i = 0; i < outcomes.length; i += ATTEMPT_ROWS_PER_INSERT) {
-      await this.ctx.db.insertInto('callback_attempts').values(outcomes.slice(i, i + ATTEMPT_ROWS_PER_INSERT).map((o) => ({
+    for (const part of statementChunks(outcomes, ROWS_PER_STATEMENT)) {
+      await this.ctx.db.insertInto('callback_attempts').values(part.map((o) => ({
         callback_seq: o.seq,
         phone_number_id: o.phoneNumberId,
         at: o.at,
@@ -161,10 +162,10 @@ export class Callbacks {
       }))).execute()
     }
     const done = outcomes.filter((o) => o.next.kind === 'done').map((o) => o.seq)
-    for (let i = 0; i < done.length; i += ATTEMPT_ROWS_PER_INSERT) {
+    for (const part of statementChunks(done, ROWS_PER_STATEMENT)) {
       await this.ctx.db.updateTable('callbacks')
         .set((eb) => ({ status: 'done', delivered_at: now, attempts: eb('attempts', '+', 1), last_error: null, claimed_until: null, claimed_by: null }))
-        .where('seq', 'in', done.slice(i, i + ATTEMPT_ROWS_PER_INSERT))
+        .where('seq', 'in', part)
         .where('status', 'not in', SETTLED)
         .execute()
     }

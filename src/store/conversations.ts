@@ -1,5 +1,6 @@
 import type { ConversationRow } from './coreapp-schema.js'
 import type { StoreContext } from './store.js'
+import { statementChunks } from './statement-chunks.js'
 
 /** 24-hour conversations of conversation-based pricing, per (number, user, category). */
 export class Conversations {
@@ -7,10 +8,12 @@ export class Conversations {
 
   /** Conversations still open at `at` with any of `peers`. */
   async open(phoneNumberId: string, peers: string[], at: number): Promise<ConversationRow[]> {
-    if (peers.length === 0) return []
-    return this.ctx.db.selectFrom('conversations').selectAll()
-      .where('phone_number_id', '=', phoneNumberId).where('wa_id', 'in', [...new Set(peers)]).where('expires_at', '>', at)
-      .orderBy('opened_at').execute()
+    const out: ConversationRow[] = []
+    for (const part of statementChunks([...new Set(peers)], 256)) {
+      out.push(...await this.ctx.db.selectFrom('conversations').selectAll()
+        .where('phone_number_id', '=', phoneNumberId).where('wa_id', 'in', part).where('expires_at', '>', at).execute())
+    }
+    return out.sort((a, b) => a.opened_at - b.opened_at)
   }
 
   async byIds(ids: string[]): Promise<ConversationRow[]> {

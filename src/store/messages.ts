@@ -1,5 +1,6 @@
 import type { MessageRow } from './schema.js'
 import type { StoreContext } from './store.js'
+import { statementChunks } from './statement-chunks.js'
 
 export interface OutboundMessage {
   id: string
@@ -20,6 +21,10 @@ export class Messages {
   async insertOutbound(messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return
     const now = this.ctx.clock.now()
+    for (const part of statementChunks(messages, 128)) await this.#insert(part, now)
+  }
+
+  async #insert(messages: OutboundMessage[], now: number): Promise<void> {
     await this.ctx.db.insertInto('messages').values(messages.map((m) => {
       const opaque = (m.content as { biz_opaque_callback_data?: string }).biz_opaque_callback_data
       return {

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { statementChunks } from './statement-chunks.js'
 import type { StoreContext } from './store.js'
 
 /** A queued outbound message as the CoreApp claims it, with its ciphertext if already encrypted. */
@@ -56,13 +57,8 @@ function changed(r: { id: string; phone_number_id: string; peer: string; categor
   return { id: r.id, phoneNumberId: r.phone_number_id, peer: r.peer, category: r.category, conversationId: r.conversation_id, callbackData: r.callback_data }
 }
 
-const CHUNK = 300
-
-function chunks<T>(items: T[], size = CHUNK): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
+// rows of a multi-row statement, and ids of an IN list
+const chunks = <T>(items: T[]) => statementChunks(items, 256)
 
 /** The outbound side of the messages table, as the CoreApp works it. */
 export class Outbox {

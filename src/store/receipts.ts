@@ -1,4 +1,5 @@
 import type { StoreContext } from './store.js'
+import { statementChunks } from './statement-chunks.js'
 
 export interface PendingReceipt {
   seq: number
@@ -29,9 +30,7 @@ export class Receipts {
   }
 
   async remove(seqs: number[]): Promise<void> {
-    for (let i = 0; i < seqs.length; i += 500) {
-      await this.ctx.db.deleteFrom('receipt_outbox').where('seq', 'in', seqs.slice(i, i + 500)).execute()
-    }
+    for (const part of statementChunks(seqs, 512)) await this.ctx.db.deleteFrom('receipt_outbox').where('seq', 'in', part).execute()
   }
 
   async reshard(phoneNumberId: string, shardOf: (peer: string) => number): Promise<void> {

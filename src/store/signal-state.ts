@@ -1,4 +1,5 @@
 import type { StoreContext } from './store.js'
+import { statementChunks } from './statement-chunks.js'
 
 export type SignalKeyKind = 'pre' | 'signed' | 'kyber'
 
@@ -44,13 +45,7 @@ export function hasSignalChanges(c: SignalChanges): boolean {
   return c.local !== undefined || c.remoteIdentities.size + c.sessions.size + c.preKeys.size + c.signedPreKeys.size + c.kyberPreKeys.size > 0
 }
 
-const CHUNK = 200
-
-function chunks<T>(items: T[], size = CHUNK): T[][] {
-  const out: T[][] = []
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
-  return out
-}
+const chunks = <T>(items: T[]) => statementChunks(items, 128)
 
 /** The business's Signal state, per number, in SQL; private material is sealed at rest. */
 export class SignalState {
