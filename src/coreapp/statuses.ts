@@ -22,7 +22,6 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
   if (updates.length === 0) return 0
   const events = new Map<string, StatusEvent[]>()
   const emit = (phoneNumberId: string, event: StatusEvent) => events.set(phoneNumberId, [...(events.get(phoneNumberId) ?? []), event])
-  const sentStatus = await sentStatusSetting(tx, updates)
 
   const at = (list: StatusUpdate[]) => new Map(list.map((u) => [u.messageId, u.at]))
   const of = (s: StatusUpdate['status']) => updates.filter((u) => u.status === s)
@@ -38,8 +37,9 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
     if (changed.length === 0) continue
     await tx.outbox.recordStatuses(changed.map((m) => ({ messageId: m.id, status, at: times.get(m.id)! })))
     const conversations = await conversationsFor(tx, status, changed, times)
+    const sentStatus = status === 'sent' ? await sentStatusSetting(tx, changed) : undefined
     for (const m of changed) {
-      if (status === 'sent' && !sentStatus.get(m.phoneNumberId)) continue
+      if (sentStatus && !sentStatus.get(m.phoneNumberId)) continue
       const event = statusEvent(tx, m, status, times.get(m.id)!)
       const conversation = conversations.get(m.id)
       if (conversation) event.status.conversation = conversationObject({ id: conversation.id, category: conversation.category, expiresAt: conversation.expires_at })
@@ -78,10 +78,13 @@ function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at:
   return event
 }
 
-async function sentStatusSetting(tx: Store, updates: StatusUpdate[]): Promise<Map<string, boolean>> {
+/** Whether each number of `changed` wants `sent` callbacks (its sent_status setting). */
+async function sentStatusSetting(tx: Store, changed: ChangedMessage[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>()
-  if (!updates.some((u) => u.status === 'sent')) return out
-  for (const row of await tx.numbers.list()) out.set(row.id, tx.numbers.settings(row).sent_status)
+  for (const id of new Set(changed.map((m) => m.phoneNumberId))) {
+    const row = await tx.numbers.get(id)
+    out.set(id, row ? tx.numbers.settings(row).sent_status : false)
+  }
   return out
 }
 
