@@ -32,7 +32,12 @@ async function close(): Promise<void> {
 process.on('message', (raw) => {
   const msg = raw as { t: string }
   if (msg.t === 'usage') send({ t: 'usage', usage: usage() })
-  if (msg.t === 'close') void close().then(() => (send({ t: 'closed' }), process.exit(0)))
+  if (msg.t === 'close') {
+    void close().then(() => {
+      send({ t: 'closed' })
+      process.exit(0)
+    })
+  }
 })
 process.on('disconnect', () => void close().then(() => process.exit(0)))
 

@@ -174,7 +174,10 @@ export class MediaVolume {
     const file = path.join(this.root, row.file)
     // open before returning, so a missing file is an error here and not mid-response
     const fh = await fs.promises.open(file, 'r')
-    const stream = fh.createReadStream().pipe(createOpenStream(this.#key))
+    const source = fh.createReadStream()
+    const stream = source.pipe(createOpenStream(this.#key))
+    // pipe() leaves the source open when the decryption fails or the download is aborted
+    stream.once('close', () => source.destroy())
     return { media: info(row), stream }
   }
 
