@@ -1,9 +1,10 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SignalAccount } from '../src/signal/account.js'
 import { FileSignalStore } from '../src/signal/file-store.js'
+import { SlotFile } from '../src/signal/slot-file.js'
 import { KeyDirectory, openAccount, text, utf8 } from './signal-helpers.js'
 
 describe('FileSignalStore', () => {
@@ -63,5 +64,41 @@ describe('FileSignalStore', () => {
     expect(text((await new FileSignalStore(dir).getSession('15550000009'))!)).toBe('v49')
     await store.removeSession('15550000009')
     expect(await new FileSignalStore(dir).getSession('15550000009')).toBeNull()
+  })
+})
+
+describe('SlotFile (session records)', () => {
+  let dir: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wabox-slot-'))
+  })
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('reads the newest record; a write torn mid-way falls back to the one before it', async () => {
+    const path = join(dir, 'peer.bin')
+    const slots = new SlotFile(path)
+    expect(slots.read()).toBeNull()
+    for (const n of [1, 2, 3]) await slots.write(utf8(`state ${n} `.repeat(n * 10)), { fsync: false })
+    expect(text(new SlotFile(path).read()!)).toBe('state 3 '.repeat(30))
+    // the fourth write lands in the slot of the second and is cut short by a crash
+    const torn = Buffer.concat([Buffer.from([0x57, 0x53, 0x53, 0x31, 0, 0, 0, 3, 0, 0, 0, 200]), Buffer.alloc(20)])
+    await writeFile(`${path}.1`, torn)
+    const reopened = new SlotFile(path)
+    expect(text(reopened.read()!)).toBe('state 3 '.repeat(30))
+    await reopened.write(utf8('state 4'), { fsync: false })
+    expect(text(new SlotFile(path).read()!)).toBe('state 4')
+  })
+
+  it('still finds a session stored as a plain file before slots existed, until it is rewritten', async () => {
+    await mkdir(join(dir, 'sessions'), { recursive: true })
+    await writeFile(join(dir, 'sessions', '15550001.bin'), utf8('old format'))
+    expect(text((await new FileSignalStore(dir).getSession('15550001'))!)).toBe('old format')
+    const store = new FileSignalStore(dir)
+    await store.setSession('15550001', utf8('new format'))
+    expect(text((await new FileSignalStore(dir).getSession('15550001'))!)).toBe('new format')
+    await store.removeSession('15550001')
+    expect(await new FileSignalStore(dir).getSession('15550001')).toBeNull()
   })
 })

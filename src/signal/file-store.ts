@@ -2,20 +2,23 @@ import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js'
 import { KeyedQueue } from './keyed-queue.js'
+import { SlotFile } from './slot-file.js'
 import type { LocalIdentity, RemoteIdentity, SignalStateStore } from './state-store.js'
 
 const DIRS = ['identities', 'sessions', 'prekeys', 'signed-prekeys', 'kyber-prekeys', 'kyber-last-resort'] as const
 
 /**
  * Signal state as one file per record under one directory (a simulated phone's folder).
- * Every write is temp file + rename, so a crash leaves the old or the new record. The
- * directory must have a single owner: reads are served from a write-through cache.
+ * Every write is temp file + rename, so a crash leaves the old or the new record; sessions,
+ * rewritten after every message, use two slot files instead (slot-file.ts). The directory
+ * must have a single owner: reads are served from a write-through cache.
  */
 export class FileSignalStore implements SignalStateStore {
   readonly #dir: string
   readonly #fsync: boolean
   readonly #cache = new Map<string, Uint8Array | null>()
   readonly #writes = new KeyedQueue()
+  readonly #slots = new Map<string, SlotFile>()
   #dirsReady: Promise<unknown> | null = null
 
   /** `fsync: false` trades power-loss durability for speed (process crashes stay safe). */
@@ -84,16 +87,41 @@ export class FileSignalStore implements SignalStateStore {
     return this.#write(keyFile('kyber-prekeys', id), null)
   }
 
-  getSession(address: string): Promise<Uint8Array | null> {
-    return this.#read(addressFile('sessions', address, 'bin'))
+  async getSession(address: string): Promise<Uint8Array | null> {
+    const rel = addressFile('sessions', address, 'bin')
+    const cached = this.#cache.get(rel)
+    if (cached !== undefined) return cached
+    // a session saved before slot files existed is a plain file: read until first rewritten
+    const bytes = this.#slot(rel).read() ?? (await readFileIfExists(join(this.#dir, rel)))
+    if (!this.#cache.has(rel)) this.#cache.set(rel, bytes)
+    return this.#cache.get(rel) ?? null
   }
 
-  setSession(address: string, record: Uint8Array): Promise<void> {
-    return this.#write(addressFile('sessions', address, 'bin'), record)
+  async setSession(address: string, record: Uint8Array): Promise<void> {
+    const rel = addressFile('sessions', address, 'bin')
+    await this.#ensureDirs()
+    this.#cache.set(rel, record)
+    await this.#writes.run(rel, () => this.#slot(rel).write(record, { fsync: this.#fsync }))
   }
 
-  removeSession(address: string): Promise<void> {
-    return this.#write(addressFile('sessions', address, 'bin'), null)
+  async removeSession(address: string): Promise<void> {
+    const rel = addressFile('sessions', address, 'bin')
+    this.#cache.set(rel, null)
+    await this.#writes.run(rel, async () => {
+      this.#slot(rel).remove()
+      await rm(join(this.#dir, rel), { force: true })
+    })
+  }
+
+  #slot(rel: string): SlotFile {
+    let slot = this.#slots.get(rel)
+    if (!slot) this.#slots.set(rel, (slot = new SlotFile(join(this.#dir, rel))))
+    return slot
+  }
+
+  #ensureDirs(): Promise<unknown> {
+    this.#dirsReady ??= Promise.all(DIRS.map((d) => mkdir(join(this.#dir, d), { recursive: true })))
+    return this.#dirsReady
   }
 
   async #read(rel: string): Promise<Uint8Array | null> {
@@ -107,8 +135,7 @@ export class FileSignalStore implements SignalStateStore {
 
   /** Writes (or, with null, deletes) one record; resolves once it is on disk. */
   async #write(rel: string, bytes: Uint8Array | null): Promise<void> {
-    this.#dirsReady ??= Promise.all(DIRS.map((d) => mkdir(join(this.#dir, d), { recursive: true })))
-    await this.#dirsReady
+    await this.#ensureDirs()
     this.#cache.set(rel, bytes)
     const path = join(this.#dir, rel)
     await this.#writes.run(rel, () =>
