@@ -9,6 +9,8 @@ export interface SqliteOptions {
   foreignKeys?: boolean
   /** How often the background thread copies the WAL into the database file. */
   checkpointEveryMs?: number
+  /** false: no checkpoint thread; another connection to the file checkpoints (default true). */
+  checkpoints?: boolean
 }
 
 /** A SQLite connection for Kysely whose close also stops its checkpoint thread. */
@@ -32,7 +34,7 @@ export function openSqlite(file: string, opts: SqliteOptions): WalDatabase {
   if (opts.foreignKeys) sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
   sqlite.pragma('wal_autocheckpoint = 0')
-  const checkpointer = startCheckpointer(file, opts.checkpointEveryMs ?? 500, () => {
+  const checkpointer = opts.checkpoints === false ? noCheckpointer : startCheckpointer(file, opts.checkpointEveryMs ?? 500, () => {
     // without the thread the WAL would grow without bound: checkpoint inline again
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000')
   })
@@ -56,6 +58,8 @@ parentPort.once('message', () => {
   parentPort.close()
 })
 `
+
+const noCheckpointer = { stop: () => undefined, exited: Promise.resolve() }
 
 function startCheckpointer(file: string, everyMs: number, onGone: () => void): { stop(): void; exited: Promise<void> } {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
@@ -103,3 +107,48 @@ function withStatementCache(sqlite: SQLite.Database, close: () => void, max = 10
     },
   }
 }
+
+/**
+ * One SQLite file written from two threads of a process (`wabox start`'s API and engine): a
+ * first-come-first-served ticket lock in shared memory that each side's transactions hold,
+ * so a writer waits for the other side's commit without blocking its thread. SQLite's own
+ * busy handler sleeps the whole thread in growing steps (1, 2, 5, 10 … ms): the API thread
+ * spent a quarter of its time asleep there. Reads need no turn (WAL).
+ */
+export class SqliteGate {
+  /** Pass to the other thread (workerData) to share the lock. */
+  readonly buffer: SharedArrayBuffer
+  readonly #counters: Int32Array
+
+  constructor(buffer = new SharedArrayBuffer(8)) {
+    this.buffer = buffer
+    this.#counters = new Int32Array(buffer)
+  }
+
+  async acquire(): Promise<void> {
+    const ticket = Atomics.add(this.#counters, NEXT, 1)
+    for (;;) {
+      const serving = Atomics.load(this.#counters, SERVING)
+      if (serving === ticket) return
+      const wait = Atomics.waitAsync(this.#counters, SERVING, serving)
+      if (wait.async) await wait.value
+    }
+  }
+
+  release(): void {
+    Atomics.add(this.#counters, SERVING, 1)
+    Atomics.notify(this.#counters, SERVING)
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire()
+    try {
+      return await fn()
+    } finally {
+      this.release()
+    }
+  }
+}
+
+const NEXT = 0
+const SERVING = 1

@@ -4,14 +4,15 @@ import type { Logger } from 'pino'
 import prom from 'prom-client'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/config.js'
-import { CoreApp, Housekeeper } from '../coreapp/index.js'
 import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
 import { startNetworkServer, type NetworkServer } from '../network/index.js'
 import { phoneControlRoutes, PhoneFleet } from '../phones/index.js'
+import { SqliteGate } from '../sqlite.js'
 import type { WebAppLimits } from '../webapp/context.js'
 import { startWebServer } from '../webapp/server.js'
 import { WebhookDispatcher, WebhookService } from '../webhooks/index.js'
+import { EngineThread } from './engine-host.js'
 import { openStoreFromConfig } from './open-store.js'
 import { builtInNetworkControl, httpNetworkControl, provision, type Credentials } from './provision.js'
 import { VERSION } from './version.js'
@@ -26,6 +27,7 @@ export interface ExternalNetwork {
 }
 
 export interface AllInOneOptions {
+  /** The API's and the network's clock; the engine thread runs on the system clock. */
   clock?: Clock
   /** Default: the built-in network and phone fleet in this process. */
   externalNetwork?: ExternalNetwork
@@ -41,13 +43,13 @@ export interface AllInOne {
   network: NetworkServer | undefined
   /** Absent with an external network: its phones live with it. */
   fleet: PhoneFleet | undefined
-  /** Stops in reverse order of start: API, housekeeping, engine, webhooks, phones, network, database. */
+  /** Stops in reverse order of start: API, engine thread (housekeeping, CoreApp), webhooks, phones, network, database. */
   close(): Promise<void>
 }
 
 /**
- * `wabox start`: network, phones, WebApp, CoreApp and webhook dispatcher in one process,
- * everything under one data directory. Provisions a demo number and phones on first start.
+ * `wabox start`: network, phones, WebApp, CoreApp and webhook dispatcher in one process (the
+ * CoreApp and housekeeping on a thread of their own), everything under one data directory. Provisions a demo number and phones on first start.
  */
 export async function startAllInOne(config: Config, logger: Logger, opts: AllInOneOptions = {}): Promise<AllInOne> {
   const clock = opts.clock ?? systemClock
@@ -58,32 +60,32 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     : await startBuiltInNetwork(config, logger, clock, controlToken)
   const { network, fleet } = outside
 
-  const { database, store, atRestKey } = await openStoreFromConfig(config, clock)
+  // API and engine threads take turns on the SQLite file
+  const gate = new SqliteGate()
+  const { database, store, atRestKey } = await openStoreFromConfig(config, clock, { gate })
   const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
   const registry = new prom.Registry()
   const dev = config.profile === 'dev'
   const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
   const webhooks = new WebhookService({ store, wake: () => dispatcher.wake() })
-  const coreapp = new CoreApp({
-    store,
-    clock,
-    logger,
+  // API and engine on separate threads: a request never waits behind the engine's work
+  const engine = await EngineThread.start({
+    config,
+    gate,
     networkUrl: outside.wsUrl,
-    media,
     ownerId: `${os.hostname()}:${process.pid}`,
+    ...(opts.housekeepingIntervalMs === undefined ? {} : { housekeepingIntervalMs: opts.housekeepingIntervalMs }),
     onCallback: () => dispatcher.wake(),
+    onCrash: (err) => {
+      logger.fatal({ err }, 'the message engine stopped; exiting')
+      process.exit(1)
+    },
   })
-  await coreapp.start()
   dispatcher.start()
-  const housekeeper = new Housekeeper({
-    store, media, clock, logger: logger.child({ component: 'housekeeping' }),
-    ...(opts.housekeepingIntervalMs === undefined ? {} : { intervalMs: opts.housekeepingIntervalMs }),
-  })
-  housekeeper.start()
   const web = await startWebServer({
     store,
     clock,
-    bridge: coreapp.bridge,
+    bridge: engine.bridge,
     media,
     logger: logger.child({ component: 'webapp' }),
     version: VERSION,
@@ -91,7 +93,7 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     dataDir: config.dataDir,
     statsProvider: (id) => webhooks.stats(id),
     webhooks,
-    onMessagesQueued: (id) => coreapp.wake(id),
+    onMessagesQueued: (id) => engine.wake(id),
     allowInsecureWebhooks: dev,
     host: config.host,
     port: config.port,
@@ -107,7 +109,7 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     existing,
     store,
     network: outside.control,
-    bridge: coreapp.bridge,
+    bridge: engine.bridge,
     fleet,
     phones: config.phones,
   })
@@ -118,8 +120,7 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     fleet,
     close: async () => {
       await web.close()
-      await housekeeper.stop()
-      await coreapp.stop()
+      await engine.close()
       await dispatcher.stop()
       await fleet?.close()
       await network?.close()
