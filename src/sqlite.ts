@@ -110,10 +110,10 @@ function withStatementCache(sqlite: SQLite.Database, close: () => void, max = 10
 
 /**
  * One SQLite file written from two threads of a process (`wabox start`'s API and engine): a
- * first-come-first-served ticket lock in shared memory that each side's transactions hold,
- * so a writer waits for the other side's commit without blocking its thread. SQLite's own
- * busy handler sleeps the whole thread in growing steps (1, 2, 5, 10 … ms): the API thread
- * spent a quarter of its time asleep there. Reads need no turn (WAL).
+ * first-come-first-served ticket lock in shared memory that each side holds for a transaction
+ * or a write (store/database.ts), so a writer waits for the other side's commit without
+ * blocking its thread. SQLite's own busy handler sleeps the whole thread in growing steps
+ * (1, 2, 5, 10 … ms): the API thread spent a quarter of its time asleep there.
  */
 export class SqliteGate {
   /** Pass to the other thread (workerData) to share the lock. */
@@ -138,15 +138,6 @@ export class SqliteGate {
   release(): void {
     Atomics.add(this.#counters, SERVING, 1)
     Atomics.notify(this.#counters, SERVING)
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire()
-    try {
-      return await fn()
-    } finally {
-      this.release()
-    }
   }
 }
 

@@ -32,9 +32,14 @@ describe('SqliteGate: two connections to one SQLite file take turns without bloc
     const a = new SqliteGate(buffer)
     const b = new SqliteGate(buffer)
     const order: string[] = []
+    const turn = async (gate: SqliteGate, name: string) => {
+      await gate.acquire()
+      order.push(name)
+      gate.release()
+    }
     await a.acquire()
-    const second = b.run(async () => void order.push('b'))
-    const third = a.run(async () => void order.push('a again'))
+    const second = turn(b, 'b')
+    const third = turn(a, 'a again')
     // both wait asynchronously: this turn of the event loop goes on
     await new Promise<void>((resolve) => setImmediate(resolve))
     expect(order).toEqual([])
@@ -81,6 +86,24 @@ describe('SqliteGate: two connections to one SQLite file take turns without bloc
     await holder
     expect(await waiter).toBe(1)
     expect(events).toEqual(['engine committed', 'api began'])
+
+    // a write outside a transaction waits its turn too
+    const again = deferred()
+    const finish2 = deferred()
+    const third = engine.transaction(async (tx) => {
+      await sql`INSERT INTO probe (n) VALUES (3)`.execute(tx.ctx.db)
+      again.resolve()
+      await finish2.promise
+    })
+    await again.promise
+    let written = false
+    const write = sql`INSERT INTO probe (n) VALUES (4)`.execute(api.ctx.db).then(() => (written = true))
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    expect(written).toBe(false)
+    finish2.resolve()
+    await Promise.all([third, write])
+    const { rows } = await sql<{ n: number }>`SELECT n FROM probe ORDER BY rowid`.execute(api.ctx.db)
+    expect(rows.map((r) => r.n)).toEqual([1, 2, 3, 4])
   })
 })
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
-import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely'
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult, type SqliteDialectConfig } from 'kysely'
 import pg from 'pg'
 import { openSqlite, type SqliteGate } from '../sqlite.js'
 import type { DB } from './schema.js'
@@ -12,8 +12,6 @@ export interface Database {
   readonly dialect: Dialect
   /** PostgreSQL schema in use, when not the default search path. */
   readonly schema?: string
-  /** SQLite opened with `gate`. */
-  readonly gate?: SqliteGate
   close(): Promise<void>
 }
 
@@ -47,11 +45,10 @@ function openSqliteStore(file: string, checkpoints: boolean, gate: SqliteGate | 
   fs.mkdirSync(path.dirname(file), { recursive: true })
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits)
   const database = openSqlite(file, { synchronous: 'NORMAL', foreignKeys: true, checkpoints })
-  const db = new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database }) })
+  const db = new Kysely<DB>({ dialect: new WaboxSqliteDialect({ database }, gate) })
   return {
     db,
     dialect: 'sqlite',
-    ...(gate ? { gate } : {}),
     close: async () => {
       await db.destroy()
       await database.stopped()
@@ -73,22 +70,110 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
  * Transactions start with BEGIN IMMEDIATE: they take the write lock up front and wait for it
  * (busy_timeout) when another connection holds it. A deferred BEGIN that reads and then
  * writes fails at once with SQLITE_BUSY instead, since waiting could deadlock it.
+ *
+ * With a gate (another thread of this process has its own connection to the file), a
+ * transaction or a write outside one first waits its turn there, asynchronously; reads
+ * never wait (WAL).
  */
-class ImmediateSqliteDialect extends SqliteDialect {
+class WaboxSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig
+  readonly #gate: SqliteGate | undefined
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, gate: SqliteGate | undefined) {
     super(config)
     this.#config = config
+    this.#gate = gate
   }
 
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config)
+    return new WaboxSqliteDriver(this.#config, this.#gate)
   }
 }
 
-class ImmediateSqliteDriver extends SqliteDriver {
+class WaboxSqliteDriver extends SqliteDriver {
+  readonly #gate: SqliteGate | undefined
+  #gated: GatedConnection | undefined
+
+  constructor(config: SqliteDialectConfig, gate: SqliteGate | undefined) {
+    super(config)
+    this.#gate = gate
+  }
+
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await super.acquireConnection()
+    if (!this.#gate) return connection
+    // SQLite has one connection per driver: wrap it once
+    this.#gated ??= new GatedConnection(connection, this.#gate)
+    return this.#gated
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    if (connection instanceof GatedConnection) return connection.begin()
     await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+
+  override async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    if (connection instanceof GatedConnection) return connection.end('commit')
+    await super.commitTransaction(connection)
+  }
+
+  override async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    if (connection instanceof GatedConnection) return connection.end('rollback')
+    await super.rollbackTransaction(connection)
+  }
+}
+
+/** Holds the gate from BEGIN to COMMIT or ROLLBACK, and around each write outside a transaction. */
+class GatedConnection implements DatabaseConnection {
+  readonly #inner: DatabaseConnection
+  readonly #gate: SqliteGate
+  #inTransaction = false
+
+  constructor(inner: DatabaseConnection, gate: SqliteGate) {
+    this.#inner = inner
+    this.#gate = gate
+  }
+
+  async begin(): Promise<void> {
+    await this.#gate.acquire()
+    try {
+      await this.#inner.executeQuery(CompiledQuery.raw('begin immediate'))
+    } catch (err) {
+      this.#gate.release()
+      throw err
+    }
+    this.#inTransaction = true
+  }
+
+  /** A failed COMMIT keeps the turn: Kysely rolls back next. */
+  async end(how: 'commit' | 'rollback'): Promise<void> {
+    try {
+      await this.#inner.executeQuery(CompiledQuery.raw(how))
+    } catch (err) {
+      if (how === 'commit') throw err
+      this.#release()
+      throw err
+    }
+    this.#release()
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#inTransaction || query.query.kind === 'SelectQueryNode') return this.#inner.executeQuery<R>(query)
+    await this.#gate.acquire()
+    try {
+      return await this.#inner.executeQuery<R>(query)
+    } finally {
+      this.#gate.release()
+    }
+  }
+
+  streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
+    return this.#inner.streamQuery<R>(query, chunkSize)
+  }
+
+  #release(): void {
+    if (!this.#inTransaction) return
+    this.#inTransaction = false
+    this.#gate.release()
   }
 }

@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import type { SqliteGate } from '../sqlite.js'
 import type { Database, Dialect } from './database.js'
 import type { DB } from './schema.js'
 import type { Sealer } from './sealer.js'
@@ -28,8 +27,6 @@ export interface StoreContext {
   readonly dialect: Dialect
   readonly sealer: Sealer
   readonly clock: Clock
-  /** Transactions take turns with another thread's connection to the same SQLite file. */
-  readonly gate?: SqliteGate | undefined
 }
 
 /** All SQL of wabox lives behind this facade; `transaction` gives the same facade over one transaction. */
@@ -78,11 +75,10 @@ export class Store {
   }
 
   transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    const run = () => this.ctx.db.transaction().execute((trx) => fn(new Store({ ...this.ctx, db: trx })))
-    return this.ctx.gate ? this.ctx.gate.run(run) : run()
+    return this.ctx.db.transaction().execute((trx) => fn(new Store({ ...this.ctx, db: trx })))
   }
 
   static open(database: Database, sealer: Sealer, clock: Clock): Store {
-    return new Store({ db: database.db, dialect: database.dialect, sealer, clock, gate: database.gate })
+    return new Store({ db: database.db, dialect: database.dialect, sealer, clock })
   }
 }
