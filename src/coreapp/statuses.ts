@@ -36,10 +36,12 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
     const changed = await tx.outbox.transition([...times.keys()], status, Math.max(...times.values()))
     if (changed.length === 0) continue
     await tx.outbox.recordStatuses(changed.map((m) => ({ messageId: m.id, status, at: times.get(m.id)! })))
-    const conversations = await conversationsFor(tx, status, changed, times)
     const sentStatus = status === 'sent' ? await sentStatusSetting(tx, changed) : undefined
-    for (const m of changed) {
-      if (sentStatus && !sentStatus.get(m.phoneNumberId)) continue
+    // `sent` only shows conversations in callbacks, and numbers keep sent_status off by default
+    const wanted = sentStatus ? changed.filter((m) => sentStatus.get(m.phoneNumberId)) : changed
+    if (wanted.length === 0) continue
+    const conversations = await conversationsFor(tx, status, wanted, times)
+    for (const m of wanted) {
       const event = statusEvent(tx, m, status, times.get(m.id)!)
       const conversation = conversations.get(m.id)
       if (conversation) event.status.conversation = conversationObject({ id: conversation.id, category: conversation.category, expiresAt: conversation.expires_at })
