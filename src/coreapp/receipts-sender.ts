@@ -1,4 +1,6 @@
+import type { Store } from '../store/store.js'
 import { WireRequestError } from '../wire/client.js'
+import type { SharedWrite } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { CoalescedPass } from './coalesced-pass.js'
 import type { EngineView } from './engine-view.js'
@@ -50,13 +52,24 @@ export class ReceiptSender {
     }
   }
 
+  // sent receipts leave the queue with the engine's next commit, one statement for all of them
   #done(seqs: number[]): void {
-    this.#ctx.store.receipts.remove(seqs).then(
+    this.#ctx.queue.submit(async (_tx, batch) => {
+      batch.shared('receipts-sent', () => new SentReceipts()).seqs.push(...seqs)
+    }).then(
       () => seqs.forEach((s) => this.#inflight.delete(s)),
       (err: unknown) => {
         seqs.forEach((s) => this.#inflight.delete(s))
         this.#ctx.logger.warn({ err }, 'could not clear sent receipts; they will be sent again')
       },
     )
+  }
+}
+
+class SentReceipts implements SharedWrite {
+  readonly seqs: number[] = []
+
+  flush(tx: Store): Promise<void> {
+    return tx.receipts.remove(this.seqs)
   }
 }
