@@ -33,7 +33,7 @@ describe('PhoneStorage', () => {
     await storage.appendStatus({ type: 'read', ids: ['wamid.1'], at: 22 })
 
     const reopened = await PhoneStorage.open(dir)
-    expect(reopened.hasEnvelope('e1')).toBe(true)
+    expect(reopened.inboxByEnvelope('e1')).toEqual({ ...inbound, readAt: 22 })
     expect(reopened.hasReceipt('r1')).toBe(true)
     expect(reopened.inbox()).toEqual([{ ...inbound, readAt: 22 }])
     expect(reopened.outbox().map((m) => [m.id, m.status, m.deliveredAt, m.readAt])).toEqual([

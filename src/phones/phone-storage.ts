@@ -75,7 +75,7 @@ export class PhoneStorage {
   #profile: PhoneProfile | null
   readonly #inbox: InboxView[] = []
   readonly #inboxById = new Map<string, InboxView>()
-  readonly #envelopes = new Set<string>()
+  readonly #byEnvelope = new Map<string, InboxView>()
   readonly #outbox = new Map<string, OutboxView>()
   readonly #receipts = new Set<string>()
   readonly #writes = new KeyedQueue()
@@ -119,8 +119,10 @@ export class PhoneStorage {
     this.#profile = profile
   }
 
-  hasEnvelope(envelopeId: string): boolean {
-    return this.#envelopes.has(envelopeId)
+  /** The entry an envelope became, if it was persisted already. */
+  inboxByEnvelope(envelopeId: string): InboxView | undefined {
+    const entry = this.#byEnvelope.get(envelopeId)
+    return entry && { ...entry }
   }
 
   hasReceipt(receiptId: string): boolean {
@@ -162,7 +164,7 @@ export class PhoneStorage {
   #applyInbox(entry: InboxEntry): InboxView {
     const view = { ...entry }
     this.#inbox.push(view)
-    this.#envelopes.add(entry.envelopeId)
+    this.#byEnvelope.set(entry.envelopeId, view)
     if (!entry.error) this.#inboxById.set(entry.id, view)
     return view
   }

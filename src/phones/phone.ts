@@ -295,18 +295,25 @@ export class Phone extends EventEmitter<PhoneEvents> {
     await Promise.all(this.#handlers)
   }
 
-  // Decrypt and persist run in arrival order per sender (the inbox keeps that order); the ack
-  // and behaviours run outside that queue, so one round trip never holds up the next message.
+  // Decrypt and persist run in arrival order per sender (the inbox keeps that order); the
+  // receipts, behaviours and ack run outside that queue, so one round trip never holds up the
+  // next message. The ack goes last: a phone killed before it gets the envelope again and
+  // sends the receipts again, where an early ack would lose them.
   async #onEnvelope(client: NetworkClient, env: EnvelopePush): Promise<void> {
-    const view = await this.#inbound.run(env.from, async () => {
+    const { view, again } = await this.#inbound.run(env.from, async () => {
       // redelivered after a crash between persisting and acking: its message key is spent
-      if (this.#storage.hasEnvelope(env.envelopeId)) return undefined
-      return this.#storage.appendInbox(await this.#open(client, env))
+      const earlier = this.#storage.inboxByEnvelope(env.envelopeId)
+      if (earlier) return { view: earlier, again: true }
+      return { view: await this.#storage.appendInbox(await this.#open(client, env)), again: false }
     })
+    if (!again) this.emit('message', view)
+    // an undecryptable envelope gets no receipts, only the ack (else it comes back for ever)
+    if (!view.error && again) {
+      await this.#acknowledge(client, view).catch((err: unknown) => this.#logger.warn({ err, id: view.id }, 'phone receipts failed'))
+    } else if (!view.error) {
+      await this.#react(client, view, view.content as Content)
+    }
     await client.request({ t: 'envelope.ack', envelopeIds: [env.envelopeId] })
-    if (!view) return
-    this.emit('message', view)
-    if (!view.error) await this.#react(client, view, view.content as Content)
   }
 
   /** Decrypts an envelope into an inbox entry; failures become entries too, so a bad envelope is acked, not retried forever. */
@@ -339,17 +346,28 @@ export class Phone extends EventEmitter<PhoneEvents> {
 
   /** Delivery receipt, scheduled read, scripted reply. Failures are logged: the message is already safe. */
   async #react(client: NetworkClient, entry: InboxView, content: Content): Promise<void> {
-    const profile = this.#profile
-    if (profile.blocked.includes(entry.from)) return
     try {
-      if (profile.autoDeliver) await client.request({ t: 'receipt.send', to: entry.from, kind: 'delivered', envelopeIds: [entry.envelopeId] })
-      if (profile.autoReadDelayMs === 0) await this.markRead([entry.id])
-      else if (profile.autoReadDelayMs !== null) this.#scheduleRead(entry.id, profile.autoReadDelayMs)
-      const reply = scriptedReply(profile.script, content)
+      if (!(await this.#acknowledge(client, entry))) return
+      const reply = scriptedReply(this.#profile.script, content)
       if (reply !== undefined) await this.send({ to: entry.from, type: 'text', text: reply, replyTo: entry.id })
     } catch (err) {
       this.#logger.warn({ err, id: entry.id }, 'phone behaviour failed')
     }
+  }
+
+  /**
+   * The receipts a message is owed: delivered, and read when the profile reads automatically.
+   * Sent again for a message redelivered after a crash (the sender ignores a repeated receipt;
+   * a missing one would leave the message "sent" for ever). False for a blocked sender.
+   */
+  async #acknowledge(client: NetworkClient, entry: InboxView): Promise<boolean> {
+    const profile = this.#profile
+    if (profile.blocked.includes(entry.from)) return false
+    if (profile.autoDeliver) await client.request({ t: 'receipt.send', to: entry.from, kind: 'delivered', envelopeIds: [entry.envelopeId] })
+    if (entry.readAt !== undefined || profile.autoReadDelayMs === null) return true
+    if (profile.autoReadDelayMs === 0) await this.markRead([entry.id])
+    else this.#scheduleRead(entry.id, profile.autoReadDelayMs)
+    return true
   }
 
   #scheduleRead(id: string, delayMs: number): void {

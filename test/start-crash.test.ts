@@ -1,0 +1,56 @@
+import { once } from 'node:events'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { onPremStatus, WebhookReceiver } from './helpers/webhook-receiver.js'
+
+describe('wabox start killed with SIGKILL while messages are in flight', () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-kill-'))
+  const receiver = new WebhookReceiver()
+  let wabox: WaboxProcess | undefined
+
+  afterAll(async () => {
+    if (wabox && wabox.child.exitCode === null) {
+      wabox.child.kill('SIGTERM')
+      await once(wabox.child, 'exit')
+    }
+    await receiver.close()
+    fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('delivers every accepted message exactly once after the restart, and reports it delivered', async () => {
+    const first = (wabox = await startWabox(dataDir))
+    expect((await first.api('POST', '/v1/configs/webhook', { url: await receiver.start() })).status).toBe(200)
+    const phones = first.creds.phones
+    // 40 per phone stays under the network's 45 envelopes per pair in 6 s; the API thread
+    // accepts them all, then the whole process dies with the engine thread mid-send
+    const accepted = await Promise.all(Array.from({ length: 40 * phones.length }, async (_, i) => {
+      const to = phones[i % phones.length]!
+      const res = await first.api('POST', '/v1/messages', { to, type: 'text', text: { body: `crash test ${i}` } })
+      expect(res.status).toBe(201)
+      return { to, id: (res.body.messages as { id: string }[])[0]!.id }
+    }))
+    first.child.kill('SIGKILL')
+    await once(first.child, 'exit')
+
+    const restarted = (wabox = await startWabox(dataDir))
+    for (const phone of phones) {
+      const ids = accepted.filter((m) => m.to === phone).map((m) => m.id).sort()
+      let got: string[] = []
+      // the new process takes the shard once the killed one's lease has run out (15 s)
+      await eventually(async () => {
+        const messages = (await restarted.control('GET', `/control/phones/${phone}/inbox`)).messages as { id: string }[]
+        got = messages.map((m) => m.id).filter((id) => ids.includes(id))
+        return new Set(got).size === ids.length ? true : undefined
+      }, 60_000).catch(() => {
+        throw new Error(`${phone} holds ${new Set(got).size} of its ${ids.length} accepted messages`)
+      })
+      // each id once: a message sent before the kill is not sent again as a new one
+      expect(got.sort()).toEqual(ids)
+    }
+    // a phone killed between storing a message and sending its receipt sends it on redelivery
+    for (const { id } of accepted) await receiver.waitFor(onPremStatus(id, 'delivered'), 30_000)
+  }, 150_000)
+})
