@@ -22,7 +22,6 @@ export type FromEngine =
   | { t: 'result'; id: number; value?: unknown; error?: RemoteError }
   /** Callbacks were committed: wake the dispatcher. */
   | { t: 'callback' }
-  | { t: 'closed' }
 
 /** An error crossing the thread boundary; a WaboxError keeps its code, details and status. */
 export type RemoteError =

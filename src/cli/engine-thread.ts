@@ -73,7 +73,7 @@ async function close(): Promise<void> {
   await housekeeper.stop()
   await coreapp.stop()
   await database.close()
-  post({ t: 'closed' })
+  // with its port closed and nothing left to do, the thread exits: the host waits for that
   port.close()
 }
 
