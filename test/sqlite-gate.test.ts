@@ -27,7 +27,7 @@ describe('SqliteGate: two connections to one SQLite file take turns without bloc
     for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true })
   })
 
-  it('serves waiters first come, first served, and a waiter never holds the lock', async () => {
+  it('serves waiters first come, first served, each only once the holder releases', async () => {
     const buffer = new SharedArrayBuffer(8)
     const a = new SqliteGate(buffer)
     const b = new SqliteGate(buffer)
