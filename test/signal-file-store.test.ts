@@ -7,14 +7,15 @@ import { FileSignalStore } from '../src/signal/file-store.js'
 import { SlotFile } from '../src/signal/slot-file.js'
 import { KeyDirectory, openAccount, text, utf8 } from './signal-helpers.js'
 
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'wabox-signal-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
 describe('FileSignalStore', () => {
-  let dir: string
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wabox-signal-'))
-  })
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true })
-  })
 
   it('survives a restart in the middle of a conversation', async () => {
     const directory = new KeyDirectory()
@@ -68,13 +69,6 @@ describe('FileSignalStore', () => {
 })
 
 describe('SlotFile (session records)', () => {
-  let dir: string
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wabox-slot-'))
-  })
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true })
-  })
 
   it('reads the newest record; a write torn mid-way falls back to the one before it', async () => {
     const path = join(dir, 'peer.bin')

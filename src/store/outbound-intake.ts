@@ -4,8 +4,8 @@ import type { Store } from './store.js'
 
 /**
  * Group commit for accepted outbound messages: requests arriving in one event-loop turn are
- * inserted by a few multi-row statements in one transaction (one commit), so the API holds the
- * single SQLite connection once per batch. Each request is answered only after its row is
+ * inserted by a few multi-row statements in one transaction (one commit), so the API takes the
+ * database's write lock once per batch. Each request is answered only after its row is
  * committed; a bad row fails only its own request (the batch is retried row by row).
  */
 export function outboundIntake(store: Store, maxBatch = 200): BatchWriter<OutboundMessage> {
