@@ -59,6 +59,15 @@ describe('wabox start (all-in-one, as a subprocess)', () => {
     })
   })
 
+  it.runIf(process.platform === 'linux')('runs the engine thread at nice +5, the API thread at the process\'s own priority', () => {
+    const pid = wabox.child.pid!
+    // the nice value is field 19 of /proc/<pid>/task/<tid>/stat; the name before it may hold spaces
+    const nice = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
+    const base = nice(String(pid))
+    const lowered = fs.readdirSync(`/proc/${pid}/task`).filter((tid) => nice(tid) !== base).map(nice)
+    expect(lowered).toEqual([Math.min(19, base + 5)])
+  })
+
   it('stops cleanly on SIGTERM', async () => {
     wabox.child.kill('SIGTERM')
     const [code] = (await once(wabox.child, 'exit')) as [number | null]
