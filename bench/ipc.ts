@@ -30,11 +30,14 @@ export class Child {
   readonly #listeners = new Map<string, (m: Message) => void>()
   #exited = false
 
-  constructor(readonly name: string, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  /** `nice`: the child's scheduling priority (0 = as the bench's own). */
+  constructor(readonly name: string, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, nice = 0) {
     // e.g. WABOX_BENCH_WABOX_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the wabox process only
     const extra = process.env[`WABOX_BENCH_${name.toUpperCase()}_NODE_ARGS`]?.split(' ').filter(Boolean) ?? []
+    const node = [...extra, '--import', 'tsx']
+    // through nice(1), so every thread of the child starts at that priority
     this.#proc = fork(path.join(import.meta.dirname, script), args, {
-      execArgv: [...extra, '--import', 'tsx'],
+      ...(nice ? { execPath: 'nice', execArgv: ['-n', String(nice), process.execPath, ...node] } : { execArgv: node }),
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })

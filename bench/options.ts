@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** Also send a `sent` callback per message (the number's sent_status setting; off by default, as on On-Prem). */
   sentStatus: boolean
   floorDurationS: number
+  /** Nice value of the network and phones processes: the world around wabox, on other machines in real life. */
+  worldNice: number
   json: string | undefined
   drainTimeoutS: number
 }
@@ -34,6 +36,9 @@ const HELP = `npm run bench -- [options]
   --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
   --sent-status           turn on the sent_status setting: a sent callback per message too (default off, as on On-Prem)
   --floor-duration S      window of the floor run (default 10; 0 skips it)
+  --world-nice N          nice value of the network and phones processes, 0..19 (default 10): they stand
+                          for the rest of the world, so when the two cores are short wabox and the
+                          load generator go first; 0 runs all four processes alike
   --drain-timeout S       after the window, how long to wait for outstanding deliveries (default 60)
   --json FILE             write the results as one JSON object
 `
@@ -45,7 +50,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' }, rate: { type: 'string' }, max: { type: 'boolean' }, phones: { type: 'string' },
       'new-users': { type: 'string' }, inbound: { type: 'string' }, db: { type: 'string' }, concurrency: { type: 'string' },
       'webhook-batch': { type: 'string' }, 'webhook-concurrency': { type: 'string' }, 'floor-duration': { type: 'string' },
-      'sent-status': { type: 'boolean' }, 'drain-timeout': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' },
+      'sent-status': { type: 'boolean' }, 'drain-timeout': { type: 'string' }, 'world-nice': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' },
     },
   })
   if (values.help) {
@@ -88,6 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sentStatus: values['sent-status'] ?? false,
     floorDurationS: num('floor-duration', values['floor-duration'], 10, 0),
     drainTimeoutS: num('drain-timeout', values['drain-timeout'], 60, 1),
+    worldNice: Math.round(num('world-nice', values['world-nice'], 10, 0, 19)),
     json: values.json,
   }
 }

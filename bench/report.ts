@@ -94,6 +94,7 @@ export function collectResults(i: CollectInput) {
     webhook_batch: opts.webhookBatch,
     webhook_concurrency: opts.webhookConcurrency,
     sent_status: opts.sentStatus,
+    world_nice: opts.worldNice,
     accepted: accepted.size,
     rejected: Object.fromEntries(i.result.rejected),
     behind: i.result.behind,
