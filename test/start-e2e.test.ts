@@ -65,7 +65,7 @@ describe('wabox start (all-in-one, as a subprocess)', () => {
     const nice = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
     const base = nice(String(pid))
     const lowered = fs.readdirSync(`/proc/${pid}/task`).filter((tid) => nice(tid) !== base).map(nice)
-    expect(lowered).toEqual([Math.min(19, base + 5)])
+    expect(lowered).toEqual(base < 19 ? [Math.min(19, base + 5)] : [])
   })
 
   it('stops cleanly on SIGTERM', async () => {
