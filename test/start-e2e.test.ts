@@ -62,7 +62,10 @@ describe('wabox start (all-in-one, as a subprocess)', () => {
   it.runIf(process.platform === 'linux')('runs the engine thread at nice +5, the API thread at the process\'s own priority', () => {
     const pid = wabox.child.pid!
     // the nice value is field 19 of /proc/<pid>/task/<tid>/stat; the name before it may hold spaces
-    const nice = (tid: string) => Number(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[16])
+    const nice = (tid: string) => {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[16])
+    }
     const base = nice(String(pid))
     const lowered = fs.readdirSync(`/proc/${pid}/task`).filter((tid) => nice(tid) !== base).map(nice)
     expect(lowered).toEqual(base < 19 ? [Math.min(19, base + 5)] : [])
