@@ -21,7 +21,8 @@ const network = await startNetworkServer({
   // The phones upload 5 one-time pre-keys each (registering 1,000 stays quick) against a
   // default top-up threshold of 10: every new user's first message made its phone top up, a
   // burst of key generation and files that held its inbox back for seconds. A real phone
-  // uploads ~100 and tops up below 10, once per ~90 new sessions: below 2 of 5 is as rare here.
+  // uploads ~100 and tops up below 10, once per ~90 new sessions; below 2 of 5, a bench phone
+  // (one new session at most) never does.
   limits: { pairBurst: 1e9, throughputPerSecond: 1e9, preKeysLowThreshold: 2 },
   // like the phones: a killed network loses nothing, a power cut could (it is not what is measured)
   fsync: false,
