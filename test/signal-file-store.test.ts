@@ -16,7 +16,6 @@ afterEach(async () => {
 })
 
 describe('FileSignalStore', () => {
-
   it('survives a restart in the middle of a conversation', async () => {
     const directory = new KeyDirectory()
     const phone = await openAccount('15550000001', directory, { store: new FileSignalStore(dir, { fsync: false }) })
@@ -69,7 +68,6 @@ describe('FileSignalStore', () => {
 })
 
 describe('SlotFile (session records)', () => {
-
   it('reads the newest record; a write torn mid-way falls back to the one before it', async () => {
     const path = join(dir, 'peer.bin')
     const slots = new SlotFile(path)

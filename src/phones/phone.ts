@@ -308,10 +308,9 @@ export class Phone extends EventEmitter<PhoneEvents> {
     })
     if (!again) this.emit('message', view)
     // an undecryptable envelope gets no receipts, only the ack (else it comes back for ever)
-    if (!view.error && again) {
-      await this.#acknowledge(client, view).catch((err: unknown) => this.#logger.warn({ err, id: view.id }, 'phone receipts failed'))
-    } else if (!view.error) {
-      await this.#react(client, view, view.content as Content)
+    if (!view.error) {
+      if (again) await this.#acknowledge(client, view).catch((err: unknown) => this.#logger.warn({ err, id: view.id }, 'phone receipts failed'))
+      else await this.#react(client, view, view.content as Content)
     }
     await client.request({ t: 'envelope.ack', envelopeIds: [env.envelopeId] })
   }
