@@ -3,7 +3,9 @@ import fs from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Housekeeper } from '../src/coreapp/housekeeping.js'
 import { WaboxError } from '../src/errors/index.js'
 import { checkMedia, parseMime } from '../src/media/limits.js'
 import { downloadLink } from '../src/media/link.js'
@@ -14,6 +16,7 @@ import { call, createWebTest, firstError, type WebTest } from './helpers/webapp.
 
 const KB = 1024
 const MB = 1024 * KB
+const UPLOAD_TTL_MS = 30 * 24 * 3600 * 1000
 const jpeg = (size: number) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(size - 4)])
 const png = (size: number) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(size - 8)])
 function webp(size: number, animated: boolean): Buffer {
@@ -136,6 +139,26 @@ describeEachDatabase('webapp media', (ctx) => {
     expect(firstError(notImage)).toMatchObject({ code: 1009 })
     expect((await call(t.app, { d360: t.keyB }, { method: 'DELETE', url: '/v1/settings/profile/photo' })).statusCode).toBe(200)
     expect((await call(t.app, { d360: t.keyB }, { method: 'GET', url: '/v1/settings/profile/photo' })).statusCode).toBe(404)
+  })
+
+  // last in this suite: it moves the clock 30 days on
+  it('expires uploads 30 days after upload: refused from then on, then purged with their file; the profile photo stays', async () => {
+    const id = (await upload('image/png', png(1000))).json().media[0].id as string
+    const file = path.join(t.media.root, (await t.store.media.get(id))!.file)
+    const photo = jpeg(2000)
+    await call(t.app, { d360: t.keyB }, { method: 'POST', url: '/v1/settings/profile/photo', headers: { 'content-type': 'image/jpeg' }, payload: photo })
+    ctx().clock.tick(UPLOAD_TTL_MS - 1)
+    expect((await download(id)).statusCode).toBe(200)
+    ctx().clock.tick(1)
+    expect((await download(id)).statusCode).toBe(404)
+    const sent = await call(t.app, { d360: t.keyA }, { method: 'POST', url: '/v1/messages', payload: { to: '15550009', type: 'image', image: { id } } })
+    expect(firstError(sent)).toMatchObject({ code: 1006 })
+
+    const keeper = new Housekeeper({ store: t.store, media: t.media, clock: ctx().clock, logger: pino({ level: 'silent' }) })
+    expect((await keeper.runOnce()).media).toBeGreaterThanOrEqual(1)
+    expect(await t.store.media.get(id)).toBeUndefined()
+    expect(fs.existsSync(file)).toBe(false)
+    expect((await call(t.app, { d360: t.keyB }, { method: 'GET', url: '/v1/settings/profile/photo' })).rawPayload.equals(photo)).toBe(true)
   })
 })
 

@@ -21,6 +21,9 @@ export const CATEGORY_LIMITS: Readonly<Record<MediaCategory, number>> = {
 /** Animated stickers may be larger; they are stored but On-Prem cannot send them. */
 export const ANIMATED_STICKER_LIMIT = 500 * KB
 
+/** Uploaded media (POST /v1/media) is kept 30 days, as the On-Prem client did (onprem-api.md §4); housekeeping then purges it. */
+export const UPLOADED_MEDIA_TTL_MS = 30 * 24 * 60 * 60 * 1000
+
 /** Declared type → the content families that may carry it. */
 const MEDIA_TYPES: Record<string, { category: MediaCategory; families: SniffedFamily[] }> = {
   'image/jpeg': { category: 'image', families: ['jpeg'] },

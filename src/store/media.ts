@@ -38,10 +38,12 @@ export class MediaRecords {
     return this.ctx.db.selectFrom('media').selectAll().where('id', '=', id).executeTakeFirst()
   }
 
-  /** The row only if it belongs to that number. */
+  /** The row only if it belongs to that number and has not expired (housekeeping removes it within minutes). */
   getOwned(phoneNumberId: string, id: string): Promise<MediaRow | undefined> {
     return this.ctx.db.selectFrom('media').selectAll()
-      .where('id', '=', id).where('phone_number_id', '=', phoneNumberId).executeTakeFirst()
+      .where('id', '=', id).where('phone_number_id', '=', phoneNumberId)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', this.ctx.clock.now())]))
+      .executeTakeFirst()
   }
 
   async delete(id: string): Promise<boolean> {

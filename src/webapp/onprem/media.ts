@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
-import { formatBytes } from '../../media/limits.js'
+import { formatBytes, UPLOADED_MEDIA_TTL_MS } from '../../media/limits.js'
 import type { MediaInfo, PutOptions } from '../../media/volume.js'
 import type { WebContext } from '../context.js'
 import { missing, notFound } from '../errors.js'
@@ -55,7 +55,8 @@ export function mediaRoutes(app: FastifyInstance, ctx: WebContext): void {
     },
   }, async (request, reply) => {
     const number = await ctx.number(request)
-    const media = await storeUpload(ctx, request, { phoneNumberId: number.id, direction: 'out' })
+    const expiresAt = ctx.deps.clock.now() + UPLOADED_MEDIA_TTL_MS
+    const media = await storeUpload(ctx, request, { phoneNumberId: number.id, direction: 'out', expiresAt })
     return reply.code(201).send(ctx.ok({ media: [{ id: media.id }] }))
   })
 
