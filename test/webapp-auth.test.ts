@@ -235,3 +235,67 @@ describeEachDatabase('webapp auth, users and keys', (ctx) => {
     })
   })
 })
+
+/** Routes that change or describe the whole deployment: only the deployment admin may call them. */
+const DEPLOYMENT_WIDE = [
+  'POST /v1/certificates/external', 'POST /v1/account/shards', 'GET /v1/support', 'POST /v1/users', 'DELETE /v1/users/{username}',
+].sort()
+
+describeEachDatabase('webapp deployment-wide routes', (ctx) => {
+  let t: WebTest
+  let routes: [string, string][]
+  beforeAll(async () => {
+    t = await createWebTest(ctx())
+    const paths = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json().paths as Record<string, Record<string, unknown>>
+    routes = Object.entries(paths).flatMap(([url, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), url] as [string, string]))
+      .filter(([method, url]) => method !== 'HEAD' && url !== '/v1/users/login' && url !== '/v1/users/logout') // logout would end the walk
+  })
+  afterAll(async () => t.close())
+
+  const urlOf = (path: string) => path.replace('{seq}', '1').replace(/\{[^}]+\}/g, 'x')
+  /** The routes that refuse these credentials for want of the deployment admin. */
+  const refused = async (auth: Parameters<typeof call>[1]): Promise<string[]> => {
+    const out: string[] = []
+    for (const [method, path] of routes) {
+      const res = await call(t.app, auth, { method: method as 'GET', url: urlOf(path), ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) })
+      if (res.statusCode === 403 && firstError(res).details?.includes('needs the deployment admin')) out.push(`${method} ${path}`)
+    }
+    return out.sort()
+  }
+
+  it('a number-scoped admin key and a user bound to a number are refused on every deployment-wide route, with 403 / 1005', async () => {
+    const adminKeyA = await t.store.apiKeys.create(t.a.id, 'admin', 'tenant-ops')
+    await t.store.users.create({ username: 'a-admin', password: 'A-adm1n!x', role: 'ROLE_ADMIN', phoneNumberId: t.a.id })
+    await t.store.users.create({ username: 'a-user', password: 'A-us3r!xx', phoneNumberId: t.a.id })
+    const bound = async (user: string, password: string) => (await t.app.inject({
+      method: 'POST', url: '/v1/users/login', headers: { authorization: basic(user, password) },
+    })).json().users[0].token as string
+    expect(await refused({ d360: adminKeyA })).toEqual(DEPLOYMENT_WIDE)
+    expect(await refused({ bearer: await bound('a-admin', 'A-adm1n!x') })).toEqual(DEPLOYMENT_WIDE)
+    // a bound ROLE_USER is refused too (by the number-admin rule on some of them, so check each answer)
+    const user = { bearer: await bound('a-user', 'A-us3r!xx') }
+    for (const route of DEPLOYMENT_WIDE) {
+      const [method, path] = route.split(' ') as [string, string]
+      const res = await call(t.app, user, { method: method as 'GET', url: urlOf(path), payload: {} })
+      expect(res.statusCode, route).toBe(403)
+      expect(firstError(res), route).toMatchObject({ code: 1005, title: 'Access denied' })
+    }
+    const res = await call(t.app, { d360: adminKeyA }, { method: 'POST', url: '/v1/certificates/external', headers: { 'content-type': 'text/plain' }, payload: 'x' })
+    expect(firstError(res).details).toContain('a Bearer token of a ROLE_ADMIN user not bound to a number')
+  })
+
+  it('the deployment admin (ROLE_ADMIN, not bound to a number) is allowed on each of them', async () => {
+    expect(await refused({ bearer: t.admin })).toEqual([])
+    const shards = await call(t.app, { bearer: t.admin }, { method: 'POST', url: '/v1/account/shards', payload: { cc: t.b.cc, phone_number: t.b.number, shards: 2 } })
+    expect(shards.statusCode).toBe(201)
+    expect(t.bridge.last('setShards')).toEqual([t.b.id, 2, undefined])
+  })
+
+  it('an admin bound to a number cannot read or change other users', async () => {
+    const token = (await t.app.inject({ method: 'POST', url: '/v1/users/login', headers: { authorization: basic('a-admin', 'A-adm1n!x') } })).json().users[0].token as string
+    const bound = { bearer: token }
+    expect((await call(t.app, bound, { method: 'PUT', url: '/v1/users/admin', payload: { password: 'T4ken!over' } })).statusCode).toBe(403)
+    expect((await call(t.app, bound, { method: 'GET', url: '/v1/users/admin' })).statusCode).toBe(403)
+    expect((await call(t.app, bound, { method: 'GET', url: '/v1/users/a-admin' })).statusCode).toBe(200)
+  })
+})

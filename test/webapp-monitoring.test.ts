@@ -3,8 +3,9 @@ import path from 'node:path'
 import { generate } from 'selfsigned'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TlsMaterial } from '../src/webapp/context.js'
+import { WebhookMetrics } from '../src/webhooks/metrics.js'
 import { describeEachDatabase } from './helpers/databases.js'
-import { call, createWebTest, firstError, type WebTest } from './helpers/webapp.js'
+import { basic, call, createWebTest, firstError, type WebTest } from './helpers/webapp.js'
 
 async function bundle(): Promise<{ pem: string; cert: string; key: string }> {
   const pems = await generate([{ name: 'commonName', value: 'api.example.test' }], { keyType: 'ec', algorithm: 'sha256' })
@@ -64,6 +65,32 @@ describeEachDatabase('webapp monitoring, certificates and envelope', (ctx) => {
       expect(db.db_pending_callbacks.data).toEqual([{ value: 1 }])
       expect(db.db_messages.data).toEqual([{ labels: { direction: 'out', status: 'queued' }, value: 1 }])
       expect(db.db_contacts.data).toHaveLength(2)
+    })
+
+    it('/metrics and stats with one number\'s monitoring key show that number only; the deployment admin sees all', async () => {
+      new WebhookMetrics(t.registry, t.store)
+      await t.store.callbacks.enqueue(t.a.id, { type: 'error', errors: [{ code: 500, title: 'Generic error' }] })
+      await t.store.callbacks.enqueue(t.b.id, { type: 'error', errors: [{ code: 500, title: 'Generic error' }] })
+      const monA = { apikey: await t.store.apiKeys.create(t.a.id, 'monitoring', 'prom-a') }
+      const numbersIn = (res: { json(): { metrics: Record<string, { data: { labels?: Record<string, string> }[] }> } }) =>
+        new Set(Object.values(res.json().metrics).flatMap((m) => m.data.map((d) => d.labels?.phone_number_id).filter(Boolean)))
+
+      expect(numbersIn(await call(t.app, admin(), { method: 'GET', url: '/metrics' }))).toEqual(new Set([t.a.id, t.b.id]))
+      const own = await call(t.app, monA, { method: 'GET', url: '/metrics' })
+      expect(numbersIn(own)).toEqual(new Set([t.a.id]))
+      expect(own.json().metrics.web_uptime.data).toHaveLength(1)
+      const text = await call(t.app, monA, { method: 'GET', url: '/metrics?format=prometheus' })
+      expect(text.body).toContain(`wabox_callback_queue_depth{phone_number_id="${t.a.id}"}`)
+      expect(text.body).not.toContain(t.b.id)
+      expect(text.body).toContain('# TYPE web_uptime gauge')
+      // a user bound to B sees B, not A
+      await t.store.users.create({ username: 'b-watch', password: 'B-w4tch!x', phoneNumberId: t.b.id })
+      const login = await t.app.inject({ method: 'POST', url: '/v1/users/login', headers: { authorization: basic('b-watch', 'B-w4tch!x') } })
+      expect(numbersIn(await call(t.app, { bearer: login.json().users[0].token }, { method: 'GET', url: '/metrics' }))).toEqual(new Set([t.b.id]))
+      // stats are the caller's number's
+      expect((await call(t.app, monA, { method: 'GET', url: '/v1/stats/app' })).json().stats.app.callback_queue_size.data).toEqual([{ value: 7 }])
+      const monB = { apikey: await t.store.apiKeys.create(t.b.id, 'monitoring', 'prom-b') }
+      expect((await call(t.app, monB, { method: 'GET', url: '/v1/stats/app' })).json().stats.app.callback_queue_size.data).toEqual([{ value: 0 }])
     })
 
     it('/v1/support describes the deployment', async () => {

@@ -7,12 +7,14 @@ import { forbidden, unauthorized } from './errors.js'
 /**
  * Who may call a route:
  * - `public`: anyone (`/docs`); `login`: the handler checks Basic credentials itself
- * - `user`: any Bearer user (own account, logout); `user-admin`: Bearer ROLE_ADMIN (user management)
+ * - `user`: any Bearer user (own account, logout)
+ * - `deployment`: the deployment admin only (certificates, shards, support, user management):
+ *   what it changes or shows is shared by every number, so no credential bound to one number may use it
  * - `number`: Bearer users and keys of scope d360/admin (messages, media, contacts, profiles, webhook config)
- * - `admin`: Bearer ROLE_ADMIN and admin-scope keys (settings, registration, certificates, support)
+ * - `admin`: Bearer ROLE_ADMIN and admin-scope keys (settings, registration, webhook CA of the number)
  * - `health`: any user or key; `monitoring`: users and admin/monitoring keys (metrics, stats)
  */
-export type Access = 'public' | 'login' | 'user' | 'user-admin' | 'number' | 'admin' | 'health' | 'monitoring'
+export type Access = 'public' | 'login' | 'user' | 'deployment' | 'number' | 'admin' | 'health' | 'monitoring'
 
 export type Principal =
   | { kind: 'user'; username: string; role: Role; boundNumber: string | null; token: string }
@@ -61,16 +63,28 @@ async function identify(request: FastifyRequest, ctx: WebContext): Promise<Princ
   return { kind: 'key', scope: key.scope, phoneNumberId: key.phoneNumberId, label: key.label }
 }
 
+/** A Bearer user with ROLE_ADMIN bound to no number: the one credential over the whole deployment. */
+export function isDeploymentAdmin(p: Principal | null): boolean {
+  return p?.kind === 'user' && p.role === 'ROLE_ADMIN' && p.boundNumber === null
+}
+
+const DEPLOYMENT_ONLY = 'This endpoint acts on the whole deployment and needs the deployment admin: '
+  + 'a Bearer token of a ROLE_ADMIN user not bound to a number (POST /v1/users/login as admin)'
+
 /** Throws 403 / 1005 unless the principal may use a route of this access class. */
 export function authorize(p: Principal, access: Access): void {
   if (access === 'health') return
+  if (access === 'deployment') {
+    if (isDeploymentAdmin(p)) return
+    const who = p.kind === 'key' ? 'an API key (D360-API-KEY or Apikey), which is bound to one number'
+      : p.boundNumber ? `user '${p.username}', who is bound to number ${p.boundNumber}` : `user '${p.username}', who is not ROLE_ADMIN`
+    throw forbidden(`${DEPLOYMENT_ONLY}; not ${who}`)
+  }
   if (p.kind === 'user') {
-    if ((access === 'admin' || access === 'user-admin') && p.role !== 'ROLE_ADMIN') {
-      throw forbidden('This endpoint requires the admin account (ROLE_ADMIN)')
-    }
+    if (access === 'admin' && p.role !== 'ROLE_ADMIN') throw forbidden('This endpoint requires the admin account (ROLE_ADMIN)')
     return
   }
-  if (access === 'user' || access === 'user-admin') throw forbidden('User management requires a Bearer token of a user, not an API key')
+  if (access === 'user') throw forbidden('User accounts need a Bearer token of a user, not an API key')
   const allowed: Record<ApiKeyScope, Access[]> = {
     d360: ['number'],
     admin: ['number', 'admin', 'monitoring'],
@@ -94,5 +108,5 @@ export async function authenticate(request: FastifyRequest, access: Access, ctx:
   const principal = await identify(request, ctx)
   authorize(principal, access)
   request.principal = principal
-  if (access !== 'user' && access !== 'user-admin') request.phoneNumberId = await numberFor(principal, ctx)
+  if (access !== 'user') request.phoneNumberId = await numberFor(principal, ctx)
 }

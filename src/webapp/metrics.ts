@@ -77,6 +77,34 @@ export async function registryJson(registry: Registry): Promise<Record<string, M
   return out
 }
 
+/** The label that names a number in wabox's metrics (the dispatcher's queue depth, dead letters). */
+const NUMBER_LABEL = 'phone_number_id'
+
+/**
+ * Only what one number may see: series of that number and series about no number (process
+ * uptime, request counts). Series of every other number are dropped, so a tenant's key never
+ * learns which other numbers the deployment hosts.
+ */
+export function onlyNumber(metrics: Record<string, MetricJson>, phoneNumberId: string | null): Record<string, MetricJson> {
+  const out: Record<string, MetricJson> = {}
+  for (const [name, m] of Object.entries(metrics)) {
+    out[name] = { ...m, data: m.data.filter((d) => d.labels?.[NUMBER_LABEL] === undefined || d.labels[NUMBER_LABEL] === phoneNumberId) }
+  }
+  return out
+}
+
+const NUMBER_IN_SAMPLE = new RegExp(`[{,]${NUMBER_LABEL}="((?:[^"\\\\]|\\\\.)*)"`)
+
+/** `onlyNumber` on Prometheus text: drops the sample lines labelled with another number. */
+export function onlyNumberText(text: string, phoneNumberId: string | null): string {
+  const own = phoneNumberId === null ? null : escapeLabel(phoneNumberId)
+  return text.split('\n').filter((line) => {
+    if (line.startsWith('#')) return true
+    const labelled = NUMBER_IN_SAMPLE.exec(line)
+    return !labelled || labelled[1] === own
+  }).join('\n')
+}
+
 function escapeLabel(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }

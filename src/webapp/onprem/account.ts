@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { PhoneNumberRow } from '../../store/schema.js'
+import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { invalid } from '../errors.js'
 
@@ -25,21 +26,17 @@ export function newPhoneNumberId(): string {
   return String(randomInt(1, 10)) + String(randomInt(0, 1e14)).padStart(14, '0')
 }
 
-function isUnbound(request: FastifyRequest): boolean {
-  const p = request.principal
-  return p?.kind === 'user' && p.boundNumber === null
-}
 
 export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
   const { store } = ctx
 
   /**
    * The number named by cc + phone_number. A key or bound user may only name its own number;
-   * an unbound admin may register any number, which is created on first use.
+   * the deployment admin may register any number, which is created on first use.
    */
   const namedNumber = async (request: FastifyRequest, cc: string, phone: string, create: boolean): Promise<PhoneNumberRow> => {
     const waId = cc + phone
-    if (!isUnbound(request)) {
+    if (!isDeploymentAdmin(request.principal)) {
       const own = await ctx.number(request)
       if (own.wa_id !== waId) throw invalid('phone_number', `these credentials act on +${own.wa_id}, not +${waId}`)
       return own
@@ -71,7 +68,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     schema: { tags: ['account'], summary: 'Complete registration with the received code', body: Verify },
   }, async (request, reply) => {
     let number: PhoneNumberRow | undefined
-    if (isUnbound(request)) {
+    if (isDeploymentAdmin(request.principal)) {
       // the number waiting for its code, most recent request first
       const pending = (await store.numbers.list()).filter((n) => n.status === 'pending').sort((a, b) => b.updated_at - a.updated_at)
       number = pending[0]
@@ -89,9 +86,10 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     return ctx.ok({ account: { shards: number.shard_count } })
   })
 
+  // shards are CoreApp capacity (leases, network connections) every number shares
   app.post<{ Body: Static<typeof Shards> }>('/v1/account/shards', {
-    config: { access: 'admin' },
-    schema: { tags: ['account'], summary: 'Set the shard count (1, 2, 4, 8, 16 or 32)', body: Shards },
+    config: { access: 'deployment' },
+    schema: { tags: ['account'], summary: 'Set the shard count (1, 2, 4, 8, 16 or 32); deployment admin only', body: Shards },
   }, async (request, reply) => {
     const { cc, phone_number: phone, shards, pin } = request.body
     const number = await namedNumber(request, cc, phone, false)

@@ -4,9 +4,10 @@ import { OnPremCode, WaboxError } from '../../errors/index.js'
 import type { NumberSnapshot } from '../../store/profile.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
 import { decryptBackup, encryptBackup } from '../backup-crypto.js'
+import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { invalid } from '../errors.js'
-import { isObject } from './fields.js'
+import { checkNesting, isObject } from './fields.js'
 import { newPhoneNumberId } from './account.js'
 
 const Backup = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) })
@@ -15,6 +16,8 @@ const Restore = Type.Object({ data: Type.String({ minLength: 1 }), password: Typ
 /** The decrypted backup must be a snapshot this version understands. */
 function asSnapshot(value: unknown): NumberSnapshot {
   const bad = () => invalid('data', 'the decrypted backup is not a wabox settings backup')
+  // the decrypted JSON is the caller's: bound it before the store stringifies parts of it
+  checkNesting(value, 'data')
   if (!isObject(value) || value.version !== 1 || !isObject(value.number) || !isObject(value.profile)) throw bad()
   const n = value.number
   for (const key of ['cc', 'number', 'wa_id', 'display_name', 'status']) if (typeof n[key] !== 'string') throw bad()
@@ -43,8 +46,7 @@ export function backupRoutes(app: FastifyInstance, ctx: WebContext): void {
 
   /** The restore target: the caller's number, or a new one on a deployment without numbers. */
   const target = async (request: FastifyRequest, snap: NumberSnapshot): Promise<PhoneNumberRow> => {
-    const p = request.principal
-    if (!request.phoneNumberId && p?.kind === 'user' && !p.boundNumber) {
+    if (!request.phoneNumberId && isDeploymentAdmin(request.principal)) {
       return store.numbers.create({ id: newPhoneNumberId(), cc: snap.number.cc, number: snap.number.number, displayName: snap.number.display_name })
     }
     const number = await ctx.number(request)

@@ -17,8 +17,9 @@ export function certificateRoutes(app: FastifyInstance, ctx: WebContext): void {
     pem.removeAllContentTypeParsers()
     pem.addContentTypeParser(PEM_TYPES, { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_request, body, done) => done(null, body))
 
+    // the certificate every tenant's clients connect to
     pem.post('/v1/certificates/external', {
-      config: { access: 'admin' },
+      config: { access: 'deployment' },
       schema: {
         tags: ['certificates'],
         summary: 'Replace the Webapp TLS certificate: PEM of the private key, the certificate, then its chain',
@@ -32,6 +33,7 @@ export function certificateRoutes(app: FastifyInstance, ctx: WebContext): void {
       return ctx.ok()
     })
 
+    // public material (every TLS client sees the chain), so number admins may fetch it to trust it
     pem.get('/v1/certificates/external/ca', {
       config: { access: 'admin' },
       schema: { tags: ['certificates'], summary: 'The CA certificate (PEM) clients should trust; 404 without a body if none' },

@@ -3,7 +3,8 @@ import os from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { AppStats, WebContext } from '../context.js'
-import { registryJson, toPrometheus, type MetricJson } from '../metrics.js'
+import { isDeploymentAdmin } from '../auth.js'
+import { onlyNumber, onlyNumberText, registryJson, toPrometheus, type MetricJson } from '../metrics.js'
 import { oneOf } from '../schemas.js'
 
 const FormatQuery = Type.Object({ format: Type.Optional(oneOf(['json', 'prometheus'] as const)) })
@@ -40,10 +41,17 @@ export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
 
   app.get<{ Querystring: Format }>('/metrics', {
     config: { access: 'monitoring' },
-    schema: { tags: ['monitoring'], summary: 'Webapp metrics: JSON, or Prometheus text with ?format=prometheus', querystring: FormatQuery },
+    schema: { tags: ['monitoring'], summary: 'Webapp metrics: JSON, or Prometheus text with ?format=prometheus; series of other numbers only for the deployment admin', querystring: FormatQuery },
   }, async (request, reply) => {
-    if (request.query.format === 'prometheus') return reply.type(registry.contentType).send(await registry.metrics())
-    return reply.send(ctx.ok({ metrics: await registryJson(registry) }))
+    // the registry holds every number's series; only the deployment admin sees them all
+    const all = isDeploymentAdmin(request.principal)
+    const own = request.phoneNumberId
+    if (request.query.format === 'prometheus') {
+      const text = await registry.metrics()
+      return reply.type(registry.contentType).send(all ? text : onlyNumberText(text, own))
+    }
+    const metrics = await registryJson(registry)
+    return reply.send(ctx.ok({ metrics: all ? metrics : onlyNumber(metrics, own) }))
   })
 
   app.get<{ Querystring: Format }>('/v1/stats/app', {
@@ -80,8 +88,9 @@ export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
     })
   })
 
+  // host, disks and versions of the deployment, not of one number
   app.get('/v1/support', {
-    config: { access: 'admin' },
+    config: { access: 'deployment' },
     schema: { tags: ['monitoring'], summary: 'Debug information for support' },
   }, async (request) => {
     const number = request.phoneNumberId ? await store.numbers.get(request.phoneNumberId) : undefined

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import { DEFAULT_ADMIN } from '../../store/users.js'
+import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { forbidden, invalid, notFound, unauthorized } from '../errors.js'
 import { isObject } from './fields.js'
@@ -83,8 +84,8 @@ export function usersRoutes(app: FastifyInstance, ctx: WebContext): void {
   })
 
   app.post<{ Body: Static<typeof CreateUser> }>('/v1/users', {
-    config: { access: 'user-admin' },
-    schema: { tags: ['users'], summary: 'Create a user (admin only)', body: CreateUser },
+    config: { access: 'deployment' },
+    schema: { tags: ['users'], summary: 'Create a user (deployment admin only)', body: CreateUser },
   }, async (request, reply) => {
     const { username, password, phone_number_id: numberId } = request.body
     checkPassword('password', password)
@@ -96,12 +97,12 @@ export function usersRoutes(app: FastifyInstance, ctx: WebContext): void {
     return reply.code(201).send(ctx.ok({ users: [{ username }] }))
   })
 
-  /** Admins see and change everyone; other users only themselves. */
+  /** The deployment admin sees and changes everyone; other users (a bound admin too) only themselves. */
   const target = (request: FastifyRequest<{ Params: Static<typeof UserParams> }>): string => {
     const p = request.principal
     const { username } = request.params
-    if (p?.kind === 'user' && p.role !== 'ROLE_ADMIN' && p.username !== username) {
-      throw forbidden('Only the admin account can read or change other users')
+    if (p?.kind === 'user' && !isDeploymentAdmin(p) && p.username !== username) {
+      throw forbidden('Only the deployment admin (ROLE_ADMIN, not bound to a number) can read or change other users')
     }
     return username
   }
@@ -128,8 +129,8 @@ export function usersRoutes(app: FastifyInstance, ctx: WebContext): void {
   })
 
   app.delete<{ Params: Static<typeof UserParams> }>('/v1/users/:username', {
-    config: { access: 'user-admin' },
-    schema: { tags: ['users'], summary: 'Delete a user and revoke all of its tokens (admin only)', params: UserParams },
+    config: { access: 'deployment' },
+    schema: { tags: ['users'], summary: 'Delete a user and revoke all of its tokens (deployment admin only)', params: UserParams },
   }, async (request) => {
     const { username } = request.params
     if (username === DEFAULT_ADMIN) throw forbidden('The admin account cannot be deleted')
