@@ -1,3 +1,4 @@
+import { MAX_NESTING_DEPTH, pathTooDeep } from '../../domain/message-limits.js'
 import type { LocationObject } from '../../domain/outbound.js'
 import { invalid, missing } from '../errors.js'
 
@@ -20,6 +21,20 @@ export function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key
 }
 
+/** Keys longer than this are cut in error details: a path names the field, it need not echo the input. */
+const KEY_SHOWN = 32
+
+/**
+ * 1009 naming the first object or array in `value` nested deeper than MAX_NESTING_DEPTH levels
+ * (`value` is level 1), before anything walks it recursively (JSON, MessagePack, the sealer).
+ */
+export function checkNesting(value: unknown, path: string): void {
+  const deep = pathTooDeep(value, MAX_NESTING_DEPTH)
+  if (!deep) return
+  const field = deep.reduce<string>((at, key) => join(at, typeof key === 'string' && key.length > KEY_SHOWN ? `${key.slice(0, KEY_SHOWN)}…` : key), path)
+  throw invalid(field, `objects and arrays may nest at most ${MAX_NESTING_DEPTH} levels deep`)
+}
+
 function absent(v: unknown): boolean {
   return v === undefined || v === null
 }
@@ -35,13 +50,14 @@ export function optObject(o: Obj, key: string, path: string): Obj | undefined {
   return absent(o[key]) ? undefined : reqObject(o, key, path)
 }
 
-export interface StringRule {
-  min?: number
-  max?: number
-  pattern?: RegExp
-  /** Words for the pattern, e.g. "6 digits". */
-  rule?: string
-}
+/**
+ * Length limits of a string field, and a pattern only with a `max`: the pattern is tested on a
+ * string already within it, so no pattern work is spent on unbounded input.
+ */
+export type StringRule =
+  | { min?: number; max?: number; pattern?: never; rule?: never }
+  /** `rule`: words for the pattern, e.g. "6 digits". */
+  | { min?: number; max: number; pattern: RegExp; rule: string }
 
 function checkString(v: unknown, field: string, r: StringRule): string {
   if (typeof v !== 'string') throw invalid(field, 'must be a string')
@@ -49,7 +65,7 @@ function checkString(v: unknown, field: string, r: StringRule): string {
   const min = r.min ?? 1
   if (len < min) throw invalid(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
   if (r.max !== undefined && len > r.max) throw invalid(field, `must be at most ${r.max} characters (got ${len})`)
-  if (r.pattern && !r.pattern.test(v)) throw invalid(field, r.rule ?? `must match ${String(r.pattern)}`)
+  if (r.pattern && !r.pattern.test(v)) throw invalid(field, r.rule)
   return v
 }
 

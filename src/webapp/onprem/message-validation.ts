@@ -1,9 +1,10 @@
+import { encodedSizeBound, MAX_CONTENT_BYTES, NETWORK_ENVELOPE_BYTES } from '../../domain/message-limits.js'
 import type { MediaObject, OutboundContent, OutboundType } from '../../domain/outbound.js'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import type { MediaCategory } from '../../media/limits.js'
 import { invalid, missing, notAllowed } from '../errors.js'
 import {
-  charLength, isHttpUrl, isObject, join, normalizePhone, objects, optBoolean, optObject, optString,
+  charLength, checkNesting, isHttpUrl, isObject, join, normalizePhone, objects, optBoolean, optObject, optString,
   reqArray, reqObject, reqString, validateLocation, type Obj,
 } from './fields.js'
 import { validateInteractive } from './interactive-validation.js'
@@ -96,7 +97,7 @@ function validateContacts(items: unknown[], path: string): Record<string, unknow
     const name = reqObject(card, 'name', at)
     reqString(name, 'formatted_name', join(at, 'name'), { max: 1024 })
     for (const key of ['first_name', 'last_name', 'middle_name', 'prefix', 'suffix']) optString(name, key, join(at, 'name'))
-    optString(card, 'birthday', at, { pattern: /^\d{4}-\d{2}-\d{2}$/, rule: 'must be a date as YYYY-MM-DD' })
+    optString(card, 'birthday', at, { max: 10, pattern: /^\d{4}-\d{2}-\d{2}$/, rule: 'must be a date as YYYY-MM-DD' })
     for (const key of ['addresses', 'emails', 'ims', 'phones', 'urls']) {
       const list = card[key]
       if (list !== undefined && list !== null) objects(reqArray(card, key, at), join(at, key))
@@ -111,15 +112,34 @@ function validateContacts(items: unknown[], path: string): Record<string, unknow
 }
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+/** UTF-16 units of the longest emoji (a kiss with two skin tones takes 15), with room to spare. */
+const MAX_EMOJI_UNITS = 32
+
+/** At most one grapheme; segmenting costs the square of the length, so only short strings get here. */
+function isOneGrapheme(s: string): boolean {
+  let count = 0
+  for (const _ of segmenter.segment(s)) if (++count > 1) return false
+  return true
+}
 
 function validateReaction(o: Obj, path: string): { message_id: string; emoji: string } {
   const messageId = reqString(o, 'message_id', path, { max: 256 })
   const emoji = o.emoji
   if (emoji === undefined || emoji === null) throw missing(join(path, 'emoji'), 'send an empty string to remove a reaction')
-  if (typeof emoji !== 'string' || [...segmenter.segment(emoji)].length > 1) {
-    throw invalid(join(path, 'emoji'), 'must be a single emoji, or empty to remove the reaction')
+  if (typeof emoji !== 'string' || emoji.length > MAX_EMOJI_UNITS || !isOneGrapheme(emoji)) {
+    throw invalid(join(path, 'emoji'), `must be a single emoji (at most ${MAX_EMOJI_UNITS} UTF-16 code units), or empty to remove the reaction`)
   }
   return { message_id: messageId, emoji }
+}
+
+/** 1001 when the content cannot fit in one network envelope once encoded and encrypted. */
+function checkContentSize(content: OutboundContent): void {
+  const bytes = encodedSizeBound(content)
+  if (bytes > MAX_CONTENT_BYTES) {
+    throw new WaboxError(OnPremCode.MESSAGE_TOO_LONG,
+      `'${content.type}' makes the message ${bytes} bytes once encoded; at most ${MAX_CONTENT_BYTES} bytes fit in one message `
+      + `(the network carries ${NETWORK_ENVELOPE_BYTES} bytes per message, less room for encryption)`)
+  }
 }
 
 function validateTtl(body: Obj, type: OutboundType): number | undefined {
@@ -149,6 +169,7 @@ function validateText(o: Obj): { body: string; preview_url?: boolean } {
 /** Validates and normalises an On-Prem `/v1/messages` body; throws a WaboxError naming the field. */
 export function validateOutbound(raw: unknown, opts: ValidationOptions): ValidatedMessage {
   if (!isObject(raw)) throw missing('body', 'the request body must be a JSON object')
+  checkNesting(raw, '')
   const body = raw
   const recipientType = body.recipient_type
   if (recipientType !== undefined && recipientType !== null && recipientType !== 'individual') {
@@ -213,5 +234,6 @@ export function validateOutbound(raw: unknown, opts: ValidationOptions): Validat
     if (typeof opaque !== 'string' || Buffer.byteLength(opaque) > 512) throw invalid('biz_opaque_callback_data', 'must be a string of at most 512 bytes')
     content.biz_opaque_callback_data = opaque
   }
+  checkContentSize(content)
   return ttlMs === undefined ? { content, mediaIds: c.refs } : { content, ttlMs, mediaIds: c.refs }
 }

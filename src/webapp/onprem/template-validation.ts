@@ -2,11 +2,12 @@ import type { HsmObject, TemplateComponent, TemplateObject, TemplateParameter } 
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import { invalid, missing } from '../errors.js'
 import {
-  isObject, join, objects, optArray, optEnum, optString, reqEnum, reqObject, reqString, validateLocation, type Obj,
+  charLength, isObject, join, objects, optArray, optEnum, optString, reqEnum, reqObject, reqString, validateLocation, type Obj,
 } from './fields.js'
 import type { MediaCollector, ValidationOptions } from './message-validation.js'
 
 const LANGUAGE = /^[a-z]{2,3}(_[A-Za-z]{2,4})?$/
+const MAX_NAMESPACE = 256
 const PARAMETER_TYPES = ['text', 'currency', 'date_time', 'image', 'video', 'document', 'location', 'payload', 'coupon_code'] as const
 const BUTTON_SUB_TYPES = ['quick_reply', 'url', 'copy_code', 'flow', 'catalog', 'mpm', 'voice_call'] as const
 
@@ -17,12 +18,13 @@ function namespace(o: Obj, path: string, required: boolean): string | undefined 
     return undefined
   }
   if (typeof ns !== 'string') throw invalid(`${path}.namespace`, 'must be a string')
+  if (charLength(ns) > MAX_NAMESPACE) throw invalid(`${path}.namespace`, `must be at most ${MAX_NAMESPACE} characters`)
   return ns
 }
 
 function language(o: Obj, path: string): { code: string; policy?: 'deterministic' | 'fallback' } {
   const lang = reqObject(o, 'language', path)
-  const code = reqString(lang, 'code', `${path}.language`, { pattern: LANGUAGE, rule: 'must be a language code such as "en" or "en_US"' })
+  const code = reqString(lang, 'code', `${path}.language`, { max: 16, pattern: LANGUAGE, rule: 'must be a language code such as "en" or "en_US"' })
   const policy = optEnum(lang, 'policy', `${path}.language`, ['deterministic', 'fallback'] as const)
   return policy ? { code, policy } : { code }
 }
@@ -50,7 +52,7 @@ function parameter(p: Obj, path: string, c: MediaCollector): TemplateParameter {
       if (typeof amount !== 'number' || !Number.isInteger(amount)) throw invalid(`${at}.amount_1000`, 'must be an integer (the amount times 1000)')
       out.currency = {
         fallback_value: reqString(cur, 'fallback_value', at),
-        code: reqString(cur, 'code', at, { pattern: /^[A-Z]{3}$/, rule: 'must be an ISO 4217 currency code such as "USD"' }),
+        code: reqString(cur, 'code', at, { max: 3, pattern: /^[A-Z]{3}$/, rule: 'must be an ISO 4217 currency code such as "USD"' }),
         amount_1000: amount,
       }
       break
@@ -77,7 +79,7 @@ function component(o: Obj, path: string, c: MediaCollector): TemplateComponent {
     out.sub_type = reqEnum(o, 'sub_type', path, BUTTON_SUB_TYPES)
     const index = o.index
     if (index === undefined || index === null) throw missing(`${path}.index`)
-    const n = typeof index === 'number' ? index : typeof index === 'string' && /^\d+$/.test(index) ? Number(index) : NaN
+    const n = typeof index === 'number' ? index : typeof index === 'string' && index.length <= 2 && /^\d+$/.test(index) ? Number(index) : NaN
     if (!Number.isInteger(n) || n < 0 || n > 9) throw invalid(`${path}.index`, 'must be the button position, 0 to 9')
     out.index = index as string | number
   }
