@@ -6,7 +6,8 @@ import { OnPremCode, WaboxError } from '../errors/index.js'
 import { WebhookService } from '../webhooks/service.js'
 import { authenticate, type Access } from './auth.js'
 import { WebContext, type WebAppDeps } from './context.js'
-import { installErrorHandling, unauthorized } from './errors.js'
+import { clientErrorHandler } from './client-errors.js'
+import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH, unauthorized } from './errors.js'
 import { methodLabel, WebMetrics } from './metrics.js'
 import { accountRoutes } from './onprem/account.js'
 import { backupRoutes } from './onprem/backup.js'
@@ -21,12 +22,14 @@ import { profileRoutes } from './onprem/profile.js'
 import { settingsRoutes } from './onprem/settings.js'
 import { usersRoutes } from './onprem/users.js'
 import { RateLimiter } from './rate-limit.js'
+import { malformedQuery, missingHost } from './request-guards.js'
 
 function accessOf(request: FastifyRequest): Access | undefined {
   const access = request.routeOptions.config.access
   if (access) return access
   // routes of @fastify/swagger-ui carry no access class
-  return request.url === '/docs' || request.url.startsWith('/docs/') ? 'public' : undefined
+  const route = request.routeOptions.url ?? ''
+  return route === '/docs' || route.startsWith('/docs/') ? 'public' : undefined
 }
 
 /**
@@ -35,12 +38,18 @@ function accessOf(request: FastifyRequest): Access | undefined {
  */
 export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
   const ctx = new WebContext(deps, new RateLimiter(deps.clock))
+  // Node's own check would answer a request without Host outside the envelope: missingHost does it
+  const server = { requireHostHeader: false }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    ...(deps.https ? { https: { key: deps.https.key, cert: deps.https.cert } } : {}),
+    ...(deps.https ? { https: { ...server, key: deps.https.key, cert: deps.https.cert } } : { http: server }),
     bodyLimit: ctx.limits.jsonBodyBytes,
     forceCloseConnections: true,
-    return503OnClosing: true,
+    // Fastify's own 503 while closing, its URL errors and Node's framing errors are not the envelope
+    return503OnClosing: false,
+    frameworkErrors: frameworkErrorHandler(deps.version),
+    clientErrorHandler: clientErrorHandler(deps.version),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance
 
@@ -53,8 +62,18 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
   const messagesRule = { perSecond: ctx.limits.messagesPerSecond, burst: ctx.limits.messagesBurst }
   const otherRule = { perSecond: ctx.limits.otherPerSecond, burst: ctx.limits.otherBurst }
 
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onRequest', async (request, reply) => {
     metrics.started()
+    if (closing) {
+      void reply.header('connection', 'close')
+      throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'This server is shutting down: retry the request, another instance may answer it')
+    }
+    const refused = missingHost(request) ?? malformedQuery(request.url)
+    if (refused) throw refused
     if (request.is404) return
     const access = accessOf(request)
     if (!access) throw unauthorized('This endpoint has no access rule')

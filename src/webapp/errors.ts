@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { asWaboxError, OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+import { RouteMethods } from './route-methods.js'
 
 /** `meta` of every On-Prem response. */
 export interface Meta {
@@ -83,14 +84,38 @@ export function fromValidation(errors: AjvError[], context: string | undefined):
   return invalid(label(path || 'body'), rule)
 }
 
-function translate(err: FastifyError): WaboxError {
+/** A URL or key shown in an error: long enough to recognise, short enough to read. */
+export function shown(text: string, max = 100): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text
+}
+
+/** Path parameters longer than this are refused by the router itself (Fastify's default). */
+export const MAX_PARAM_LENGTH = 100
+
+function unsupportedType(request: FastifyRequest): WaboxError {
+  // JSON everywhere but in the PEM uploads, whose plugin keeps only text parsers
+  const takes = request.server.hasContentTypeParser('application/json') ? 'application/json' : 'text/plain'
+  const type = request.headers['content-type']
+  const details = type
+    ? `Invalid value for header 'Content-Type': '${shown(type, 60)}' is not accepted here; send ${takes}`
+    : `Missing header 'Content-Type': send the body as ${takes}`
+  return new WaboxError(type ? OnPremCode.PARAMETER_INVALID : OnPremCode.PARAMETER_MISSING, details, { httpStatus: 415 })
+}
+
+function translate(err: FastifyError, request: FastifyRequest): WaboxError {
   if (err instanceof WaboxError) return err
   if (err.validation) return fromValidation(err.validation as AjvError[], err.validationContext)
+  const path = shown(request.url.split('?')[0] ?? '')
   switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return invalid('URL path', `malformed percent-encoding in ${path}: every % must start a %XX escape of UTF-8 text`)
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new WaboxError(OnPremCode.PARAMETER_INVALID,
+        `Invalid value for a path parameter of ${path}: at most ${MAX_PARAM_LENGTH} characters`, { httpStatus: 414 })
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new WaboxError(OnPremCode.PARAMETER_INVALID, 'The request body is too large (JSON bodies: at most 1 MB)', { httpStatus: 413 })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new WaboxError(OnPremCode.PARAMETER_INVALID, 'Unsupported Content-Type: send application/json', { httpStatus: 415 })
+      return unsupportedType(request)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return missing('body', 'the request body is empty')
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -104,20 +129,39 @@ function translate(err: FastifyError): WaboxError {
   return asWaboxError(err)
 }
 
-/** One error handler and one not-found handler: every failure is the On-Prem envelope. */
+function answer(err: FastifyError, request: FastifyRequest, reply: FastifyReply, version: string): void {
+  const wabox = translate(err, request)
+  const status = wabox.httpStatusFor('onprem')
+  if (status >= 500) request.log.error({ err }, 'request failed')
+  else request.log.debug({ code: wabox.code, details: wabox.details }, 'request rejected')
+  // an upload rejected early leaves the rest of its body unread: do not reuse the socket
+  const body = request.body
+  if (body instanceof Readable && !body.readableEnded) void reply.header('connection', 'close')
+  void reply.code(status).type('application/json; charset=utf-8').send(renderOnPrem(wabox, version))
+}
+
+/** Fastify's `frameworkErrors`: URLs the router refuses (bad escapes, over-long parameters). */
+export function frameworkErrorHandler(version: string) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => answer(err, request, reply, version)
+}
+
+/**
+ * One error handler and one not-found handler: every failure is the On-Prem envelope. A path
+ * that exists with other methods is 405 with `Allow`, an unknown one 404.
+ */
 export function installErrorHandling(app: FastifyInstance, version: string): void {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const wabox = translate(err)
-    const status = wabox.httpStatusFor('onprem')
-    if (status >= 500) request.log.error({ err }, 'request failed')
-    else request.log.debug({ code: wabox.code, details: wabox.details }, 'request rejected')
-    // an upload rejected early leaves the rest of its body unread: do not reuse the socket
-    const body = request.body
-    if (body instanceof Readable && !body.readableEnded) void reply.header('connection', 'close')
-    void reply.code(status).type('application/json; charset=utf-8').send(renderOnPrem(wabox, version))
-  })
+  const routes = new RouteMethods()
+  app.addHook('onRoute', (route) => routes.add(route.url, route.method))
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => answer(err, request, reply, version))
   app.setNotFoundHandler((request, reply) => {
-    const err = new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${request.url.split('?')[0]}`)
-    void reply.code(404).send(renderOnPrem(err, version))
+    const path = request.url.split('?')[0] ?? ''
+    const allowed = routes.allowed(path)
+    if (allowed.length === 0) {
+      const err = new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${shown(path)}`)
+      return void reply.code(404).send(renderOnPrem(err, version))
+    }
+    const err = new WaboxError(OnPremCode.INVALID_REQUEST,
+      `Method ${request.method} is not allowed on ${shown(path)}: use ${allowed.join(', ')}`, { httpStatus: 405 })
+    void reply.code(405).header('allow', allowed.join(', ')).send(renderOnPrem(err, version))
   })
 }

@@ -1,0 +1,28 @@
+import type { FastifyRequest } from 'fastify'
+import type { WaboxError } from '../errors/index.js'
+import { invalid, missing, shown } from './errors.js'
+
+/**
+ * The query parser silently keeps a malformed escape as it is, so `?name=%zz` would reach a
+ * handler as the literal text: refuse it, naming the parameter.
+ */
+export function malformedQuery(url: string): WaboxError | undefined {
+  const q = url.indexOf('?')
+  if (q < 0) return undefined
+  for (const pair of url.slice(q + 1).split('&')) {
+    try {
+      decodeURIComponent(pair)
+    } catch {
+      const eq = pair.indexOf('=')
+      const name = shown(eq < 0 ? pair : pair.slice(0, eq), 40)
+      return invalid(`query parameter '${name}'`, 'malformed percent-encoding: every % must start a %XX escape of UTF-8 text')
+    }
+  }
+  return undefined
+}
+
+/** HTTP/1.1 requires Host; Node's own check answers without our envelope, so it is made here. */
+export function missingHost(request: FastifyRequest): WaboxError | undefined {
+  if (request.raw.httpVersion !== '1.1' || request.headers.host !== undefined) return undefined
+  return missing("header 'Host'", 'HTTP/1.1 requests must carry it')
+}

@@ -1,0 +1,116 @@
+import http, { type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, describeEachDatabase } from './helpers/databases.js'
+import { envelopeProblem, firstErrorOf } from './helpers/fuzz-envelope.js'
+import { parseResponses, rawExchange, rawRequest, type RawResponse } from './helpers/fuzz-raw-http.js'
+import { createWebTest, VERSION, type WebTest } from './helpers/webapp.js'
+
+/** [case, raw request (no Host/Connection/credentials: added), status, code, words the details must name] */
+type Case = [string, string, number, number, string]
+
+const HEAD_CASES: Case[] = [
+  ['malformed percent-encoding in the path', 'GET /v1/%zz HTTP/1.1', 400, 1009, 'percent-encoding'],
+  ['a path parameter that is not UTF-8', 'GET /v1/media/%E0%A4%A HTTP/1.1', 400, 1009, 'percent-encoding'],
+  ['malformed percent-encoding in the query', 'GET /v1/health?format=%zz HTTP/1.1', 400, 1009, "query parameter 'format'"],
+  ['a query that is not UTF-8', 'GET /v1/health?x=1&name=%C3%28 HTTP/1.1', 400, 1009, "query parameter 'name'"],
+  ['an over-long path parameter', `GET /v1/media/${'a'.repeat(300)} HTTP/1.1`, 414, 1009, '100 characters'],
+  ['a method the path does not take', 'PATCH /v1/health HTTP/1.1', 405, 1025, 'GET'],
+  ['OPTIONS on an endpoint', 'OPTIONS /v1/messages HTTP/1.1', 405, 1025, 'POST'],
+  ['an unknown endpoint', 'GET /v1/nosuch HTTP/1.1', 404, 1006, '/v1/nosuch'],
+]
+
+/** Requests Node's HTTP parser refuses before Fastify sees them. */
+const FRAMING_CASES: [string, string, number, string][] = [
+  ['an unknown method', 'FOO /v1/health HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'method'],
+  ['a request line that is not HTTP', 'HELLO\r\n\r\n', 400, 'request line'],
+  ['a NUL byte in the URL', 'GET /v1/media/a\0b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'URL'],
+  ['an invalid Content-Length', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}', 400, 'Content-Length'],
+  ['two different Content-Lengths', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 400, 'Content-Length'],
+  ['Content-Length with chunked', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'Transfer-Encoding'],
+  ['chunked garbage', 'POST /v1/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nxx\r\n', 400, 'chunk'],
+  ['a header name with a space', 'GET /v1/health HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n', 400, 'header'],
+  ['headers over the size limit', `GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'KB'],
+]
+
+function expectEnvelope(res: RawResponse, status: number, what: string): void {
+  expect(res.status, `${what}: ${res.body}`).toBe(status)
+  expect(envelopeProblem(res.status, res.headers['content-type'], res.body, VERSION), what).toBeUndefined()
+}
+
+describeEachDatabase('the On-Prem envelope on every error', (ctx) => {
+  let t: WebTest
+  let port: number
+  beforeAll(async () => {
+    t = await createWebTest(ctx())
+    await t.app.listen({ host: '127.0.0.1', port: 0 })
+    port = (t.app.server.address() as AddressInfo).port
+  })
+  afterAll(async () => t.close())
+
+  it.each(HEAD_CASES)('%s', async (what, line, status, code, named) => {
+    const res = await rawRequest(port, `${line}\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nConnection: close\r\n\r\n`)
+    expectEnvelope(res, status, what)
+    expect(firstErrorOf(res.body)).toMatchObject({ code })
+    expect(firstErrorOf(res.body).details).toContain(named)
+  })
+
+  it('405 names the methods the path takes in Allow', async () => {
+    const res = await rawRequest(port, `DELETE /v1/messages/wamid.x HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nConnection: close\r\n\r\n`)
+    expectEnvelope(res, 405, 'DELETE on a message')
+    expect(res.headers.allow).toBe('PUT')
+  })
+
+  it.each(FRAMING_CASES)('malformed framing: %s', async (what, request, status, named) => {
+    const res = await rawRequest(port, request)
+    expectEnvelope(res, status, what)
+    expect(firstErrorOf(res.body)).toMatchObject({ code: 1025 })
+    expect(firstErrorOf(res.body).details).toContain(named)
+    expect(res.headers.connection).toBe('close')
+  })
+
+  it('asks for the Host header HTTP/1.1 requires', async () => {
+    const res = await rawRequest(port, `GET /v1/health HTTP/1.1\r\nD360-API-KEY: ${t.keyA}\r\nConnection: close\r\n\r\n`)
+    expectEnvelope(res, 400, 'no Host')
+    expect(firstErrorOf(res.body)).toMatchObject({ code: 1008 })
+    expect(firstErrorOf(res.body).details).toContain("'Host'")
+  })
+
+  it('answers framing garbage after a good request on the same keep-alive connection', async () => {
+    const good = `GET /v1/health HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\n\r\n`
+    const responses = parseResponses(await rawExchange(port, good, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n'))
+    expect(responses.map((r) => r.status)).toEqual([200, 400])
+    expectEnvelope(responses[1]!, 400, 'garbage after a good request')
+  })
+
+  it('names the refused Content-Type', async () => {
+    const res = await rawRequest(port, `POST /v1/messages HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nContent-Type: application/xml\r\nContent-Length: 4\r\nConnection: close\r\n\r\n<a/>`)
+    expectEnvelope(res, 415, 'XML body')
+    expect(firstErrorOf(res.body).details).toContain("'application/xml'")
+    expect(firstErrorOf(res.body).details).toContain('application/json')
+  })
+
+  it('serves the Swagger UI with a query string', async () => {
+    const res = await rawRequest(port, 'GET /docs?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    expect(res.status).toBeLessThan(400)
+  })
+})
+
+describe('a request that arrives while the server closes', () => {
+  it('gets 503 in the envelope', async () => {
+    const db = await createTestDatabase('sqlite')
+    const t = await createWebTest(db)
+    await t.close()
+    // the closed app's router still answers: what a request already parsed during close meets
+    const server = http.createServer((req: IncomingMessage, res) => t.app.routing(req, res))
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const res = await rawRequest((server.address() as AddressInfo).port, `GET /v1/health HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nConnection: close\r\n\r\n`)
+      expectEnvelope(res, 503, 'request during close')
+      expect(firstErrorOf(res.body)).toMatchObject({ code: 1011 })
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+      await db.cleanup()
+    }
+  })
+})
