@@ -72,14 +72,16 @@ export async function ensureTls(dataDir: string, clock: Clock, hostnames: string
   return { key: material.key, cert: material.cert }
 }
 
-const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g
+// a block's body holds no run of five dashes, so a scan from an unterminated BEGIN stops at the
+// next marker: linear, where `[\s\S]+?` rescans the rest of the body from every BEGIN
+export const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----(?:[^-]|-(?!----))+?-----END \1-----/g
 
 /**
  * Parses the body of `POST /v1/certificates/external`: a private key, the certificate and its
  * chain, in that order. The CA served by `/v1/certificates/external/ca` is the chain's last one.
  */
 export function parseCertificateBundle(pem: string, clock: Clock): TlsMaterial & { ca: string } {
-  const blocks = [...pem.matchAll(BLOCK)].map((m) => ({ label: m[1] ?? '', text: m[0] }))
+  const blocks = [...pem.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1] ?? '', text: m[0] }))
   const key = blocks.find((b) => b.label.endsWith('PRIVATE KEY'))
   const certs = blocks.filter((b) => b.label === 'CERTIFICATE')
   if (!key) throw missing('body', 'the PEM bundle must start with the private key')

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import type { WebContext } from '../context.js'
 import { invalid, missing } from '../errors.js'
-import { parseCertificateBundle, readCa, saveTls } from '../tls.js'
+import { parseCertificateBundle, PEM_BLOCK, readCa, saveTls } from '../tls.js'
 
 const PEM_TYPES = ['text/plain', 'application/x-pem-file', 'application/x-x509-ca-cert', 'application/octet-stream']
 
@@ -48,7 +48,7 @@ export function certificateRoutes(app: FastifyInstance, ctx: WebContext): void {
       schema: { tags: ['certificates'], summary: 'Trust this CA (PEM) for the number\'s webhook endpoint' },
     }, async (request) => {
       const number = await ctx.number(request)
-      const blocks = pemBody(request.body).match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+      const blocks = [...pemBody(request.body).matchAll(PEM_BLOCK)].filter((m) => m[1] === 'CERTIFICATE').map((m) => m[0])
       if (blocks.length === 0) throw invalid('body', 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)')
       blocks.forEach((b, i) => {
         try {
