@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { DEFAULT_SETTINGS } from '../src/domain/settings.js'
 import { messageId } from '../src/ids.js'
 import { loadAtRestKey, Sealer } from '../src/store/sealer.js'
 import { createTestDatabase, describeEachDatabase } from './helpers/databases.js'
@@ -84,5 +85,54 @@ describeEachDatabase('phone numbers and messages', (ctx) => {
       throw new Error('boom')
     })).rejects.toThrow('boom')
     expect(await store.numbers.get('300')).toBeUndefined()
+  })
+})
+
+describeEachDatabase('webhook secrets at rest', (ctx, dialect) => {
+  const rawSettings = async (id: string) =>
+    (await ctx().database.db.selectFrom('phone_numbers').select('settings').where('id', '=', id).executeTakeFirstOrThrow()).settings
+
+  it('seals the URL password and the custom headers; the store reads them back', async () => {
+    const { store } = ctx()
+    const password = 'PW-' + randomBytes(8).toString('hex')
+    const header = 'HDR-' + randomBytes(8).toString('hex')
+    await store.numbers.create({ id: '400', cc: '1', number: '5554000', displayName: 'Hooks' })
+    const url = `https://hook-user:${password}@hooks.example.com/in`
+    await store.numbers.saveSettings('400', { sent_status: true, webhooks: { ...DEFAULT_SETTINGS.webhooks, url, headers: { Authorization: `Bearer ${header}` } } })
+    const raw = await rawSettings('400')
+    expect(raw).not.toContain(password)
+    expect(raw).not.toContain(header)
+    const settings = store.numbers.settings((await store.numbers.get('400'))!)
+    expect(settings.webhooks).toMatchObject({ url, headers: { Authorization: `Bearer ${header}` } })
+    expect(settings.sent_status).toBe(true)
+    expect(store.numbers.parseSettings(raw).webhooks.url).toBe(url)
+    if (dialect === 'sqlite') {
+      // nor in the database file or its WAL
+      for (const file of filesUnder(ctx().dir)) {
+        const bytes = fs.readFileSync(file)
+        expect(bytes.includes(Buffer.from(password)), file).toBe(false)
+        expect(bytes.includes(Buffer.from(header)), file).toBe(false)
+      }
+    }
+  })
+
+  it('still loads a row written in clear before, and seals it on the next write or at startup', async () => {
+    const { store, database } = ctx()
+    await store.numbers.create({ id: '401', cc: '1', number: '5554001', displayName: 'Old' })
+    await store.numbers.create({ id: '402', cc: '1', number: '5554002', displayName: 'Older' })
+    const legacy = (secret: string) => JSON.stringify({ webhooks: { url: `https://u:${secret}@hooks.example.com/x`, headers: { 'X-Token': secret } } })
+    await database.db.updateTable('phone_numbers').set({ settings: legacy('plain-401') }).where('id', '=', '401').execute()
+    await database.db.updateTable('phone_numbers').set({ settings: legacy('plain-402') }).where('id', '=', '402').execute()
+    expect(store.numbers.settings((await store.numbers.get('401'))!).webhooks).toMatchObject({
+      url: 'https://u:plain-401@hooks.example.com/x', headers: { 'X-Token': 'plain-401' },
+    })
+    // the next write seals it
+    await store.numbers.saveSettings('401', store.numbers.storedSettings((await store.numbers.get('401'))!))
+    expect(await rawSettings('401')).not.toContain('plain-401')
+    // startup seals what is left
+    expect(await store.numbers.sealWebhookSecrets()).toBe(1)
+    expect(await rawSettings('402')).not.toContain('plain-402')
+    expect(store.numbers.settings((await store.numbers.get('402'))!).webhooks.headers).toEqual({ 'X-Token': 'plain-402' })
+    expect(await store.numbers.sealWebhookSecrets()).toBe(0)
   })
 })

@@ -94,6 +94,54 @@ describeEachDatabase('webapp settings', (ctx, dialect) => {
     })
   })
 
+  describe('webhook secrets', () => {
+    const secretUrl = 'https://hook-user:s3cret-pw@hooks.example.com/a'
+    const maskedUrl = 'https://hook-user:******@hooks.example.com/a'
+    const stored = async () => t.store.numbers.settings((await t.store.numbers.get(t.a.id))!).webhooks
+
+    it('answers the URL password and header values masked, on every route that shows them', async () => {
+      const k = { d360: t.keyA }
+      const set = await call(t.app, k, {
+        method: 'POST', url: '/v1/configs/webhook', payload: { url: secretUrl, headers: { Authorization: 'Bearer tok-xyz', 'X-Tenant': 't1' } },
+      })
+      expect(set.statusCode, set.body).toBe(200)
+      const masked = { url: maskedUrl, headers: { Authorization: '******', 'X-Tenant': '******' } }
+      expect(set.json()).toMatchObject(masked)
+      const got = await call(t.app, k, { method: 'GET', url: '/v1/configs/webhook' })
+      expect(got.json()).toMatchObject(masked)
+      const app = await call(t.app, admin(), { method: 'GET', url: '/v1/settings/application' })
+      expect(app.json().settings.application.webhooks).toMatchObject(masked)
+      for (const res of [set, got, app]) {
+        expect(res.body).not.toContain('s3cret-pw')
+        expect(res.body).not.toContain('tok-xyz')
+      }
+      // the dispatcher still gets the real ones
+      expect(await stored()).toMatchObject({ url: secretUrl, headers: { Authorization: 'Bearer tok-xyz', 'X-Tenant': 't1' } })
+      // a user name alone is the credential: masked too
+      await call(t.app, k, { method: 'POST', url: '/v1/configs/webhook', payload: { url: 'https://tok3n@hooks.example.com/b' } })
+      expect((await call(t.app, k, { method: 'GET', url: '/v1/configs/webhook' })).json().url).toBe('https://******@hooks.example.com/b')
+    })
+
+    it('sending the masked values back keeps the stored secrets; new values replace them', async () => {
+      const k = { d360: t.keyA }
+      await call(t.app, k, { method: 'POST', url: '/v1/configs/webhook', payload: { url: secretUrl, headers: { Authorization: 'Bearer tok-xyz' } } })
+      const echo = await call(t.app, k, { method: 'POST', url: '/v1/configs/webhook', payload: { url: maskedUrl, headers: { Authorization: '******', 'X-New': 'n1' } } })
+      expect(echo.statusCode, echo.body).toBe(200)
+      expect(await stored()).toMatchObject({ url: secretUrl, headers: { Authorization: 'Bearer tok-xyz', 'X-New': 'n1' } })
+      const patch = await call(t.app, admin(), { method: 'PATCH', url: '/v1/settings/application', payload: { webhooks: { headers: { Authorization: '******', 'X-Other': 'o' } } } })
+      expect(patch.statusCode, patch.body).toBe(200)
+      expect((await stored()).headers).toEqual({ Authorization: 'Bearer tok-xyz', 'X-Other': 'o' })
+      await call(t.app, admin(), { method: 'PATCH', url: '/v1/settings/application', payload: { webhooks: { headers: { Authorization: 'Bearer rotated' } } } })
+      expect((await stored()).headers).toEqual({ Authorization: 'Bearer rotated' })
+      // a mask for a header or password that is not stored is refused, naming it
+      const unknown = await call(t.app, k, { method: 'POST', url: '/v1/configs/webhook', payload: { url: maskedUrl.replace('/a', '/c').replace('hooks.', 'other.'), headers: { 'X-Missing': '******' } } })
+      expect(unknown.statusCode).toBe(400)
+      expect(firstError(unknown)).toMatchObject({ code: 1009 })
+      expect(firstError(unknown).details).toMatch(/'(url|headers\.X-Missing)'/)
+      await call(t.app, admin(), { method: 'DELETE', url: '/v1/settings/application' })
+    })
+  })
+
   describe('profile', () => {
     it('about: 139 characters at most', async () => {
       expect((await call(t.app, { d360: t.keyA }, { method: 'GET', url: '/v1/settings/profile/about' })).json().settings.profile.about.text).toEqual(expect.any(String))

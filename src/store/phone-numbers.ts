@@ -2,6 +2,24 @@ import { withDefaults, type ApplicationSettings } from '../domain/settings.js'
 import type { PhoneNumberRow } from './schema.js'
 import type { StoreContext } from './store.js'
 
+type Webhooks = ApplicationSettings['webhooks']
+
+/**
+ * How `settings` keeps the webhook's secrets: `url` (credentials, tokens in the path) and
+ * `headers` (Authorization …) sealed together under `webhooks.sealed`, never in clear. Rows
+ * written before hold them in clear; they load as they are and are sealed on the next write
+ * or by `sealWebhookSecrets` at startup.
+ */
+interface StoredWebhooks extends Partial<Webhooks> {
+  sealed?: string
+}
+type StoredSettings = Omit<Partial<ApplicationSettings>, 'webhooks'> & { webhooks?: StoredWebhooks }
+type WebhookSecrets = Pick<Webhooks, 'url' | 'headers'>
+
+function holdsClearSecrets(hooks: StoredWebhooks | undefined): boolean {
+  return !!hooks && ((hooks.url ?? null) !== null || Object.keys(hooks.headers ?? {}).length > 0)
+}
+
 export interface NewPhoneNumber {
   id: string
   cc: string
@@ -49,14 +67,60 @@ export class PhoneNumbers {
     return this.ctx.db.selectFrom('phone_numbers').selectAll().orderBy('created_at').execute()
   }
 
+  /** The number's settings over the defaults, webhook secrets unsealed. */
   settings(row: PhoneNumberRow): ApplicationSettings {
-    return withDefaults(JSON.parse(row.settings) as Partial<ApplicationSettings>)
+    return this.parseSettings(row.settings)
+  }
+
+  /** `settings` of the raw column text (the dispatcher reads the column itself). */
+  parseSettings(text: string): ApplicationSettings {
+    return withDefaults(this.#open(text))
+  }
+
+  /** Only what was set (no defaults), secrets unsealed: the base a partial update merges onto. */
+  storedSettings(row: PhoneNumberRow): Partial<ApplicationSettings> {
+    return this.#open(row.settings)
   }
 
   async saveSettings(id: string, settings: Partial<ApplicationSettings>): Promise<void> {
     await this.ctx.db.updateTable('phone_numbers')
-      .set({ settings: JSON.stringify(settings), updated_at: this.ctx.clock.now() })
+      .set({ settings: this.sealSettings(settings), updated_at: this.ctx.clock.now() })
       .where('id', '=', id).execute()
+  }
+
+  /** The column text for these settings, webhook URL and headers sealed. */
+  sealSettings(settings: Partial<ApplicationSettings>): string {
+    const { webhooks, ...rest } = settings
+    if (!webhooks) return JSON.stringify(rest)
+    const { url, headers, ...plain } = webhooks as Partial<Webhooks>
+    const secrets: WebhookSecrets = { url: url ?? null, headers: headers ?? {} }
+    const hooks: StoredWebhooks = holdsClearSecrets(secrets) ? { ...plain, sealed: this.ctx.sealer.sealJson(secrets).toString('base64') } : plain
+    return JSON.stringify({ ...rest, webhooks: hooks })
+  }
+
+  /**
+   * Seals the webhook secrets of rows written in clear before they were sealed; returns how
+   * many. A row changed meanwhile is left to its writer, who sealed it.
+   */
+  async sealWebhookSecrets(): Promise<number> {
+    let sealed = 0
+    for (const row of await this.ctx.db.selectFrom('phone_numbers').select(['id', 'settings']).execute()) {
+      const stored = JSON.parse(row.settings) as StoredSettings
+      if (stored.webhooks?.sealed !== undefined || !holdsClearSecrets(stored.webhooks)) continue
+      const result = await this.ctx.db.updateTable('phone_numbers').set({ settings: this.sealSettings(this.#open(row.settings)) })
+        .where('id', '=', row.id).where('settings', '=', row.settings).executeTakeFirst()
+      sealed += Number(result.numUpdatedRows)
+    }
+    return sealed
+  }
+
+  #open(text: string): Partial<ApplicationSettings> {
+    const stored = JSON.parse(text) as StoredSettings
+    const hooks = stored.webhooks
+    if (hooks?.sealed === undefined) return stored as Partial<ApplicationSettings>
+    const { sealed, ...plain } = hooks
+    const secrets = this.ctx.sealer.openJson<WebhookSecrets>(Buffer.from(sealed, 'base64'))
+    return { ...stored, webhooks: { ...plain, ...secrets } as Webhooks }
   }
 
   async setGatewayStatus(id: string, status: GatewayStatus): Promise<void> {

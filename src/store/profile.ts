@@ -1,3 +1,5 @@
+import type { ApplicationSettings } from '../domain/settings.js'
+import { PhoneNumbers } from './phone-numbers.js'
 import type { NumberProfileRow } from './schema.js'
 import type { StoreContext } from './store.js'
 
@@ -49,7 +51,12 @@ const EMPTY_BUSINESS: BusinessProfile = { address: '', description: '', email: '
 
 /** Profile (about, photo), business profile and media providers of a number. */
 export class NumberProfiles {
-  constructor(private readonly ctx: StoreContext) {}
+  // settings are (un)sealed the one way the numbers repository does it
+  readonly #numbers: PhoneNumbers
+
+  constructor(private readonly ctx: StoreContext) {
+    this.#numbers = new PhoneNumbers(ctx)
+  }
 
   private row(phoneNumberId: string): Promise<NumberProfileRow | undefined> {
     return this.ctx.db.selectFrom('number_profiles').selectAll().where('phone_number_id', '=', phoneNumberId).executeTakeFirst()
@@ -118,7 +125,8 @@ export class NumberProfiles {
         shard_count: n.shard_count, cert: n.cert, pin_hash: n.pin_hash,
         network_secret: open(n.network_secret), webhook_secret: open(n.webhook_secret), webhook_ca: n.webhook_ca ?? null,
       },
-      settings: JSON.parse(n.settings) as unknown,
+      // unsealed: another deployment's at-rest key could not open them
+      settings: this.#numbers.storedSettings(n),
       profile: {
         about: row?.about ?? null,
         business: row?.business_profile ? (JSON.parse(row.business_profile) as Partial<BusinessProfile>) : null,
@@ -135,7 +143,7 @@ export class NumberProfiles {
       cc: n.cc, number: n.number, wa_id: n.wa_id, display_name: n.display_name, status: n.status,
       shard_count: n.shard_count, cert: n.cert, pin_hash: n.pin_hash,
       network_secret: seal(n.network_secret), webhook_secret: seal(n.webhook_secret), webhook_ca: n.webhook_ca,
-      settings: JSON.stringify(snap.settings ?? {}),
+      settings: this.#numbers.sealSettings((snap.settings ?? {}) as Partial<ApplicationSettings>),
       updated_at: this.ctx.clock.now(),
     }).where('id', '=', phoneNumberId).execute()
     await this.upsert(phoneNumberId, {

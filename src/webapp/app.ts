@@ -54,6 +54,8 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance
 
   await deps.store.users.ensureDefaultAdmin()
+  // webhook secrets written in clear by an older version are sealed before anyone reads them
+  await deps.store.numbers.sealWebhookSecrets()
   installErrorHandling(app, deps.version)
   app.decorateRequest('principal', null)
   app.decorateRequest('phoneNumberId', null)

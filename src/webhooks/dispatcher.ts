@@ -271,7 +271,8 @@ export class WebhookDispatcher {
   #parseConfig(row: NumberDeliveryConfig): NumberConfig {
     let parsed: ApplicationSettings
     try {
-      parsed = withDefaults(JSON.parse(row.settings) as Partial<ApplicationSettings>)
+      // the store unseals the webhook URL and headers
+      parsed = this.#store.numbers.parseSettings(row.settings)
     } catch (err) {
       // one number's broken settings must not stop the others: its callbacks wait
       this.#log.error({ err, phoneNumberId: row.id }, 'unreadable application settings; callbacks of this number wait')

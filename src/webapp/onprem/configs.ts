@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ApplicationSettings } from '../../domain/settings.js'
 import type { WebContext } from '../context.js'
-import { checkWebhookUrl } from './settings.js'
+import { checkedWebhookChange, maskedWebhooks } from './webhook-config.js'
 
 const WebhookConfig = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL of the webhook receiver' }),
@@ -15,24 +15,28 @@ export function configsRoutes(app: FastifyInstance, ctx: WebContext): void {
 
   app.post<{ Body: Static<typeof WebhookConfig> }>('/v1/configs/webhook', {
     config: { access: 'number' },
-    schema: { tags: ['360dialog'], summary: 'Set the webhook URL (and headers) of the number; echoes them', body: WebhookConfig },
+    schema: {
+      tags: ['360dialog'],
+      summary: 'Set the webhook URL (and headers) of the number; echoes them with URL credentials and header values masked',
+      description: 'A header value or URL password sent as ****** keeps the one stored.',
+      body: WebhookConfig,
+    },
   }, async (request) => {
     const number = await ctx.number(request)
-    const url = checkWebhookUrl('url', request.body.url, ctx.deps.allowInsecureWebhooks ?? false)
-    const headers = request.body.headers ?? {}
-    const stored = JSON.parse(number.settings) as Partial<ApplicationSettings>
-    const webhooks = { ...stored.webhooks, url, headers } as ApplicationSettings['webhooks']
+    const stored = store.numbers.storedSettings(number)
+    const change = checkedWebhookChange(ctx, '', { url: request.body.url, headers: request.body.headers ?? {} }, store.numbers.settings(number).webhooks)
+    const webhooks = { ...stored.webhooks, ...change } as ApplicationSettings['webhooks']
     await store.numbers.saveSettings(number.id, { ...stored, webhooks })
-    return ctx.ok({ url, headers })
+    return ctx.ok(maskedWebhooks({ url: webhooks.url, headers: webhooks.headers }))
   })
 
   app.get('/v1/configs/webhook', {
     config: { access: 'number' },
-    schema: { tags: ['360dialog'], summary: 'The webhook URL and headers of the number' },
+    schema: { tags: ['360dialog'], summary: 'The webhook URL and headers of the number, URL credentials and header values masked' },
   }, async (request) => {
     const number = await ctx.number(request)
     const { url, headers } = store.numbers.settings(number).webhooks
-    return ctx.ok({ url, headers })
+    return ctx.ok(maskedWebhooks({ url, headers }))
   })
 
   app.get('/v1/configs/phone_number', {

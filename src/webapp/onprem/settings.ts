@@ -5,6 +5,7 @@ import type { MediaProvider } from '../../store/profile.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
+import { checkedWebhookChange, maskedWebhooks } from './webhook-config.js'
 
 const MEDIA_KINDS = ['audio', 'document', 'voice', 'video', 'image', 'sticker'] as const
 
@@ -26,7 +27,7 @@ const ApplicationPatch = Type.Object({
   webhooks: Type.Optional(Type.Object({
     url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'https:// URL; null or "" removes it' })),
     max_concurrent_requests: Type.Optional(oneOf([6, 12, 18, 24] as const)),
-    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'wabox: extra headers on every callback' })),
+    headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'wabox: extra headers on every callback; answered masked, ****** keeps a stored value' })),
     format: Type.Optional(oneOf(['onprem', 'cloud'] as const, { description: 'wabox: callback payload format' })),
     batch_size: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 100 }), Type.Null()], { description: 'wabox: most events per POST; null = 50 for onprem, 1 for cloud' })),
     max_retry_ms: Type.Optional(Type.Integer({ minimum: 60_000, maximum: 30 * 24 * 3600 * 1000, description: 'wabox: Cloud-format retry window' })),
@@ -46,23 +47,6 @@ const Providers = Type.Array(Provider, { minItems: 1 })
 const NameParams = Type.Object({ name: Type.String() })
 const Pin = Type.Object({ pin: Type.String({ pattern: '^\\d{6}$', description: '6 digits' }) })
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
-
-/** A webhook URL: https://, or http:// to a loopback host when allowed (dev profile). */
-export function checkWebhookUrl(field: string, url: string, allowInsecure: boolean): string {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw invalid(field, 'must be an absolute https:// URL')
-  }
-  if (u.protocol === 'https:') return u.toString()
-  if (u.protocol === 'http:' && allowInsecure && LOOPBACK.has(u.hostname)) return u.toString()
-  throw invalid(field, allowInsecure ? 'must be an https:// URL (http:// only to localhost)' : 'must be an https:// URL')
-}
-
-type StoredSettings = Partial<ApplicationSettings> & Record<string, unknown>
-
 export function settingsRoutes(app: FastifyInstance, ctx: WebContext): void {
   const { store } = ctx
 
@@ -71,7 +55,8 @@ export function settingsRoutes(app: FastifyInstance, ctx: WebContext): void {
     schema: { tags: ['settings'], summary: 'Application settings of the number' },
   }, async (request) => {
     const number = await ctx.number(request)
-    return ctx.ok({ settings: { application: { ...store.numbers.settings(number), wa_id: number.wa_id } } })
+    const settings = store.numbers.settings(number)
+    return ctx.ok({ settings: { application: { ...settings, webhooks: maskedWebhooks(settings.webhooks), wa_id: number.wa_id } } })
   })
 
   app.patch<{ Body: ApplicationPatchBody }>('/v1/settings/application', {
@@ -85,14 +70,13 @@ export function settingsRoutes(app: FastifyInstance, ctx: WebContext): void {
     if (rest.pass_through === true && !current.pass_through) {
       throw invalid('pass_through', 'cannot be enabled again once it is off (On-Prem v2.35 and later)')
     }
-    const stored = JSON.parse(number.settings) as StoredSettings
-    const next: StoredSettings = { ...stored, ...rest }
+    const stored = store.numbers.storedSettings(number)
+    const next: Partial<ApplicationSettings> = { ...stored, ...rest }
     if (media) next.media = { ...stored.media, ...media } as ApplicationSettings['media']
     if (webhooks) {
-      const hooks: Record<string, unknown> = { ...stored.webhooks, ...webhooks }
-      if (webhooks.url === '' || webhooks.url === null) hooks.url = null
-      else if (webhooks.url !== undefined) hooks.url = checkWebhookUrl('webhooks.url', webhooks.url, ctx.deps.allowInsecureWebhooks ?? false)
-      next.webhooks = hooks as unknown as ApplicationSettings['webhooks']
+      const { url, headers, ...plain } = webhooks
+      const change = checkedWebhookChange(ctx, 'webhooks.', { url, headers }, current.webhooks)
+      next.webhooks = { ...stored.webhooks, ...plain, ...change } as ApplicationSettings['webhooks']
     }
     const merged = { ...current, ...next }
     if (merged.max_callback_backoff_delay_ms < merged.callback_backoff_delay_ms) {
