@@ -90,6 +90,12 @@ describeEachDatabase('the On-Prem envelope on every error', (ctx) => {
     expect(firstErrorOf(res.body).details).toContain('application/json')
   })
 
+  it('answers a missing profile photo with the envelope', async () => {
+    const res = await rawRequest(port, `GET /v1/settings/profile/photo HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nConnection: close\r\n\r\n`)
+    expectEnvelope(res, 404, 'no photo')
+    expect(firstErrorOf(res.body)).toMatchObject({ code: 1006 })
+  })
+
   it('serves the Swagger UI with a query string', async () => {
     const res = await rawRequest(port, 'GET /docs?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     expect(res.status).toBeLessThan(400)

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { WebContext } from '../context.js'
-import { invalid } from '../errors.js'
+import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
 import { isHttpUrl } from './fields.js'
 import { acceptRawBodies, storeUpload } from './media.js'
@@ -78,7 +78,7 @@ export function profileRoutes(app: FastifyInstance, ctx: WebContext): void {
         return ctx.ok({ settings: { profile: { photo: { link } } } })
       }
       const opened = photoId ? await ctx.deps.media.open(photoId) : undefined
-      if (!opened) return reply.code(404).send()
+      if (!opened) throw notFound('This number has no profile photo')
       void reply.type(opened.media.mimeType).header('content-length', opened.media.size)
       return reply.send(opened.stream)
     })
