@@ -63,6 +63,8 @@ export interface WebAppLimits {
   lookupCacheMs: number
   jsonBodyBytes: number
   mediaBodyBytes: number
+  /** How long setting a webhook URL waits for its host name to resolve before accepting it unchecked (delivery checks again). */
+  webhookDnsTimeoutMs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
@@ -75,6 +77,7 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   lookupCacheMs: 1000,
   jsonBodyBytes: 1024 * 1024,
   mediaBodyBytes: 100 * 1024 * 1024,
+  webhookDnsTimeoutMs: 2000,
 })
 
 export interface TlsMaterial {
@@ -103,6 +106,10 @@ export interface WebAppDeps {
   limits?: Partial<WebAppLimits>
   /** Accept http:// webhook URLs to loopback hosts (dev profile). */
   allowInsecureWebhooks?: boolean
+  /** Accept webhook URLs to private, loopback and link-local addresses (the dispatcher's allowPrivateNetworks). */
+  allowPrivateWebhooks?: boolean
+  /** Addresses of a webhook host name, checked when the URL is set; default: the system resolver. */
+  resolveWebhookHost?: (hostname: string) => Promise<string[]>
   /** Serve HTTPS with this material (startWebServer sets it). */
   https?: TlsMaterial
   /** Called after `/v1/certificates/external` stored a new certificate. */

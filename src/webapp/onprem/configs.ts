@@ -24,7 +24,7 @@ export function configsRoutes(app: FastifyInstance, ctx: WebContext): void {
   }, async (request) => {
     const number = await ctx.number(request)
     const stored = store.numbers.storedSettings(number)
-    const change = checkedWebhookChange(ctx, '', { url: request.body.url, headers: request.body.headers ?? {} }, store.numbers.settings(number).webhooks)
+    const change = await checkedWebhookChange(ctx, '', { url: request.body.url, headers: request.body.headers ?? {} }, store.numbers.settings(number).webhooks)
     const webhooks = { ...stored.webhooks, ...change } as ApplicationSettings['webhooks']
     await store.numbers.saveSettings(number.id, { ...stored, webhooks })
     return ctx.ok(maskedWebhooks({ url: webhooks.url, headers: webhooks.headers }))

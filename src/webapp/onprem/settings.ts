@@ -75,7 +75,7 @@ export function settingsRoutes(app: FastifyInstance, ctx: WebContext): void {
     if (media) next.media = { ...stored.media, ...media } as ApplicationSettings['media']
     if (webhooks) {
       const { url, headers, ...plain } = webhooks
-      const change = checkedWebhookChange(ctx, 'webhooks.', { url, headers }, current.webhooks)
+      const change = await checkedWebhookChange(ctx, 'webhooks.', { url, headers }, current.webhooks)
       next.webhooks = { ...stored.webhooks, ...plain, ...change } as ApplicationSettings['webhooks']
     }
     const merged = { ...current, ...next }

@@ -1,4 +1,7 @@
+import dns from 'node:dns'
+import type { UrlPolicy } from '../../domain/ip-address.js'
 import type { ApplicationSettings } from '../../domain/settings.js'
+import { checkWebhookUrl, resolvedWebhookHostProblem, webhookHeadersProblem } from '../../domain/webhook-config.js'
 import {
   isConfigProblem, maskHeaders, maskWebhookUrl, restoreMaskedHeaders, restoreMaskedUrl, type ConfigProblem,
 } from '../../domain/webhook-secrets.js'
@@ -7,24 +10,37 @@ import { invalid } from '../errors.js'
 
 type Webhooks = ApplicationSettings['webhooks']
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
-
-/** A webhook URL: https://, or http:// to a loopback host when allowed (dev profile). */
-export function checkWebhookUrl(field: string, url: string, allowInsecure: boolean): string {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    throw invalid(field, 'must be an absolute https:// URL')
-  }
-  if (u.protocol === 'https:') return u.toString()
-  if (u.protocol === 'http:' && allowInsecure && LOOPBACK.has(u.hostname)) return u.toString()
-  throw invalid(field, allowInsecure ? 'must be an https:// URL (http:// only to localhost)' : 'must be an https:// URL')
+function accepted<T>(value: T | ConfigProblem | null): T {
+  if (isConfigProblem(value)) throw invalid(value.field, value.rule)
+  return value as T
 }
 
-function accepted<T>(value: T | ConfigProblem): T {
-  if (isConfigProblem(value)) throw invalid(value.field, value.rule)
-  return value
+const systemResolve = async (hostname: string): Promise<string[]> =>
+  (await dns.promises.lookup(hostname, { all: true, verbatim: true })).map((a) => a.address)
+
+/** The host's addresses, or null when it does not resolve in time (delivery resolves and checks again). */
+async function addressesOf(ctx: WebContext, hostname: string): Promise<string[] | null> {
+  const resolve = ctx.deps.resolveWebhookHost ?? systemResolve
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<null>((done) => {
+    timer = setTimeout(() => done(null), ctx.limits.webhookDnsTimeoutMs)
+  })
+  try {
+    return await Promise.race([resolve(hostname).catch(() => null), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** The URL to store: https:// (http:// to loopback in the dev profile), to no private, loopback or metadata address. */
+async function checkedUrl(ctx: WebContext, field: string, raw: string): Promise<string> {
+  const policy: UrlPolicy = { allowInsecureLoopback: ctx.deps.allowInsecureWebhooks ?? false, allowPrivateNetworks: ctx.deps.allowPrivateWebhooks ?? false }
+  const checked = accepted(checkWebhookUrl(field, raw, policy))
+  if (checked.resolve !== null) {
+    const addresses = await addressesOf(ctx, checked.resolve)
+    if (addresses) accepted(resolvedWebhookHostProblem(field, checked.resolve, addresses, policy))
+  }
+  return checked.url
 }
 
 /** What a request may change of the webhook; `prefix` names its fields in errors ('' or 'webhooks.'). */
@@ -37,14 +53,17 @@ export interface WebhookChange {
  * The URL and headers to store: checked, and where the client sent back the mask of a stored
  * secret, that secret. Absent fields are absent from the result.
  */
-export function checkedWebhookChange(ctx: WebContext, prefix: string, change: WebhookChange, current: Webhooks): WebhookChange {
+export async function checkedWebhookChange(ctx: WebContext, prefix: string, change: WebhookChange, current: Webhooks): Promise<WebhookChange> {
   const out: WebhookChange = {}
   if (change.url === '' || change.url === null) out.url = null
   else if (change.url !== undefined) {
-    const url = checkWebhookUrl(`${prefix}url`, change.url, ctx.deps.allowInsecureWebhooks ?? false)
+    const url = await checkedUrl(ctx, `${prefix}url`, change.url)
     out.url = accepted(restoreMaskedUrl(`${prefix}url`, url, current.url))
   }
-  if (change.headers !== undefined) out.headers = accepted(restoreMaskedHeaders(`${prefix}headers`, change.headers, current.headers))
+  if (change.headers !== undefined) {
+    accepted(webhookHeadersProblem(`${prefix}headers`, change.headers))
+    out.headers = accepted(restoreMaskedHeaders(`${prefix}headers`, change.headers, current.headers))
+  }
   return out
 }
 
