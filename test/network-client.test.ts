@@ -3,7 +3,8 @@ import { encode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { NetworkClient } from '../src/wire/client.js'
-import { CloseCode, type EnvelopePush, type EnvelopeSendResult } from '../src/wire/frames.js'
+import { decodeServerFrame, MAX_ENVELOPE_BODY_BYTES } from '../src/wire/codec.js'
+import { CloseCode, type Ack, type EnvelopePush, type EnvelopeSendResult } from '../src/wire/frames.js'
 import { Harness, nextEvent, silent } from './network-harness.js'
 
 let h: Harness
@@ -46,6 +47,24 @@ describe('network client and connection lifecycle', () => {
     // The close reason quotes the bad type: it must still fit a close frame.
     const longType = Buffer.from(encode({ v: 1, id: 'r', t: 'ü'.repeat(500) }))
     expect(await closeCodeAfterSending(h.server.wsUrl, longType)).toBe(CloseCode.PROTOCOL_ERROR)
+  })
+
+  it('refuses a request with a bad or over-limit field alone, with bad_request or too_large, and keeps the connection', async () => {
+    h = await Harness.start()
+    const ws = new WebSocket(h.server.wsUrl)
+    await once(ws, 'open')
+    const acks: Ack[] = []
+    ws.on('message', (data: Buffer) => acks.push(decodeServerFrame(data) as Ack))
+    const envelope = { v: 1, t: 'envelope.send', envelopeId: 'e', to: '15550001', kind: 'message' }
+    ws.send(encode({ ...envelope, id: 'wrong-type', body: 'text' }))
+    ws.send(encode({ ...envelope, id: 'too-big', body: new Uint8Array(MAX_ENVELOPE_BODY_BYTES + 1) }))
+    ws.send(encode({ v: 1, id: 'after', t: 'templates.get' }))
+    while (acks.length < 3) await once(ws, 'message')
+    expect(acks.map((a) => [a.id, a.error?.code])).toEqual([['wrong-type', 'bad_request'], ['too-big', 'too_large'], ['after', 'unauthorized']])
+    expect(acks[0]!.error?.message).toContain('body')
+    expect(acks[1]!.error?.message).toContain(`over the limit of ${MAX_ENVELOPE_BODY_BYTES} bytes`)
+    expect(ws.readyState).toBe(WebSocket.OPEN)
+    ws.close()
   })
 
   it('drops connections that stop answering keep-alive pings', async () => {

@@ -33,6 +33,18 @@ describe('wire codec', () => {
     expect(() => decodeClientFrame(data)).toThrow(FrameError)
   })
 
+  it.each([
+    ['a wrong type', { body: 'text' }, 'bad_request', 'invalid field body'],
+    ['an over-limit body', { body: new Uint8Array(300 * 1024) }, 'too_large', 'body is 307200 bytes, over the limit of 262144 bytes'],
+  ])('names the request to refuse for %s, and says why', (_name, fields, code, message) => {
+    const data = encode({ v: 1, id: 'r9', t: 'envelope.send', envelopeId: 'e', to: '1', kind: 'message', ...fields })
+    expect(() => decodeClientFrame(data)).toThrow(expect.objectContaining({ refusal: { id: 'r9', code }, message: expect.stringContaining(message) }))
+  })
+
+  it('leaves frames without an id or type nothing to refuse: the connection closes', () => {
+    expect(() => decodeClientFrame(encode({ v: 1, t: 'envelope.send', body: 'text' }))).toThrow(expect.objectContaining({ refusal: undefined }))
+  })
+
   it('decodes server pushes and acks', () => {
     const push = decodeServerFrame(encodeFrame({ v: 1, t: 'receipt', receiptId: 'r', from: '1', kind: 'read', envelopeIds: ['a'], timestamp: 5 }))
     expect(push).toMatchObject({ t: 'receipt', envelopeIds: ['a'] })

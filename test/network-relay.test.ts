@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { MAX_ENVELOPE_BODY_BYTES, MAX_FRAME_BYTES } from '../src/wire/codec.js'
 import { shardOf } from '../src/wire/shard.js'
 import { CloseCode, type EnvelopePush, type EnvelopeSendResult, type ReceiptPush } from '../src/wire/frames.js'
 import { Harness, nextEvent, type Credentials } from './network-harness.js'
@@ -44,6 +45,24 @@ describe('network relay', () => {
     await send(ph, business.waId, 'env-2')
     const again = await h.connectExpecting<EnvelopePush>(business, 'envelope', 1)
     expect((await again.events).map((e) => e.envelopeId)).toEqual(['env-2'])
+  })
+
+  it('refuses an over-limit envelope alone with too_large: the sender stays connected and its next envelope is relayed', async () => {
+    h = await Harness.start()
+    const business = await h.register('1', '5550230', 'Relay Co')
+    const phone = await h.register('1', '5550231')
+    const biz = await h.connect(business, { reconnect: true })
+    const ph = await h.connect(phone)
+    const dropped = vi.fn()
+    biz.on('disconnected', dropped)
+    await expect(send(biz, phone.waId, 'too-big', new Uint8Array(MAX_ENVELOPE_BODY_BYTES + 1))).rejects.toMatchObject({ code: 'too_large' })
+    // a frame over 1 MiB the server could not even read: the client refuses it before sending
+    await expect(send(biz, phone.waId, 'huge', new Uint8Array(MAX_FRAME_BYTES))).rejects.toMatchObject({ code: 'too_large', message: expect.stringContaining(`${MAX_FRAME_BYTES} bytes`) })
+    // refused, not stored: the same envelope id is still free, and the next envelope goes
+    const arrived = nextEvent<EnvelopePush>(ph, 'envelope')
+    expect(await send(biz, phone.waId, 'too-big', new Uint8Array(MAX_ENVELOPE_BODY_BYTES))).toMatchObject({ duplicate: false })
+    expect((await arrived).body.byteLength).toBe(MAX_ENVELOPE_BODY_BYTES)
+    expect(dropped).not.toHaveBeenCalled()
   })
 
   it('stores envelopes across a server restart and delivers them in order, redelivering the unacked', async () => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type WebSocket from 'ws'
 import type { Clock } from '../clock.js'
-import { decodeClientFrame, encodeFrame } from '../wire/codec.js'
+import { decodeClientFrame, encodeFrame, FrameError } from '../wire/codec.js'
 import { CloseCode, PROTOCOL_VERSION, SHARD_COUNTS, type ClientFrame, type Login, type LoginResult, type ServerFrame } from '../wire/frames.js'
 import type { Account, Accounts } from './accounts.js'
 import type { Integrity } from './integrity.js'
@@ -107,6 +107,11 @@ export class Connection implements RoutedConnection {
       frame = decodeClientFrame(data)
     } catch (err) {
       const message = (err as Error).message
+      // a well-formed request with a bad field is refused alone: closing would make the client resend it forever
+      if (err instanceof FrameError && err.refusal) {
+        this.#s.logger.debug({ err: message, waId: this.waId }, 'request refused')
+        return this.#nack(err.refusal.id, new WireFailure(err.refusal.code, message))
+      }
       this.#s.logger.debug({ err: message }, 'protocol error')
       // A close reason is at most 123 bytes, and the message may quote client input.
       return this.close(CloseCode.PROTOCOL_ERROR, message.replace(/[^\x20-\x7e]/g, '?').slice(0, 120))

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'undici'
 import WebSocket from 'ws'
 import { systemClock, type Clock } from '../clock.js'
 import { randomToken } from '../ids.js'
-import { decodeServerFrame, encodeFrame, type DistributiveOmit } from './codec.js'
+import { decodeServerFrame, encodeFrame, MAX_FRAME_BYTES, type DistributiveOmit } from './codec.js'
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -54,7 +54,8 @@ export interface NetworkClientEvents {
 export type ClientRequest = DistributiveOmit<ClientFrame, 'v' | 'id'> & { id?: string }
 
 interface InFlight {
-  frame: ClientFrame
+  /** The encoded frame, resent as is after a reconnect. */
+  bytes: Uint8Array
   /** The socket it was last written to: resent only on a newer one. */
   sentOn?: WebSocket
   promise: Promise<unknown>
@@ -134,13 +135,18 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
     const id = frame.id ?? `${this.#idPrefix}.${++this.#nextId}`
     const existing = this.#inFlight.get(id)
     if (existing) return existing.promise as Promise<R>
+    const bytes = encodeFrame({ ...frame, v: PROTOCOL_VERSION, id } as ClientFrame)
+    // the server cannot read a bigger frame to refuse it: it closes the socket, and a resend would close it again
+    if (bytes.byteLength > MAX_FRAME_BYTES) {
+      return Promise.reject(new WireRequestError('too_large', `${frame.t} frame is ${bytes.byteLength} bytes, over the limit of ${MAX_FRAME_BYTES} bytes`))
+    }
     let resolve!: InFlight['resolve']
     let reject!: InFlight['reject']
     const promise = new Promise<unknown>((res, rej) => {
       resolve = res
       reject = rej
     })
-    const entry: InFlight = { frame: { ...frame, v: PROTOCOL_VERSION, id } as ClientFrame, promise, resolve, reject }
+    const entry: InFlight = { bytes, promise, resolve, reject }
     this.#inFlight.set(id, entry)
     if (this.#ready) this.#sendEntry(entry)
     return promise as Promise<R>
@@ -311,12 +317,12 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
 
   #sendEntry(entry: InFlight): void {
     entry.sentOn = this.#ws
-    this.#send(entry.frame)
+    this.#send(entry.bytes)
   }
 
-  #send(frame: ClientFrame): void {
+  #send(frame: ClientFrame | Uint8Array): void {
     const ws = this.#ws
-    if (ws?.readyState === WebSocket.OPEN) ws.send(encodeFrame(frame))
+    if (ws?.readyState === WebSocket.OPEN) ws.send(frame instanceof Uint8Array ? frame : encodeFrame(frame))
   }
 
   #failAll(err: Error): void {

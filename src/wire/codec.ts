@@ -1,12 +1,23 @@
 import { Decoder, Encoder } from '@msgpack/msgpack'
-import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame } from './frames.js'
+import { PROTOCOL_VERSION, type ClientFrame, type ServerFrame, type WireErrorCode } from './frames.js'
 
 /** `Omit` that keeps a union a union (plain `Omit` would collapse it to the common keys). */
 export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
 
-/** A frame that cannot be decoded or does not match the protocol; the server closes with PROTOCOL_ERROR. */
+/**
+ * A frame that cannot be decoded or does not match the protocol. With `refusal`, it was a
+ * well-formed request with a bad field: the server answers that request alone with the
+ * refusal. Without, nothing can be answered and the server closes with PROTOCOL_ERROR.
+ */
 export class FrameError extends Error {
   override name = 'FrameError'
+
+  constructor(
+    message: string,
+    readonly refusal?: { id: string; code: WireErrorCode },
+  ) {
+    super(message)
+  }
 }
 
 export const MAX_FRAME_BYTES = 1024 * 1024
@@ -16,7 +27,7 @@ const MAX_ID = 128
 const MAX_KEY_BYTES = 4096
 const MAX_LIST = 1000
 
-type Check = ((value: unknown) => boolean) & { optional?: true }
+type Check = ((value: unknown) => boolean) & { optional?: true; maxBytes?: number }
 type Spec = Record<string, Check>
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -26,7 +37,7 @@ const id: Check = (v) => typeof v === 'string' && v.length > 0 && v.length <= MA
 const uint: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0
 const bool: Check = (v) => typeof v === 'boolean'
 const any: Check = () => true
-const bin = (max: number): Check => (v) => v instanceof Uint8Array && v.byteLength <= max
+const bin = (max: number): Check => Object.assign((v: unknown) => v instanceof Uint8Array && v.byteLength <= max, { maxBytes: max })
 const oneOf = (...values: unknown[]): Check => (v) => values.includes(v)
 const listOf = (check: Check, max = MAX_LIST): Check => (v) => Array.isArray(v) && v.length <= max && v.every(check)
 const shape = (spec: Spec): Check => (v) => isRecord(v) && firstBadField(v, spec) === undefined
@@ -107,8 +118,18 @@ function decodeWith<T>(decoder: Decoder, data: Uint8Array, specs: Record<string,
   if (!spec) throw new FrameError(`unknown frame type ${String(value.t)}`)
   if (needsId && !id(value.id)) throw new FrameError(`${value.t}: missing or invalid id`)
   const bad = firstBadField(value, spec)
-  if (bad !== undefined) throw new FrameError(`${value.t}: invalid field ${bad}`)
+  if (bad !== undefined) throw badField(value as Record<string, unknown> & { t: string }, bad, spec[bad]!, needsId)
   return value as T
+}
+
+/** A request with an id can be refused on its own; bytes of the right type can only be too many. */
+function badField(frame: Record<string, unknown> & { t: string }, field: string, check: Check, isRequest: boolean): FrameError {
+  const value = frame[field]
+  const refusal = (code: WireErrorCode) => (isRequest ? { id: frame.id as string, code } : undefined)
+  if (value instanceof Uint8Array && check.maxBytes !== undefined) {
+    return new FrameError(`${frame.t}: ${field} is ${value.byteLength} bytes, over the limit of ${check.maxBytes} bytes`, refusal('too_large'))
+  }
+  return new FrameError(`${frame.t}: invalid field ${field}`, refusal('bad_request'))
 }
 
 /** Decodes and validates a frame sent by a client; throws FrameError on anything else. */

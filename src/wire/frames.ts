@@ -15,7 +15,7 @@ export const CloseCode = {
   REPLACED: 4001,
   /** Credentials were wrong or the account is not registered. */
   AUTH_FAILED: 4002,
-  /** The client spoke an unknown protocol version or sent an undecodable frame. */
+  /** The client spoke an unknown protocol version, or sent a frame that names no request to answer. */
   PROTOCOL_ERROR: 4003,
   /** The server is shutting down. */
   SHUTDOWN: 4004,
@@ -37,6 +37,7 @@ export type WireErrorCode =
   | 'blocked' // the recipient blocked this business
   | 'not_found'
   | 'wrong_shard' // recipient does not belong to the shard this connection owns
+  | 'too_large' // a frame or field is over its limit (e.g. an envelope body over 256 KiB); never retried
   | 'internal'
 
 export interface WireError {
