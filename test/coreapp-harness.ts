@@ -37,10 +37,23 @@ export interface Harness {
   phone(index: number): Promise<Phone>
   /** Queues an outbound message as the WebApp does and wakes the CoreApp; returns its id. */
   queue(body: OutboundContent, opts?: { expiresAt?: number }): Promise<string>
+  /**
+   * Queues several messages in one transaction, so one claim takes them together. A `sealed`
+   * entry stores those bytes as the message's content: hostile rows the edge would never let in.
+   */
+  queueAll(bodies: (OutboundContent | HostileRow)[]): Promise<string[]>
   createTemplate(input: { name: string; language?: string; category?: TemplateWire['category']; components: TemplateComponentWire[] }): Promise<TemplateWire>
   templateAction(id: string, action: 'pause' | 'disable' | 'unpause'): Promise<void>
   callbacks(): Promise<CallbackEvent[]>
   cleanup(): Promise<void>
+}
+
+/** An outbound row with raw content bytes, or with a ciphertext stored before the network's limits applied. */
+export interface HostileRow {
+  to: string
+  type: string
+  sealed?: Buffer
+  envelope?: Uint8Array
 }
 
 export interface HarnessOptions {
@@ -94,6 +107,24 @@ export async function startHarness(dialect: Dialect, opts: HarnessOptions = {}):
       await store.messages.insertOutbound([{ id, phoneNumberId: BUSINESS.id, to: body.to, type: body.type, content: body, shard: shardOf(body.to, row!.shard_count), expiresAt: o.expiresAt ?? null }])
       for (const a of apps) a.wake()
       return id
+    },
+    async queueAll(bodies) {
+      const row = await store.numbers.get(BUSINESS.id)
+      const ids = bodies.map(() => messageId())
+      await store.transaction(async (tx) => {
+        for (const [i, body] of bodies.entries()) {
+          const id = ids[i]!
+          const hostile = 'sealed' in body || 'envelope' in body ? (body as HostileRow) : undefined
+          const content = hostile ? { to: body.to, type: 'text', text: { body: 'placeholder' } } : body
+          await tx.messages.insertOutbound([{ id, phoneNumberId: BUSINESS.id, to: body.to, type: body.type, content, shard: shardOf(body.to, row!.shard_count) }])
+          if (hostile?.sealed) await tx.ctx.db.updateTable('messages').set({ content: hostile.sealed }).where('id', '=', id).execute()
+          if (hostile?.envelope) {
+            await tx.outbox.saveEnvelopes([{ messageId: id, phoneNumberId: BUSINESS.id, peer: body.to, kind: 'message', body: hostile.envelope, category: 'service', businessInitiated: false }])
+          }
+        }
+      })
+      for (const a of apps) a.wake()
+      return ids
     },
     async createTemplate(input) {
       return (await control('POST', `/control/accounts/${BUSINESS.waId}/templates`, { language: 'en_US', category: 'MARKETING', ...input })) as TemplateWire

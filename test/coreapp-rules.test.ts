@@ -52,6 +52,11 @@ for (const dialect of DIALECTS) {
       expect(await sendAndWait(h, { ...template('welcome', ['Ann', '7']), to: '15557770000' })).toMatchObject({ status: 'failed', error: { code: 1013 } })
     })
 
+    it('fails a text to a number that is not on WhatsApp with 1013, not 470, though no window is open', async () => {
+      expect(await sendAndWait(h, { to: '15557770001', type: 'text', text: { body: 'hi' } }))
+        .toEqual({ status: 'failed', error: { code: 1013, title: 'User is not valid', details: expect.stringContaining('not a WhatsApp user') } })
+    })
+
     it('applies the template rules: missing 2001, paused 2061, disabled 2062, parameter count 2000, namespace, hsm without namespace 2014', async () => {
       const to = h.phones[1]!.waId
       expect((await sendAndWait(h, { ...template('nope'), to })).error?.code).toBe(2001)

@@ -145,6 +145,9 @@ describe('network errors as webhook errors', () => {
     expect(code('blocked')).toEqual([1026, undefined])
     expect(code('internal')).toBe('retry')
     expect(code('wrong_shard')).toBe('retry')
+    // a refusal of the envelope itself is permanent: that message fails, the next one goes
+    expect(code('too_large')).toEqual([500, undefined])
+    expect(code('bad_request')).toEqual([500, undefined])
     expect(webhookErrorOf({ code: 429, details: 'too many', cloudCode: 131056 })).toEqual({ code: 429, title: 'Rate limit hit', details: 'too many', cloud_code: 131056 })
     expect(webhookErrorOf({ code: 470, details: '' })).toEqual({ code: 470, title: 'Re-engagement message' })
   })

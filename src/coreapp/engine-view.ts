@@ -39,6 +39,8 @@ export interface EngineView {
   connection(shard: number): ShardConnection | undefined
   /** Shards whose connection is logged in right now. */
   connectedShards(): number[]
+  /** A logged-in connection for requests that are not about one recipient (templates, contacts). */
+  anyClient(): NetworkClient | undefined
   shardOf(peer: string): number
   /** Throws LeaseLost unless this process still holds `shard`; call inside the committing transaction (checked once per transaction). */
   fence(tx: Store, batch: CommitBatch, shard: number): Promise<void>

@@ -1,5 +1,7 @@
 import type { InboundMessageEvent } from '../domain/events.js'
+import { WebhookCode } from '../errors/index.js'
 import type { Content } from '../wire/content.js'
+import { failure, webhookErrorOf } from './failures.js'
 
 /** Where an inbound media file went: its media id on the volume (or just the id if not downloaded). */
 export interface StoredMedia {
@@ -41,7 +43,7 @@ export function inboundMessage(content: Content, ctx: InboundContext): InboundMe
       if (content.media.caption !== undefined) media.caption = content.media.caption
       if (content.media.filename !== undefined) media.filename = content.media.filename
       out[content.type] = media
-      if (ctx.mediaError) out.errors = [{ code: 400, title: 'Media download error', details: ctx.mediaError }]
+      if (ctx.mediaError) out.errors = [webhookErrorOf(failure(WebhookCode.MEDIA_DOWNLOAD_ERROR, ctx.mediaError))]
       break
     }
     case 'location':
@@ -62,7 +64,7 @@ export function inboundMessage(content: Content, ctx: InboundContext): InboundMe
     case 'template':
       // phones do not send templates; report it the way WhatsApp reports what it cannot show
       out.type = 'unknown'
-      out.errors = [{ code: 501, title: 'Message type is not currently supported' }]
+      out.errors = [webhookErrorOf(failure(WebhookCode.UNSUPPORTED_MESSAGE_TYPE, ''))]
       break
   }
   if (content.context) out.context = { from: content.context.from ?? ctx.businessWaId, id: content.context.id }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { InboundMessageEvent } from '../domain/events.js'
 import type { ApplicationSettings, MediaKind } from '../domain/settings.js'
+import { WebhookCode } from '../errors/index.js'
 import { mediaId } from '../ids.js'
 import { decryptMedia } from '../signal/media-crypto.js'
 import { WireRequestError } from '../wire/client.js'
@@ -9,7 +10,7 @@ import { decodeContent } from '../wire/content-codec.js'
 import type { EnvelopeFailedPush, EnvelopePush, ReceiptPush } from '../wire/frames.js'
 import type { EngineContext } from './context.js'
 import { LeaseLost, type EngineView, type IdentityNotice } from './engine-view.js'
-import { failure, failureOfWireError } from './failures.js'
+import { failure, failureOfWireError, webhookErrorOf } from './failures.js'
 import { inboundMessage, type StoredMedia } from './inbound-event.js'
 import type { ShardConnection } from './shard-connection.js'
 import { OverlaySignalStore } from './signal-store.js'
@@ -63,7 +64,7 @@ export class InboundPipeline {
   /** An envelope the network accepted earlier failed later (e.g. expired undelivered). */
   async envelopeFailed(failed: EnvelopeFailedPush): Promise<void> {
     const verdict = failureOfWireError(failed.error.code, failed.error.message)
-    const f = verdict === 'retry' ? failure(500, failed.error.message) : verdict
+    const f = verdict === 'retry' ? failure(WebhookCode.GENERIC, failed.error.message) : verdict
     await this.#ctx.statuses.add([{ messageId: failed.envelopeId, status: 'failed', at: this.#ctx.clock.now(), failure: f }])
   }
 
@@ -90,7 +91,7 @@ export class InboundPipeline {
       const media = await this.#media(conn, content, settings)
       message = inboundMessage(content, { from: env.from, timestamp, businessWaId: engine.waId, ...media })
     } else {
-      message = { from: env.from, id: env.envelopeId, timestamp, type: 'unknown', errors: [{ code: 500, title: 'Generic error', details: 'the message could not be decrypted' }] }
+      message = { from: env.from, id: env.envelopeId, timestamp, type: 'unknown', errors: [webhookErrorOf(failure(WebhookCode.GENERIC, 'the message could not be decrypted'))] }
     }
     const profileName = content?.profileName ?? null
     const name = profileName ?? (await store.contactState.get(engine.phoneNumberId, [env.from])).get(env.from)?.profileName ?? env.from

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import type { MediaObject } from '../domain/outbound.js'
+import { CloudCode, OnPremCode, WebhookCode } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
 import { encryptMedia } from '../signal/media-crypto.js'
 import type { MediaProvider } from '../store/profile.js'
@@ -62,14 +63,14 @@ export class MediaResolver {
 
   async #fromVolume(phoneNumberId: string, id: string): Promise<{ bytes: Uint8Array; mimeType: string }> {
     const info = await this.#media.info(id)
-    if (!info || info.phoneNumberId !== phoneNumberId) throw new MediaFailure(failure(1006, `media ${id} not found`))
+    if (!info || info.phoneNumberId !== phoneNumberId) throw new MediaFailure(failure(OnPremCode.RESOURCE_NOT_FOUND, `media ${id} not found`))
     const bytes = await this.#media.read(id)
-    if (!bytes) throw new MediaFailure(failure(1006, `media ${id} not found`))
+    if (!bytes) throw new MediaFailure(failure(OnPremCode.RESOURCE_NOT_FOUND, `media ${id} not found`))
     return { bytes, mimeType: info.mimeType }
   }
 
   async #fromLink(phoneNumberId: string, object: MediaObject): Promise<{ bytes: Uint8Array; mimeType: string }> {
-    if (!object.link) throw new MediaFailure(failure(1008, 'media object has neither id nor link'))
+    if (!object.link) throw new MediaFailure(failure(OnPremCode.PARAMETER_MISSING, 'media object has neither id nor link'))
     const headers: Record<string, string> = {}
     if (object.provider?.name) {
       const providers = await this.#store.profiles.mediaProviders(phoneNumberId)
@@ -111,7 +112,7 @@ export class MediaResolver {
 
 /** On-Prem reports a failed `link` as 400 Media download error; Cloud as 131053 Media upload error. */
 function linkFailure(details: string): Failure {
-  return failure(400, details, 131053)
+  return failure(WebhookCode.MEDIA_DOWNLOAD_ERROR, details, CloudCode.MEDIA_UPLOAD_ERROR)
 }
 
 export function providerHeaders(provider: MediaProvider): Record<string, string> {

@@ -4,17 +4,18 @@ import type { OutboundContent } from '../domain/outbound.js'
 import { resolveHsm, resolveTemplate, type HydratedTemplate, type TemplatePack } from '../domain/templates.js'
 import { pendingVerdict } from '../domain/validity.js'
 import { isTemplateType, windowAllows } from '../domain/window.js'
+import { OnPremCode, WebhookCode } from '../errors/index.js'
 import type { ContactStateRow } from '../store/contact-state.js'
 import type { NewEnvelope, QueuedMessage, StoredEnvelope } from '../store/outbox.js'
 import { emptySignalChanges, mergeSignalChanges } from '../store/signal-state.js'
 import type { Store } from '../store/store.js'
 import { WireRequestError, type NetworkClient } from '../wire/client.js'
 import { encodeContent } from '../wire/content-codec.js'
-import type { EnvelopeSendResult, PreKeyBundleWire } from '../wire/frames.js'
+import type { ContactsCheckResult, EnvelopeSendResult, PreKeyBundleWire } from '../wire/frames.js'
 import { CoalescedPass } from './coalesced-pass.js'
 import type { SharedWrite } from './commit-queue.js'
 import type { EngineContext } from './context.js'
-import { failure, failureOfWireError, type Failure } from './failures.js'
+import { failure, failureOfWireError, identityNotAcknowledged, notOnWhatsApp, type Failure } from './failures.js'
 import type { EngineView, IdentityNotice } from './engine-view.js'
 import { MediaFailure } from './media-resolver.js'
 import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
@@ -38,8 +39,13 @@ interface BatchContext {
   now: number
   settings: ApplicationSettings
   contacts: Map<string, ContactStateRow>
+  /** Recipients without an open window that have no WhatsApp account; undefined: the network could not say. */
+  notOnWhatsApp: Set<string> | undefined
   pack?: Promise<TemplatePack>
 }
+
+/** Recipients per `contacts.check` request; the network takes lists of up to 1000. */
+const CHECK_CHUNK = 500
 
 type Prepared = { ok: true; content: Uint8Array; category: ConversationCategory } | { ok: false; failure: Failure } | { ok: 'retry' }
 
@@ -105,11 +111,11 @@ export class OutboundPipeline {
   async #processFresh(rows: QueuedMessage[]): Promise<void> {
     const engine = this.#engine
     const peers = [...new Set(rows.map((r) => r.peer))]
-    const batch: BatchContext = {
-      now: this.#ctx.clock.now(),
-      settings: await engine.refreshSettings(),
-      contacts: await this.#ctx.store.contactState.get(engine.phoneNumberId, peers),
-    }
+    const now = this.#ctx.clock.now()
+    const contacts = await this.#ctx.store.contactState.get(engine.phoneNumberId, peers)
+    // a closed window is only the reason when the recipient is on WhatsApp at all (1013 comes first)
+    const closed = peers.filter((peer) => rows.some((r) => r.peer === peer && !windowAllows(r.type, contacts.get(peer)?.lastInboundAt, now)))
+    const batch: BatchContext = { now, settings: await engine.refreshSettings(), contacts, notOnWhatsApp: await this.#notOnWhatsApp(closed) }
     await engine.cache.prefetch(peers)
     const groups = new Map<string, QueuedMessage[]>()
     for (const r of rows) groups.set(r.peer, [...(groups.get(r.peer) ?? []), r])
@@ -117,7 +123,11 @@ export class OutboundPipeline {
     const worker = async () => {
       for (let g = queue.shift(); g; g = queue.shift()) {
         const group = g
-        await engine.peers.run(group[0]!.peer, () => this.#processPeer(group, batch))
+        await engine.peers.run(group[0]!.peer, () => this.#processPeer(group, batch)).catch((err: unknown) => {
+          // nothing of this recipient's unit was stored: give its messages back instead of holding them forever
+          this.#ctx.logger.error({ err, peer: group[0]!.peer }, 'encrypting messages failed')
+          for (const r of group) this.#release(r.id, r.seq)
+        })
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.#ctx.tuning.peerConcurrency, queue.length) }, worker))
@@ -135,7 +145,9 @@ export class OutboundPipeline {
     let notice: IdentityNotice | undefined
     let unregistered = false
     for (const row of rows) {
-      const prepared = unregistered ? { ok: false as const, failure: failure(1013, 'recipient is not a WhatsApp user') } : await this.#prepare(row, batch, notice)
+      const prepared: Prepared = unregistered
+        ? { ok: false, failure: notOnWhatsApp() }
+        : await this.#prepare(row, batch, notice).catch((err: unknown) => ({ ok: false, failure: this.#poison(row.id, 'the message could not be prepared', err) }))
       if (prepared.ok === 'retry') {
         retries.push(row.id)
         continue
@@ -155,7 +167,7 @@ export class OutboundPipeline {
         if (encrypted.identityChanged) notice = await engine.identityNotice(peer, encrypted.identityChanged.hash, batch.settings)
         if (notice?.blocking) {
           // the ratchet step stays committed; the message waits for the new identity to be acknowledged
-          failures.push({ messageId: row.id, status: 'failed', at: batch.now, failure: failure(1028, `the identity of ${peer} changed and was not acknowledged`) })
+          failures.push({ messageId: row.id, status: 'failed', at: batch.now, failure: identityNotAcknowledged(peer) })
           continue
         }
         envelopes.push({
@@ -163,12 +175,14 @@ export class OutboundPipeline {
           category: prepared.category, businessInitiated: isBusinessInitiated(prepared.category),
         })
       } catch (err) {
-        const verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
+        let verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
+        // retried a few times (a database or network hiccup passes), then this message alone fails
+        if (verdict === 'retry' && this.#attempt(row.id) >= this.#ctx.tuning.maxSendAttempts) verdict = this.#poison(row.id, 'the message could not be encrypted', err)
         if (verdict === 'retry') {
           this.#ctx.logger.warn({ err, messageId: row.id }, 'encryption postponed')
           retries.push(row.id)
         } else {
-          if (verdict.code === 1013) unregistered = true
+          if (verdict.code === OnPremCode.USER_NOT_VALID) unregistered = true
           failures.push({ messageId: row.id, status: 'failed', at: batch.now, failure: verdict })
         }
       }
@@ -193,24 +207,34 @@ export class OutboundPipeline {
     }
     engine.cache.apply(overlay.changes)
     if (callbacks > 0) this.#ctx.notifyCallbacks()
-    for (const f of failures) this.#inflight.delete(f.messageId)
+    for (const f of failures) {
+      this.#inflight.delete(f.messageId)
+      this.#attempts.delete(f.messageId)
+    }
     for (const id of retries) this.#release(id, rows.find((r) => r.id === id)!.seq)
     for (const e of envelopes) this.#send(e.messageId, e.peer, e.shard, e)
   }
 
   async #prepare(row: QueuedMessage, batch: BatchContext, notice: IdentityNotice | undefined): Promise<Prepared> {
     const engine = this.#engine
-    const msg = this.#ctx.store.outbox.openContent<OutboundContent>(row.content)
+    let msg: OutboundContent
+    try {
+      msg = this.#ctx.store.outbox.openContent<OutboundContent>(row.content)
+    } catch (err) {
+      return { ok: false, failure: this.#poison(row.id, 'the stored message could not be read', err) }
+    }
     const contact = batch.contacts.get(row.peer)
     const verdict = pendingVerdict(row.createdAt, row.expiresAt, batch.now)
-    if (verdict === 410) return { ok: false, failure: failure(410, 'the message expired before it could be sent') }
-    if (verdict === 408) return { ok: false, failure: failure(408, 'the message was pending for more than a day before it could be sent') }
+    if (verdict === WebhookCode.MESSAGE_EXPIRED) return { ok: false, failure: failure(verdict, 'the message expired before it could be sent') }
+    if (verdict === WebhookCode.MESSAGE_NOT_VALID) return { ok: false, failure: failure(verdict, 'the message was pending for more than a day before it could be sent') }
     if (!windowAllows(row.type, contact?.lastInboundAt, batch.now)) {
-      return { ok: false, failure: failure(470, 'more than 24 hours have passed since the customer last replied; use a template') }
+      if (!batch.notOnWhatsApp) return { ok: 'retry' }
+      if (batch.notOnWhatsApp.has(row.peer)) return { ok: false, failure: notOnWhatsApp() }
+      return { ok: false, failure: failure(WebhookCode.REENGAGEMENT_MESSAGE, 'more than 24 hours have passed since the customer last replied; use a template') }
     }
     const unacknowledged = notice?.blocking || (contact?.identityHash && !contact.identityAcknowledged)
     if (batch.settings.show_security_notifications && unacknowledged) {
-      return { ok: false, failure: failure(1028, `the identity of ${row.peer} changed and was not acknowledged`) }
+      return { ok: false, failure: identityNotAcknowledged(row.peer) }
     }
     const conn = engine.connection(row.shard)
     if (!conn) return { ok: 'retry' }
@@ -228,13 +252,36 @@ export class OutboundPipeline {
     } catch (err) {
       if (err instanceof MediaFailure) return { ok: false, failure: err.failure }
       if (err instanceof WireRequestError && err.code !== 'internal' && err.code !== 'unauthorized') {
-        return { ok: false, failure: failure(msg.type === 'template' || msg.type === 'hsm' ? 2002 : 500, err.message) }
+        return { ok: false, failure: failure(isTemplateType(msg.type) ? OnPremCode.TEMPLATE_FETCH_FAILED : WebhookCode.GENERIC, err.message) }
       }
       this.#ctx.logger.warn({ err, messageId: row.id }, 'preparing a message failed, will retry')
       return { ok: 'retry' }
     }
-    const content = buildContent(msg, { id: row.id, sentAt: batch.now, profileName: engine.displayName() }, parts)
-    return { ok: true, content: encodeContent(content), category: template ? messageCategory(template.category) : 'service' }
+    let content: Uint8Array
+    try {
+      content = encodeContent(buildContent(msg, { id: row.id, sentAt: batch.now, profileName: engine.displayName() }, parts))
+    } catch (err) {
+      return { ok: false, failure: this.#poison(row.id, 'the message could not be encoded', err) }
+    }
+    return { ok: true, content, category: template ? messageCategory(template.category) : 'service' }
+  }
+
+  /** Which of `peers` have no WhatsApp account, asked of the network in one request per chunk. */
+  async #notOnWhatsApp(peers: string[]): Promise<Set<string> | undefined> {
+    const out = new Set<string>()
+    if (peers.length === 0) return out
+    const client = this.#engine.anyClient()
+    if (!client) return undefined
+    try {
+      for (let i = 0; i < peers.length; i += CHECK_CHUNK) {
+        const { results } = await client.request<ContactsCheckResult>({ t: 'contacts.check', phones: peers.slice(i, i + CHECK_CHUNK) })
+        for (const r of results) if (!r.waId) out.add(r.phone)
+      }
+      return out
+    } catch (err) {
+      this.#ctx.logger.warn({ err }, 'could not check recipients outside the window, will retry')
+      return undefined
+    }
   }
 
   async #template(msg: OutboundContent, batch: BatchContext, client: NetworkClient) {
@@ -263,16 +310,30 @@ export class OutboundPipeline {
       () => this.#settle(id, { messageId: id, status: 'sent', at: this.#ctx.clock.now() }),
       (err: unknown) => {
         const verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
-        if (verdict !== 'retry') return this.#settle(id, { messageId: id, status: 'failed', at: this.#ctx.clock.now(), failure: verdict })
-        const attempts = (this.#attempts.get(id) ?? 0) + 1
-        this.#attempts.set(id, attempts)
-        if (attempts >= this.#ctx.tuning.maxSendAttempts) {
-          return this.#settle(id, { messageId: id, status: 'failed', at: this.#ctx.clock.now(), failure: failure(500, `sending failed ${attempts} times: ${(err as Error).message}`) })
+        const attempts = verdict === 'retry' ? this.#attempt(id) : 0
+        if (verdict === 'retry' && attempts < this.#ctx.tuning.maxSendAttempts) {
+          this.#ctx.logger.debug({ err, messageId: id }, 'send postponed')
+          return this.#release(id)
         }
-        this.#ctx.logger.debug({ err, messageId: id }, 'send postponed')
-        this.#release(id)
+        const f = verdict === 'retry' ? failure(WebhookCode.GENERIC, `sending failed ${attempts} times: ${(err as Error).message}`) : verdict
+        // a refusal of this envelope itself, or a send that never got through, is loud: nothing else says why
+        if (f.code === WebhookCode.GENERIC) this.#ctx.logger.warn({ err, messageId: id, details: f.details }, 'a message could not be sent; it failed')
+        this.#settle(id, { messageId: id, status: 'failed', at: this.#ctx.clock.now(), failure: f })
       },
     )
+  }
+
+  /** Counts one more failed attempt at `id`; returns the count. */
+  #attempt(id: string): number {
+    const attempts = (this.#attempts.get(id) ?? 0) + 1
+    this.#attempts.set(id, attempts)
+    return attempts
+  }
+
+  /** A failure that belongs to this message alone (poison message): logged, and it fails with the generic code. */
+  #poison(messageId: string, what: string, err: unknown): Failure {
+    this.#ctx.logger.warn({ err, messageId }, `${what}; it failed`)
+    return failure(WebhookCode.GENERIC, `${what}: ${err instanceof Error ? err.message : String(err)}`)
   }
 
   #settle(id: string, update: StatusUpdate): void {
