@@ -76,6 +76,18 @@ describeEachDatabase('the On-Prem envelope on every error', (ctx) => {
     expect(firstErrorOf(res.body).details).toContain("'Host'")
   })
 
+  it('answers an Expect other than 100-continue with 417 in the envelope', async () => {
+    const res = await rawRequest(port, `GET /v1/health HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nExpect: teapot\r\nConnection: close\r\n\r\n`)
+    expectEnvelope(res, 417, 'Expect: teapot')
+    expect(firstErrorOf(res.body).details).toContain("'Expect'")
+  })
+
+  it('answers CONNECT with 405 in the envelope instead of dropping the connection', async () => {
+    const res = await rawRequest(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+    expectEnvelope(res, 405, 'CONNECT')
+    expect(firstErrorOf(res.body).details).toContain('CONNECT')
+  })
+
   it('answers framing garbage after a good request on the same keep-alive connection', async () => {
     const good = `GET /v1/health HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\n\r\n`
     const responses = parseResponses(await rawExchange(port, good, 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n'))

@@ -6,7 +6,7 @@ import { OnPremCode, WaboxError } from '../errors/index.js'
 import { WebhookService } from '../webhooks/service.js'
 import { authenticate, type Access } from './auth.js'
 import { WebContext, type WebAppDeps } from './context.js'
-import { clientErrorHandler } from './client-errors.js'
+import { answerNodeDefaults, clientErrorHandler } from './client-errors.js'
 import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH, unauthorized } from './errors.js'
 import { methodLabel, WebMetrics } from './metrics.js'
 import { accountRoutes } from './onprem/account.js'
@@ -57,6 +57,7 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
   // webhook secrets written in clear by an older version are sealed before anyone reads them
   await deps.store.numbers.sealWebhookSecrets()
   installErrorHandling(app, deps.version)
+  answerNodeDefaults(app.server, deps.version)
   app.decorateRequest('principal', null)
   app.decorateRequest('phoneNumberId', null)
 

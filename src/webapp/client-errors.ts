@@ -1,6 +1,8 @@
 import http from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
 import { OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+import { shown } from './errors.js'
 
 interface ClientError extends Error {
   code?: string
@@ -59,13 +61,34 @@ export function clientErrorHandler(version: string): (err: ClientError, socket: 
       socket.destroy()
       return
     }
-    const error = clientErrorOf(err)
-    const status = error.httpStatusFor('onprem')
-    const body = JSON.stringify(renderOnPrem(error, version))
-    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
-      + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
-    socket.resume()
-    socket.once('end', () => socket.destroy())
-    socket.setTimeout(LINGER_MS, () => socket.destroy())
+    answerRaw(socket, clientErrorOf(err), version)
   }
+}
+
+/** Writes the envelope of `error` as a whole HTTP response on a socket no response object owns, and closes it. */
+function answerRaw(socket: Socket, error: WaboxError, version: string): void {
+  const status = error.httpStatusFor('onprem')
+  const body = JSON.stringify(renderOnPrem(error, version))
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+    + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+  socket.resume()
+  socket.once('end', () => socket.destroy())
+  socket.setTimeout(LINGER_MS, () => socket.destroy())
+}
+
+/**
+ * Node answers two requests itself, outside the envelope: an `Expect` other than 100-continue
+ * (a bare 417) and CONNECT (the connection is dropped without an answer).
+ */
+export function answerNodeDefaults(server: http.Server, version: string): void {
+  server.on('checkExpectation', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const err = new WaboxError(OnPremCode.INVALID_REQUEST,
+      `Invalid value for header 'Expect': '${shown(String(request.headers.expect), 60)}'; only 100-continue is supported`, { httpStatus: 417 })
+    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
+    response.end(JSON.stringify(renderOnPrem(err, version)))
+  })
+  // typed a Duplex, the socket of an HTTP or HTTPS server is a net.Socket
+  server.on('connect', (_request: http.IncomingMessage, socket: Duplex) => {
+    answerRaw(socket as Socket, new WaboxError(OnPremCode.INVALID_REQUEST, 'Method CONNECT is not allowed: this server is not a proxy', { httpStatus: 405 }), version)
+  })
 }

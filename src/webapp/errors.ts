@@ -108,7 +108,7 @@ function translate(err: FastifyError, request: FastifyRequest): WaboxError {
   const path = shown(request.url.split('?')[0] ?? '')
   switch (err.code) {
     case 'FST_ERR_BAD_URL':
-      return invalid('URL path', `malformed percent-encoding in ${path}: every % must start a %XX escape of UTF-8 text`)
+      return invalid('URL path', `${path} is not a valid path (malformed percent-encoding? every % must start a %XX escape of UTF-8 text)`)
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return new WaboxError(OnPremCode.PARAMETER_INVALID,
         `Invalid value for a path parameter of ${path}: at most ${MAX_PARAM_LENGTH} characters`, { httpStatus: 414 })
