@@ -1,6 +1,7 @@
 import { encode } from '@msgpack/msgpack'
 import { describe, expect, it } from 'vitest'
 import { decodeClientFrame, decodeServerFrame, encodeFrame, FrameError } from '../src/wire/codec.js'
+import { decodeContent, encodeContent } from '../src/wire/content-codec.js'
 import type { ClientFrame } from '../src/wire/frames.js'
 import { fnv1a32, shardOf } from '../src/wire/shard.js'
 
@@ -50,6 +51,21 @@ describe('wire codec', () => {
     expect(push).toMatchObject({ t: 'receipt', envelopeIds: ['a'] })
     expect(decodeServerFrame(encodeFrame({ v: 1, t: 'ack', id: 'x', ok: false, error: { code: 'blocked', message: 'no' } }))).toMatchObject({ ok: false })
     expect(() => decodeServerFrame(encode({ v: 1, t: 'ack', ok: true }))).toThrow(FrameError)
+  })
+})
+
+describe('content codec', () => {
+  /** A contacts plaintext whose card nests `depth` maps, written byte by byte as a hostile sender's encoder would. */
+  const nested = (depth: number) => {
+    const head = encode({ kind: 'message', id: 'm1', sentAt: 1, type: 'contacts' })
+    head[0] = 0x85 // a map of five: `contacts` follows
+    return Buffer.concat([head, encode('contacts'), Buffer.of(0x91), Buffer.from('81a161'.repeat(depth), 'hex'), Buffer.of(0x80)])
+  }
+
+  it('takes content as deep as its own encoder writes, and refuses deeper content that would overflow the stack downstream', () => {
+    expect(decodeContent(encodeContent({ kind: 'message', id: 'm1', sentAt: 1, type: 'contacts', contacts: [{ org: JSON.parse('{"a":'.repeat(96) + '{}' + '}'.repeat(96)) }] }))).toMatchObject({ type: 'contacts' })
+    expect(() => decodeContent(nested(150))).toThrow('nested deeper than 100 levels')
+    expect(() => decodeContent(nested(20_000))).toThrow('nested deeper than 100 levels')
   })
 })
 

@@ -79,19 +79,21 @@ export class InboundPipeline {
     let content: Content | undefined
     let notice: IdentityNotice | undefined
     let message: InboundMessageEvent['message']
+    let unreadable = 'the message could not be decrypted'
     try {
       const decrypted = await account.decrypt(env.from, env.kind, env.body)
       if (decrypted.identityChanged) notice = await engine.identityNotice(env.from, decrypted.identityChanged.hash, settings)
+      unreadable = 'the message content is not valid'
       content = decodeContent(decrypted.plaintext)
     } catch (err) {
-      // acked and reported, not retried forever: a message key that failed once fails again
-      this.#ctx.logger.warn({ err, envelopeId: env.envelopeId, from: env.from }, 'could not decrypt an inbound envelope')
+      // acked and reported, not retried forever: a message key that failed once fails again, and so does its content
+      this.#ctx.logger.warn({ err, envelopeId: env.envelopeId, from: env.from }, 'could not read an inbound envelope')
     }
     if (content) {
       const media = await this.#media(conn, content, settings)
       message = inboundMessage(content, { from: env.from, timestamp, businessWaId: engine.waId, ...media })
     } else {
-      message = { from: env.from, id: env.envelopeId, timestamp, type: 'unknown', errors: [webhookErrorOf(failure(WebhookCode.GENERIC, 'the message could not be decrypted'))] }
+      message = { from: env.from, id: env.envelopeId, timestamp, type: 'unknown', errors: [webhookErrorOf(failure(WebhookCode.GENERIC, unreadable))] }
     }
     const profileName = content?.profileName ?? null
     const name = profileName ?? (await store.contactState.get(engine.phoneNumberId, [env.from])).get(env.from)?.profileName ?? env.from

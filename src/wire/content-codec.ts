@@ -36,5 +36,25 @@ export function decodeContent(bytes: Uint8Array): Content {
   const field = Object.hasOwn(BODY_FIELD, String(value.type)) ? BODY_FIELD[value.type as MessageType] : undefined
   if (!field) throw new Error(`unknown message type ${String(value.type)}`)
   if (typeof value[field] !== 'object' || value[field] === null) throw new Error(`${String(value.type)} message lacks ${field}`)
+  if (nestedDeeperThan(value, MAX_CONTENT_DEPTH)) throw new Error(`content is nested deeper than ${MAX_CONTENT_DEPTH} levels`)
   return value as unknown as Content
+}
+
+/**
+ * The decoder reads any depth, but what reads the content next (JSON of the stored message and
+ * its callback) recurses and overflows the stack a few thousand levels down. The bound is the
+ * one `encodeContent` writes, so no honest sender is refused.
+ */
+export const MAX_CONTENT_DEPTH = 100
+
+/** Whether maps and arrays nest deeper than `max` (the root is level 0); walks without recursing. */
+function nestedDeeperThan(root: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[root, 0]]
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, depth] = item
+    if (typeof value !== 'object' || value === null || value instanceof Uint8Array) continue
+    if (depth > max) return true
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1])
+  }
+  return false
 }
