@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { WireRequestError } from '../src/wire/client.js'
 import { CloseCode, type ContactsCheckResult, type RegisterRequestResult, type RegisterVerifyResult } from '../src/wire/frames.js'
-import { Harness, nextEvent } from './network-harness.js'
+import { Harness, keyUpload, nextEvent } from './network-harness.js'
 
 let h: Harness
 afterEach(async () => h?.close())
@@ -124,6 +124,46 @@ describe('network registration', () => {
     const again = await client.request<RegisterVerifyResult>({ t: 'register.verify', cc: '1', phone: '5550007', code })
     expect(again.waId).toBe(phone.waId)
     expect(await closed).toBe(CloseCode.AUTH_FAILED)
+  })
+
+  it('refuses to register a number another device holds, unless the request says migrate: true', async () => {
+    h = await Harness.start()
+    const holder = await h.register('1', '5550100', 'Demo')
+    const held = await h.connect(holder)
+    await held.request(keyUpload(0, 0, 21))
+    const cert = await h.vnameCert('1', '5550100', 'Demo')
+    const client = h.client()
+    await client.connect()
+
+    // a fresh install (no identity, or another one) is refused and gets no code
+    const used = await h.server.lastCode('1', '5550100')
+    for (const identityKey of [undefined, new Uint8Array(33).fill(22)]) {
+      const refused = await rejection(client.request({ t: 'register.request', cc: '1', phone: '5550100', method: 'sms', cert, identityKey }))
+      expect(refused.code).toBe('registered_elsewhere')
+      expect(refused.message).toContain('+15550100')
+      expect(refused.message).toContain('migrate')
+    }
+    expect(await h.server.lastCode('1', '5550100')).toBe(used)
+    const notBool = { t: 'register.request', cc: '1', phone: '5550100', method: 'sms', cert, migrate: 'yes' }
+    expect((await rejection(client.request(notBool as unknown as Parameters<typeof client.request>[0]))).code).toBe('bad_request')
+    // nor can it verify with a code the holder asked for
+    await client.request({ t: 'register.request', cc: '1', phone: '5550100', method: 'sms', cert, identityKey: new Uint8Array(33).fill(21) })
+    const code = (await h.server.lastCode('1', '5550100'))!
+    expect((await rejection(client.request({ t: 'register.verify', cc: '1', phone: '5550100', code }))).code).toBe('registered_elsewhere')
+    expect((await h.control('GET', '/control/accounts/15550100')).body).toMatchObject({ connectedShards: [0] })
+
+    // the holder itself (same identity) may register again, e.g. after losing its password
+    const again = await client.request<RegisterVerifyResult>({ t: 'register.verify', cc: '1', phone: '5550100', code, identityKey: new Uint8Array(33).fill(21) })
+    expect(again.waId).toBe('15550100')
+    await (await h.connect(again)).request(keyUpload(0, 0, 21))
+
+    // migrate: true moves the number; the old holder's sessions close with AUTH_FAILED
+    const old = await h.connect(again)
+    const closed = nextEvent<number>(old, 'disconnected')
+    await client.request({ t: 'register.request', cc: '1', phone: '5550100', method: 'sms', cert, migrate: true })
+    const moved = await client.request<RegisterVerifyResult>({ t: 'register.verify', cc: '1', phone: '5550100', code: (await h.server.lastCode('1', '5550100'))!, migrate: true })
+    expect(await closed).toBe(CloseCode.AUTH_FAILED)
+    await h.connect(moved)
   })
 
   it('answers requests before login with unauthorized and checks contacts after it', async () => {

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { CoreBridge } from '../domain/bridge.js'
+import { OnPremCode, WaboxError } from '../errors/index.js'
 import { randomToken } from '../ids.js'
 import { request } from 'undici'
 import type { NetworkServer } from '../network/index.js'
@@ -112,6 +113,13 @@ export interface ProvisionInput {
   phones: number
 }
 
+/** The network refused the demo number because another install holds it: say which and what to do instead. */
+function demoNumberHeld(err: unknown, networkUrl: string): unknown {
+  if (!(err instanceof WaboxError) || err.code !== OnPremCode.RESOURCE_ALREADY_EXISTS) return err
+  return new Error(`the demo number +${DEMO.cc}${DEMO.number} is already registered on the network at ${networkUrl} by another wabox install: ` +
+    'start that install (its --data-dir) instead of a new one, or leave out --network-url so that this one runs a network of its own', { cause: err })
+}
+
 export const provision = {
   /** Reads what an earlier start left, and the control token to protect the network with. */
   async prepare(dataDir: string): Promise<{ existing: Credentials | undefined; controlToken: string }> {
@@ -135,7 +143,9 @@ export const provision = {
     const id = String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
     await store.numbers.create({ id, ...DEMO })
     const cert = await network.vnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)
-    await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert })
+    await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert }).catch((err: unknown) => {
+      throw demoNumberHeld(err, input.controlUrl)
+    })
     const code = await network.lastCode(DEMO.cc, DEMO.number)
     if (!code) throw new Error('the network issued no registration code for the demo number')
     await bridge.verify(id, code)

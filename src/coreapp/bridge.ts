@@ -7,6 +7,7 @@ import { shardOf } from '../wire/shard.js'
 import { hashPassword, verifyPassword } from '../store/users.js'
 import type { EngineContext } from './context.js'
 import { prepareKeys } from './keys.js'
+import { heldElsewhere, ownIdentityKey } from './number-ownership.js'
 import type { NumberEngine } from './number-engine.js'
 import { SignalCache } from './signal-store.js'
 import { vnameOf } from './vname.js'
@@ -23,8 +24,8 @@ const BLOCKING_CHECK_TIMEOUT_MS = 20_000
 /** The CoreApp's answers to the WebApp's synchronous requests: registration, PIN, shards, read marks, contact checks. */
 export class CoreAppBridge implements CoreBridge {
   readonly #host: BridgeHost
-  // the PIN given with the code request, needed again at verification
-  readonly #pins = new Map<string, string>()
+  // the PIN and the migrate flag given with the code request, needed again at verification
+  readonly #pending = new Map<string, Pick<RegistrationRequest, 'pin' | 'migrate'>>()
 
   constructor(host: BridgeHost) {
     this.#host = host
@@ -35,29 +36,37 @@ export class CoreAppBridge implements CoreBridge {
   }
 
   async requestCode(phoneNumberId: string, req: RegistrationRequest): Promise<{ status: 'code_sent' | 'already_registered'; vname: string }> {
-    const { store } = this.#ctx
+    const { store, clock } = this.#ctx
     const row = await this.#number(phoneNumberId)
     const cert = Buffer.from(req.cert, 'base64')
     const vname = vnameOf(cert)
     if (!vname) throw new WaboxError(OnPremCode.ACCESS_DENIED, 'VName certificate error: the certificate could not be decoded')
     if (row.status === 'registered' && row.cc === req.cc && row.number === req.phoneNumber) return { status: 'already_registered', vname: vname.name }
-    const result = await this.#unauthenticated((c) => c.request<RegisterRequestResult>({ t: 'register.request', cc: req.cc, phone: req.phoneNumber, method: req.method, cert }))
     const waId = req.cc + req.phoneNumber
+    const identityKey = await ownIdentityKey(store, clock, phoneNumberId, waId)
+    const result = await this.#unauthenticated((c) => c.request<RegisterRequestResult>({
+      t: 'register.request', cc: req.cc, phone: req.phoneNumber, method: req.method, cert, identityKey, ...(req.migrate ? { migrate: true } : {}),
+    })).catch((err: unknown) => {
+      throw heldElsewhere(err, waId)
+    })
     await store.numbers.update(phoneNumberId, {
       cc: req.cc, number: req.phoneNumber, ...(waId !== row.wa_id ? { wa_id: waId } : {}),
       display_name: result.vname ?? vname.name, cert: req.cert, ...(row.status === 'registered' ? {} : { status: 'pending' }),
     })
-    if (req.pin) this.#pins.set(phoneNumberId, req.pin)
-    else this.#pins.delete(phoneNumberId)
+    this.#pending.set(phoneNumberId, { pin: req.pin, migrate: req.migrate })
     return { status: result.status, vname: result.vname ?? vname.name }
   }
 
   async verify(phoneNumberId: string, code: string): Promise<void> {
     const { store, clock, tuning } = this.#ctx
     const row = await this.#number(phoneNumberId)
-    const pin = this.#pins.get(phoneNumberId)
-    const result = await this.#unauthenticated((c) =>
-      c.request<RegisterVerifyResult>({ t: 'register.verify', cc: row.cc, phone: row.number, code, ...(pin ? { pin } : {}) }))
+    const { pin, migrate } = this.#pending.get(phoneNumberId) ?? {}
+    const identityKey = await ownIdentityKey(store, clock, phoneNumberId, row.wa_id)
+    const result = await this.#unauthenticated((c) => c.request<RegisterVerifyResult>({
+      t: 'register.verify', cc: row.cc, phone: row.number, code, identityKey, ...(pin ? { pin } : {}), ...(migrate ? { migrate: true } : {}),
+    })).catch((err: unknown) => {
+      throw heldElsewhere(err, row.wa_id)
+    })
     // a new registration invalidates every connection of the old one
     await this.#host.stopEngine(phoneNumberId)
     // the password is kept at once; the number counts as registered (and gets connected) only
@@ -66,7 +75,7 @@ export class CoreAppBridge implements CoreBridge {
       network_secret: store.ctx.sealer.seal(result.password), status: 'pending',
       ...(result.waId !== row.wa_id ? { wa_id: result.waId } : {}),
     })
-    this.#pins.delete(phoneNumberId)
+    this.#pending.delete(phoneNumberId)
     // identity (first time) and pre-keys are durable before the network hands any of them out
     const cache = new SignalCache(store, phoneNumberId)
     const { payload, changes } = await prepareKeys(store, clock, cache, result.waId, tuning.preKeys)

@@ -20,6 +20,7 @@ import type { CommitBatch } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { LeaseLost, type EngineView, type IdentityNotice } from './engine-view.js'
 import { InboundPipeline } from './inbound.js'
+import { noticeRefusedCredentials } from './number-ownership.js'
 import { identityChangedMessage } from './inbound-event.js'
 import { prepareKeys } from './keys.js'
 import { OutboundPipeline } from './outbound.js'
@@ -150,17 +151,33 @@ export class NumberEngine implements EngineView {
       if (lost && this.#connections.get(conn.shard) === conn) this.#replaceLater(conn)
       void this.#updateGateway()
     },
+    refused: (conn, reason) => {
+      void this.#updateGateway()
+      // after a pause, so that a registration by this deployment has stored its new password
+      this.#later(() => {
+        if (this.#connections.get(conn.shard) !== conn) return
+        noticeRefusedCredentials(this.#ctx, this.phoneNumberId, this.#password, reason)
+          .catch((err: unknown) => this.#logger.error({ err }, 'checking the refused credentials failed'))
+      })
+    },
   }
 
   /** A connection that gave up (login refused, taken over) is tried again after a pause while we hold the lease. */
   #replaceLater(conn: ShardConnection): void {
-    const timer = setTimeout(() => {
-      this.#retryTimers.delete(timer)
-      if (this.#stopped || this.#connections.get(conn.shard) !== conn) return
+    this.#later(() => {
+      if (this.#connections.get(conn.shard) !== conn) return
       this.#connections.delete(conn.shard)
       void conn.close().then(() => {
         if (!this.#stopped && !this.#connections.has(conn.shard)) this.#open(conn.shard)
       })
+    })
+  }
+
+  /** Runs `fn` after the reconnect pause unless the engine stopped meanwhile. */
+  #later(fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer)
+      if (!this.#stopped) fn()
     }, this.#ctx.tuning.reconnectMs)
     timer.unref()
     this.#retryTimers.add(timer)

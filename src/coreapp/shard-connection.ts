@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
-import { NetworkClient } from '../wire/client.js'
-import type { EnvelopeFailedPush, EnvelopePush, LoginResult, ReceiptPush } from '../wire/frames.js'
+import { NetworkClient, WireRequestError } from '../wire/client.js'
+import { CloseCode, type EnvelopeFailedPush, type EnvelopePush, type LoginResult, type ReceiptPush } from '../wire/frames.js'
 import type { EngineContext } from './context.js'
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected'
@@ -11,8 +11,10 @@ export interface ShardHandlers {
   keysLow(conn: ShardConnection): void
   envelopeFailed(conn: ShardConnection, failed: EnvelopeFailedPush): void
   loggedIn(conn: ShardConnection, result: LoginResult): void
-  /** The state changed; `lost` when the connection gave up for good (login refused, replaced). */
+  /** The state changed; `lost` when the connection gave up for good (login failed, replaced). */
   state(conn: ShardConnection, lost: boolean): void
+  /** The network no longer accepts the number's credentials (`reason` says how); the connection gave up. */
+  refused(conn: ShardConnection, reason: string): void
 }
 
 /**
@@ -24,6 +26,7 @@ export class ShardConnection {
   state: ConnectionState = 'connecting'
   readonly #logger: Logger
   #closed = false
+  #refused = false
   #acks: string[] = []
 
   constructor(
@@ -48,8 +51,9 @@ export class ShardConnection {
     c.on('keys.low', () => this.handlers.keysLow(this))
     c.on('envelope.failed', (f) => this.handlers.envelopeFailed(this, f))
     c.on('connected', () => this.#setState('connected', false))
-    c.on('disconnected', () => {
-      if (!this.#closed) this.#setState('connecting', false)
+    c.on('disconnected', (code) => {
+      if (code === CloseCode.AUTH_FAILED) this.#refuse(`the network closed the session of +${this.credentials.waId}: the number was registered again, by another device`)
+      else if (!this.#closed) this.#setState('connecting', false)
     })
     c.on('replaced', () => {
       this.#logger.warn('another login took this shard over')
@@ -61,6 +65,9 @@ export class ShardConnection {
       (result) => this.handlers.loggedIn(this, result),
       (err: unknown) => {
         if (this.#closed) return
+        if (err instanceof WireRequestError && err.code === 'unauthorized') {
+          return this.#refuse(`the network refused the login of +${this.credentials.waId}: the number was registered again, by another device, or the network does not know it`)
+        }
         this.#logger.warn({ err }, 'login to the network failed')
         this.#setState('disconnected', true)
       },
@@ -84,6 +91,14 @@ export class ShardConnection {
     this.#closed = true
     this.state = 'disconnected'
     await this.client.close()
+  }
+
+  /** Once per connection: a refused login also ends in an AUTH_FAILED close. */
+  #refuse(reason: string): void {
+    if (this.#closed || this.#refused) return
+    this.#refused = true
+    this.state = 'disconnected'
+    this.handlers.refused(this, reason)
   }
 
   #setState(state: ConnectionState, lost: boolean): void {

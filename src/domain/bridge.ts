@@ -10,6 +10,8 @@ export interface RegistrationRequest {
   /** vname certificate, base64. */
   cert: string
   pin?: string
+  /** Take the number over from another install that holds it on the network (it loses the number). */
+  migrate?: boolean
 }
 
 export interface ContactCheckResult {

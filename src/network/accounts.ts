@@ -5,6 +5,7 @@ import type { Clock } from '../clock.js'
 import { randomToken } from '../ids.js'
 import type { ContactsCheckResult, RegisterRequest, RegisterRequestResult, RegisterVerify, RegisterVerifyResult } from '../wire/frames.js'
 import type { NetworkDb } from './database.js'
+import { storedIdentityKey } from './keys.js'
 import { TIERS, type NetworkLimits, type Tier } from './options.js'
 import type { AccountsTable } from './schema.js'
 import type { VnameIssuer } from './vname.js'
@@ -77,6 +78,7 @@ export class Accounts {
   async requestCode(frame: RegisterRequest): Promise<RegisterRequestResult> {
     const { cc, phone } = frame
     const waId = waIdOf(cc, phone)
+    await this.#refuseTakeover(waId, frame)
     let vname: string | null = null
     if (frame.cert) {
       vname = this.#deps.vname.verify(frame.cert, cc, phone) ?? null
@@ -100,6 +102,7 @@ export class Accounts {
 
   async verify(frame: RegisterVerify): Promise<RegisterVerifyResult> {
     const waId = waIdOf(frame.cc, frame.phone)
+    await this.#refuseTakeover(waId, frame)
     const pending = await this.#pendingCode(waId)
     if (!pending || pending.code !== frame.code) throw new WireFailure('wrong_code', 'the registration code is wrong or expired')
     const existing = this.#byWaId.get(waId)
@@ -134,7 +137,8 @@ export class Accounts {
     })
     this.#remember(row)
     this.#deps.onRegistered(waId)
-    this.#deps.logger.info({ waId, business, vname: row.vname }, existing ? 'account re-registered' : 'account registered')
+    const event = !existing ? 'account registered' : frame.migrate ? 'account migrated to a new device' : 'account re-registered'
+    this.#deps.logger.info({ waId, business, vname: row.vname }, event)
     return { waId, password }
   }
 
@@ -168,6 +172,18 @@ export class Accounts {
   async lastCode(cc: string, phone: string): Promise<string | undefined> {
     const row = await this.#deps.db.selectFrom('registration_codes').select('code').where('wa_id', '=', cc + phone).executeTakeFirst()
     return row?.code
+  }
+
+  /**
+   * A number whose device uploaded an identity key belongs to that device: registering it
+   * again takes the same identity key, or `migrate: true` to move it. This stops a second
+   * install from taking a number over by accident; the code and the PIN authenticate.
+   */
+  async #refuseTakeover(waId: string, frame: { identityKey?: Uint8Array; migrate?: boolean }): Promise<void> {
+    if (frame.migrate === true || !this.#byWaId.has(waId)) return
+    const held = await storedIdentityKey(this.#deps.db, waId)
+    if (!held || (frame.identityKey && Buffer.from(held).equals(frame.identityKey))) return
+    throw new WireFailure('registered_elsewhere', `+${waId} is registered on another device; register with migrate: true to move it to this one`)
   }
 
   async #pendingCode(waId: string) {

@@ -102,6 +102,12 @@ export class KeyDirectory {
   }
 }
 
+/** The identity key `waId` uploaded last, if any: the network's mark of the device that holds the number. */
+export async function storedIdentityKey(db: NetworkDb, waId: string): Promise<Uint8Array | undefined> {
+  const row = await db.selectFrom('identity_keys').select('identity_key').where('wa_id', '=', waId).executeTakeFirst()
+  return row?.identity_key
+}
+
 async function deleteOneTimeKeys(trx: Trx, waId: string): Promise<void> {
   await trx.deleteFrom('one_time_pre_keys').where('wa_id', '=', waId).execute()
   await trx.deleteFrom('kyber_pre_keys').where('wa_id', '=', waId).execute()

@@ -123,10 +123,23 @@ export class PhoneNumbers {
     return { ...stored, webhooks: { ...plain, ...secrets } as Webhooks }
   }
 
+  /** The connection state of a registered number (a lost one stays `unregistered`). */
   async setGatewayStatus(id: string, status: GatewayStatus): Promise<void> {
     await this.ctx.db.updateTable('phone_numbers')
       .set({ gateway_status: status, updated_at: this.ctx.clock.now() })
-      .where('id', '=', id).execute()
+      .where('id', '=', id).where('status', '=', 'registered').execute()
+  }
+
+  /**
+   * The network refused the credentials sealed in `networkSecret`: the number is unregistered
+   * (its dead credentials stay, see domain/number-loss.ts). False when it was registered again
+   * meanwhile, or another caller marked it first.
+   */
+  async markLost(id: string, networkSecret: Buffer): Promise<boolean> {
+    const result = await this.ctx.db.updateTable('phone_numbers')
+      .set({ status: 'unregistered', gateway_status: 'unregistered', updated_at: this.ctx.clock.now() })
+      .where('id', '=', id).where('status', '=', 'registered').where('network_secret', '=', networkSecret).executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
   }
 
   async update(id: string, fields: Partial<Omit<PhoneNumberRow, 'id' | 'created_at'>>): Promise<void> {

@@ -51,8 +51,8 @@ const oneTimeKey = shape({ id: uint, publicKey: key })
 const wireError = shape({ code: str, message: str })
 
 const clientSpecs: Record<ClientFrame['t'], Spec> = {
-  'register.request': { cc: str, phone: str, method: oneOf('sms', 'voice'), cert: optional(bin(MAX_KEY_BYTES)) },
-  'register.verify': { cc: str, phone: str, code: str, pin: optional(str) },
+  'register.request': { cc: str, phone: str, method: oneOf('sms', 'voice'), cert: optional(bin(MAX_KEY_BYTES)), identityKey: optional(key), migrate: optional(bool) },
+  'register.verify': { cc: str, phone: str, code: str, pin: optional(str), identityKey: optional(key), migrate: optional(bool) },
   'account.pin': { pin: nullable(str) },
   login: { waId: str, password: str, shard: optional(uint), shards: optional(uint) },
   'keys.upload': {

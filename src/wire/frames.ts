@@ -27,6 +27,7 @@ export type WireErrorCode =
   | 'unauthorized'
   | 'not_registered' // the addressed wa_id is not on the network (CoreApp: 1013 / 131026)
   | 'wrong_code' // registration code mismatch
+  | 'registered_elsewhere' // the number is held by another device; register with migrate: true to move it
   | 'pin_required'
   | 'wrong_pin'
   | 'bad_certificate' // vname certificate missing/invalid (1005)
@@ -59,6 +60,10 @@ export interface RegisterRequest extends RequestBase {
   phone: string
   method: 'sms' | 'voice'
   cert?: Uint8Array
+  /** The registering device's identity key, if it has one: the holder's own key may register again. */
+  identityKey?: Uint8Array
+  /** Take the number over from the device that holds it. */
+  migrate?: boolean
 }
 
 export interface RegisterVerify extends RequestBase {
@@ -67,6 +72,8 @@ export interface RegisterVerify extends RequestBase {
   phone: string
   code: string
   pin?: string
+  identityKey?: Uint8Array
+  migrate?: boolean
 }
 
 export interface SetPin extends RequestBase {

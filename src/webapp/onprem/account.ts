@@ -12,6 +12,7 @@ const Register = Type.Object({
   method: Type.String({ description: 'sms or voice (any case)' }),
   cert: Type.String({ minLength: 1, description: 'vname certificate, base64' }),
   pin: Type.Optional(Type.String({ pattern: '^\\d{6}$', description: 'two-step PIN, if enabled' })),
+  migrate: Type.Optional(Type.Boolean({ description: 'take the number over from another install that holds it on the network (wabox)' })),
 })
 const Verify = Type.Object({ code: Type.String({ pattern: '^\\d{6}$', description: 'the 6-digit code' }) })
 const Shards = Type.Object({
@@ -51,13 +52,13 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     config: { access: 'admin' },
     schema: { tags: ['account'], summary: 'Request a registration code (201: already registered, 202: code sent)', body: Register },
   }, async (request, reply) => {
-    const { cc, phone_number: phone, cert, pin } = request.body
+    const { cc, phone_number: phone, cert, pin, migrate } = request.body
     const method = request.body.method.toLowerCase()
     if (method !== 'sms' && method !== 'voice') throw invalid('method', 'must be "sms" or "voice"')
     if (!/^[A-Za-z0-9+/=_-]+$/.test(cert.replace(/\s/g, ''))) throw invalid('cert', 'must be the base64 vname certificate')
     const number = await namedNumber(request, cc, phone, true)
     const result = await ctx.deps.bridge.requestCode(number.id, {
-      cc, phoneNumber: phone, method, cert: cert.replace(/\s/g, ''), ...(pin ? { pin } : {}),
+      cc, phoneNumber: phone, method, cert: cert.replace(/\s/g, ''), ...(pin ? { pin } : {}), ...(migrate ? { migrate } : {}),
     })
     if (result.status === 'already_registered') return reply.code(201).send(ctx.ok())
     return reply.code(202).send(ctx.ok({ account: [{ vname: result.vname }] }))

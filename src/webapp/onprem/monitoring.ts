@@ -2,6 +2,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { registrationLost, registrationLostDetails } from '../../domain/number-loss.js'
+import { OnPremCode, WaboxError } from '../../errors/index.js'
 import type { AppStats, WebContext } from '../context.js'
 import { isDeploymentAdmin } from '../auth.js'
 import { onlyNumber, onlyNumberText, registryJson, toPrometheus, type MetricJson } from '../metrics.js'
@@ -36,7 +38,11 @@ export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
   }, async (request) => {
     const number = request.phoneNumberId ? await store.numbers.get(request.phoneNumberId) : undefined
     // single-instance shape; the per-node HA/multiconnect shape is not produced yet
-    return ctx.ok({ health: { gateway_status: number?.gateway_status ?? 'unregistered' } })
+    const health = { gateway_status: number?.gateway_status ?? 'unregistered' }
+    if (!number || !registrationLost(number)) return ctx.ok({ health })
+    // not just "register first": say that another install took the number, and how to get it back
+    const error = new WaboxError(OnPremCode.SERVICE_NOT_READY, registrationLostDetails(number.wa_id))
+    return ctx.ok({ health, errors: [{ code: error.code, title: error.title, details: error.details }] })
   })
 
   app.get<{ Querystring: Format }>('/metrics', {
