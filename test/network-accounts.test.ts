@@ -126,7 +126,7 @@ describe('network registration', () => {
     expect(await closed).toBe(CloseCode.AUTH_FAILED)
   })
 
-  it('refuses to register a number another device holds, unless the request says migrate: true', async () => {
+  it('refuses to register a business number another device holds, unless the request says migrate: true', async () => {
     h = await Harness.start()
     const holder = await h.register('1', '5550100', 'Demo')
     const held = await h.connect(holder)
@@ -164,6 +164,11 @@ describe('network registration', () => {
     const moved = await client.request<RegisterVerifyResult>({ t: 'register.verify', cc: '1', phone: '5550100', code: (await h.server.lastCode('1', '5550100'))!, migrate: true })
     expect(await closed).toBe(CloseCode.AUTH_FAILED)
     await h.connect(moved)
+
+    // a consumer number moves to a fresh phone, as a reinstalled WhatsApp does
+    const phone = await h.register('1', '5550200')
+    await (await h.connect(phone)).request(keyUpload(0, 0, 23))
+    expect((await h.register('1', '5550200')).waId).toBe('15550200')
   })
 
   it('answers requests before login with unauthorized and checks contacts after it', async () => {

@@ -175,12 +175,13 @@ export class Accounts {
   }
 
   /**
-   * A number whose device uploaded an identity key belongs to that device: registering it
-   * again takes the same identity key, or `migrate: true` to move it. This stops a second
-   * install from taking a number over by accident; the code and the PIN authenticate.
+   * A business number whose device uploaded an identity key belongs to that device:
+   * registering it again takes the same identity key, or `migrate: true` to move it. This
+   * stops a second install from taking a number over by accident; the code and the PIN
+   * authenticate. A consumer re-registers freely, as a reinstalled WhatsApp does.
    */
   async #refuseTakeover(waId: string, frame: { identityKey?: Uint8Array; migrate?: boolean }): Promise<void> {
-    if (frame.migrate === true || !this.#byWaId.has(waId)) return
+    if (frame.migrate === true || !this.#byWaId.get(waId)?.business) return
     const held = await storedIdentityKey(this.#deps.db, waId)
     if (!held || (frame.identityKey && Buffer.from(held).equals(frame.identityKey))) return
     throw new WireFailure('registered_elsewhere', `+${waId} is registered on another device; register with migrate: true to move it to this one`)
