@@ -22,7 +22,7 @@ import { profileRoutes } from './onprem/profile.js'
 import { settingsRoutes } from './onprem/settings.js'
 import { usersRoutes } from './onprem/users.js'
 import { RateLimiter } from './rate-limit.js'
-import { malformedQuery, missingHost } from './request-guards.js'
+import { malformedQuery, missingHost, nulInParams } from './request-guards.js'
 
 function accessOf(request: FastifyRequest): Access | undefined {
   const access = request.routeOptions.config.access
@@ -75,7 +75,7 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
       void reply.header('connection', 'close')
       throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'This server is shutting down: retry the request, another instance may answer it')
     }
-    const refused = missingHost(request) ?? malformedQuery(request.url)
+    const refused = missingHost(request) ?? malformedQuery(request.url) ?? nulInParams(request.params)
     if (refused) throw refused
     if (request.is404) return
     const access = accessOf(request)

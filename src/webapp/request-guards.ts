@@ -26,3 +26,11 @@ export function missingHost(request: FastifyRequest): WaboxError | undefined {
   if (request.raw.httpVersion !== '1.1' || request.headers.host !== undefined) return undefined
   return missing("header 'Host'", 'HTTP/1.1 requests must carry it')
 }
+
+/** No id or name holds NUL, and PostgreSQL cannot store one in text: refuse it in path parameters. */
+export function nulInParams(params: unknown): WaboxError | undefined {
+  for (const [name, value] of Object.entries(params ?? {})) {
+    if (typeof value === 'string' && value.includes('\0')) return invalid(`path parameter '${name}'`, 'must not contain NUL (%00)')
+  }
+  return undefined
+}

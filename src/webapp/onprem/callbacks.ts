@@ -16,9 +16,9 @@ const ListQuery = Type.Object({
     description: 'pending: every undelivered callback (new and retrying); failed: undelivered with at least one failed attempt; dead: dead letters',
   })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: 'page size' })),
-  after: Type.Optional(Type.Integer({ minimum: 0, description: '`paging.next` of the previous page' })),
+  after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: '`paging.next` of the previous page' })),
 })
-const SeqParams = Type.Object({ seq: Type.Integer({ minimum: 1, description: 'the callback\'s seq, from GET /v1/callbacks' }) })
+const SeqParams = Type.Object({ seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'the callback\'s seq, from GET /v1/callbacks' }) })
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 const Time = Type.String({ format: 'date-time', description: 'ISO 8601, UTC' })
