@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import SQLite from 'better-sqlite3'
 import type { SqliteDatabase } from 'kysely'
+import { privateFile } from './private-files.js'
 
 export interface SqliteOptions {
   /** NORMAL survives a killed process (WAL); FULL also a power cut, at one fsync per commit. */
@@ -28,12 +29,20 @@ export interface WalDatabase extends SqliteDatabase {
  * Shared by the business store and the network's own database.
  */
 export function openSqlite(file: string, opts: SqliteOptions): WalDatabase {
+  // SQLite gives a new -wal and -shm the mode of the database file; older ones are narrowed
+  privateFile(file, [`${file}-wal`, `${file}-shm`])
   const sqlite = new SQLite(file)
-  sqlite.pragma('journal_mode = WAL')
-  sqlite.pragma(`synchronous = ${opts.synchronous}`)
-  if (opts.foreignKeys) sqlite.pragma('foreign_keys = ON')
-  sqlite.pragma('busy_timeout = 5000')
-  sqlite.pragma('wal_autocheckpoint = 0')
+  try {
+    // the first statement reads the file: a corrupt one fails here
+    sqlite.pragma('journal_mode = WAL')
+    sqlite.pragma(`synchronous = ${opts.synchronous}`)
+    if (opts.foreignKeys) sqlite.pragma('foreign_keys = ON')
+    sqlite.pragma('busy_timeout = 5000')
+    sqlite.pragma('wal_autocheckpoint = 0')
+  } catch (err) {
+    sqlite.close()
+    throw err
+  }
   const checkpointer = opts.checkpoints === false ? noCheckpointer : startCheckpointer(file, opts.checkpointEveryMs ?? 500, () => {
     // without the thread the WAL would grow without bound: checkpoint inline again
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000')
@@ -75,6 +84,8 @@ function startCheckpointer(file: string, everyMs: number, onGone: () => void): {
   return {
     stop: () => {
       stopping = true
+      // until it has closed its connection, `stopped()` is pending: the process must wait for it
+      worker.ref()
       worker.postMessage('stop')
     },
     exited,

@@ -1,4 +1,3 @@
-import fs from 'node:fs'
 import path from 'node:path'
 import { Kysely, Migrator, SqliteDialect } from 'kysely'
 import { openSqlite } from '../sqlite.js'
@@ -16,9 +15,8 @@ export type NetworkDb = Kysely<NetworkDatabase>
  * Without it a killed process still loses nothing; load tests use that.
  */
 export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boolean } = {}): Promise<{ db: NetworkDb; close(): Promise<void> }> {
+  // openSqlite creates it (and its -wal and -shm) owner-only
   const file = path.join(dataDir, 'network.sqlite')
-  // Created owner-only; SQLite gives the -wal and -shm files the same mode.
-  fs.closeSync(fs.openSync(file, 'a', 0o600))
   const database = openSqlite(file, { synchronous: opts.fsync === false ? 'NORMAL' : 'FULL' })
   const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database }) })
   const close = async () => {

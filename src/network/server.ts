@@ -1,9 +1,9 @@
-import fs from 'node:fs'
 import path from 'node:path'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { systemClock } from '../clock.js'
+import { privateDir } from '../private-files.js'
 import { MAX_FRAME_BYTES } from '../wire/codec.js'
 import { CloseCode } from '../wire/frames.js'
 import { Accounts } from './accounts.js'
@@ -51,7 +51,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const logger = opts.logger ?? pino({ name: 'wabox-network' })
   const profile = opts.profile ?? 'dev'
   const limits = resolveLimits(profile, opts.limits)
-  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 })
+  privateDir(opts.dataDir)
 
   const { db, close: closeDb } = await openNetworkDatabase(opts.dataDir, { fsync: opts.fsync ?? true })
   const batcher = new WriteBatcher(db, logger)

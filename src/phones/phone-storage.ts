@@ -1,5 +1,6 @@
-import { mkdir, truncate } from 'node:fs/promises'
+import { truncate } from 'node:fs/promises'
 import { join } from 'node:path'
+import { privateDir } from '../private-files.js'
 import { appendFile, readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
 import { KeyedQueue } from '../signal/keyed-queue.js'
 
@@ -88,7 +89,8 @@ export class PhoneStorage {
 
   /** `fsync: false` keeps process crashes safe but not power loss; fine for load tests. */
   static async open(dir: string, opts: { fsync?: boolean } = {}): Promise<PhoneStorage> {
-    await mkdir(dir, { recursive: true })
+    // a phone's Signal keys and messages: owner-only (its files are created 0600)
+    privateDir(dir)
     const profile = await readFileIfExists(join(dir, FILES.profile))
     const storage = new PhoneStorage(dir, profile ? (JSON.parse(profile.toString('utf8')) as PhoneProfile) : null, opts.fsync ?? true)
     for (const e of await readJsonl<InboxEntry>(join(dir, FILES.inbox))) storage.#applyInbox(e)

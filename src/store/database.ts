@@ -1,7 +1,7 @@
-import fs from 'node:fs'
 import path from 'node:path'
 import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type QueryResult, type SqliteDialectConfig } from 'kysely'
 import pg from 'pg'
+import { privateDir } from '../private-files.js'
 import { openSqlite, type SqliteGate } from '../sqlite.js'
 import type { DB } from './schema.js'
 
@@ -42,7 +42,8 @@ export function openDatabase(options: DatabaseOptions): Database {
 }
 
 function openSqliteStore(file: string, checkpoints: boolean, gate: SqliteGate | undefined): Database {
-  fs.mkdirSync(path.dirname(file), { recursive: true })
+  // the data directory is prepared by the caller (cli/open-store.ts); a missing one is made owner-only
+  privateDir(path.dirname(file), false)
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits)
   const database = openSqlite(file, { synchronous: 'NORMAL', foreignKeys: true, checkpoints })
   const db = new Kysely<DB>({ dialect: new WaboxSqliteDialect({ database }, gate) })
@@ -54,6 +55,16 @@ function openSqliteStore(file: string, checkpoints: boolean, gate: SqliteGate | 
       await database.stopped()
     },
   }
+}
+
+/**
+ * Connects once, giving up after `timeoutMs`: a pool waits as long as the operating system
+ * does (minutes) for a host that never answers, so startup checks the server this way first.
+ */
+export async function checkPostgres(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs })
+  await client.connect()
+  await client.end()
 }
 
 function openPostgres(url: string, options: DatabaseOptions): Database {
