@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type Ke
 import fs from 'node:fs'
 import path from 'node:path'
 import { pooledRandomBytes } from '../ids.js'
+import { privateDir } from '../private-files.js'
 
 const VERSION = 1
 const IV_BYTES = 12
@@ -45,6 +46,9 @@ export class Sealer {
   }
 }
 
+/** `master.key` is not a key: a clear refusal instead of a store whose every read fails. */
+export class BadKeyFileError extends Error {}
+
 /**
  * The configured key, or the key file in the data directory, created with mode 0600 on
  * first use. Every process sharing one database must share one key.
@@ -53,18 +57,26 @@ export function loadAtRestKey(configured: Buffer | undefined, dataDir: string): 
   if (configured) return configured
   const file = path.join(dataDir, 'master.key')
   try {
-    return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex')
+    return parseKeyFile(file)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  fs.mkdirSync(dataDir, { recursive: true })
+  privateDir(dataDir)
   const key = randomBytes(32)
   try {
     fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' })
     return key
   } catch (err) {
     // Another process created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex')
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return parseKeyFile(file)
     throw err
   }
+}
+
+function parseKeyFile(file: string): Buffer {
+  const text = fs.readFileSync(file, 'utf8').trim()
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+    throw new BadKeyFileError(`${file} is not a master key (it must hold 64 hex digits): restore the original file from a backup; without it the encrypted data cannot be read`)
+  }
+  return Buffer.from(text, 'hex')
 }
