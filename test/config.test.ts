@@ -24,6 +24,12 @@ describe('configuration', () => {
     expect(() => resolveConfig({ WABOX_DATABASE_URL: 'mysql://x' })).toThrow(/WABOX_DATABASE_URL="<redacted>": must be a postgres/)
   })
 
+  it('logs JSON lines unless told pretty', () => {
+    expect(resolveConfig({}).logFormat).toBe('json')
+    expect(resolveConfig({ WABOX_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty')
+    expect(() => resolveConfig({}, { logFormat: 'xml' })).toThrow(new ConfigError('Invalid --log-format="xml": must be json or pretty'))
+  })
+
   it('accepts a master key as hex or base64 and rejects other lengths without echoing it', () => {
     const hex = 'ab'.repeat(32)
     expect(resolveConfig({ WABOX_MASTER_KEY: hex }).masterKey?.toString('hex')).toBe(hex)

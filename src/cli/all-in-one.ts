@@ -1,3 +1,4 @@
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { Logger } from 'pino'
@@ -13,8 +14,11 @@ import type { WebAppLimits } from '../webapp/context.js'
 import { startWebServer } from '../webapp/server.js'
 import { WebhookDispatcher, WebhookService } from '../webhooks/index.js'
 import { EngineThread } from './engine-host.js'
+import { CliError, errorLine } from './cli-error.js'
 import { openStoreFromConfig } from './open-store.js'
 import { builtInNetworkControl, httpNetworkControl, provision, type Credentials } from './provision.js'
+import { listenStartupError, provisionStartupError, storeStartupError } from './startup-errors.js'
+import { Teardown } from './teardown.js'
 import { VERSION } from './version.js'
 
 /** A network run elsewhere (`wabox network`, a benchmark's world process) instead of the built-in one. */
@@ -50,26 +54,45 @@ export interface AllInOne {
 /**
  * `wabox start`: network, phones, WebApp, CoreApp and webhook dispatcher in one process (the
  * CoreApp and housekeeping on a thread of their own), everything under one data directory. Provisions a demo number and phones on first start.
+ * A step that fails closes what the steps before it started, so the process can exit; the
+ * error it throws is a CliError naming the cause and the fix.
  */
 export async function startAllInOne(config: Config, logger: Logger, opts: AllInOneOptions = {}): Promise<AllInOne> {
-  const clock = opts.clock ?? systemClock
-  const { controlToken, existing } = await provision.prepare(config.dataDir)
-  const external = opts.externalNetwork
-  const outside = external
-    ? { network: undefined, fleet: undefined, wsUrl: external.wsUrl, controlUrl: external.controlUrl, controlToken: external.controlToken ?? '', control: httpNetworkControl(external.controlUrl, external.controlToken) }
-    : await startBuiltInNetwork(config, logger, clock, controlToken)
-  const { network, fleet } = outside
+  const teardown = new Teardown()
+  try {
+    return await compose(config, logger, opts, teardown)
+  } catch (err) {
+    await teardown.abort((part, closeErr) => logger.warn({ err: closeErr, part }, 'closing after a failed start failed'))
+    throw err
+  }
+}
 
+async function compose(config: Config, logger: Logger, opts: AllInOneOptions, teardown: Teardown): Promise<AllInOne> {
+  const clock = opts.clock ?? systemClock
+  // the store first: the commonest mistakes (database, key, data directory) fail before anything listens
+  const { controlToken, existing } = await explained(() => provision.prepare(config.dataDir), (err) => storeStartupError(err, config))
   // API and engine threads take turns on the SQLite file
   const gate = new SqliteGate()
   const { database, store, atRestKey } = await openStoreFromConfig(config, clock, { gate })
+  teardown.add('database', () => database.close())
+  const api = { what: 'the API', host: config.host, port: config.port, hostFlag: '--host (WABOX_HOST)', portFlag: '--port (WABOX_PORT)' }
+  // a taken port or a wrong --host fails now, not after the network and the engine started
+  await explained(() => canListen(config.host, config.port), (err) => listenStartupError(err, api))
+
+  const external = opts.externalNetwork
+  const outside = external
+    ? { network: undefined, fleet: undefined, wsUrl: external.wsUrl, controlUrl: external.controlUrl, controlToken: external.controlToken ?? '', control: httpNetworkControl(external.controlUrl, external.controlToken) }
+    : await startBuiltInNetwork(config, logger, clock, controlToken, teardown)
+  const { network, fleet } = outside
+
   const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
   const registry = new prom.Registry()
   const dev = config.profile === 'dev'
   const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
+  teardown.add('webhooks', () => dispatcher.stop())
   const webhooks = new WebhookService({ store, wake: () => dispatcher.wake() })
   // API and engine on separate threads: a request never waits behind the engine's work
-  const engine = await EngineThread.start({
+  const engine = await explained(() => EngineThread.start({
     config,
     gate,
     networkUrl: outside.wsUrl,
@@ -80,9 +103,10 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
       logger.fatal({ err }, 'the message engine stopped; exiting')
       process.exit(1)
     },
-  })
+  }), (err) => new CliError(`the message engine could not start: ${errorLine(err)}`, 1, { cause: err }))
+  teardown.add('engine', () => engine.close())
   dispatcher.start()
-  const web = await startWebServer({
+  const web = await explained(() => startWebServer({
     store,
     clock,
     bridge: engine.bridge,
@@ -99,9 +123,10 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     port: config.port,
     http: config.http,
     ...(opts.apiLimits ? { limits: opts.apiLimits } : {}),
-  })
+  }), (err) => listenStartupError(err, api))
+  teardown.add('api', () => web.close())
 
-  const credentials = await provision.run({
+  const credentials = await explained(() => provision.run({
     dataDir: config.dataDir,
     apiUrl: web.url,
     controlUrl: outside.controlUrl,
@@ -112,29 +137,37 @@ export async function startAllInOne(config: Config, logger: Logger, opts: AllInO
     bridge: engine.bridge,
     fleet,
     phones: config.phones,
-  })
+  }), (err) => provisionStartupError(err, external !== undefined))
 
-  return {
-    credentials,
-    network,
-    fleet,
-    close: async () => {
-      await web.close()
-      await engine.close()
-      await dispatcher.stop()
-      await fleet?.close()
-      await network?.close()
-      await database.close()
-    },
+  // in reverse order of start: API, engine thread (housekeeping, CoreApp), webhooks, phones, network, database
+  return { credentials, network, fleet, close: () => teardown.close() }
+}
+
+/** Listens on `host:port` and closes again: throws what the real listen would. */
+async function canListen(host: string, port: number): Promise<void> {
+  const probe = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject)
+    probe.listen({ host, port, exclusive: true }, resolve)
+  })
+  await new Promise<void>((resolve) => probe.close(() => resolve()))
+}
+
+/** Runs a startup step; its failure becomes the error `explain` makes of it. */
+async function explained<T>(step: () => Promise<T>, explain: (err: unknown) => Error): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    throw explain(err)
   }
 }
 
-async function startBuiltInNetwork(config: Config, logger: Logger, clock: Clock, controlToken: string) {
+async function startBuiltInNetwork(config: Config, logger: Logger, clock: Clock, controlToken: string, teardown: Teardown) {
   const dev = config.profile === 'dev'
 
   // The phone routes must be registered before the network listens; the fleet needs its URL.
   const phones: { fleet?: PhoneFleet } = {}
-  const network = await startNetworkServer({
+  const network = await explained(() => startNetworkServer({
     dataDir: path.join(config.dataDir, 'network'),
     host: '127.0.0.1',
     port: config.networkPort,
@@ -150,7 +183,8 @@ async function startBuiltInNetwork(config: Config, logger: Logger, clock: Clock,
         },
       })
     },
-  })
+  }), (err) => listenStartupError(err, { what: 'the built-in network', host: '127.0.0.1', port: config.networkPort, hostFlag: '--network-url', portFlag: '--network-port (WABOX_NETWORK_PORT)' }))
+  teardown.add('network', () => network.close())
   const fleet = await PhoneFleet.open({
     dataDir: config.dataDir,
     networkUrl: network.wsUrl,
@@ -159,6 +193,7 @@ async function startBuiltInNetwork(config: Config, logger: Logger, clock: Clock,
     logger: logger.child({ component: 'phones' }),
     autoReadDelayMs: dev ? 1000 : 3000,
   })
+  teardown.add('phones', () => fleet.close())
   phones.fleet = fleet
   return { network, fleet, wsUrl: network.wsUrl, controlUrl: network.url, controlToken, control: builtInNetworkControl(network, controlToken) }
 }

@@ -19,7 +19,7 @@ import { openStoreFromConfig } from './open-store.js'
 const data = workerData as EngineThreadData
 const port = parentPort!
 const config = { ...data.config, masterKey: data.config.masterKey && Buffer.from(data.config.masterKey) }
-const logger = createLogger(config.logLevel)
+const logger = createLogger(config)
 const post = (msg: FromEngine) => port.postMessage(msg)
 const ENGINE_NICE_DELTA = 5
 lowerThreadPriority(ENGINE_NICE_DELTA)

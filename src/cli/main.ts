@@ -26,7 +26,14 @@ export function buildProgram(): Command {
   program.addCommand(networkCommand())
   program.addCommand(phoneCommand())
   program.addCommand(keysCommand())
+  exitTwoOnUsageErrors(program)
   return program
+}
+
+/** Commander exits 1 on a bad command line; wabox keeps 1 for failures and exits 2 for those. */
+function exitTwoOnUsageErrors(cmd: Command): void {
+  cmd.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  for (const sub of cmd.commands) exitTwoOnUsageErrors(sub)
 }
 
 export async function main(argv: string[]): Promise<void> {

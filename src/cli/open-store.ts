@@ -2,18 +2,42 @@ import path from 'node:path'
 import type { Clock } from '../clock.js'
 import { systemClock } from '../clock.js'
 import type { Config } from '../config/config.js'
-import { openDatabase, type Database, type DatabaseOptions } from '../store/database.js'
+import { privateDir } from '../private-files.js'
+import { verifyAtRestKey } from '../store/at-rest-check.js'
+import { checkPostgres, openDatabase, type Database, type DatabaseOptions } from '../store/database.js'
 import { migrate } from '../store/migrate.js'
 import { loadAtRestKey, Sealer } from '../store/sealer.js'
 import { Store } from '../store/store.js'
+import { storeStartupError } from './startup-errors.js'
+
+export interface OpenedStore {
+  database: Database
+  store: Store
+  atRestKey: Buffer
+  applied: string[]
+}
 
 /**
- * Opens the configured database, applies pending migrations and builds the Store.
- * `sqlite` tunes a SQLite connection that shares its file with another thread (engine-host.ts).
+ * Opens the configured database, applies pending migrations, checks the at-rest key against
+ * it and builds the Store. Any failure closes what was opened and throws a CliError naming
+ * the cause and the fix. `sqlite` tunes a SQLite connection that shares its file with another
+ * thread (engine-host.ts).
  */
-export async function openStoreFromConfig(config: Config, clock: Clock = systemClock, sqlite: Pick<DatabaseOptions, 'checkpoints' | 'gate'> = {}): Promise<{ database: Database; store: Store; atRestKey: Buffer; applied: string[] }> {
-  const database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite })
-  const applied = await migrate(database)
-  const atRestKey = loadAtRestKey(config.masterKey, config.dataDir)
-  return { database, store: Store.open(database, new Sealer(atRestKey), clock), atRestKey, applied }
+export async function openStoreFromConfig(config: Config, clock: Clock = systemClock, sqlite: Pick<DatabaseOptions, 'checkpoints' | 'gate'> = {}): Promise<OpenedStore> {
+  let database: Database | undefined
+  try {
+    // the data directory holds the SQLite file or the key file; with neither it is not needed
+    if (!config.databaseUrl || !config.masterKey) privateDir(config.dataDir)
+    const atRestKey = loadAtRestKey(config.masterKey, config.dataDir)
+    // the pool would wait forever on a host that never answers: fail within seconds instead
+    if (config.databaseUrl) await checkPostgres(config.databaseUrl)
+    database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite })
+    const applied = await migrate(database)
+    const sealer = new Sealer(atRestKey)
+    await verifyAtRestKey(database, sealer)
+    return { database, store: Store.open(database, sealer, clock), atRestKey, applied }
+  } catch (err) {
+    await database?.close().catch(() => undefined)
+    throw storeStartupError(err, config)
+  }
 }

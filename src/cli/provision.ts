@@ -7,13 +7,16 @@ import { randomToken } from '../ids.js'
 import { request } from 'undici'
 import type { NetworkServer } from '../network/index.js'
 import type { PhoneFleet } from '../phones/index.js'
+import { privateDir } from '../private-files.js'
 import type { Store } from '../store/store.js'
+import { DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD } from '../store/users.js'
 
 /** `<data-dir>/credentials.json`: what a user (or `wabox phone`) needs to talk to this instance. */
 export interface Credentials {
   api_url: string
   numbers: { wa_id: string; phone_number_id: string; api_key: string }[]
-  admin: { username: string; password: string }
+  /** The default login while it is unchanged; once changed, the password is never written here. */
+  admin: { username: string; password: string | null; password_changed: boolean }
   phones: string[]
   control_url: string
   control_token: string
@@ -113,6 +116,12 @@ export interface ProvisionInput {
   phones: number
 }
 
+/** What credentials.json says about the `admin` login: the default password only while it is in use. */
+async function adminLogin(store: Store): Promise<Credentials['admin']> {
+  const changed = (await store.users.get(DEFAULT_ADMIN))?.passwordChanged ?? false
+  return { username: DEFAULT_ADMIN, password: changed ? null : DEFAULT_ADMIN_PASSWORD, password_changed: changed }
+}
+
 /** The network refused the demo number because another install holds it: say which and what to do instead. */
 function demoNumberHeld(err: unknown, networkUrl: string): unknown {
   if (!(err instanceof WaboxError) || err.code !== OnPremCode.RESOURCE_ALREADY_EXISTS) return err
@@ -123,7 +132,7 @@ function demoNumberHeld(err: unknown, networkUrl: string): unknown {
 export const provision = {
   /** Reads what an earlier start left, and the control token to protect the network with. */
   async prepare(dataDir: string): Promise<{ existing: Credentials | undefined; controlToken: string }> {
-    await fs.mkdir(dataDir, { recursive: true, mode: 0o700 })
+    privateDir(dataDir)
     const existing = await readCredentials(dataDir)
     return { existing, controlToken: existing?.control_token ?? randomToken() }
   },
@@ -135,20 +144,24 @@ export const provision = {
    */
   async run(input: ProvisionInput): Promise<Credentials> {
     if (input.existing) {
-      const refreshed = { ...input.existing, api_url: input.apiUrl, control_url: input.controlUrl }
+      const refreshed = { ...input.existing, api_url: input.apiUrl, control_url: input.controlUrl, admin: await adminLogin(input.store) }
       await writeCredentials(input.dataDir, refreshed)
       return refreshed
     }
     const { store, network, bridge, fleet } = input
-    const id = String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
-    await store.numbers.create({ id, ...DEMO })
-    const cert = await network.vnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)
-    await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert }).catch((err: unknown) => {
-      throw demoNumberHeld(err, input.controlUrl)
-    })
-    const code = await network.lastCode(DEMO.cc, DEMO.number)
-    if (!code) throw new Error('the network issued no registration code for the demo number')
-    await bridge.verify(id, code)
+    // a first start that failed half-way left the number (registered, perhaps): continue with it
+    const earlier = await store.numbers.getByWaId(DEMO.cc + DEMO.number)
+    const id = earlier?.id ?? String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
+    if (!earlier) await store.numbers.create({ id, ...DEMO })
+    if (earlier?.status !== 'registered') {
+      const cert = await network.vnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)
+      await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert }).catch((err: unknown) => {
+        throw demoNumberHeld(err, input.controlUrl)
+      })
+      const code = await network.lastCode(DEMO.cc, DEMO.number)
+      if (!code) throw new Error('the network issued no registration code for the demo number')
+      await bridge.verify(id, code)
+    }
     const apiKey = await store.apiKeys.create(id, 'd360', 'demo')
     const waId = DEMO.cc + DEMO.number
 
@@ -160,7 +173,7 @@ export const provision = {
     const credentials: Credentials = {
       api_url: input.apiUrl,
       numbers: [{ wa_id: waId, phone_number_id: id, api_key: apiKey }],
-      admin: { username: 'admin', password: 'secret' },
+      admin: await adminLogin(store),
       phones: phones.map((p) => p.waId),
       control_url: input.controlUrl,
       control_token: input.controlToken,

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { startAllInOne, type ExternalNetwork } from './all-in-one.js'
+import { usageError } from './cli-error.js'
 import { createLogger } from './logger.js'
 import { configFrom, withConfigFlags } from './config-flags.js'
 
@@ -16,14 +17,15 @@ export function startCommand(): Command {
     .option('--network-control-token <token>', 'with --network-url: bearer token of the network\'s /control API')
     .action(async (flags: Record<string, string | boolean | undefined>) => {
       const config = configFrom(flags)
-      const logger = createLogger(config.logLevel)
+      const logger = createLogger(config)
       const instance = await startAllInOne(config, logger, { externalNetwork: externalNetworkFrom(flags) })
       onShutdown(() => instance.close())
       const { credentials } = instance
+      // for the person at the terminal: stderr, so stdout stays log lines a collector can parse
       const number = credentials.numbers[0]
       const phone = credentials.phones[0]
       const insecure = credentials.api_url.startsWith('https') ? ' -k' : ''
-      console.log([
+      console.error([
         '',
         `wabox is running: API ${credentials.api_url}, data in ${config.dataDir}`,
         `credentials: ${config.dataDir}/credentials.json`,
@@ -47,15 +49,11 @@ function externalNetworkFrom(flags: Record<string, string | boolean | undefined>
   const wsUrl = flags.networkUrl
   if (typeof wsUrl !== 'string') {
     if (flags.networkControlUrl !== undefined || flags.networkControlToken !== undefined) {
-      console.error('wabox: --network-control-url and --network-control-token need --network-url')
-      process.exit(2)
+      throw usageError('--network-control-url and --network-control-token need --network-url')
     }
     return undefined
   }
-  if (!/^wss?:\/\//.test(wsUrl)) {
-    console.error('wabox: --network-url must be a ws:// or wss:// URL')
-    process.exit(2)
-  }
+  if (!/^wss?:\/\//.test(wsUrl)) throw usageError('--network-url must be a ws:// or wss:// URL')
   const controlUrl = typeof flags.networkControlUrl === 'string' ? flags.networkControlUrl : new URL(wsUrl.replace(/^ws/, 'http')).origin
   const token = flags.networkControlToken
   return { wsUrl, controlUrl, ...(typeof token === 'string' ? { controlToken: token } : {}) }

@@ -11,6 +11,8 @@ export interface Config {
   /** 32-byte key for encryption at rest; unset means a key file in the data directory. */
   readonly masterKey: Buffer | undefined
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** `json`: one JSON object per line on stdout, for log collectors; `pretty`: one readable line per entry. */
+  readonly logFormat: 'json' | 'pretty'
   /** `dev` relaxes network limits and allows http:// webhooks on loopback. */
   readonly profile: 'dev' | 'production'
   /** Simulated phones provisioned by `wabox start` on first start. */
@@ -69,6 +71,7 @@ const OPTIONS: { [K in keyof Config]: Option<K> } = {
   },
   masterKey: { key: 'masterKey', env: 'WABOX_MASTER_KEY', flag: '(env only)', rule: '32 bytes as 64 hex digits or base64', parse: masterKey, fallback: undefined },
   logLevel: { key: 'logLevel', env: 'WABOX_LOG_LEVEL', flag: '--log-level', rule: `one of ${LOG_LEVELS.join(', ')}`, parse: pick(LOG_LEVELS), fallback: 'info' },
+  logFormat: { key: 'logFormat', env: 'WABOX_LOG_FORMAT', flag: '--log-format', rule: 'json or pretty', parse: pick(['json', 'pretty'] as const), fallback: 'json' },
   profile: { key: 'profile', env: 'WABOX_PROFILE', flag: '--profile', rule: 'dev or production', parse: pick(['dev', 'production'] as const), fallback: 'dev' },
   phones: { key: 'phones', env: 'WABOX_PHONES', flag: '--phones', rule: 'an integer from 0 to 10000', parse: integer(0, 10000), fallback: 5 },
   networkPort: { key: 'networkPort', env: 'WABOX_NETWORK_PORT', flag: '--network-port', rule: 'an integer from 0 to 65535', parse: integer(0, 65535), fallback: 0 },

@@ -6,6 +6,7 @@ import { request } from 'undici'
 export interface Credentials {
   api_url: string
   numbers: { wa_id: string; phone_number_id: string; api_key: string }[]
+  admin: { username: string; password: string | null; password_changed: boolean }
   phones: string[]
   control_url: string
   control_token: string
@@ -15,30 +16,94 @@ export interface Credentials {
 export interface WaboxProcess {
   child: ChildProcess
   creds: Credentials
+  /** What it wrote to stdout so far (its JSON log lines). */
+  stdout(): string
   api(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>
   control(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>>
 }
 
-/** Starts `wabox start` on `dataDir` (created or reused) and resolves once it says it is running. */
-export async function startWabox(dataDir: string, phones = 2): Promise<WaboxProcess> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WABOX_')))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'start', '--data-dir', dataDir, '--port', '0', '--http', '--phones', String(phones), '--log-level', 'warn'], {
-    env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  child.stdout!.setEncoding('utf8')
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`wabox start exited early with ${code}: ${out}`)))
-    child.stdout!.on('data', (chunk: string) => {
-      out += chunk
-      if (out.includes('wabox is running')) resolve()
+export interface SpawnOptions {
+  /** Extra environment; any other WABOX_ variable of the test's own environment is left out. */
+  env?: Record<string, string>
+  /** Runs the CLI under this umask (through /bin/sh), e.g. 0o022. */
+  umask?: number
+  /** More arguments for `wabox start` (startWabox). */
+  args?: string[]
+}
+
+/** `wabox <args>` from the sources (tsx), stdout and stderr piped. */
+export function spawnWabox(args: string[], opts: SpawnOptions = {}): ChildProcess {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WABOX_'))), ...opts.env }
+  const command = [process.execPath, '--import', 'tsx', 'src/cli/bin.ts', ...args]
+  const [file, argv] = opts.umask === undefined
+    ? [command[0]!, command.slice(1)]
+    : ['/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(3, '0')} && exec "$@"`, 'sh', ...command]]
+  return spawn(file, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+export interface Finished {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** From spawn to exit. */
+  ms: number
+}
+
+/** Runs `wabox <args>` to its end; rejects (after killing it) if it has not exited within `timeoutMs`. */
+export async function runWabox(args: string[], opts: SpawnOptions & { timeoutMs?: number } = {}): Promise<Finished> {
+  const started = performance.now()
+  const child = spawnWabox(args, opts)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const timeoutMs = opts.timeoutMs ?? 30_000
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`wabox ${args.join(' ')} still running after ${timeoutMs} ms; stderr: ${stderr}`))
+    }, timeoutMs)
+    // 'close': exited and its output read to the end
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, ms: performance.now() - started })
     })
   })
+}
+
+const STARTUP_TIMEOUT_MS = 50_000
+
+/** Starts `wabox start` on `dataDir` (created or reused) and resolves once it says it is running. */
+export async function startWabox(dataDir: string, phones = 2, opts: SpawnOptions = {}): Promise<WaboxProcess> {
+  const child = spawnWabox(['start', '--data-dir', dataDir, '--port', '0', '--http', '--phones', String(phones), '--log-level', 'warn', ...(opts.args ?? [])], opts)
+  let out = ''
+  let err = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk))
+  child.stderr!.setEncoding('utf8')
+  // the banner is written to stderr: stdout carries only log lines
+  await new Promise<void>((resolve, reject) => {
+    // a start that never gets ready must not outlive the test
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`wabox start not running after ${STARTUP_TIMEOUT_MS} ms: ${err}`))
+    }, STARTUP_TIMEOUT_MS)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`wabox start exited early with ${code}: ${err}`))
+    })
+    child.stderr!.on('data', (chunk: string) => {
+      err += chunk
+      if (!err.includes('wabox is running')) return
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+  child.stderr!.pipe(process.stderr)
   const creds = JSON.parse(fs.readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as Credentials
   return {
     child,
     creds,
+    stdout: () => out,
     async api(method, url, body) {
       const res = await request(creds.api_url + url, {
         method,
