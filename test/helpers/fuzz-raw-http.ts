@@ -40,7 +40,7 @@ function completeResponses(raw: Buffer): number {
   }
 }
 
-/** Splits what a server sent into its responses (Content-Length or chunked bodies). */
+/** Splits what a server sent into its final responses (Content-Length or chunked bodies). */
 export function parseResponses(raw: Buffer): RawResponse[] {
   const out: RawResponse[] = []
   let rest = raw
@@ -56,6 +56,8 @@ export function parseResponses(raw: Buffer): RawResponse[] {
       headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
     }
     rest = rest.subarray(end + 4)
+    // an interim answer (100 Continue) has no body: the final answer follows
+    if (status < 200) continue
     let body: Buffer
     if (headers['transfer-encoding'] === 'chunked') {
       ;[body, rest] = dechunk(rest)
