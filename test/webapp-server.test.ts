@@ -80,6 +80,24 @@ describe('startWebServer', () => {
     server = undefined
   })
 
+  it('answers malformed framing over TLS with the On-Prem envelope', async () => {
+    server = await startWebServer({ ...deps(), host: '127.0.0.1', port: 0 })
+    try {
+      const raw = await new Promise<string>((resolve, reject) => {
+        let out = ''
+        const socket = tls.connect({ host: '127.0.0.1', port: server!.port, rejectUnauthorized: false }, () => socket.write('FOO / HTTP/1.1\r\nHost: x\r\n\r\n'))
+        socket.on('data', (d: Buffer) => (out += d.toString()))
+        socket.on('close', () => resolve(out))
+        socket.on('error', reject)
+      })
+      expect(raw).toMatch(/^HTTP\/1\.1 400 /)
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({ meta: { version: VERSION }, errors: [{ code: 1025 }] })
+    } finally {
+      await server.close()
+      server = undefined
+    }
+  })
+
   it('serves plain HTTP with http: true, and answers a rejected upload before reading all of it', async () => {
     server = await startWebServer({ ...deps(), host: '127.0.0.1', port: 0, http: true })
     expect(server.url).toMatch(/^http:\/\//)
