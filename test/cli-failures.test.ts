@@ -4,7 +4,7 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startNetworkServer } from '../src/network/server.js'
 import { runWabox, startWabox, type Finished } from './helpers/wabox-process.js'
 
@@ -144,20 +144,39 @@ describe('wabox start refuses to run, exits non-zero and leaves nothing listenin
 })
 
 describe('one-shot commands say what they did, or why not', () => {
+  // a data directory with a database and no numbers
+  const migrated = dataDir()
+  beforeAll(async () => {
+    expect((await runWabox(['migrate', '--data-dir', migrated])).code).toBe(0)
+  }, EXIT_WITHIN_MS)
+
   it('keys create on an unknown number fails with exit 1', async () => {
-    const run = await runWabox(['keys', 'create', '--data-dir', dataDir(), '--phone-number-id', 'nosuch'])
+    const run = await runWabox(['keys', 'create', '--data-dir', migrated, '--phone-number-id', 'nosuch'])
     expectFailure(run, 1, /^wabox: unknown phone number id 'nosuch'$/)
   }, EXIT_WITHIN_MS)
 
   it('keys revoke of an unknown key fails with exit 1', async () => {
-    const run = await runWabox(['keys', 'revoke', '--data-dir', dataDir(), '--key', 'nosuch'])
+    const run = await runWabox(['keys', 'revoke', '--data-dir', migrated, '--key', 'nosuch'])
     expectFailure(run, 1, /^wabox: no active API key matches --key/)
   }, EXIT_WITHIN_MS)
 
+  it('keys on a data directory without a database fail instead of creating one', async () => {
+    const empty = path.join(dataDir(), 'typo')
+    expectFailure(await runWabox(['keys', 'list', '--data-dir', empty, '--phone-number-id', 'x']), 1, /^wabox: no wabox database in .*typo: pass the --data-dir/)
+    expect(fs.existsSync(empty)).toBe(false)
+  }, EXIT_WITHIN_MS)
+
+  it('phone commands say when the instance cannot be reached', async () => {
+    const port = await freePort()
+    const run = await runWabox(['phone', 'inbox', '--control', `http://127.0.0.1:${port}`, '--wa-id', '15550000001'])
+    expectFailure(run, 1, new RegExp(`^wabox: cannot reach the control API at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): is wabox running\\?`))
+  }, EXIT_WITHIN_MS)
+
   it('a command line that cannot work exits 2', async () => {
-    expectFailure(await runWabox(['keys', 'create', '--data-dir', dataDir()]), 2, /required option '--phone-number-id <id>'/)
-    expectFailure(await runWabox(['migrate', '--data-dir', dataDir(), '--log-format', 'xml']), 2, /^wabox: Invalid --log-format="xml": must be json or pretty$/)
-  }, 2 * EXIT_WITHIN_MS)
+    expectFailure(await runWabox(['keys', 'create', '--data-dir', migrated]), 2, /required option '--phone-number-id <id>'/)
+    expectFailure(await runWabox(['migrate', '--data-dir', migrated, '--log-format', 'xml']), 2, /^wabox: Invalid --log-format="xml": must be json or pretty$/)
+    expectFailure(await runWabox(['phone', 'send', '--control', 'http://127.0.0.1:1', '--from', '1', '--to', '2']), 2, /^wabox: give exactly one of --text/)
+  }, 3 * EXIT_WITHIN_MS)
 
   it('migrate prints what it applied, then that nothing is pending', async () => {
     const dir = dataDir()

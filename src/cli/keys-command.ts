@@ -1,6 +1,9 @@
+import fs from 'node:fs'
+import path from 'node:path'
 import { Command, Option } from 'commander'
 import { API_KEY_SCOPES, type ApiKeyScope } from '../store/api-keys.js'
 import type { Store } from '../store/store.js'
+import { CliError } from './cli-error.js'
 import { configFrom, withConfigFlags } from './config-flags.js'
 import { openStoreFromConfig } from './open-store.js'
 
@@ -17,14 +20,25 @@ const consoleOutput: KeysOutput = {
 
 type Flags = Record<string, string | boolean | undefined>
 
-/** Opens the configured store for one operation and always closes it. */
+/**
+ * Opens the configured store for one operation and always closes it. A data directory with
+ * no database is a mistyped --data-dir: refused, not filled with a new database and key.
+ */
 async function withStore<T>(flags: Flags, use: (store: Store) => Promise<T>): Promise<T> {
-  const { database, store } = await openStoreFromConfig(configFrom(flags))
+  const config = configFrom(flags)
+  if (!config.databaseUrl && !fs.existsSync(path.join(config.dataDir, 'wabox.db'))) {
+    throw new CliError(`no wabox database in ${config.dataDir}: pass the --data-dir (WABOX_DATA_DIR) or --database-url (WABOX_DATABASE_URL) of your instance`)
+  }
+  const { database, store } = await openStoreFromConfig(config)
   try {
     return await use(store)
   } finally {
     await database.close()
   }
+}
+
+async function knownNumber(store: Store, phoneNumberId: string): Promise<void> {
+  if (!(await store.numbers.get(phoneNumberId))) throw new CliError(`unknown phone number id '${phoneNumberId}'`)
 }
 
 function iso(ms: number | null): string {
@@ -53,9 +67,7 @@ export function keysCommand(output: KeysOutput = consoleOutput): Command {
     .option('--label <label>', 'a name to recognise the key by in `keys list`', '')
     .action(async (flags: Flags & { phoneNumberId: string; scope: ApiKeyScope; label: string }) => {
       await withStore(flags, async (store) => {
-        if (!(await store.numbers.get(flags.phoneNumberId))) {
-          throw new Error(`unknown phone number id '${flags.phoneNumberId}'`)
-        }
+        await knownNumber(store, flags.phoneNumberId)
         const key = await store.apiKeys.create(flags.phoneNumberId, flags.scope, flags.label)
         output.err(`API key (scope ${flags.scope}) for number ${flags.phoneNumberId}; it is not stored and cannot be shown again:`)
         output.out(key)
@@ -67,6 +79,7 @@ export function keysCommand(output: KeysOutput = consoleOutput): Command {
     .requiredOption('--phone-number-id <id>', 'the number')
     .action(async (flags: Flags & { phoneNumberId: string }) => {
       await withStore(flags, async (store) => {
+        await knownNumber(store, flags.phoneNumberId)
         const rows = await store.apiKeys.list(flags.phoneNumberId)
         if (rows.length === 0) {
           output.err(`no API keys for number ${flags.phoneNumberId}`)
@@ -83,7 +96,7 @@ export function keysCommand(output: KeysOutput = consoleOutput): Command {
     .requiredOption('--key <key>', 'the key as printed by `keys create`')
     .action(async (flags: Flags & { key: string }) => {
       await withStore(flags, async (store) => {
-        if (!(await store.apiKeys.revoke(flags.key))) throw new Error('no active API key matches --key (unknown or already revoked)')
+        if (!(await store.apiKeys.revoke(flags.key))) throw new CliError('no active API key matches --key (unknown or already revoked)')
         output.out('API key revoked')
       })
     })

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
+import { CliError, codedCause, usageError } from './cli-error.js'
 
 interface ControlTarget {
   url: string
@@ -157,13 +158,13 @@ interface SendFlags {
 export async function sendBody(flags: SendFlags): Promise<Record<string, unknown>> {
   const media = (['image', 'video', 'audio', 'document', 'sticker'] as const).filter((t) => flags[t])
   const given = [...media, ...(['text', 'location', 'button', 'buttonReply', 'listReply', 'reaction'] as const).filter((f) => flags[f] !== undefined)]
-  if (given.length !== 1) throw new Error('give exactly one of --text, --image, --video, --audio, --document, --sticker, --location, --button, --button-reply, --list-reply, --reaction')
+  if (given.length !== 1) throw usageError('give exactly one of --text, --image, --video, --audio, --document, --sticker, --location, --button, --button-reply, --list-reply, --reaction')
   const common = { to: flags.to, ...(flags.replyTo ? { replyTo: flags.replyTo } : {}) }
   const mediaType = media[0]
   if (mediaType) {
     const file = flags[mediaType]!
     const mimeType = flags.mime ?? MIME_BY_EXTENSION[extname(file).toLowerCase()]
-    if (!mimeType) throw new Error(`cannot tell the MIME type of ${file}; pass --mime`)
+    if (!mimeType) throw usageError(`cannot tell the MIME type of ${file}; pass --mime`)
     const data = (await readFile(file)).toString('base64')
     const filename = mediaType === 'document' ? file.split(/[\\/]/).at(-1) : undefined
     return { ...common, type: mediaType, data, mimeType, ...(flags.caption ? { caption: flags.caption } : {}), ...(filename ? { filename } : {}) }
@@ -171,7 +172,7 @@ export async function sendBody(flags: SendFlags): Promise<Record<string, unknown
   if (flags.text !== undefined) return { ...common, type: 'text', text: flags.text }
   if (flags.location) {
     const [latitude, longitude] = flags.location.split(',').map(Number)
-    if (!Number.isFinite(latitude) || !Number.isFinite(longitude)) throw new Error('--location takes LAT,LNG')
+    if (!Number.isFinite(latitude) || !Number.isFinite(longitude)) throw usageError('--location takes LAT,LNG')
     return { ...common, type: 'location', latitude, longitude, ...(flags.locationName ? { name: flags.locationName } : {}) }
   }
   if (flags.button) {
@@ -188,13 +189,13 @@ export async function sendBody(flags: SendFlags): Promise<Record<string, unknown
   }
   // message ids may contain ':' only before the emoji, so split at the last one
   const at = flags.reaction!.lastIndexOf(':')
-  if (at <= 0) throw new Error('--reaction takes MSGID:EMOJI')
+  if (at <= 0) throw usageError('--reaction takes MSGID:EMOJI')
   return { ...common, type: 'reaction', messageId: flags.reaction!.slice(0, at), emoji: flags.reaction!.slice(at + 1) }
 }
 
 function pair(value: string, flag: string, shape: string): [string, string] {
   const at = value.indexOf(':')
-  if (at <= 0 || at === value.length - 1) throw new Error(`${flag} takes ${shape}`)
+  if (at <= 0 || at === value.length - 1) throw usageError(`${flag} takes ${shape}`)
   return [value.slice(0, at), value.slice(at + 1)]
 }
 
@@ -222,7 +223,11 @@ export async function controlRequest(target: ControlTarget, method: string, path
   const headers: Record<string, string> = { accept: 'application/json' }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (target.token) headers.authorization = `Bearer ${target.token}`
-  const res = await fetch(target.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  const res = await fetch(target.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }).catch((err: unknown) => {
+    // fetch says only 'fetch failed'; the reason is its cause
+    const reason = codedCause(err)
+    throw new CliError(`cannot reach the control API at ${target.url} (${reason.code ?? reason.message}): is wabox running? pass its --data-dir, or --control`, 1, { cause: err })
+  })
   const text = await res.text()
   let json: unknown = null
   try {
