@@ -139,6 +139,19 @@ describeEachDatabase('values the database cannot store', (ctx) => {
   })
 })
 
+describeEachDatabase('the body limit', (ctx) => {
+  it('413 names the configured limit', async () => {
+    const t = await createWebTest(ctx(), { limits: { jsonBodyBytes: 2048, messagesBurst: 100_000, otherBurst: 100_000 } })
+    try {
+      const res = await call(t.app, { bearer: t.admin }, { method: 'POST', url: '/v1/messages', payload: { to: '15551234', type: 'text', text: { body: 'x'.repeat(3000) } } })
+      expect(res.statusCode).toBe(413)
+      expect(firstError(res).details).toContain('at most 2 KB')
+    } finally {
+      await t.close()
+    }
+  })
+})
+
 describe('a request that arrives while the server closes', () => {
   it('gets 503 in the envelope', async () => {
     const db = await createTestDatabase('sqlite')

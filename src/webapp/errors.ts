@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { asWaboxError, OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+import { formatBytes } from '../media/limits.js'
 import { RouteMethods } from './route-methods.js'
 
 /** `meta` of every On-Prem response. */
@@ -113,7 +114,7 @@ function translate(err: FastifyError, request: FastifyRequest): WaboxError {
       return new WaboxError(OnPremCode.PARAMETER_INVALID,
         `Invalid value for a path parameter of ${path}: at most ${MAX_PARAM_LENGTH} characters`, { httpStatus: 414 })
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new WaboxError(OnPremCode.PARAMETER_INVALID, 'The request body is too large (JSON bodies: at most 1 MB)', { httpStatus: 413 })
+      return new WaboxError(OnPremCode.PARAMETER_INVALID, `The request body is too large: at most ${formatBytes(request.routeOptions.bodyLimit)}`, { httpStatus: 413 })
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return unsupportedType(request)
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
