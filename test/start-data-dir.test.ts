@@ -12,11 +12,11 @@ function mode(file: string): string {
   return (fs.statSync(file).mode & 0o777).toString(8)
 }
 
-/** Every file under `dir` (recursively) with its mode, as `relative path → mode`. */
-function fileModes(dir: string): Record<string, string> {
+/** Every file (or folder) under `dir` (recursively) with its mode, as `relative path → mode`. */
+function modes(dir: string, kind: 'file' | 'dir' = 'file'): Record<string, string> {
   const out: Record<string, string> = {}
   for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) out[path.relative(dir, path.join(entry.parentPath, entry.name))] = mode(path.join(entry.parentPath, entry.name))
+    if (kind === 'file' ? entry.isFile() : entry.isDirectory()) out[path.relative(dir, path.join(entry.parentPath, entry.name))] = mode(path.join(entry.parentPath, entry.name))
   }
   return out
 }
@@ -46,13 +46,16 @@ describe(`wabox start and its data directory (umask ${UMASK.toString(8)})`, () =
       network: mode(path.join(dataDir, 'network')),
       phone: mode(path.join(dataDir, 'phones', phone)),
     }).toEqual({ dataDir: '700', network: '700', phone: '700' })
-    const files = fileModes(dataDir)
+    const files = modes(dataDir)
     // the running databases have their WAL files open
     for (const db of ['wabox.db', 'network/network.sqlite']) {
       expect([db, `${db}-wal`, `${db}-shm`].map((f) => [f, files[f]])).toEqual([[db, '600'], [`${db}-wal`, '600'], [`${db}-shm`, '600']])
     }
     expect(Object.entries(files).filter(([f]) => f.startsWith('phones/')).length).toBeGreaterThan(3)
     expect(Object.entries(files).filter(([, m]) => m !== '600')).toEqual([])
+    const dirs = modes(dataDir, 'dir')
+    expect(Object.keys(dirs)).toEqual(expect.arrayContaining(['phones', 'network/blobs']))
+    expect(Object.entries(dirs).filter(([, m]) => m !== '700')).toEqual([])
   }, 60_000)
 
   it('writes the banner to stderr: stdout is JSON log lines only', async () => {

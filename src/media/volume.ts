@@ -133,14 +133,14 @@ export class MediaVolume {
     const final = path.join(this.root, rel)
     const tmpDir = path.join(this.root, 'tmp')
     const tmp = path.join(tmpDir, `${id}.part`)
-    await fs.promises.mkdir(tmpDir, { recursive: true })
+    await fs.promises.mkdir(tmpDir, { recursive: true, mode: 0o700 })
     // created before streaming starts, so the cleanup below always finds what it must remove
     const fh = await fs.promises.open(tmp, 'wx', 0o600)
     try {
       const input = source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : source
       // flush: fsync before close, so a file that was acknowledged survives a crash
       await pipeline(input, meter, createSealStream(this.#key), fs.createWriteStream('', { fd: fh, flush: true }))
-      await fs.promises.mkdir(path.dirname(final), { recursive: true })
+      await fs.promises.mkdir(path.dirname(final), { recursive: true, mode: 0o700 })
       await fs.promises.rename(tmp, final)
     } catch (err) {
       await fs.promises.rm(tmp, { force: true })

@@ -29,7 +29,7 @@ export class BlobStore {
 
   constructor(deps: BlobStoreDeps) {
     this.#d = deps
-    fs.mkdirSync(deps.dir, { recursive: true })
+    fs.mkdirSync(deps.dir, { recursive: true, mode: 0o700 })
   }
 
   /** Streams the bytes to disk (fsynced) before recording the blob. */

@@ -45,7 +45,7 @@ export class PhoneFleet {
    */
   static async open(opts: PhoneFleetOptions): Promise<PhoneFleet> {
     const dir = join(opts.dataDir, 'phones')
-    await mkdir(dir, { recursive: true })
+    await mkdir(dir, { recursive: true, mode: 0o700 })
     const saved = await readFileIfExists(join(dir, 'fleet.json'))
     const fleet = new PhoneFleet(opts, saved ? (JSON.parse(saved.toString('utf8')) as FleetFile) : { nextIndex: 1, phones: [] })
     await fleet.#startAll(

@@ -120,7 +120,7 @@ export class FileSignalStore implements SignalStateStore {
   }
 
   #ensureDirs(): Promise<unknown> {
-    this.#dirsReady ??= Promise.all(DIRS.map((d) => mkdir(join(this.#dir, d), { recursive: true })))
+    this.#dirsReady ??= Promise.all(DIRS.map((d) => mkdir(join(this.#dir, d), { recursive: true, mode: 0o700 })))
     return this.#dirsReady
   }
 
