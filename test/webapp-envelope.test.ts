@@ -115,13 +115,16 @@ describeEachDatabase('the On-Prem envelope on every error', (ctx) => {
 })
 
 /** Found by the fuzz suite: PostgreSQL refused these values with a 500 (NUL in text, integers past bigint). */
-const UNSTORABLE: [string, 'GET' | 'PUT' | 'PATCH' | 'DELETE', string, object | undefined, string][] = [
+const UNSTORABLE: [string, 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', string, object | undefined, string][] = [
   ['NUL in a media id', 'GET', '/v1/media/%00', undefined, "path parameter 'id'"],
   ['NUL in a message id', 'PUT', '/v1/messages/a%00b', { status: 'read' }, "path parameter 'id'"],
   ['NUL in a username', 'DELETE', '/v1/users/%00', undefined, "path parameter 'username'"],
   ['a seq past 2^53', 'GET', '/v1/callbacks/99999999999999999999', undefined, "'seq'"],
   ['an after past 2^53', 'GET', '/v1/callbacks?after=99999999999999999999', undefined, "'after'"],
   ['NUL in the about text', 'PATCH', '/v1/settings/profile/about', { text: 'a\u0000b' }, "'text'"],
+  ['NUL in a new username', 'POST', '/v1/users', { username: 'a\u0000b', password: 'Passw0rd!x' }, "'username'"],
+  ['NUL in a business profile field', 'POST', '/v1/settings/business/profile', { address: 'x', description: 'y', email: 'a@b.c', vertical: 'Retail', websites: ['https://a\u0000b.example'] }, "'websites[0]'"],
+  ['NUL in a field name', 'PATCH', '/v1/settings/application', { ['a\u0000b']: 1 }, 'names must not contain NUL'],
 ]
 
 describeEachDatabase('values the database cannot store', (ctx) => {

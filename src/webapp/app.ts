@@ -22,7 +22,7 @@ import { profileRoutes } from './onprem/profile.js'
 import { settingsRoutes } from './onprem/settings.js'
 import { usersRoutes } from './onprem/users.js'
 import { RateLimiter } from './rate-limit.js'
-import { malformedQuery, missingHost, nulInParams } from './request-guards.js'
+import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-guards.js'
 
 function accessOf(request: FastifyRequest): Access | undefined {
   const access = request.routeOptions.config.access
@@ -58,6 +58,13 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
   await deps.store.numbers.sealWebhookSecrets()
   installErrorHandling(app, deps.version)
   answerNodeDefaults(app.server, deps.version)
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+    json(request, text as string, (err, body) => {
+      done(err ?? nulInJson(text as string, body) ?? null, body)
+    })
+  })
   app.decorateRequest('principal', null)
   app.decorateRequest('phoneNumberId', null)
 

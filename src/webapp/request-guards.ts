@@ -34,3 +34,28 @@ export function nulInParams(params: unknown): WaboxError | undefined {
   }
   return undefined
 }
+
+/**
+ * A JSON body whose text escapes NUL (`\u0000`) is walked for the string holding it: PostgreSQL
+ * cannot store NUL in text, and no field of the API has a use for it. Bodies without the escape
+ * (nearly all) cost one substring search.
+ */
+export function nulInJson(text: string, body: unknown): WaboxError | undefined {
+  if (!text.includes('\\u0000')) return undefined
+  const stack: [unknown, string][] = [[body, '']]
+  while (stack.length) {
+    const [value, at] = stack.pop()!
+    if (typeof value === 'string') {
+      if (value.includes('\0')) return invalid(at || 'body', 'must not contain NUL characters (U+0000)')
+    } else if (Array.isArray(value)) {
+      value.forEach((item, i) => stack.push([item, `${at}[${i}]`]))
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        const field = at ? `${at}.${shown(key, 40)}` : shown(key, 40)
+        if (key.includes('\0')) return invalid(field, 'names must not contain NUL characters (U+0000)')
+        stack.push([item, field])
+      }
+    }
+  }
+  return undefined
+}

@@ -37,7 +37,6 @@ export function profileRoutes(app: FastifyInstance, ctx: WebContext): void {
     const number = await ctx.number(request)
     const text = request.body.text
     if ([...text].length > 139) throw invalid('text', 'must be at most 139 characters')
-    if (text.includes('\0')) throw invalid('text', 'must not contain NUL characters (U+0000)')
     await store.profiles.setAbout(number.id, text)
     return ctx.ok()
   })
