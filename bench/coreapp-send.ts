@@ -26,7 +26,7 @@ import { migrate } from '../src/store/migrate.js'
 import type { OutboundMessage } from '../src/store/messages.js'
 import { Sealer } from '../src/store/sealer.js'
 import { Store } from '../src/store/store.js'
-import { shardOf } from '../src/wire/shard.js'
+import { shardOf } from '../src/domain/shard.js'
 
 const N = Number(process.argv[2] ?? 5000)
 const M = Number(process.argv[3] ?? 20)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ContactsEvent } from '../src/domain/events.js'
 import { WaboxError } from '../src/errors/index.js'
-import { shardOf } from '../src/wire/shard.js'
+import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, startHarness, statusesOf, TEST_TUNING, waitFor, type Harness } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { messageId } from '../src/ids.js'
-import { shardOf } from '../src/wire/shard.js'
+import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, startHarness, waitFor } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 

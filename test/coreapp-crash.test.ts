@@ -18,7 +18,7 @@ import { openDatabase, type Database, type Dialect } from '../src/store/database
 import { migrate } from '../src/store/migrate.js'
 import { Sealer } from '../src/store/sealer.js'
 import { Store } from '../src/store/store.js'
-import { shardOf } from '../src/wire/shard.js'
+import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, logger, registerBusiness, waitFor } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { WebhookError } from '../src/domain/events.js'
-import type { OutboundContent } from '../src/domain/outbound.js'
+import type { OutboundContent } from '../src/domain/message/outbound.js'
 import { WebhookCode } from '../src/errors/index.js'
 import type { Phone } from '../src/phones/phone.js'
 import { BUSINESS, startHarness, statusesOf, waitFor, type Harness, type HostileRow } from './coreapp-harness.js'

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestClock } from '../src/clock.js'
 import type { WebhookError } from '../src/domain/events.js'
-import type { OutboundContent } from '../src/domain/outbound.js'
+import type { OutboundContent } from '../src/domain/message/outbound.js'
 import { messageId } from '../src/ids.js'
 import { Store } from '../src/store/store.js'
-import { shardOf } from '../src/wire/shard.js'
+import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, startHarness, statusesOf, waitFor, type Harness } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 

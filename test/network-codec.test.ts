@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { decodeClientFrame, decodeServerFrame, encodeFrame, FrameError } from '../src/wire/codec.js'
 import { decodeContent, encodeContent } from '../src/wire/content-codec.js'
 import type { ClientFrame } from '../src/wire/frames.js'
-import { fnv1a32, shardOf } from '../src/wire/shard.js'
+import { fnv1a32, shardOf } from '../src/domain/shard.js'
 
 describe('wire codec', () => {
   it('round-trips client frames, with bytes as bytes and absent fields absent', () => {

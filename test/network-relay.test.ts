@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MAX_ENVELOPE_BODY_BYTES, MAX_FRAME_BYTES } from '../src/wire/codec.js'
-import { shardOf } from '../src/wire/shard.js'
+import { shardOf } from '../src/domain/shard.js'
 import { CloseCode, type EnvelopePush, type EnvelopeSendResult, type ReceiptPush } from '../src/wire/frames.js'
 import { Harness, nextEvent, type Credentials } from './network-harness.js'
 import type { NetworkClient } from '../src/wire/client.js'

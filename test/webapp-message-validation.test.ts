@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { WaboxError } from '../src/errors/index.js'
-import { validateOutbound } from '../src/webapp/onprem/message-validation.js'
+import { validateOutbound } from '../src/domain/message/validation.js'
 
 const opts = { requireNamespace: true, mediaProviders: ['cdn'] }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { OutboundContent } from '../src/domain/outbound.js'
-import { shardOf } from '../src/wire/shard.js'
+import type { OutboundContent } from '../src/domain/message/outbound.js'
+import { shardOf } from '../src/domain/shard.js'
 import { describeEachDatabase } from './helpers/databases.js'
 import { call, createWebTest, firstError, type WebTest } from './helpers/webapp.js'
 

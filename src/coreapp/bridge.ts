@@ -3,7 +3,7 @@ import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-i
 import { OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
 import { SHARD_COUNTS, type RegisterRequestResult, type RegisterVerifyResult, type WireErrorCode } from '../wire/frames.js'
-import { shardOf } from '../wire/shard.js'
+import { shardOf } from '../domain/shard.js'
 import { hashPassword, verifyPassword } from '../store/users.js'
 import type { EngineContext } from './context.js'
 import { prepareKeys } from './keys.js'

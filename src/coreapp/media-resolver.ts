@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
-import type { MediaObject } from '../domain/outbound.js'
+import type { MediaObject } from '../domain/message/outbound.js'
 import { CloudCode, OnPremCode, WebhookCode } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
 import { encryptMedia } from '../signal/media-crypto.js'

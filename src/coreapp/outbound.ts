@@ -1,6 +1,6 @@
 import { isBusinessInitiated, messageCategory, type ConversationCategory } from '../domain/conversations.js'
 import type { ApplicationSettings } from '../domain/settings.js'
-import type { OutboundContent } from '../domain/outbound.js'
+import type { OutboundContent } from '../domain/message/outbound.js'
 import { resolveHsm, resolveTemplate, type HydratedTemplate, type TemplatePack } from '../domain/templates.js'
 import { pendingVerdict } from '../domain/validity.js'
 import { isTemplateType, windowAllows } from '../domain/window.js'

@@ -1,4 +1,4 @@
-import type { OutboundContent } from '../domain/outbound.js'
+import type { OutboundContent } from '../domain/message/outbound.js'
 import type { HydratedTemplate } from '../domain/templates.js'
 import type { Content, MediaRef, MessageBody } from '../wire/content.js'
 

@@ -1,4 +1,4 @@
-import type { HsmObject, LocationObject, MediaObject, TemplateComponent, TemplateObject, TemplateParameter } from './outbound.js'
+import type { HsmObject, LocationObject, MediaObject, TemplateComponent, TemplateObject, TemplateParameter } from './message/outbound.js'
 
 /**
  * Template rules and hydration: an approved template of the number's pack, the request's

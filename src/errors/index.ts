@@ -19,6 +19,7 @@ export {
   type WebhookCodeValue,
 } from './catalogue.js'
 export { WaboxError, asWaboxError, type WaboxErrorOptions } from './wabox-error.js'
+export { invalid, missing, notAllowed } from './field-errors.js'
 export {
   renderCloud,
   renderOnPrem,

@@ -2,7 +2,7 @@ import { decode, encode } from '@msgpack/msgpack'
 import { sql } from 'kysely'
 import type { Clock } from '../clock.js'
 import { randomToken } from '../ids.js'
-import { fnv1a32 } from '../wire/shard.js'
+import { fnv1a32 } from '../domain/shard.js'
 import {
   PROTOCOL_VERSION,
   type EnvelopeFailedPush,
@@ -180,8 +180,9 @@ export class Relay {
   }
 }
 
-/** The push frame for an inbox item. */
-export function pushFrameOf(item: InboxItem): EnvelopePush | ReceiptPush | EnvelopeFailedPush {
+/** The push frame for an inbox item; `userIdOf` gives the counterparty's BSUID, where the recipient gets one. */
+export function pushFrameOf(item: InboxItem, userIdOf: (counterparty: string) => string | undefined): EnvelopePush | ReceiptPush | EnvelopeFailedPush {
+  const userId = userIdOf(item.sender)
   switch (item.type) {
     case 'envelope':
       return {
@@ -192,6 +193,7 @@ export function pushFrameOf(item: InboxItem): EnvelopePush | ReceiptPush | Envel
         kind: item.kind as EnvelopePush['kind'],
         body: item.body ?? new Uint8Array(),
         serverTimestamp: item.created_at,
+        ...(userId ? { fromUserId: userId } : {}),
       }
     case 'receipt':
       return {
@@ -202,6 +204,7 @@ export function pushFrameOf(item: InboxItem): EnvelopePush | ReceiptPush | Envel
         kind: item.kind as ReceiptPush['kind'],
         envelopeIds: decode(item.body ?? new Uint8Array()) as string[],
         timestamp: item.created_at,
+        ...(userId ? { fromUserId: userId } : {}),
       }
     case 'failed':
       return {
@@ -210,6 +213,7 @@ export function pushFrameOf(item: InboxItem): EnvelopePush | ReceiptPush | Envel
         envelopeId: item.item_id,
         to: item.sender,
         error: { code: item.kind as EnvelopeFailedPush['error']['code'], message: 'not delivered before the envelope expired' },
+        ...(userId ? { toUserId: userId } : {}),
       }
   }
 }

@@ -1,5 +1,5 @@
-import { PROTOCOL_VERSION, type ClientFrame, type PreKeyBundleWire } from '../wire/frames.js'
-import { shardOf } from '../wire/shard.js'
+import { PROTOCOL_VERSION, type BsuidResolveResult, type ClientFrame, type PreKeyBundleWire } from '../wire/frames.js'
+import { shardOf } from '../domain/shard.js'
 import type { Account } from './accounts.js'
 import { waIdOf } from './accounts.js'
 import type { Connection, NetworkServices } from './connection.js'
@@ -28,9 +28,12 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return s.keys.upload(account.waId, frame)
     case 'keys.get':
       return s.memo.run(memoKey(account.waId, frame), () => takeBundle(s, frame.waId))
-    case 'envelope.send':
+    case 'envelope.send': {
       checkCounterparty(conn, account, frame.to, s)
-      return s.relay.send(account, frame)
+      const sent = s.relay.send(account, frame)
+      const toUserId = s.userIds.towards(account, frame.to)
+      return toUserId ? sent.then((result) => ({ ...result, toUserId })) : sent
+    }
     case 'envelope.ack':
       return s.relay.ack(account.waId, frame.envelopeIds)
     case 'receipt.send':
@@ -42,6 +45,8 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return s.templates.pack(account)
     case 'contacts.check':
       return Promise.resolve(s.accounts.check(frame.phones))
+    case 'bsuid.resolve':
+      return Promise.resolve(resolveUserId(account, frame.userId, s))
     case 'feedback':
       return s.memo.run(memoKey(account.waId, frame), () => s.integrity.feedback(account.waId, s.accounts.get(frame.waId), frame.kind))
   }
@@ -58,6 +63,13 @@ function checkCounterparty(conn: Connection, account: Account, to: string, s: Ne
   if (shardOf(to, conn.shards) !== conn.shard) {
     throw new WireFailure('wrong_shard', `${to} belongs to shard ${shardOf(to, conn.shards)} of ${conn.shards}, this connection owns shard ${conn.shard}`)
   }
+}
+
+function resolveUserId(account: Account, userId: string, s: NetworkServices): BsuidResolveResult {
+  if (!account.business) throw new WireFailure('bad_request', 'only business numbers have business-scoped user ids')
+  const waId = s.userIds.resolve(account.waId, userId)
+  if (!waId) throw new WireFailure('not_found', `no user of the network has the business-scoped user id ${userId} towards ${account.waId}`)
+  return { waId }
 }
 
 async function takeBundle(s: NetworkServices, waId: string): Promise<PreKeyBundleWire> {

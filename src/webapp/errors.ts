@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { asWaboxError, OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+import { asWaboxError, invalid, missing, notAllowed, OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
 import { formatBytes } from '../media/limits.js'
 import { RouteMethods } from './route-methods.js'
 
@@ -14,24 +14,7 @@ export function meta(version: string): Meta {
   return { api_status: 'stable', version }
 }
 
-/** 1008: a required field is absent. `field` is a body path, or e.g. "query parameter 'format'". */
-export function missing(field: string, rule?: string): WaboxError {
-  return new WaboxError(OnPremCode.PARAMETER_MISSING, `Missing required parameter ${quote(field)}${rule ? `: ${rule}` : ''}`)
-}
-
-/** 1009: a field has a value that breaks `rule`. */
-export function invalid(field: string, rule: string): WaboxError {
-  return new WaboxError(OnPremCode.PARAMETER_INVALID, `Invalid value for ${quote(field)}: ${rule}`)
-}
-
-/** 1010: a field the request must not carry. */
-export function notAllowed(field: string, rule: string): WaboxError {
-  return new WaboxError(OnPremCode.PARAMETER_NOT_REQUIRED, `Parameter ${quote(field)} is not allowed: ${rule}`)
-}
-
-function quote(field: string): string {
-  return field.includes("'") ? field : `'${field}'`
-}
+export { invalid, missing, notAllowed } from '../errors/index.js'
 
 export function notFound(what: string): WaboxError {
   return new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, what)

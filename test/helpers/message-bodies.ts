@@ -1,4 +1,4 @@
-import { encodedSizeBound } from '../../src/domain/message-limits.js'
+import { encodedSizeBound } from '../../src/domain/message/limits.js'
 
 export const TO = '16315551234'
 

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { checkNesting, isObject } from '../../domain/message/fields.js'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import type { NumberSnapshot } from '../../store/profile.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
@@ -7,7 +8,6 @@ import { decryptBackup, encryptBackup } from '../backup-crypto.js'
 import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { invalid } from '../errors.js'
-import { checkNesting, isObject } from './fields.js'
 import { newPhoneNumberId } from './account.js'
 
 const Backup = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) })

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
-import { normalizePhone } from './fields.js'
+import { normalizePhone } from '../../domain/phone-number.js'
 
 const CheckContacts = Type.Object({
   blocking: Type.Optional(oneOf(['wait', 'no_wait'] as const, { default: 'no_wait' })),

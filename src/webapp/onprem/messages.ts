@@ -4,11 +4,11 @@ import { OnPremCode, WaboxError } from '../../errors/index.js'
 import { messageId } from '../../ids.js'
 import { categoryOf, parseMime } from '../../media/limits.js'
 import { outboundIntake } from '../../store/outbound-intake.js'
-import { shardOf } from '../../wire/shard.js'
+import { shardOf } from '../../domain/shard.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
-import { OUTBOUND_TYPES, validateOutbound } from './message-validation.js'
+import { OUTBOUND_TYPES, validateOutbound } from '../../domain/message/validation.js'
 
 const MessageDoc = Type.Object({
   recipient_type: Type.Optional(oneOf(['individual'] as const)),

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { isHttpUrl } from '../../domain/message/fields.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
-import { isHttpUrl } from './fields.js'
 import { acceptRawBodies, storeUpload } from './media.js'
 
 const About = Type.Object({ text: Type.String({ minLength: 1, maxLength: 139 }) })

@@ -1,11 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { isObject } from '../../domain/message/fields.js'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import { DEFAULT_ADMIN } from '../../store/users.js'
 import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { forbidden, invalid, notFound, unauthorized } from '../errors.js'
-import { isObject } from './fields.js'
 
 const SPECIALS = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'
 const PASSWORD_RULE = `must be 8 to 64 characters with at least one digit, one upper-case letter, one lower-case letter and one of ${SPECIALS}`

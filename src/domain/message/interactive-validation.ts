@@ -1,9 +1,8 @@
-import { OnPremCode, WaboxError } from '../../errors/index.js'
-import { invalid, missing, notAllowed } from '../errors.js'
+import { invalid, missing, notAllowed, OnPremCode, WaboxError } from '../../errors/index.js'
 import {
   isHttpUrl, isObject, join, objects, optEnum, optObject, optString, reqArray, reqEnum, reqObject, reqString, type Obj,
 } from './fields.js'
-import type { MediaCollector } from './message-validation.js'
+import type { MediaCollector } from './validation.js'
 
 /** Interactive messages with the limits of cloud-api.md §1.2 (2015 sections, 2016 rows, 2023 products). */
 const INTERACTIVE_TYPES = [

@@ -1,6 +1,6 @@
-import { MAX_NESTING_DEPTH, pathTooDeep } from '../../domain/message-limits.js'
-import type { LocationObject } from '../../domain/outbound.js'
-import { invalid, missing } from '../errors.js'
+import { invalid, missing } from '../../errors/index.js'
+import { MAX_NESTING_DEPTH, pathTooDeep } from './limits.js'
+import type { LocationObject } from './outbound.js'
 
 /** Small readers for hand-validated bodies: each names the field path in its error. */
 export type Obj = Record<string, unknown>
@@ -128,12 +128,6 @@ export function isHttpUrl(s: string): boolean {
   } catch {
     return false
   }
-}
-
-/** A phone number in any common format, or a wa_id, as digits; undefined if it is neither. */
-export function normalizePhone(input: string): string | undefined {
-  const digits = input.trim().replace(/^\+/, '').replace(/[\s\-().]/g, '')
-  return /^\d{5,15}$/.test(digits) ? digits : undefined
 }
 
 function coordinate(o: Obj, key: 'latitude' | 'longitude', path: string): number {

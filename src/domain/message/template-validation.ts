@@ -1,10 +1,9 @@
-import type { HsmObject, TemplateComponent, TemplateObject, TemplateParameter } from '../../domain/outbound.js'
-import { OnPremCode, WaboxError } from '../../errors/index.js'
-import { invalid, missing } from '../errors.js'
+import { invalid, missing, OnPremCode, WaboxError } from '../../errors/index.js'
 import {
   charLength, isObject, join, objects, optArray, optEnum, optString, reqEnum, reqObject, reqString, validateLocation, type Obj,
 } from './fields.js'
-import type { MediaCollector, ValidationOptions } from './message-validation.js'
+import type { HsmObject, TemplateComponent, TemplateObject, TemplateParameter } from './outbound.js'
+import type { MediaCollector, ValidationOptions } from './validation.js'
 
 const LANGUAGE = /^[a-z]{2,3}(_[A-Za-z]{2,4})?$/
 const MAX_NAMESPACE = 256

@@ -3,6 +3,10 @@
  * edge. The Cloud dialect normalises into the same shape. Stored (sealed) with the message
  * and turned into end-to-end content by the CoreApp.
  */
+
+/** What an uploaded file may be sent as (the media volume sorts uploads into the same kinds). */
+export type MediaCategory = 'audio' | 'document' | 'image' | 'video' | 'sticker'
+
 export interface MediaObject {
   /** Media id from `/v1/media` … */
   id?: string

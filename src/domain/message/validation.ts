@@ -1,13 +1,12 @@
-import { encodedSizeBound, MAX_CONTENT_BYTES, NETWORK_ENVELOPE_BYTES } from '../../domain/message-limits.js'
-import type { MediaObject, OutboundContent, OutboundType } from '../../domain/outbound.js'
-import { OnPremCode, WaboxError } from '../../errors/index.js'
-import type { MediaCategory } from '../../media/limits.js'
-import { invalid, missing, notAllowed } from '../errors.js'
+import { invalid, missing, notAllowed, OnPremCode, WaboxError } from '../../errors/index.js'
+import { normalizePhone } from '../phone-number.js'
 import {
-  charLength, checkNesting, isHttpUrl, isObject, join, normalizePhone, objects, optBoolean, optObject, optString,
+  charLength, checkNesting, isHttpUrl, isObject, join, objects, optBoolean, optObject, optString,
   reqArray, reqObject, reqString, validateLocation, type Obj,
 } from './fields.js'
 import { validateInteractive } from './interactive-validation.js'
+import { encodedSizeBound, MAX_CONTENT_BYTES, NETWORK_ENVELOPE_BYTES } from './limits.js'
+import type { MediaCategory, MediaObject, OutboundContent, OutboundType } from './outbound.js'
 import { validateHsm, validateTemplate } from './template-validation.js'
 
 /**

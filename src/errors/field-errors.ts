@@ -1,0 +1,27 @@
+import { OnPremCode } from './catalogue.js'
+import { WaboxError } from './wabox-error.js'
+
+/**
+ * Errors about one field of a request, each naming the field (a body path such as
+ * `template.language.code`, or e.g. "query parameter 'format'") and the rule it breaks. Given in
+ * On-Prem codes; the Cloud renderer maps them to their Graph twins.
+ */
+
+/** 1008: a required field is absent. */
+export function missing(field: string, rule?: string): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_MISSING, `Missing required parameter ${quote(field)}${rule ? `: ${rule}` : ''}`)
+}
+
+/** 1009: a field has a value that breaks `rule`. */
+export function invalid(field: string, rule: string): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_INVALID, `Invalid value for ${quote(field)}: ${rule}`)
+}
+
+/** 1010: a field the request must not carry. */
+export function notAllowed(field: string, rule: string): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_NOT_REQUIRED, `Parameter ${quote(field)} is not allowed: ${rule}`)
+}
+
+function quote(field: string): string {
+  return field.includes("'") ? field : `'${field}'`
+}
