@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003-webapp.js'
 import * as m0004 from './migrations/0004-coreapp.js'
 import * as m0005 from './migrations/0005-callback-data.js'
 import * as m0006 from './migrations/0006-meta.js'
+import * as m0007 from './migrations/0007-cloud-accounts.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -17,6 +18,7 @@ const STEPS: Record<string, Step> = {
   '0004-coreapp': m0004,
   '0005-callback-data': m0005,
   '0006-meta': m0006,
+  '0007-cloud-accounts': m0007,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -1,3 +1,4 @@
+import type { PlatformType } from '../domain/hosting.js'
 import { withDefaults, type ApplicationSettings } from '../domain/settings.js'
 import type { PhoneNumberRow } from './schema.js'
 import type { StoreContext } from './store.js'
@@ -25,6 +26,16 @@ export interface NewPhoneNumber {
   cc: string
   number: string
   displayName: string
+  /** The WABA it belongs to (default none). */
+  wabaId?: string | null
+  /** Default ON_PREMISE. */
+  platformType?: PlatformType
+}
+
+/** Where a number belongs and which platform serves it (Meta's `platform_type`). */
+export interface NumberHosting {
+  wabaId: string | null
+  platformType: PlatformType
 }
 
 export type GatewayStatus = 'connected' | 'connecting' | 'disconnected' | 'unregistered' | 'uninitialized'
@@ -48,10 +59,20 @@ export class PhoneNumbers {
       network_secret: null,
       pin_hash: null,
       webhook_secret: null,
+      waba_id: input.wabaId ?? null,
+      platform_type: input.platformType ?? 'ON_PREMISE',
+      webhook_override: null,
       created_at: now,
       updated_at: now,
     }
-    await this.ctx.db.insertInto('phone_numbers').values(row).execute()
+    // 0007's columns are written only when they differ from their defaults: a store migrated
+    // to an older step (upgrade tests) can still create numbers
+    const { waba_id: wabaId, platform_type: platformType, webhook_override: _override, ...base } = row
+    await this.ctx.db.insertInto('phone_numbers').values({
+      ...base,
+      ...(wabaId !== null ? { waba_id: wabaId } : {}),
+      ...(platformType !== 'ON_PREMISE' ? { platform_type: platformType } : {}),
+    }).execute()
     return row
   }
 
@@ -65,6 +86,28 @@ export class PhoneNumbers {
 
   list(): Promise<PhoneNumberRow[]> {
     return this.ctx.db.selectFrom('phone_numbers').selectAll().orderBy('created_at').execute()
+  }
+
+  /** The numbers of a WABA (what its access tokens reach), oldest first. */
+  listByWaba(wabaId: string): Promise<PhoneNumberRow[]> {
+    return this.ctx.db.selectFrom('phone_numbers').selectAll().where('waba_id', '=', wabaId).orderBy('created_at').orderBy('id').execute()
+  }
+
+  /** The number's WABA and platform; undefined for an unknown number. */
+  async hosting(id: string): Promise<NumberHosting | undefined> {
+    const row = await this.ctx.db.selectFrom('phone_numbers').select(['waba_id', 'platform_type']).where('id', '=', id).executeTakeFirst()
+    return row && { wabaId: row.waba_id, platformType: row.platform_type === 'CLOUD_API' ? 'CLOUD_API' : 'ON_PREMISE' }
+  }
+
+  /** Moves the number to a WABA (null: none) and/or another platform. False for an unknown number. */
+  async setHosting(id: string, hosting: Partial<NumberHosting>): Promise<boolean> {
+    const fields = {
+      ...(hosting.wabaId !== undefined ? { waba_id: hosting.wabaId } : {}),
+      ...(hosting.platformType !== undefined ? { platform_type: hosting.platformType } : {}),
+    }
+    const result = await this.ctx.db.updateTable('phone_numbers').set({ ...fields, updated_at: this.ctx.clock.now() })
+      .where('id', '=', id).executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
   }
 
   /** The number's settings over the defaults, webhook secrets unsealed. */

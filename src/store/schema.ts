@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable } from 'kysely'
+import type { CloudTables } from './cloud-schema.js'
 import type { CoreAppTables } from './coreapp-schema.js'
 
 /** Timestamps are integer milliseconds since the epoch; booleans are 0/1 on both engines. */
@@ -25,6 +26,12 @@ export interface PhoneNumberTable {
   webhook_secret: Buffer | null
   /** Uploaded CA (PEM) trusted for this number's webhook endpoint (0002); public, not sealed. */
   webhook_ca: string | null
+  /** The WhatsApp Business Account the number belongs to (0007); null for a number outside any. */
+  waba_id: string | null
+  /** ON_PREMISE (the default) | CLOUD_API (0007): its dialects and the shape of its callbacks. */
+  platform_type: Generated<string>
+  /** Phone-number override of the Cloud webhook `{url, verifyToken}`, sealed JSON (0007). */
+  webhook_override: Buffer | null
   created_at: number
   updated_at: number
 }
@@ -165,8 +172,8 @@ export interface NumberProfileTable {
   updated_at: number
 }
 
-/** The CoreApp's tables (migration 0004) live in coreapp-schema.ts. */
-export interface DB extends CoreAppTables {
+/** The CoreApp's tables (migration 0004) live in coreapp-schema.ts, the Cloud accounts' (0007) in cloud-schema.ts. */
+export interface DB extends CoreAppTables, CloudTables {
   phone_numbers: PhoneNumberTable
   users: UserTable
   tokens: TokenTable

@@ -3,7 +3,9 @@ import type { Clock } from '../clock.js'
 import type { Database, Dialect } from './database.js'
 import type { DB } from './schema.js'
 import type { Sealer } from './sealer.js'
+import { AccessTokens } from './access-tokens.js'
 import { ApiKeys } from './api-keys.js'
+import { Apps } from './apps.js'
 import { Callbacks } from './callbacks.js'
 import { Contacts } from './contacts.js'
 import { DbStats } from './db-stats.js'
@@ -20,6 +22,8 @@ import { Outbox } from './outbox.js'
 import { Receipts } from './receipts.js'
 import { ShardLeases } from './shard-leases.js'
 import { SignalState } from './signal-state.js'
+import { Wabas } from './wabas.js'
+import { WebhookSubscriptions } from './webhook-subscriptions.js'
 
 /** What every repository needs: a connection (or open transaction), the sealer and the clock. */
 export interface StoreContext {
@@ -49,6 +53,11 @@ export class Store {
   readonly contactState: ContactState
   readonly contactChecks: ContactChecks
   readonly conversations: Conversations
+  // the Cloud API's accounts
+  readonly apps: Apps
+  readonly wabas: Wabas
+  readonly accessTokens: AccessTokens
+  readonly webhookSubscriptions: WebhookSubscriptions
 
   constructor(readonly ctx: StoreContext) {
     this.numbers = new PhoneNumbers(ctx)
@@ -68,6 +77,10 @@ export class Store {
     this.contactState = new ContactState(ctx)
     this.contactChecks = new ContactChecks(ctx)
     this.conversations = new Conversations(ctx)
+    this.apps = new Apps(ctx)
+    this.wabas = new Wabas(ctx)
+    this.accessTokens = new AccessTokens(ctx)
+    this.webhookSubscriptions = new WebhookSubscriptions(ctx)
   }
 
   get dialect(): Dialect {

@@ -1,0 +1,52 @@
+import type { WabaRow } from './cloud-schema.js'
+import { graphId } from './graph-ids.js'
+import type { StoreContext } from './store.js'
+
+export interface WabaInfo {
+  id: string
+  name: string
+  /** The app whose subscription and secret serve the WABA's webhooks; null when none. */
+  appId: string | null
+  createdAt: number
+}
+
+export interface NewWaba {
+  /** A numeric id; one is generated when absent. */
+  id?: string
+  name: string
+  appId?: string | null
+}
+
+/** WhatsApp Business Accounts: what access tokens reach (all their numbers) and webhooks are grouped by. */
+export class Wabas {
+  constructor(private readonly ctx: StoreContext) {}
+
+  async create(input: NewWaba): Promise<WabaInfo> {
+    const id = input.id ?? graphId()
+    if (!/^[0-9]{1,32}$/.test(id)) throw new Error(`A WABA id is a numeric string; got '${id}'`)
+    const createdAt = this.ctx.clock.now()
+    const appId = input.appId ?? null
+    await this.ctx.db.insertInto('wabas').values({ id, name: input.name, app_id: appId, webhook_override: null, created_at: createdAt }).execute()
+    return { id, name: input.name, appId, createdAt }
+  }
+
+  async get(id: string): Promise<WabaInfo | undefined> {
+    const row = await this.ctx.db.selectFrom('wabas').selectAll().where('id', '=', id).executeTakeFirst()
+    return row && toInfo(row)
+  }
+
+  async list(): Promise<WabaInfo[]> {
+    const rows = await this.ctx.db.selectFrom('wabas').selectAll().orderBy('created_at').orderBy('id').execute()
+    return rows.map(toInfo)
+  }
+
+  /** Subscribes `appId` to the WABA (its webhooks are then the app's), or with null none. False for an unknown WABA. */
+  async setApp(wabaId: string, appId: string | null): Promise<boolean> {
+    const result = await this.ctx.db.updateTable('wabas').set({ app_id: appId }).where('id', '=', wabaId).executeTakeFirst()
+    return Number(result.numUpdatedRows) === 1
+  }
+}
+
+function toInfo(row: WabaRow): WabaInfo {
+  return { id: row.id, name: row.name, appId: row.app_id, createdAt: row.created_at }
+}
