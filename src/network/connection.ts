@@ -12,6 +12,7 @@ import type { RequestMemo } from './request-memo.js'
 import { handleRequest } from './request-handlers.js'
 import type { RoutedConnection, Router } from './router.js'
 import type { TemplateRegistry } from './templates.js'
+import type { UserIds } from './user-ids.js'
 import { WireFailure } from './wire-failure.js'
 import { ServerClosing } from './write-batcher.js'
 
@@ -23,6 +24,7 @@ export interface NetworkServices {
   templates: TemplateRegistry
   router: Router
   memo: RequestMemo
+  userIds: UserIds
   limits: NetworkLimits
   clock: Clock
   logger: Logger
@@ -201,11 +203,15 @@ export class Connection implements RoutedConnection {
   #push(item: InboxItem, onWritten?: (err?: Error) => void): void {
     this.#cursor = item.seq
     const notice = item.type === 'failed'
-    this.send(pushFrameOf(item), (err) => {
+    this.send(pushFrameOf(item, this.#userIdOf), (err) => {
       if (notice && !err) void this.#s.relay.dropNotice(item.seq).catch(() => {})
       onWritten?.(err)
     })
   }
+
+  /** A business learns each user by their id towards it (BSUID); phones never see one. */
+  readonly #userIdOf = (counterparty: string): string | undefined =>
+    this.account && this.#s.userIds.towards(this.account, counterparty)
 
   #ack(id: string, result: unknown): void {
     this.send({ v: PROTOCOL_VERSION, t: 'ack', id, ok: true, result })

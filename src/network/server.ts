@@ -18,6 +18,7 @@ import { Relay } from './relay.js'
 import { RequestMemo } from './request-memo.js'
 import { Router } from './router.js'
 import { TemplateRegistry } from './templates.js'
+import { UserIds } from './user-ids.js'
 import { VnameIssuer } from './vname.js'
 import { WriteBatcher } from './write-batcher.js'
 
@@ -73,12 +74,13 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
       })
     },
   })
+  const userIds = UserIds.load(opts.dataDir, (waId) => accounts.get(waId))
   const integrity = await Integrity.load(db, batcher, clock, limits)
   const relay = new Relay({ db, batcher, clock, integrity, limits, deliver: router.deliver })
   const templates = new TemplateRegistry(db, batcher, clock, opts.autoApproveTemplates ?? profile === 'dev')
   const blobs = new BlobStore({ dir: path.join(opts.dataDir, 'blobs'), db, batcher, clock, ttlMs: opts.blobTtlMs ?? 14 * DAY, maxBytes: limits.maxBlobBytes })
   const memo = new RequestMemo(clock)
-  const services: NetworkServices = { accounts, keys, relay, integrity, templates, router, memo, limits, clock, logger }
+  const services: NetworkServices = { accounts, keys, relay, integrity, templates, router, memo, userIds, limits, clock, logger }
 
   const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
   app.addHook('onRequest', controlAuthHook(opts.controlToken))

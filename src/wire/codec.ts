@@ -77,15 +77,16 @@ const clientSpecs: Record<ClientFrame['t'], Spec> = {
   'receipt.ack': { receiptIds: listOf(id) },
   'templates.get': {},
   'contacts.check': { phones: listOf(str) },
+  'bsuid.resolve': { userId: str },
   feedback: { waId: str, kind: oneOf('block', 'unblock', 'report') },
 }
 
 const serverSpecs: Record<ServerFrame['t'], Spec> = {
   ack: { id, ok: bool, error: optional(wireError), result: any },
-  envelope: { envelopeId: id, from: str, kind: oneOf('prekey', 'message'), body: bin(Infinity), serverTimestamp: uint },
-  receipt: { receiptId: id, from: str, kind: oneOf('delivered', 'read'), envelopeIds: listOf(id, Infinity), timestamp: uint },
+  envelope: { envelopeId: id, from: str, kind: oneOf('prekey', 'message'), body: bin(Infinity), serverTimestamp: uint, fromUserId: optional(str) },
+  receipt: { receiptId: id, from: str, kind: oneOf('delivered', 'read'), envelopeIds: listOf(id, Infinity), timestamp: uint, fromUserId: optional(str) },
   'keys.low': { preKeysLeft: uint },
-  'envelope.failed': { envelopeId: id, to: str, error: wireError },
+  'envelope.failed': { envelopeId: id, to: str, error: wireError, toUserId: optional(str) },
 }
 
 function firstBadField(record: Record<string, unknown>, spec: Spec): string | undefined {

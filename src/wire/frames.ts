@@ -162,6 +162,15 @@ export interface ContactsCheck extends RequestBase {
   phones: string[]
 }
 
+/**
+ * Business numbers only: the user behind a business-scoped user id (BSUID) of this business.
+ * Unknown ids, other businesses' ids and ids of users who left the network are `not_found`.
+ */
+export interface BsuidResolve extends RequestBase {
+  t: 'bsuid.resolve'
+  userId: string
+}
+
 /** Phones only: block or report a business (feeds the quality rating). */
 export interface Feedback extends RequestBase {
   t: 'feedback'
@@ -182,6 +191,7 @@ export type ClientFrame =
   | ReceiptAck
   | TemplatesGet
   | ContactsCheck
+  | BsuidResolve
   | Feedback
 
 // ---- server → client ----
@@ -220,6 +230,11 @@ export interface PreKeyBundleWire {
 export interface EnvelopeSendResult {
   serverTimestamp: number
   duplicate: boolean
+  /** To a business sending to a user: the addressee's BSUID towards this business. */
+  toUserId?: string
+}
+export interface BsuidResolveResult {
+  waId: string
 }
 export interface ContactsCheckResult {
   results: { phone: string; waId?: string }[]
@@ -251,6 +266,8 @@ export interface EnvelopePush {
   kind: 'prekey' | 'message'
   body: Uint8Array
   serverTimestamp: number
+  /** To a business, from a user: the sender's BSUID towards this business. */
+  fromUserId?: string
 }
 
 export interface ReceiptPush {
@@ -261,6 +278,8 @@ export interface ReceiptPush {
   kind: 'delivered' | 'read'
   envelopeIds: string[]
   timestamp: number
+  /** To a business, from a user: the sender's BSUID towards this business. */
+  fromUserId?: string
 }
 
 /** The server holds fewer one-time pre-keys than its threshold. */
@@ -277,6 +296,8 @@ export interface EnvelopeFailedPush {
   envelopeId: string
   to: string
   error: WireError
+  /** To a business, about a user: the addressee's BSUID towards this business. */
+  toUserId?: string
 }
 
 export type ServerFrame = Ack | EnvelopePush | ReceiptPush | KeysLowPush | EnvelopeFailedPush
