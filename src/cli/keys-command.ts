@@ -13,18 +13,18 @@ export interface KeysOutput {
   err(line: string): void
 }
 
-const consoleOutput: KeysOutput = {
+export const consoleOutput: KeysOutput = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
 }
 
-type Flags = Record<string, string | boolean | undefined>
+export type Flags = Record<string, string | boolean | undefined>
 
 /**
  * Opens the configured store for one operation and always closes it. A data directory with
  * no database is a mistyped --data-dir: refused, not filled with a new database and key.
  */
-async function withStore<T>(flags: Flags, use: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(flags: Flags, use: (store: Store) => Promise<T>): Promise<T> {
   const config = configFrom(flags)
   if (!config.databaseUrl && !fs.existsSync(path.join(config.dataDir, 'wabox.db'))) {
     throw new CliError(`no wabox database in ${config.dataDir}: pass the --data-dir (WABOX_DATA_DIR) or --database-url (WABOX_DATABASE_URL) of your instance`)
@@ -41,12 +41,12 @@ async function knownNumber(store: Store, phoneNumberId: string): Promise<void> {
   if (!(await store.numbers.get(phoneNumberId))) throw new CliError(`unknown phone number id '${phoneNumberId}'`)
 }
 
-function iso(ms: number | null): string {
+export function iso(ms: number | null): string {
   return ms === null ? '-' : new Date(ms).toISOString()
 }
 
 /** Rows as left-aligned columns under a header. */
-function table(header: string[], rows: string[][]): string[] {
+export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()
   return [line(header), ...rows.map(line)]

@@ -6,6 +6,7 @@ import { openStoreFromConfig } from './open-store.js'
 import { networkCommand } from './network-command.js'
 import { phoneCommand } from './phone-command.js'
 import { startCommand } from './start.js'
+import { tokensCommand } from './tokens-command.js'
 import { VERSION } from './version.js'
 
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(networkCommand())
   program.addCommand(phoneCommand())
   program.addCommand(keysCommand())
+  program.addCommand(tokensCommand())
   exitTwoOnUsageErrors(program)
   return program
 }
