@@ -33,6 +33,8 @@ for (const dialect of DIALECTS) {
         type: 'message',
         contact: { wa_id: phone.waId, profile: { name: 'User 0' } },
         message: { from: phone.waId, id: event.message.id, timestamp: String(Math.floor(h.db.clock.now() / 1000)), type: 'text', text: { body: 'Hello, I need help' } },
+        // the sender's business-scoped user id rides beside the On-Prem objects (Cloud shows it)
+        user_id: expect.stringMatching(/^US\.\d+$/),
       })
       const row = await h.store.messages.get(event.message.id)
       expect(row).toMatchObject({ direction: 'in', peer: phone.waId, type: 'text', status: 'received' })

@@ -8,7 +8,7 @@ import { countryOfWaId } from '../src/domain/calling-codes.js'
 import type { Account } from '../src/network/accounts.js'
 import { UserIds } from '../src/network/user-ids.js'
 import type { NetworkClient } from '../src/wire/client.js'
-import type { BsuidResolveResult, EnvelopeFailedPush, EnvelopePush, EnvelopeSendResult, ReceiptPush } from '../src/wire/frames.js'
+import type { BsuidResolveResult, EnvelopePush, EnvelopeSendResult, ReceiptPush } from '../src/wire/frames.js'
 import { Harness, nextEvent } from './network-harness.js'
 
 let h: Harness
@@ -85,19 +85,6 @@ describe('business-scoped user ids on the network', () => {
     const fromPhone = nextEvent<EnvelopePush>(ph2, 'envelope')
     expect(await send(ph, other.waId, 'p-3')).not.toHaveProperty('toUserId')
     expect((await fromPhone).fromUserId).toBeUndefined()
-  })
-
-  it('names the addressee by id when an envelope to a user expires undelivered', async () => {
-    h = await Harness.start({ limits: { envelopeTtlMs: 60_000 } })
-    const business = await h.register('1', '5550330', 'Ids Co')
-    const phone = await h.register('1', '5550331')
-    const biz = await h.connect(business)
-    const { toUserId } = await send(biz, phone.waId, 'expiring')
-    h.clock.tick(60_000)
-    const failed = nextEvent<EnvelopeFailedPush>(biz, 'envelope.failed')
-    await h.server.sweep()
-    expect(await failed).toMatchObject({ envelopeId: 'expiring', to: phone.waId, toUserId })
-    expect(toUserId).toMatch(FORMAT)
   })
 
   it('resolves a business its own users ids only, with bsuid.resolve', async () => {

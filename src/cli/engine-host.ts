@@ -48,6 +48,7 @@ export class EngineThread {
       setShards: remote('setShards'),
       markRead: remote('markRead'),
       checkContacts: remote('checkContacts'),
+      resolveUserId: remote('resolveUserId'),
     }
   }
 

@@ -2,7 +2,7 @@ import type { ContactCheckResult, CoreBridge, RegistrationRequest } from '../dom
 import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
 import { OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
-import { SHARD_COUNTS, type RegisterRequestResult, type RegisterVerifyResult, type WireErrorCode } from '../wire/frames.js'
+import { SHARD_COUNTS, type BsuidResolveResult, type RegisterRequestResult, type RegisterVerifyResult, type WireErrorCode } from '../wire/frames.js'
 import { shardOf } from '../domain/shard.js'
 import { hashPassword, verifyPassword } from '../store/users.js'
 import type { EngineContext } from './context.js'
@@ -19,9 +19,10 @@ export interface BridgeHost {
   reconcile(): Promise<void>
 }
 
-const BLOCKING_CHECK_TIMEOUT_MS = 20_000
+/** How long a WebApp request waits on the network's answer (blocking contact checks, user ids). */
+const NETWORK_ANSWER_TIMEOUT_MS = 20_000
 
-/** The CoreApp's answers to the WebApp's synchronous requests: registration, PIN, shards, read marks, contact checks. */
+/** The CoreApp's answers to the WebApp's synchronous requests: registration, PIN, shards, read marks, contact checks, user ids. */
 export class CoreAppBridge implements CoreBridge {
   readonly #host: BridgeHost
   // the PIN and the migrate flag given with the code request, needed again at verification
@@ -144,7 +145,7 @@ export class CoreAppBridge implements CoreBridge {
     if (opts.blocking) {
       if (!engine?.anyClient()) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network')
       try {
-        return await withTimeout(engine.checkContacts(inputs, opts.forceCheck), BLOCKING_CHECK_TIMEOUT_MS)
+        return await withTimeout(engine.checkContacts(inputs, opts.forceCheck), NETWORK_ANSWER_TIMEOUT_MS)
       } catch (err) {
         throw wireError(err, 'the contact check failed')
       }
@@ -169,6 +170,25 @@ export class CoreAppBridge implements CoreBridge {
       engine?.wake()
     }
     return results
+  }
+
+  async resolveUserId(phoneNumberId: string, userId: string): Promise<string | undefined> {
+    await this.#number(phoneNumberId)
+    const { store } = this.#ctx
+    const known = await store.contactState.byUserId(phoneNumberId, userId)
+    if (known) return known
+    // only the network can open an id it has not named to this number yet; a send waits on the answer
+    const client = this.#host.engine(phoneNumberId)?.anyClient()
+    if (!client?.connected) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network, which resolves business-scoped user ids')
+    let waId: string
+    try {
+      waId = (await withTimeout(client.request<BsuidResolveResult>({ t: 'bsuid.resolve', userId }), NETWORK_ANSWER_TIMEOUT_MS)).waId
+    } catch (err) {
+      if (err instanceof WireRequestError && err.code === 'not_found') return undefined
+      throw wireError(err, 'resolving the business-scoped user id failed')
+    }
+    await store.contactState.recordUserId(phoneNumberId, waId, userId)
+    return waId
   }
 
   async #number(phoneNumberId: string) {

@@ -51,7 +51,7 @@ export class InboundPipeline {
   async receipt(conn: ShardConnection, receipt: ReceiptPush, attempt = 1): Promise<void> {
     const at = this.#ctx.clock.now()
     try {
-      await this.#ctx.statuses.add(receipt.envelopeIds.map((messageId) => ({ messageId, status: receipt.kind, at })))
+      await this.#ctx.statuses.add(receipt.envelopeIds.map((messageId) => ({ messageId, status: receipt.kind, at, userId: receipt.fromUserId })))
       // acked only once the statuses are committed; a lost ack means a redelivery, which changes nothing
       conn.client.request({ t: 'receipt.ack', receiptIds: [receipt.receiptId] }).catch(() => undefined)
     } catch (err) {
@@ -98,6 +98,7 @@ export class InboundPipeline {
     const profileName = content?.profileName ?? null
     const name = profileName ?? (await store.contactState.get(engine.phoneNumberId, [env.from])).get(env.from)?.profileName ?? env.from
     const event: InboundMessageEvent = { type: 'message', contact: { wa_id: env.from, profile: { name } }, message }
+    if (env.fromUserId) event.user_id = env.fromUserId
     const now = this.#ctx.clock.now()
     const shard = engine.shardOf(env.from)
 
@@ -108,7 +109,7 @@ export class InboundPipeline {
         phoneNumberId: engine.phoneNumberId, envelopeId: env.envelopeId, messageId: message.id, peer: env.from, shard,
         type: message.type, message, receivedAt: now,
       }])
-      await tx.contactState.touchInbound(engine.phoneNumberId, [{ waId: env.from, profileName, at: now }])
+      await tx.contactState.touchInbound(engine.phoneNumberId, [{ waId: env.from, profileName, at: now, userId: env.fromUserId }])
       await engine.writeNewIdentities(tx, overlay.changes, notice ? env.from : undefined)
       if (notice) await engine.writeIdentityNotice(tx, env.from, notice)
       await tx.callbacks.enqueue(engine.phoneNumberId, event)

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import type { Logger } from 'pino'
 import type { ContactCheckResult } from '../domain/bridge.js'
 import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
-import type { ContactsEvent } from '../domain/events.js'
+import type { ContactsEvent, InboundMessageEvent } from '../domain/events.js'
 import type { ApplicationSettings } from '../domain/settings.js'
 import type { TemplatePack } from '../domain/templates.js'
 import { messageId } from '../ids.js'
@@ -273,10 +273,13 @@ export class NumberEngine implements EngineView {
   async identityNotice(peer: string, hash: string, settings: ApplicationSettings): Promise<IdentityNotice> {
     const blocking = settings.show_security_notifications
     if (!blocking) return { hash, blocking }
-    const name = (await this.#ctx.store.contactState.get(this.phoneNumberId, [peer])).get(peer)?.profileName ?? peer
+    const contact = (await this.#ctx.store.contactState.get(this.phoneNumberId, [peer])).get(peer)
+    const name = contact?.profileName ?? peer
     const now = this.#ctx.clock.now()
     const message = identityChangedMessage({ id: messageId(), from: peer, timestamp: String(Math.floor(now / 1000)), hash, createdAt: now, name })
-    return { hash, blocking, event: { type: 'message', contact: { wa_id: peer, profile: { name } }, message } }
+    const event: InboundMessageEvent = { type: 'message', contact: { wa_id: peer, profile: { name } }, message }
+    if (contact?.userId) event.user_id = contact.userId
+    return { hash, blocking, event }
   }
 
   async writeIdentityNotice(tx: Store, peer: string, notice: IdentityNotice): Promise<void> {

@@ -307,7 +307,7 @@ export class OutboundPipeline {
       businessInitiated: envelope.businessInitiated,
     }).then(
       // status times are this process's clock, like every other status it records
-      () => this.#settle(id, { messageId: id, status: 'sent', at: this.#ctx.clock.now() }),
+      (result) => this.#settle(id, { messageId: id, status: 'sent', at: this.#ctx.clock.now(), userId: result.toUserId }),
       (err: unknown) => {
         const verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
         const attempts = verdict === 'retry' ? this.#attempt(id) : 0

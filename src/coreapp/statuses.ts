@@ -8,7 +8,8 @@ import type { CommitQueue } from './commit-queue.js'
 import { webhookErrorOf, type Failure } from './failures.js'
 
 export type StatusUpdate =
-  | { messageId: string; status: OutboundStatus; at: number }
+  /** `userId`: the recipient's business-scoped user id, as the network named it. */
+  | { messageId: string; status: OutboundStatus; at: number; userId?: string }
   | { messageId: string; status: 'failed'; at: number; failure: Failure }
 
 type Status = StatusEvent['status']
@@ -24,6 +25,7 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
   const emit = (phoneNumberId: string, event: StatusEvent) => events.set(phoneNumberId, [...(events.get(phoneNumberId) ?? []), event])
 
   const at = (list: StatusUpdate[]) => new Map(list.map((u) => [u.messageId, u.at]))
+  const userIds = new Map(updates.flatMap((u) => (u.status !== 'failed' && u.userId ? [[u.messageId, u.userId] as const] : [])))
   const of = (s: StatusUpdate['status']) => updates.filter((u) => u.status === s)
   const sent = of('sent')
   const read = of('read')
@@ -42,7 +44,7 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
     if (wanted.length === 0) continue
     const conversations = await conversationsFor(tx, status, wanted, times)
     for (const m of wanted) {
-      const event = statusEvent(tx, m, status, times.get(m.id)!)
+      const event = statusEvent(tx, m, status, times.get(m.id)!, userIds.get(m.id))
       const conversation = conversations.get(m.id)
       if (conversation) event.status.conversation = conversationObject({ id: conversation.id, category: conversation.category, expiresAt: conversation.expires_at })
       event.status.pricing = pricingObject(m.category ?? 'service')
@@ -56,7 +58,8 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
     const m = await tx.outbox.fail(u.messageId, [error], u.at)
     if (!m) continue
     await tx.outbox.recordStatuses([{ messageId: m.id, status: 'failed', at: u.at, error: JSON.stringify([error]) }])
-    const event = statusEvent(tx, m, 'failed', u.at)
+    // like Meta: a failed send to a phone number names no user id, one to a user id names it
+    const event = statusEvent(tx, m, 'failed', u.at, undefined)
     event.status.errors = [error]
     emit(m.phoneNumberId, event)
   }
@@ -71,12 +74,15 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
   return count
 }
 
-function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at: number): StatusEvent {
+/** `userId`: the recipient's user id as the network named it; a send addressed to a user id names that one. */
+function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at: number, userId: string | undefined): StatusEvent {
   const event: StatusEvent = { type: 'status', status: { id: m.id, recipient_id: m.peer, status, timestamp: String(Math.floor(at / 1000)) } }
   if (m.callbackData) {
-    const data = tx.outbox.openContent<{ biz_opaque_callback_data?: string }>(m.callbackData)
+    const data = tx.outbox.openContent<{ biz_opaque_callback_data?: string; recipient?: string }>(m.callbackData)
     if (data.biz_opaque_callback_data !== undefined) event.status.biz_opaque_callback_data = data.biz_opaque_callback_data
+    userId = data.recipient ?? userId
   }
+  if (userId) event.user_id = userId
   return event
 }
 

@@ -30,4 +30,10 @@ export interface CoreBridge {
   /** Queues a read receipt for an inbound message (durably; the CoreApp sends it to the phone). */
   markRead(phoneNumberId: string, messageId: string): Promise<void>
   checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]>
+  /**
+   * The wa_id of the user whose business-scoped user id (BSUID) towards this number is
+   * `userId` (a send addressed to `recipient` alone): from the contacts the CoreApp knows,
+   * else asked of the network. undefined: the id is none of this number's users.
+   */
+  resolveUserId(phoneNumberId: string, userId: string): Promise<string | undefined>
 }

@@ -26,6 +26,8 @@ export interface StatusEvent {
     errors?: WebhookError[]
     biz_opaque_callback_data?: string
   }
+  /** The recipient's business-scoped user id (BSUID): Cloud shows it as `recipient_user_id`, On-Prem never. */
+  user_id?: string
 }
 
 export interface InboundMessageEvent {
@@ -33,6 +35,8 @@ export interface InboundMessageEvent {
   contact: { wa_id: string; profile: { name: string } }
   /** On-Prem inbound message object: from, id, timestamp, type, <type>, context?… */
   message: { from: string; id: string; timestamp: string; type: string; [key: string]: unknown }
+  /** The sender's business-scoped user id (BSUID): Cloud shows it as `contacts[].user_id` and `from_user_id`, On-Prem never. */
+  user_id?: string
 }
 
 export interface ContactsEvent {

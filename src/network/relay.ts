@@ -180,9 +180,10 @@ export class Relay {
   }
 }
 
-/** The push frame for an inbox item; `userIdOf` gives the counterparty's BSUID, where the recipient gets one. */
-export function pushFrameOf(item: InboxItem, userIdOf: (counterparty: string) => string | undefined): EnvelopePush | ReceiptPush | EnvelopeFailedPush {
-  const userId = userIdOf(item.sender)
+/** The push frame for an inbox item; `userIdOf` gives the sender's BSUID, where the recipient gets one. */
+export function pushFrameOf(item: InboxItem, userIdOf: (sender: string) => string | undefined): EnvelopePush | ReceiptPush | EnvelopeFailedPush {
+  // failure notices are about the sender's own addressee, whom it named itself
+  const fromUserId = item.type === 'failed' ? undefined : userIdOf(item.sender)
   switch (item.type) {
     case 'envelope':
       return {
@@ -193,7 +194,7 @@ export function pushFrameOf(item: InboxItem, userIdOf: (counterparty: string) =>
         kind: item.kind as EnvelopePush['kind'],
         body: item.body ?? new Uint8Array(),
         serverTimestamp: item.created_at,
-        ...(userId ? { fromUserId: userId } : {}),
+        ...(fromUserId ? { fromUserId } : {}),
       }
     case 'receipt':
       return {
@@ -204,7 +205,7 @@ export function pushFrameOf(item: InboxItem, userIdOf: (counterparty: string) =>
         kind: item.kind as ReceiptPush['kind'],
         envelopeIds: decode(item.body ?? new Uint8Array()) as string[],
         timestamp: item.created_at,
-        ...(userId ? { fromUserId: userId } : {}),
+        ...(fromUserId ? { fromUserId } : {}),
       }
     case 'failed':
       return {
@@ -213,7 +214,6 @@ export function pushFrameOf(item: InboxItem, userIdOf: (counterparty: string) =>
         envelopeId: item.item_id,
         to: item.sender,
         error: { code: item.kind as EnvelopeFailedPush['error']['code'], message: 'not delivered before the envelope expired' },
-        ...(userId ? { toUserId: userId } : {}),
       }
   }
 }

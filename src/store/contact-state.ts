@@ -8,9 +8,18 @@ export interface ContactStateRow {
   identityHash: string | null
   identityAt: number | null
   identityAcknowledged: boolean
+  /** The user's business-scoped user id towards this number, once the network named it. */
+  userId: string | null
 }
 
-/** What the CoreApp knows about each user of a number: profile, window, identity. */
+export interface InboundContact {
+  waId: string
+  profileName: string | null
+  at: number
+  userId?: string | null
+}
+
+/** What the CoreApp knows about each user of a number: profile, window, identity, user id. */
 export class ContactState {
   constructor(private readonly ctx: StoreContext) {}
 
@@ -19,34 +28,49 @@ export class ContactState {
     const unique = [...new Set(waIds)]
     for (let i = 0; i < unique.length; i += 300) {
       const rows = await this.ctx.db.selectFrom('contacts')
-        .select(['wa_id', 'profile_name', 'last_inbound_at', 'identity_hash', 'identity_at', 'identity_acknowledged'])
+        .select(['wa_id', 'profile_name', 'last_inbound_at', 'identity_hash', 'identity_at', 'identity_acknowledged', 'user_id'])
         .where('phone_number_id', '=', phoneNumberId).where('wa_id', 'in', unique.slice(i, i + 300)).execute()
       for (const r of rows) {
         out.set(r.wa_id, {
           waId: r.wa_id, profileName: r.profile_name, lastInboundAt: r.last_inbound_at,
-          identityHash: r.identity_hash, identityAt: r.identity_at, identityAcknowledged: r.identity_acknowledged === 1,
+          identityHash: r.identity_hash, identityAt: r.identity_at, identityAcknowledged: r.identity_acknowledged === 1, userId: r.user_id,
         })
       }
     }
     return out
   }
 
-  /** Records inbound activity: profile name and the start of the customer-service window. */
-  async touchInbound(phoneNumberId: string, entries: { waId: string; profileName: string | null; at: number }[]): Promise<void> {
+  /** Records inbound activity: profile name, user id and the start of the customer-service window. */
+  async touchInbound(phoneNumberId: string, entries: InboundContact[]): Promise<void> {
     // one row per user: a multi-row upsert may not touch the same row twice (PostgreSQL)
-    const latest = new Map<string, { waId: string; profileName: string | null; at: number }>()
+    const latest = new Map<string, InboundContact>()
     for (const e of entries) {
       const prev = latest.get(e.waId)
-      latest.set(e.waId, prev && prev.at > e.at ? { ...prev, profileName: prev.profileName ?? e.profileName } : { ...e, profileName: e.profileName ?? prev?.profileName ?? null })
+      const newer = prev && prev.at > e.at ? prev : e
+      latest.set(e.waId, { ...newer, profileName: newer.profileName ?? prev?.profileName ?? e.profileName, userId: newer.userId ?? prev?.userId ?? e.userId })
     }
     const rows = [...latest.values()]
     for (let i = 0; i < rows.length; i += 300) {
       await this.ctx.db.insertInto('contacts').values(rows.slice(i, i + 300).map((e) => ({
-        phone_number_id: phoneNumberId, wa_id: e.waId, profile_name: e.profileName, last_inbound_at: e.at, identity_acknowledged: 1,
+        phone_number_id: phoneNumberId, wa_id: e.waId, profile_name: e.profileName, last_inbound_at: e.at, identity_acknowledged: 1, user_id: e.userId ?? null,
       }))).onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet({
         profile_name: sql`coalesce(excluded.profile_name, contacts.profile_name)`,
         last_inbound_at: sql`case when contacts.last_inbound_at is null or excluded.last_inbound_at > contacts.last_inbound_at then excluded.last_inbound_at else contacts.last_inbound_at end`,
+        user_id: sql`coalesce(excluded.user_id, contacts.user_id)`,
       })).execute()
     }
+  }
+
+  /** The user whose business-scoped user id towards this number is `userId`, if the network named it before. */
+  async byUserId(phoneNumberId: string, userId: string): Promise<string | undefined> {
+    const row = await this.ctx.db.selectFrom('contacts').select('wa_id')
+      .where('phone_number_id', '=', phoneNumberId).where('user_id', '=', userId).executeTakeFirst()
+    return row?.wa_id
+  }
+
+  /** Keeps what the network said a user id resolves to, so the next send to it needs no round trip. */
+  async recordUserId(phoneNumberId: string, waId: string, userId: string): Promise<void> {
+    await this.ctx.db.insertInto('contacts').values({ phone_number_id: phoneNumberId, wa_id: waId, identity_acknowledged: 1, user_id: userId })
+      .onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet({ user_id: userId })).execute()
   }
 }

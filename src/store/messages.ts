@@ -26,7 +26,7 @@ export class Messages {
 
   async #insert(messages: OutboundMessage[], now: number): Promise<void> {
     await this.ctx.db.insertInto('messages').values(messages.map((m) => {
-      const opaque = (m.content as { biz_opaque_callback_data?: string }).biz_opaque_callback_data
+      const { biz_opaque_callback_data: opaque, recipient } = m.content as { biz_opaque_callback_data?: string; recipient?: string }
       return {
         id: m.id,
         phone_number_id: m.phoneNumberId,
@@ -34,7 +34,8 @@ export class Messages {
         peer: m.to,
         type: m.type,
         content: this.ctx.sealer.sealJson(m.content),
-        callback_data: opaque === undefined ? null : this.ctx.sealer.sealJson({ biz_opaque_callback_data: opaque }),
+        // what statuses echo: the opaque data, and the user id the send addressed (BSUID)
+        callback_data: opaque === undefined && recipient === undefined ? null : this.ctx.sealer.sealJson({ biz_opaque_callback_data: opaque, recipient }),
         status: 'queued',
         shard: m.shard,
         error: null,

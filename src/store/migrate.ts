@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004-coreapp.js'
 import * as m0005 from './migrations/0005-callback-data.js'
 import * as m0006 from './migrations/0006-meta.js'
 import * as m0007 from './migrations/0007-cloud-accounts.js'
+import * as m0008 from './migrations/0008-bsuid.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -19,6 +20,7 @@ const STEPS: Record<string, Step> = {
   '0005-callback-data': m0005,
   '0006-meta': m0006,
   '0007-cloud-accounts': m0007,
+  '0008-bsuid': m0008,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -86,7 +86,7 @@ export interface MessageTable {
   expires_at: number | null
   created_at: number
   updated_at: number
-  /** Sealed JSON holding `biz_opaque_callback_data` for status callbacks; null when there is none. */
+  /** Sealed JSON holding `biz_opaque_callback_data` and the addressed `recipient` (BSUID) for status callbacks; null when there is neither. */
   callback_data: Buffer | null
 }
 
@@ -109,6 +109,8 @@ export interface ContactTable {
   identity_hash: string | null
   identity_at: number | null
   identity_acknowledged: number
+  /** The user's business-scoped user id (BSUID) towards this number; null until the network named it. */
+  user_id: string | null
 }
 
 export interface MediaTable {

@@ -86,7 +86,7 @@ const serverSpecs: Record<ServerFrame['t'], Spec> = {
   envelope: { envelopeId: id, from: str, kind: oneOf('prekey', 'message'), body: bin(Infinity), serverTimestamp: uint, fromUserId: optional(str) },
   receipt: { receiptId: id, from: str, kind: oneOf('delivered', 'read'), envelopeIds: listOf(id, Infinity), timestamp: uint, fromUserId: optional(str) },
   'keys.low': { preKeysLeft: uint },
-  'envelope.failed': { envelopeId: id, to: str, error: wireError, toUserId: optional(str) },
+  'envelope.failed': { envelopeId: id, to: str, error: wireError },
 }
 
 function firstBadField(record: Record<string, unknown>, spec: Spec): string | undefined {

@@ -296,8 +296,6 @@ export interface EnvelopeFailedPush {
   envelopeId: string
   to: string
   error: WireError
-  /** To a business, about a user: the addressee's BSUID towards this business. */
-  toUserId?: string
 }
 
 export type ServerFrame = Ack | EnvelopePush | ReceiptPush | KeysLowPush | EnvelopeFailedPush

@@ -49,6 +49,12 @@ export class FakeBridge implements CoreBridge {
     this.calls.push({ method: 'markRead', args: [phoneNumberId, messageId] })
   }
 
+  /** Answers from the contacts in the store, as the CoreApp does before it asks the network. */
+  async resolveUserId(phoneNumberId: string, userId: string): Promise<string | undefined> {
+    this.calls.push({ method: 'resolveUserId', args: [phoneNumberId, userId] })
+    return this.store.contactState.byUserId(phoneNumberId, userId)
+  }
+
   async checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]> {
     this.calls.push({ method: 'checkContacts', args: [phoneNumberId, inputs, opts] })
     return inputs.map((input) => {

@@ -74,7 +74,13 @@ export type OutboundBody =
   | { type: 'reaction'; reaction: { message_id: string; emoji: string } }
 
 export type OutboundContent = OutboundBody & {
+  /** The recipient's wa_id; for a send addressed to `recipient` alone, the wa_id that id resolved to. */
   to: string
+  /**
+   * The business-scoped user id (BSUID) the send addressed instead of a phone number (Cloud
+   * `recipient`; `to` wins when a send gives both, and then this is left out). Statuses name it.
+   */
+  recipient?: string
   preview_url?: boolean
   /** Reply to an earlier message. */
   context?: { message_id: string }
