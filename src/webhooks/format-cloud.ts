@@ -18,7 +18,8 @@ type CloudStatus = Omit<StatusEvent['status'], 'errors' | 'conversation'> & {
 export interface CloudWebhookValue {
   messaging_product: 'whatsapp'
   metadata: { display_phone_number: string; phone_number_id: string }
-  contacts?: (InboundMessageEvent['contact'] | ContactsEvent['contacts'][number])[]
+  /** A sender's contact has their business-scoped user id, `user_id`. */
+  contacts?: ((InboundMessageEvent['contact'] & { user_id?: string }) | ContactsEvent['contacts'][number])[]
   messages?: CloudMessage[]
   statuses?: CloudStatus[]
   errors?: CloudWebhookError[]
@@ -50,7 +51,7 @@ export function cloudWebhookError(error: WebhookError): CloudWebhookError {
 /** All events of one POST go into one entry with one `messages` change, in event order. */
 export function renderCloudWebhook(events: readonly CallbackEvent[], number: CloudWebhookNumber): CloudWebhookBody {
   // Cloud has no asynchronous contacts check; its results travel as they are rather than be lost
-  const { contacts, messages, statuses, errors } = groupEvents(events)
+  const { contacts, messages, statuses, errors } = groupEvents(events.map(withUserId))
   const value: CloudWebhookValue = {
     messaging_product: 'whatsapp',
     metadata: { display_phone_number: number.displayPhoneNumber, phone_number_id: number.id },
@@ -106,4 +107,21 @@ function cloudStatus(status: StatusEvent['status']): CloudStatus {
   }
   if (errors) out.errors = errors.map(cloudWebhookError)
   return out
+}
+
+/**
+ * Business-scoped user ids ride beside the On-Prem objects of an event (On-Prem never shows
+ * them); Cloud puts them in: `contacts[].user_id` and `from_user_id` of a message, and
+ * `recipient_user_id` of a status.
+ */
+function withUserId(event: CallbackEvent): CallbackEvent {
+  if (event.type === 'message' && event.user_id) {
+    const contact = { ...event.contact, user_id: event.user_id }
+    return { ...event, contact, message: { ...event.message, from_user_id: event.user_id } }
+  }
+  if (event.type === 'status' && event.user_id) {
+    const status = { ...event.status, recipient_user_id: event.user_id }
+    return { ...event, status }
+  }
+  return event
 }
