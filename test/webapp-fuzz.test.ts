@@ -12,8 +12,7 @@ import { envelopeProblem } from './helpers/fuzz-envelope.js'
 import { frame, framingRequest } from './helpers/fuzz-framing.js'
 import { parseResponses, rawExchange } from './helpers/fuzz-raw-http.js'
 import { pathParam, queryFor, type QueryParam } from './helpers/fuzz-urls.js'
-import { buildWebApp } from '../src/webapp/app.js'
-import { basic, loginAdmin, VERSION } from './helpers/webapp.js'
+import { basic, buildWebApp, loginAdmin, VERSION } from './helpers/webapp.js'
 
 /**
  * Property-based fuzzing of every route of the OpenAPI document, over real HTTP, against a real

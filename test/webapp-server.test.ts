@@ -9,9 +9,8 @@ import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemClock } from '../src/clock.js'
 import { MediaVolume } from '../src/media/volume.js'
-import { startWebServer, type WebServer } from '../src/webapp/server.js'
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js'
-import { ADMIN_PASSWORD, basic, FakeBridge, VERSION } from './helpers/webapp.js'
+import { ADMIN_PASSWORD, basic, FakeBridge, startWebServer, VERSION, type WebServer } from './helpers/webapp.js'
 
 /** The certificate a TLS server presents, read from a fresh connection. */
 function peerCertificate(port: number): Promise<X509Certificate> {

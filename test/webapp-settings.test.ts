@@ -3,9 +3,8 @@ import { Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js'
 import { MediaVolume } from '../src/media/volume.js'
-import { buildWebApp } from '../src/webapp/app.js'
 import { createTestDatabase, describeEachDatabase } from './helpers/databases.js'
-import { addNumber, call, createWebTest, FakeBridge, firstError, loginAdmin, VERSION, type WebTest } from './helpers/webapp.js'
+import { addNumber, buildWebApp, call, createWebTest, FakeBridge, firstError, loginAdmin, VERSION, type WebTest } from './helpers/webapp.js'
 
 describeEachDatabase('webapp settings', (ctx, dialect) => {
   let t: WebTest

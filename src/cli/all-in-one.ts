@@ -115,7 +115,6 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     version: VERSION,
     registry,
     dataDir: config.dataDir,
-    statsProvider: (id) => webhooks.stats(id),
     webhooks,
     onMessagesQueued: (id) => engine.wake(id),
     allowInsecureWebhooks: dev,

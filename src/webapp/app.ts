@@ -1,43 +1,53 @@
 import os from 'node:os'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { OnPremCode, WaboxError } from '../errors/index.js'
-import { WebhookService } from '../webhooks/service.js'
-import { authenticate, type Access } from './auth.js'
-import { WebContext, type WebAppDeps } from './context.js'
 import { answerNodeDefaults, clientErrorHandler } from './client-errors.js'
-import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH, unauthorized } from './errors.js'
+import { WebContext, type WebAppDeps } from './context.js'
+import { ErrorDialects, type Dialect } from './dialects.js'
+import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH } from './errors.js'
 import { methodLabel, WebMetrics } from './metrics.js'
-import { accountRoutes } from './onprem/account.js'
-import { backupRoutes } from './onprem/backup.js'
-import { callbacksRoutes } from './onprem/callbacks.js'
-import { certificateRoutes } from './onprem/certificates.js'
-import { configsRoutes } from './onprem/configs.js'
-import { contactsRoutes } from './onprem/contacts.js'
-import { mediaRoutes } from './onprem/media.js'
-import { messagesRoutes } from './onprem/messages.js'
-import { monitoringRoutes } from './onprem/monitoring.js'
-import { profileRoutes } from './onprem/profile.js'
-import { settingsRoutes } from './onprem/settings.js'
-import { usersRoutes } from './onprem/users.js'
+import { onPremDialect } from './onprem/plugin.js'
 import { RateLimiter } from './rate-limit.js'
 import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-guards.js'
 
-function accessOf(request: FastifyRequest): Access | undefined {
-  const access = request.routeOptions.config.access
-  if (access) return access
-  // routes of @fastify/swagger-ui carry no access class
-  const route = request.routeOptions.url ?? ''
-  return route === '/docs' || route.startsWith('/docs/') ? 'public' : undefined
+/**
+ * The dialects served, each a plugin folder under webapp/. The first answers what cannot be
+ * placed in any (a request line that cannot be read); one may claim the URLs no dialect matches.
+ */
+export const DIALECTS: readonly Dialect[] = [onPremDialect]
+
+/** The OpenAPI document at `/docs`: every dialect's routes, descriptions and credentials. */
+function openapi(version: string, dialects: readonly Dialect[]) {
+  return {
+    info: { title: 'wabox API', version, description: dialects.map((d) => d.docs.description).join('\n\n') },
+    components: { securitySchemes: Object.assign({}, ...dialects.map((d) => d.docs.securitySchemes)) as Record<string, never> },
+    security: dialects.flatMap((d) => d.docs.security),
+  }
+}
+
+/** The JSON parser with the NUL guard: PostgreSQL cannot store NUL, and no field has a use for it. */
+function guardJson(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser('error', 'error')
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
+    json(request, text as string, (err, body) => {
+      done(err ?? nulInJson(text as string, body) ?? null, body)
+    })
+  })
 }
 
 /**
- * The On-Premises `/v1` API as a Fastify app (not listening; see startWebServer). Tests drive
- * it with `app.inject()`.
+ * The HTTP API as a Fastify app (not listening; see startWebServer): what every dialect shares
+ * (framework and client errors, JSON parsing guards, metrics, the OpenAPI document), and the
+ * dialect plugins. Tests drive it with `app.inject()`.
  */
-export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
+export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] = DIALECTS): Promise<FastifyInstance> {
   const ctx = new WebContext(deps, new RateLimiter(deps.clock))
+  const dialects = new ErrorDialects()
+  const installed = served.map((dialect) => ({ dialect, errors: dialect.errors(ctx) }))
+  for (const { dialect, errors } of installed) dialects.add(errors, { fallback: dialect.fallback ?? false })
   // Node's own check would answer a request without Host outside the envelope: missingHost does it
   const server = { requireHostHeader: false }
   const app = Fastify({
@@ -47,58 +57,35 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
     forceCloseConnections: true,
     // Fastify's own 503 while closing, its URL errors and Node's framing errors are not the envelope
     return503OnClosing: false,
-    frameworkErrors: frameworkErrorHandler(deps.version),
-    clientErrorHandler: clientErrorHandler(deps.version),
+    frameworkErrors: frameworkErrorHandler(dialects),
+    clientErrorHandler: clientErrorHandler(dialects),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance
 
-  await deps.store.users.ensureDefaultAdmin()
   // webhook secrets written in clear by an older version are sealed before anyone reads them
   await deps.store.numbers.sealWebhookSecrets()
-  installErrorHandling(app, deps.version)
-  answerNodeDefaults(app.server, deps.version)
-  const json = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, text, done) => {
-    json(request, text as string, (err, body) => {
-      done(err ?? nulInJson(text as string, body) ?? null, body)
-    })
-  })
+  installErrorHandling(app, dialects)
+  answerNodeDefaults(app.server, dialects)
+  guardJson(app)
   app.decorateRequest('principal', null)
   app.decorateRequest('phoneNumberId', null)
 
   const metrics = new WebMetrics(deps.registry, deps.nodeName ?? os.hostname(), deps.clock)
-  const messagesRule = { perSecond: ctx.limits.messagesPerSecond, burst: ctx.limits.messagesBurst }
-  const otherRule = { perSecond: ctx.limits.otherPerSecond, burst: ctx.limits.otherBurst }
-
   let closing = false
   app.addHook('preClose', async () => {
     closing = true
   })
+  // before any dialect's own hook, and for unknown paths too
   app.addHook('onRequest', async (request, reply) => {
     metrics.started()
+    dialects.seen(request.url, request.raw.socket)
     if (closing) {
       void reply.header('connection', 'close')
       throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'This server is shutting down: retry the request, another instance may answer it')
     }
     const refused = missingHost(request) ?? malformedQuery(request.url) ?? nulInParams(request.params)
     if (refused) throw refused
-    if (request.is404) return
-    const access = accessOf(request)
-    if (!access) throw unauthorized('This endpoint has no access rule')
-    if (access === 'public') return
-    await authenticate(request, access, ctx)
-    // per number when the caller has one, else per user or client address (login)
-    const p = request.principal
-    const who = request.phoneNumberId ?? (p?.kind === 'user' ? `user:${p.username}` : `ip:${request.ip}`)
-    const sending = request.method === 'POST' && request.routeOptions.url === '/v1/messages'
-    const rule = sending ? messagesRule : otherRule
-    if (!ctx.rateLimiter.take(rule, `${sending ? 'send' : 'api'}|${who}`)) {
-      void reply.header('retry-after', '1')
-      throw new WaboxError(OnPremCode.TOO_MANY_REQUESTS,
-        `More than ${rule.perSecond} requests per second (bursts to ${rule.burst}) to ${sending ? '/v1/messages' : 'this API'}; slow down and retry`)
-    }
   })
   app.addHook('onResponse', async (request, reply) => {
     // a change made through the API shows in the very next request; an unauthenticated caller changed nothing
@@ -107,37 +94,8 @@ export async function buildWebApp(deps: WebAppDeps): Promise<FastifyInstance> {
     metrics.finished(methodLabel(request.method, request.is404 ? 'unknown' : request.routeOptions.url), reply.statusCode, reply.elapsedTime)
   })
 
-  await app.register(swagger, {
-    openapi: {
-      info: {
-        title: 'wabox On-Premises API',
-        version: deps.version,
-        description: 'The WhatsApp Business On-Premises /v1 API with 360dialog-style API keys. See docs/api.md.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', description: 'token from POST /v1/users/login' },
-          basic: { type: 'http', scheme: 'basic', description: 'POST /v1/users/login only' },
-          d360: { type: 'apiKey', in: 'header', name: 'D360-API-KEY' },
-          apikey: { type: 'apiKey', in: 'header', name: 'Authorization', description: '"Apikey <key>" (health, metrics, stats)' },
-        },
-      },
-      security: [{ bearer: [] }, { d360: [] }, { apikey: [] }],
-    },
-  })
+  await app.register(swagger, { openapi: openapi(deps.version, served) })
   await app.register(swaggerUi, { routePrefix: '/docs' })
-
-  usersRoutes(app, ctx)
-  messagesRoutes(app, ctx)
-  contactsRoutes(app, ctx)
-  settingsRoutes(app, ctx)
-  profileRoutes(app, ctx)
-  backupRoutes(app, ctx)
-  accountRoutes(app, ctx)
-  configsRoutes(app, ctx)
-  callbacksRoutes(app, ctx, deps.webhooks ?? new WebhookService({ store: deps.store }))
-  monitoringRoutes(app, ctx)
-  certificateRoutes(app, ctx)
-  await app.register(async (raw) => mediaRoutes(raw, ctx))
+  for (const { dialect, errors } of installed) await app.register(dialect.plugin, { ctx, errors })
   return app
 }

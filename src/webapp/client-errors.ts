@@ -1,13 +1,16 @@
 import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
-import { OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+import { OnPremCode, WaboxError } from '../errors/index.js'
+import type { DialectErrors, ErrorDialects } from './dialects.js'
 import { shown } from './errors.js'
 
 interface ClientError extends Error {
   code?: string
   /** llhttp's own words, e.g. "Duplicate Content-Length". */
   reason?: string
+  /** The bytes the parser failed on, a Buffer (the request line, when it is in the same packet). */
+  rawPacket?: unknown
 }
 
 const REQUEST_LINE = 'Malformed request line: expected "<method> <path> HTTP/1.1" ending in CRLF'
@@ -44,12 +47,19 @@ export function clientErrorOf(err: ClientError): WaboxError {
   return new WaboxError(OnPremCode.INVALID_REQUEST, `${words}${reason}`, { httpStatus: STATUS[code] ?? 400 })
 }
 
+/** The URL of the request line at the start of `packet`, if there is one to read. */
+function urlOf(packet: unknown): string | undefined {
+  if (!Buffer.isBuffer(packet)) return undefined
+  const line = packet.subarray(0, 8192).toString('latin1').split('\r\n', 1)[0] ?? ''
+  return /^[A-Za-z-]+ (\S+) HTTP\/\d/.exec(line)?.[1]
+}
+
 /**
- * Fastify's `clientErrorHandler`: answers malformed framing with the On-Prem envelope on the raw
- * socket, then closes it. The connection closes gracefully (what the client still sends is read
- * and dropped) so a reset cannot destroy the answer before the client has read it.
+ * Fastify's `clientErrorHandler`: answers malformed framing in the envelope of the URL's dialect
+ * on the raw socket, then closes it. The connection closes gracefully (what the client still
+ * sends is read and dropped) so a reset cannot destroy the answer before the client has read it.
  */
-export function clientErrorHandler(version: string): (err: ClientError, socket: Socket) => void {
+export function clientErrorHandler(dialects: ErrorDialects): (err: ClientError, socket: Socket) => void {
   const answered = new WeakSet<Socket>()
   return (err, socket) => {
     // a reset connection has nobody to answer; the parser reports its error again on more data
@@ -61,15 +71,16 @@ export function clientErrorHandler(version: string): (err: ClientError, socket: 
       socket.destroy()
       return
     }
-    answerRaw(socket, clientErrorOf(err), version)
+    answerRaw(socket, clientErrorOf(err), dialects.for(urlOf(err.rawPacket), socket))
   }
 }
 
 /** Writes the envelope of `error` as a whole HTTP response on a socket no response object owns, and closes it. */
-function answerRaw(socket: Socket, error: WaboxError, version: string): void {
-  const status = error.httpStatusFor('onprem')
-  const body = JSON.stringify(renderOnPrem(error, version))
-  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n`
+function answerRaw(socket: Socket, error: WaboxError, dialect: DialectErrors): void {
+  const rendered = dialect.render(error)
+  const { status } = rendered
+  const body = JSON.stringify(rendered.body)
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${rendered.contentType ?? 'application/json; charset=utf-8'}\r\n`
     + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   socket.resume()
   socket.once('end', () => socket.destroy())
@@ -80,15 +91,18 @@ function answerRaw(socket: Socket, error: WaboxError, version: string): void {
  * Node answers two requests itself, outside the envelope: an `Expect` other than 100-continue
  * (a bare 417) and CONNECT (the connection is dropped without an answer).
  */
-export function answerNodeDefaults(server: http.Server, version: string): void {
+export function answerNodeDefaults(server: http.Server, dialects: ErrorDialects): void {
   server.on('checkExpectation', (request: http.IncomingMessage, response: http.ServerResponse) => {
     const err = new WaboxError(OnPremCode.INVALID_REQUEST,
       `Invalid value for header 'Expect': '${shown(String(request.headers.expect), 60)}'; only 100-continue is supported`, { httpStatus: 417 })
-    response.writeHead(417, { 'content-type': 'application/json; charset=utf-8', connection: 'close' })
-    response.end(JSON.stringify(renderOnPrem(err, version)))
+    const rendered = dialects.for(request.url, request.socket).render(err)
+    response.writeHead(rendered.status, { 'content-type': rendered.contentType ?? 'application/json; charset=utf-8', connection: 'close' })
+    response.end(JSON.stringify(rendered.body))
   })
   // typed a Duplex, the socket of an HTTP or HTTPS server is a net.Socket
   server.on('connect', (_request: http.IncomingMessage, socket: Duplex) => {
-    answerRaw(socket as Socket, new WaboxError(OnPremCode.INVALID_REQUEST, 'Method CONNECT is not allowed: this server is not a proxy', { httpStatus: 405 }), version)
+    const err = new WaboxError(OnPremCode.INVALID_REQUEST, 'Method CONNECT is not allowed: this server is not a proxy', { httpStatus: 405 })
+    // its target is a host, not a path of any dialect
+    answerRaw(socket as Socket, err, dialects.for(undefined, socket))
   })
 }

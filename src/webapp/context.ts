@@ -5,12 +5,17 @@ import type { CoreBridge } from '../domain/bridge.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
 import type { ApiKeyInfo } from '../store/api-keys.js'
+import type { BatchWriter } from '../store/batch-writer.js'
+import type { OutboundMessage } from '../store/messages.js'
+import { outboundIntake } from '../store/outbound-intake.js'
 import type { PhoneNumberRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
-import type { WebhookService } from '../webhooks/service.js'
 import { meta, type Meta } from './errors.js'
 import type { RateLimiter } from './rate-limit.js'
 import { TtlCache } from './ttl-cache.js'
+import type { AppStats, WebhooksPort } from './webhooks-port.js'
+
+export type { AppStats, StatMetric, StatSample } from './webhooks-port.js'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -22,27 +27,7 @@ declare module 'fastify' {
   }
 }
 
-/** One metric of `/v1/stats/app` as the On-Prem stats shape carries it. */
-export interface StatSample {
-  labels?: Record<string, string>
-  value: number
-}
-
-/** One metric in the On-Prem stats shape (onprem-api.md §7.3). */
-export interface StatMetric {
-  type: string
-  help: string
-  data: StatSample[]
-}
-
-/** What `/v1/stats/app` shows; `WebhookService.stats()` of `src/webhooks` produces it. */
-export interface AppStats {
-  callback_queue_size: StatMetric
-  /** Delivery attempts by `result` (HTTP status or `success`/`error`) and event `type`. */
-  callback_requests: StatMetric
-}
-
-/** Wire as `(id) => webhookService.stats(id)`; a zero-argument function also fits. */
+/** Overrides where `/v1/stats/app` comes from (tests); default `webhooks.stats`. */
 export type StatsProvider = (phoneNumberId: string) => Promise<AppStats>
 
 export interface WebAppLimits {
@@ -97,8 +82,8 @@ export interface WebAppDeps {
   version: string
   registry: Registry
   statsProvider?: StatsProvider
-  /** Callback visibility, replay and the signing secret; default: one over `store` (no dispatcher wake-up). */
-  webhooks?: WebhookService
+  /** Callback visibility, replay, stats, the signing secret and rendering: `WebhookService` of src/webhooks. */
+  webhooks: WebhooksPort
   /** Called after messages were queued, so an in-process CoreApp sends them without waiting for its poll. */
   onMessagesQueued?: (phoneNumberId: string) => void
   /** TLS material lives in `<dataDir>/tls`. */
@@ -129,6 +114,8 @@ export class WebContext {
   /** Names of each number's media providers, which sends check `provider.name` against. */
   readonly mediaProviders: TtlCache<readonly string[]>
   readonly #numbers: TtlCache<PhoneNumberRow | undefined>
+  /** Accepted outbound messages: requests arriving together share one insert and one commit. */
+  readonly intake: BatchWriter<OutboundMessage>
 
   constructor(
     readonly deps: WebAppDeps,
@@ -142,6 +129,7 @@ export class WebContext {
     this.apiKeys = new TtlCache(clock, ttl, (secret) => store.apiKeys.verify(secret))
     this.mediaProviders = new TtlCache(clock, ttl, async (id) => (await store.profiles.mediaProviders(id)).map((p) => p.name))
     this.#numbers = new TtlCache(clock, ttl, (id) => store.numbers.get(id))
+    this.intake = outboundIntake(store)
   }
 
   /** After a request that may have written: the next request reads everything afresh. */

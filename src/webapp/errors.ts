@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { asWaboxError, invalid, missing, notAllowed, OnPremCode, renderOnPrem, WaboxError } from '../errors/index.js'
+import { asWaboxError, invalid, missing, notAllowed, OnPremCode, WaboxError } from '../errors/index.js'
 import { formatBytes } from '../media/limits.js'
+import type { DialectErrors, ErrorDialects } from './dialects.js'
 import { RouteMethods } from './route-methods.js'
 
 /** `meta` of every On-Prem response. */
@@ -86,7 +87,7 @@ function unsupportedType(request: FastifyRequest): WaboxError {
   return new WaboxError(type ? OnPremCode.PARAMETER_INVALID : OnPremCode.PARAMETER_MISSING, details, { httpStatus: 415 })
 }
 
-function translate(err: FastifyError, request: FastifyRequest): WaboxError {
+function translate(err: FastifyError | WaboxError, request: FastifyRequest): WaboxError {
   if (err instanceof WaboxError) return err
   if (err.validation) return fromValidation(err.validation as AjvError[], err.validationContext)
   const path = shown(request.url.split('?')[0] ?? '')
@@ -113,39 +114,51 @@ function translate(err: FastifyError, request: FastifyRequest): WaboxError {
   return asWaboxError(err)
 }
 
-function answer(err: FastifyError, request: FastifyRequest, reply: FastifyReply, version: string): void {
+type Render = DialectErrors['render']
+
+/** Answers a failed request in the envelope of `render`. */
+function answer(err: FastifyError | WaboxError, request: FastifyRequest, reply: FastifyReply, render: Render): void {
   const wabox = translate(err, request)
-  const status = wabox.httpStatusFor('onprem')
+  const { status, body, contentType } = render(wabox)
   if (status >= 500) request.log.error({ err }, 'request failed')
   else request.log.debug({ code: wabox.code, details: wabox.details }, 'request rejected')
   // an upload rejected early leaves the rest of its body unread: do not reuse the socket
-  const body = request.body
-  if (body instanceof Readable && !body.readableEnded) void reply.header('connection', 'close')
-  void reply.code(status).type('application/json; charset=utf-8').send(renderOnPrem(wabox, version))
+  const upload = request.body
+  if (upload instanceof Readable && !upload.readableEnded) void reply.header('connection', 'close')
+  void reply.code(status).type(contentType ?? JSON_TYPE).send(body)
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/** The error handler of a dialect's plugin: every failure of its routes in its envelope. */
+export function dialectErrorHandler(errors: DialectErrors) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => answer(err, request, reply, errors.render)
 }
 
 /** Fastify's `frameworkErrors`: URLs the router refuses (bad escapes, over-long parameters). */
-export function frameworkErrorHandler(version: string) {
-  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => answer(err, request, reply, version)
+export function frameworkErrorHandler(dialects: ErrorDialects) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+    answer(err, request, reply, dialects.for(request.url, request.raw.socket).render)
 }
 
 /**
- * One error handler and one not-found handler: every failure is the On-Prem envelope. A path
- * that exists with other methods is 405 with `Allow`, an unknown one 404.
+ * The root error handler and the not-found handler: what fails before a route is known is
+ * answered in the envelope of the URL's dialect. A path that exists with other methods is 405
+ * with `Allow`, an unknown one 404.
  */
-export function installErrorHandling(app: FastifyInstance, version: string): void {
+export function installErrorHandling(app: FastifyInstance, dialects: ErrorDialects): void {
   const routes = new RouteMethods()
   app.addHook('onRoute', (route) => routes.add(route.url, route.method))
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => answer(err, request, reply, version))
+  app.setErrorHandler(frameworkErrorHandler(dialects))
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
     const allowed = routes.allowed(path)
+    const { render } = dialects.for(request.url, request.raw.socket)
     if (allowed.length === 0) {
-      const err = new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${shown(path)}`)
-      return void reply.code(404).send(renderOnPrem(err, version))
+      return answer(new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${shown(path)}`), request, reply, render)
     }
-    const err = new WaboxError(OnPremCode.INVALID_REQUEST,
-      `Method ${request.method} is not allowed on ${shown(path)}: use ${allowed.join(', ')}`, { httpStatus: 405 })
-    void reply.code(405).header('allow', allowed.join(', ')).send(renderOnPrem(err, version))
+    void reply.header('allow', allowed.join(', '))
+    answer(new WaboxError(OnPremCode.INVALID_REQUEST,
+      `Method ${request.method} is not allowed on ${shown(path)}: use ${allowed.join(', ')}`, { httpStatus: 405 }), request, reply, render)
   })
 }

@@ -1,7 +1,10 @@
 import { X509Certificate } from 'node:crypto'
+import type { CallbackEvent } from '../domain/events.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { CallbackAttemptInfo, CallbackInfo, CallbackListFilter, Page } from '../store/callbacks.js'
 import type { Store } from '../store/store.js'
+import type { CloudWebhookNumber } from './format-cloud.js'
+import { renderPayload, type WebhookFormat } from './payload.js'
 
 /** `{type, help, data:[{labels?, value}]}`, the On-Prem stats/metrics object (onprem §7.3). */
 export interface StatsMetric {
@@ -106,6 +109,11 @@ export class WebhookService {
       callback_queue_size: { type: 'gauge', help: 'Number of callbacks waiting for delivery', data: [{ value: queued }] },
       callback_requests: { type: 'counter', help: 'Callback delivery attempts by result (success, HTTP status or error) and type', data: [...counts.values()] },
     }
+  }
+
+  /** The exact bytes a POST of these events carries in `format` (the WebApp shows a callback's body). */
+  renderPayload(format: WebhookFormat, events: readonly CallbackEvent[], number: CloudWebhookNumber): Buffer {
+    return renderPayload(format, events, number)
   }
 
   /** The number's signing secret (generated on first use), to configure the receiver. */

@@ -7,9 +7,14 @@ import { MediaVolume } from '../../src/media/volume.js'
 import type { ApiKeyScope } from '../../src/store/api-keys.js'
 import type { PhoneNumberRow } from '../../src/store/schema.js'
 import type { Store } from '../../src/store/store.js'
-import { buildWebApp } from '../../src/webapp/app.js'
+import { buildWebApp as buildApp } from '../../src/webapp/app.js'
 import type { WebAppDeps } from '../../src/webapp/context.js'
+import type { Dialect } from '../../src/webapp/dialects.js'
+import { startWebServer as startServer, type WebServer, type WebServerOptions } from '../../src/webapp/server.js'
+import { WebhookService } from '../../src/webhooks/service.js'
 import type { TestDatabase } from './databases.js'
+
+export type { WebServer } from '../../src/webapp/server.js'
 
 export const VERSION = 'v2.45.1-test'
 export const ADMIN_PASSWORD = 'Str0ng!Pass'
@@ -99,8 +104,23 @@ export function basic(user: string, password: string): string {
   return 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
 }
 
+/** The webhook service the composition root would pass, over the deps' store (no dispatcher to wake). */
+function withWebhooks<T extends { store: Store; webhooks?: WebAppDeps['webhooks'] }>(deps: T): T & Pick<WebAppDeps, 'webhooks'> {
+  return { ...deps, webhooks: deps.webhooks ?? new WebhookService({ store: deps.store }) }
+}
+
+/** `buildWebApp` with the webhook service of src/webhooks unless the test passes one. */
+export function buildWebApp(deps: Omit<WebAppDeps, 'webhooks'> & Partial<Pick<WebAppDeps, 'webhooks'>>, dialects?: readonly Dialect[]): Promise<FastifyInstance> {
+  return buildApp(withWebhooks(deps), dialects)
+}
+
+/** `startWebServer` with the webhook service of src/webhooks unless the test passes one. */
+export function startWebServer(options: Omit<WebServerOptions, 'webhooks'> & Partial<Pick<WebServerOptions, 'webhooks'>>): Promise<WebServer> {
+  return startServer(withWebhooks(options))
+}
+
 /** Builds an app on the test database (limits high enough that only rate-limit tests hit them). */
-export async function createWebTest(db: TestDatabase, overrides: Partial<WebAppDeps> = {}): Promise<WebTest> {
+export async function createWebTest(db: TestDatabase, overrides: Partial<WebAppDeps> = {}, dialects?: readonly Dialect[]): Promise<WebTest> {
   const { store } = db
   const suffix = Math.random().toString().slice(2, 8)
   const a = await addNumber(store, `100${suffix}`, '1', `555${suffix}1`)
@@ -115,7 +135,7 @@ export async function createWebTest(db: TestDatabase, overrides: Partial<WebAppD
     limits: { messagesBurst: 100_000, otherBurst: 100_000 },
     allowInsecureWebhooks: true,
     ...overrides,
-  })
+  }, dialects)
   const admin = await loginAdmin(app)
   const keyA = await store.apiKeys.create(a.id, 'd360', 'A')
   const keyB = await store.apiKeys.create(b.id, 'd360', 'B')

@@ -2,11 +2,10 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { CallbackAttemptInfo, CallbackInfo, CallbackListFilter } from '../../store/callbacks.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
-import { renderPayload } from '../../webhooks/payload.js'
-import type { WebhookService } from '../../webhooks/service.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
+import type { CallbackFormat, WebhooksPort } from '../webhooks-port.js'
 
 const STATUS_FILTERS: readonly CallbackListFilter[] = ['pending', 'failed', 'dead']
 
@@ -89,9 +88,9 @@ function attempt(a: CallbackAttemptInfo): Static<typeof AttemptItem> {
 }
 
 /** The payload alone in a POST, rendered in the number's current format, as the dispatcher would. */
-function rendered(info: CallbackInfo, number: PhoneNumberRow, format: 'onprem' | 'cloud'): unknown {
+function rendered(webhooks: WebhooksPort, info: CallbackInfo, number: PhoneNumberRow, format: CallbackFormat): unknown {
   if (!info.event) return null
-  const bytes = renderPayload(format, [info.event], { id: number.id, displayPhoneNumber: number.wa_id })
+  const bytes = webhooks.renderPayload(format, [info.event], { id: number.id, displayPhoneNumber: number.wa_id })
   return JSON.parse(bytes.toString('ascii')) as unknown
 }
 
@@ -99,7 +98,8 @@ function rendered(info: CallbackInfo, number: PhoneNumberRow, format: 'onprem' |
  * Callback visibility and replay, and the signing secret, of the caller's number. A seq of
  * another number is not found: the store looks callbacks up by number and seq.
  */
-export function callbacksRoutes(app: FastifyInstance, ctx: WebContext, webhooks: WebhookService): void {
+export function callbacksRoutes(app: FastifyInstance, ctx: WebContext): void {
+  const { webhooks } = ctx.deps
   const tags = ['callbacks']
   const access = { access: 'number' as const }
 
@@ -136,7 +136,7 @@ export function callbacksRoutes(app: FastifyInstance, ctx: WebContext, webhooks:
     const info = await found(number.id, request.params.seq)
     const format = ctx.store.numbers.settings(number).webhooks.format
     const log = await webhooks.attempts(number.id, info.seq)
-    return ctx.ok({ callbacks: [{ ...item(info, ctx.deps.clock.now()), format, payload: rendered(info, number, format), attempt_log: log.map(attempt) }] })
+    return ctx.ok({ callbacks: [{ ...item(info, ctx.deps.clock.now()), format, payload: rendered(webhooks, info, number, format), attempt_log: log.map(attempt) }] })
   })
 
   app.post<{ Params: Static<typeof SeqParams> }>('/v1/callbacks/:seq/replay', {

@@ -1,8 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import type { ApplicationSettings } from '../../domain/settings.js'
 import type { WebContext } from '../context.js'
-import { checkedWebhookChange, maskedWebhooks } from './webhook-config.js'
+import { setWebhook, webhookOf } from '../services/webhook-config.js'
 
 const WebhookConfig = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL of the webhook receiver' }),
@@ -11,8 +10,6 @@ const WebhookConfig = Type.Object({
 
 /** The 360dialog configuration endpoints, available to D360-API-KEY callers. */
 export function configsRoutes(app: FastifyInstance, ctx: WebContext): void {
-  const { store } = ctx
-
   app.post<{ Body: Static<typeof WebhookConfig> }>('/v1/configs/webhook', {
     config: { access: 'number' },
     schema: {
@@ -23,20 +20,14 @@ export function configsRoutes(app: FastifyInstance, ctx: WebContext): void {
     },
   }, async (request) => {
     const number = await ctx.number(request)
-    const stored = store.numbers.storedSettings(number)
-    const change = await checkedWebhookChange(ctx, '', { url: request.body.url, headers: request.body.headers ?? {} }, store.numbers.settings(number).webhooks)
-    const webhooks = { ...stored.webhooks, ...change } as ApplicationSettings['webhooks']
-    await store.numbers.saveSettings(number.id, { ...stored, webhooks })
-    return ctx.ok(maskedWebhooks({ url: webhooks.url, headers: webhooks.headers }))
+    return ctx.ok(await setWebhook(ctx, number, { url: request.body.url, headers: request.body.headers ?? {} }))
   })
 
   app.get('/v1/configs/webhook', {
     config: { access: 'number' },
     schema: { tags: ['360dialog'], summary: 'The webhook URL and headers of the number, URL credentials and header values masked' },
   }, async (request) => {
-    const number = await ctx.number(request)
-    const { url, headers } = store.numbers.settings(number).webhooks
-    return ctx.ok(maskedWebhooks({ url, headers }))
+    return ctx.ok(webhookOf(ctx, await ctx.number(request)))
   })
 
   app.get('/v1/configs/phone_number', {

@@ -1,9 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { WebContext } from '../context.js'
-import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
-import { normalizePhone } from '../../domain/phone-number.js'
+import { acknowledgeIdentity, checkContacts, contactIdentity, waIdOf } from '../services/contacts.js'
 
 const CheckContacts = Type.Object({
   blocking: Type.Optional(oneOf(['wait', 'no_wait'] as const, { default: 'no_wait' })),
@@ -14,32 +13,22 @@ const WaIdParams = Type.Object({ wa_id: Type.String() })
 const Ack = Type.Object({ hash: Type.String({ minLength: 1 }) })
 
 export function contactsRoutes(app: FastifyInstance, ctx: WebContext): void {
-  const { store } = ctx
-
   app.post<{ Body: Static<typeof CheckContacts> }>('/v1/contacts', {
     config: { access: 'number', keepCaches: true },
     schema: { tags: ['contacts'], summary: 'Check which inputs are WhatsApp users', body: CheckContacts },
   }, async (request) => {
     const number = await ctx.number(request)
     const { contacts, blocking = 'no_wait', force_check: forceCheck = false } = request.body
-    const results = await ctx.deps.bridge.checkContacts(number.id, contacts, { blocking: blocking === 'wait', forceCheck })
+    const results = await checkContacts(ctx, number, contacts, { blocking: blocking === 'wait', forceCheck })
     return ctx.ok({ contacts: results })
   })
-
-  const waIdOf = (raw: string): string => {
-    const waId = normalizePhone(raw)
-    if (!waId) throw invalid('wa_id', 'must be a WhatsApp id (5 to 15 digits)')
-    return waId
-  }
 
   app.get<{ Params: Static<typeof WaIdParams> }>('/v1/contacts/:wa_id/identity', {
     config: { access: 'number' },
     schema: { tags: ['contacts'], summary: 'Read the identity hash of a contact', params: WaIdParams },
   }, async (request) => {
     const number = await ctx.number(request)
-    const waId = waIdOf(request.params.wa_id)
-    const identity = await store.contacts.identity(number.id, waId)
-    if (!identity) throw notFound(`No identity is known for ${waId}`)
+    const identity = await contactIdentity(ctx, number, waIdOf(request.params.wa_id))
     return ctx.ok({ contacts: { hash: identity.hash, created_timestamp: identity.createdAt, acknowledged: identity.acknowledged } })
   })
 
@@ -48,12 +37,7 @@ export function contactsRoutes(app: FastifyInstance, ctx: WebContext): void {
     schema: { tags: ['contacts'], summary: 'Acknowledge a changed identity so sends to the contact resume', params: WaIdParams, body: Ack },
   }, async (request) => {
     const number = await ctx.number(request)
-    const waId = waIdOf(request.params.wa_id)
-    const identity = await store.contacts.identity(number.id, waId)
-    if (!identity) throw notFound(`No identity is known for ${waId}`)
-    if (!(await store.contacts.acknowledgeIdentity(number.id, waId, request.body.hash))) {
-      throw invalid('hash', `is not the current identity hash of ${waId} (see its user_identity_changed notification)`)
-    }
+    await acknowledgeIdentity(ctx, number, waIdOf(request.params.wa_id), request.body.hash)
     return ctx.ok()
   })
 }

@@ -65,12 +65,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
     schema: { tags: ['monitoring'], summary: 'Callback queue and delivery counts of the number', querystring: FormatQuery },
   }, async (request, reply) => {
     const number = await ctx.number(request)
-    const stats: AppStats = ctx.deps.statsProvider
-      ? await ctx.deps.statsProvider(number.id)
-      : {
-          callback_queue_size: { type: 'gauge', help: 'Number of callbacks waiting for delivery', data: [{ value: await store.callbacks.pendingCount(number.id) }] },
-          callback_requests: { type: 'counter', help: 'Callback delivery attempts by result and type', data: [] },
-        }
+    const stats: AppStats = await (ctx.deps.statsProvider ?? ((id) => ctx.deps.webhooks.stats(id)))(number.id)
     return sendStats(ctx, reply, request.query.format, 'app', { ...stats })
   })
 

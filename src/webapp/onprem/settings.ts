@@ -5,7 +5,7 @@ import type { MediaProvider } from '../../store/profile.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
-import { checkedWebhookChange, maskedWebhooks } from './webhook-config.js'
+import { checkedWebhookChange, maskedWebhooks } from '../services/webhook-config.js'
 
 const MEDIA_KINDS = ['audio', 'document', 'voice', 'video', 'image', 'sticker'] as const
 

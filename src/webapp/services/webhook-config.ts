@@ -5,8 +5,9 @@ import { checkWebhookUrl, resolvedWebhookHostProblem, webhookHeadersProblem } fr
 import {
   isConfigProblem, maskHeaders, maskWebhookUrl, restoreMaskedHeaders, restoreMaskedUrl, type ConfigProblem,
 } from '../../domain/webhook-secrets.js'
+import { invalid } from '../../errors/index.js'
+import type { PhoneNumberRow } from '../../store/schema.js'
 import type { WebContext } from '../context.js'
-import { invalid } from '../errors.js'
 
 type Webhooks = ApplicationSettings['webhooks']
 
@@ -70,4 +71,29 @@ export async function checkedWebhookChange(ctx: WebContext, prefix: string, chan
 /** The webhook as answers show it: URL credentials and header values masked. */
 export function maskedWebhooks<T extends { url: string | null; headers: Record<string, string> }>(webhooks: T): T {
   return { ...webhooks, url: maskWebhookUrl(webhooks.url), headers: maskHeaders(webhooks.headers) }
+}
+
+/** A number's webhook as answers show it. */
+export interface WebhookView {
+  url: string | null
+  headers: Record<string, string>
+}
+
+/** The number's webhook URL and headers, masked. */
+export function webhookOf(ctx: WebContext, number: PhoneNumberRow): WebhookView {
+  const { url, headers } = ctx.store.numbers.settings(number).webhooks
+  return maskedWebhooks({ url, headers })
+}
+
+/**
+ * Sets the number's webhook URL and headers (360dialog's `/v1/configs/webhook`): checked as
+ * `checkedWebhookChange` does, other webhook settings kept. Answers the result, masked.
+ */
+export async function setWebhook(ctx: WebContext, number: PhoneNumberRow, change: { url: string; headers: Record<string, string> }): Promise<WebhookView> {
+  const { store } = ctx
+  const stored = store.numbers.storedSettings(number)
+  const checked = await checkedWebhookChange(ctx, '', change, store.numbers.settings(number).webhooks)
+  const webhooks = { ...stored.webhooks, ...checked } as Webhooks
+  await store.numbers.saveSettings(number.id, { ...stored, webhooks })
+  return maskedWebhooks({ url: webhooks.url, headers: webhooks.headers })
 }

@@ -1,0 +1,73 @@
+import { validateOutbound, type MediaIdRef, type ValidationOptions } from '../../domain/message/validation.js'
+import { shardOf } from '../../domain/shard.js'
+import { invalid, OnPremCode, WaboxError } from '../../errors/index.js'
+import { messageId } from '../../ids.js'
+import { categoryOf, parseMime } from '../../media/limits.js'
+import type { PhoneNumberRow } from '../../store/schema.js'
+import type { WebContext } from '../context.js'
+import { notFound } from '../errors.js'
+
+/** The rules of the calling dialect (On-Prem requires a template namespace, Cloud does not). */
+export interface SendRules extends Omit<ValidationOptions, 'mediaProviders'> {
+  /** Where this dialect uploads media, named when a media id is unknown, e.g. `POST /v1/media`. */
+  uploadRoute: string
+}
+
+export interface SentMessage {
+  /** The message id (wamid) the caller answers with; statuses carry it. */
+  id: string
+  /** The recipient's wa_id: `to` normalised to digits. */
+  to: string
+}
+
+/** 1016 while the number's webhook lags too far behind: the callbacks would only pile up. */
+async function checkOverload(ctx: WebContext, number: PhoneNumberRow): Promise<void> {
+  const backlog = await ctx.backlog.get(number.id)
+  if (backlog > ctx.limits.overloadThreshold) {
+    throw new WaboxError(OnPremCode.SYSTEM_OVERLOADED,
+      `${backlog} callbacks are waiting for delivery to this number's webhook (limit ${ctx.limits.overloadThreshold}); make the webhook answer 200, then retry`)
+  }
+}
+
+/** Each media id names media this number uploaded, of a kind the message may carry. */
+async function checkMediaIds(ctx: WebContext, number: PhoneNumberRow, refs: readonly MediaIdRef[], uploadRoute: string): Promise<void> {
+  for (const ref of refs) {
+    const media = await ctx.store.media.getOwned(number.id, ref.id)
+    if (!media) throw notFound(`${ref.path}: no media with id '${ref.id}' for this number; upload it with ${uploadRoute}`)
+    const category = categoryOf(parseMime(media.mime_type)?.essence ?? '')
+    if (ref.categories && !ref.categories.includes(category)) {
+      throw invalid(ref.path, `media '${ref.id}' is ${media.mime_type}, which cannot be sent as ${ref.categories.join(' or ')}`)
+    }
+  }
+}
+
+/**
+ * Sends a message body of the canonical shape (the dialect has mapped its own fields onto it):
+ * validates it, applies the rules that need no network, queues it durably on the recipient's
+ * shard and wakes the engine. The outcome arrives as status callbacks.
+ */
+export async function sendMessage(ctx: WebContext, number: PhoneNumberRow, body: unknown, rules: SendRules): Promise<SentMessage> {
+  await checkOverload(ctx, number)
+  const { uploadRoute: _, ...validation } = rules
+  const v = validateOutbound(body, { ...validation, mediaProviders: await ctx.mediaProviders.get(number.id) })
+  const to = v.content.to
+  if (to === number.wa_id) throw new WaboxError(OnPremCode.BAD_USER, `'to' is this number itself (${to})`)
+  await checkMediaIds(ctx, number, v.mediaIds, rules.uploadRoute)
+  const settings = ctx.store.numbers.settings(number)
+  if (settings.show_security_notifications && await ctx.store.contacts.identityBlocked(number.id, to)) {
+    throw new WaboxError(OnPremCode.IDENTITY_CHANGE_ACK_REQUIRED,
+      `The identity of ${to} changed; acknowledge it with PUT /v1/contacts/${to}/identity before sending`)
+  }
+  const id = messageId()
+  await ctx.intake.add({
+    id,
+    phoneNumberId: number.id,
+    to,
+    type: v.content.type,
+    content: v.content,
+    shard: shardOf(to, Math.max(1, number.shard_count)),
+    expiresAt: v.ttlMs === undefined ? null : ctx.deps.clock.now() + v.ttlMs,
+  })
+  ctx.deps.onMessagesQueued?.(number.id)
+  return { id, to }
+}
