@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { ContactCheckResult } from '../domain/bridge.js'
 import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
 import type { ContactsEvent, InboundMessageEvent } from '../domain/events.js'
+import { normalizePhone } from '../domain/phone-number.js'
 import type { ApplicationSettings } from '../domain/settings.js'
 import type { TemplatePack } from '../domain/templates.js'
 import { messageId } from '../ids.js'
@@ -327,7 +328,7 @@ export class NumberEngine implements EngineView {
     for (let i = 0; i < missing.length; i += CHECK_CHUNK) {
       const part = missing.slice(i, i + CHECK_CHUNK)
       const { results } = await client.request<ContactsCheckResult>({ t: 'contacts.check', phones: part })
-      const found = new Map(results.map((r) => [r.phone.replace(/\D/g, ''), r.waId]))
+      const found = new Map(results.map((r) => [normalizePhone(r.phone) ?? r.phone, r.waId]))
       for (const phone of part) fresh.push({ waId: phone, status: found.get(phone) ? 'valid' : 'invalid' })
     }
     if (fresh.length > 0) await this.#ctx.store.contactChecks.save(this.phoneNumberId, fresh)

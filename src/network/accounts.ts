@@ -2,6 +2,7 @@ import { createHash, randomInt, randomUUID, scrypt as scryptCallback, timingSafe
 import { promisify } from 'node:util'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import { normalizePhone } from '../domain/phone-number.js'
 import { randomToken } from '../ids.js'
 import type { ContactsCheckResult, RegisterRequest, RegisterRequestResult, RegisterVerify, RegisterVerifyResult } from '../wire/frames.js'
 import type { NetworkDb } from './database.js'
@@ -162,7 +163,8 @@ export class Accounts {
   check(phones: string[]): ContactsCheckResult {
     return {
       results: phones.map((phone) => {
-        const account = this.#byWaId.get(phone.replace(/\D/g, ''))
+        const waId = normalizePhone(phone)
+        const account = waId === undefined ? undefined : this.#byWaId.get(waId)
         return account ? { phone, waId: account.waId } : { phone }
       }),
     }
