@@ -2,16 +2,15 @@ import { createHmac } from 'node:crypto'
 import prom from 'prom-client'
 import { generate } from 'selfsigned'
 import { MockAgent } from 'undici'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DEFAULT_SETTINGS } from '../src/domain/settings.js'
-import type { Dialect } from '../src/store/database.js'
-import { WebhookDispatcher, WebhookService, type WebhookDispatcherOptions } from '../src/webhooks/index.js'
-import { createTestDatabase, DIALECTS, type TestDatabase } from './helpers/databases.js'
-import { addNumber, captureLogger, eventIds, Receiver, statusEvent, textEvent } from './webhooks-harness.js'
+import { WebhookService } from '../src/webhooks/index.js'
+import { DIALECTS } from './helpers/databases.js'
+import { addNumber, captureLogger, deliverySetup, eventIds, Receiver, statusEvent, textEvent } from './webhooks-harness.js'
 
 for (const dialect of DIALECTS) {
   describe(`webhook delivery [${dialect}]`, () => {
-    const t = setup(dialect)
+    const t = deliverySetup(dialect, 'webhooks-delivery')
 
     it('signs the exact ASCII bytes it sends, and they parse back to the original event (emoji, accents)', async () => {
       const { store } = t.db()
@@ -229,35 +228,4 @@ for (const dialect of DIALECTS) {
       expect(await registry.metrics()).toContain('wabox_callback_attempts_total{result="tls"} 1')
     })
   })
-}
-
-/** A fresh database per test, plus receivers and dispatchers that are cleaned up after it. */
-function setup(dialect: Dialect) {
-  let db: TestDatabase | undefined
-  const closers: (() => Promise<void>)[] = []
-  beforeEach(async () => {
-    db = await createTestDatabase(dialect, { label: 'webhooks-delivery' })
-  })
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close()
-    await db?.cleanup()
-  })
-  const current = () => {
-    if (!db) throw new Error('no database')
-    return db
-  }
-  return {
-    db: current,
-    async receiver(tls?: { key: string; cert: string }) {
-      const r = await Receiver.start(tls)
-      closers.push(() => r.close())
-      return r
-    },
-    dispatcher(opts: Partial<WebhookDispatcherOptions> = {}) {
-      const { store, clock } = current()
-      const d = new WebhookDispatcher({ store, clock, logger: captureLogger().logger, allowInsecureLoopback: true, ...opts })
-      closers.push(() => d.stop(1000))
-      return d
-    },
-  }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import type { StatusEvent } from '../src/domain/events.js'
 import { DEFAULT_SETTINGS, eventsPerPost, withDefaults } from '../src/domain/settings.js'
 import {
-  asciiJson, classifyAddress, exponentialDelay, linearDelay, nextRetry, parseWebhookUrl, renderCloudWebhook, renderOnPremWebhook,
+  asciiJson, callbackShape, classifyAddress, exponentialDelay, linearDelay, nextRetry, parseWebhookUrl, renderCloudWebhook, renderOnPremWebhook,
   renderPayload, signatureHeader, verifySignature,
 } from '../src/webhooks/index.js'
 import { statusEvent, textEvent } from './webhooks-harness.js'
@@ -125,6 +125,51 @@ describe('webhook payload formats', () => {
   it('Cloud: an error-only callback goes to value.errors', () => {
     const value = renderCloudWebhook([{ type: 'error', errors: [{ code: 1014, title: 'Internal error', details: 'x' }] }], number).entry[0]?.changes[0]?.value
     expect(value?.errors).toEqual([{ code: 131000, title: 'Something went wrong', message: 'Something went wrong', error_data: { details: 'x' } }])
+  })
+})
+
+describe('Cloud-hosted numbers (per-message pricing, entry id = WABA)', () => {
+  const hosted = { ...number, wabaId: '102290129340398', perMessagePricing: true }
+  const status = (category: string): StatusEvent => ({ type: 'status', status: {
+    id: `wamid.${category}`, recipient_id: '16505551234', status: 'sent', timestamp: '1767225600',
+    conversation: { id: 'c', expiration_timestamp: '1767312000', origin: { type: category } },
+    pricing: { billable: true, pricing_model: 'CBP', category },
+  } })
+
+  it('statuses carry PMP pricing and no conversation: templates are regular and billable, free-form replies free', () => {
+    const statuses = renderCloudWebhook(['marketing', 'utility', 'authentication', 'service'].map(status), hosted).entry[0]?.changes[0]?.value.statuses
+    expect(statuses?.map((s) => s.pricing)).toEqual([
+      { billable: true, pricing_model: 'PMP', category: 'marketing', type: 'regular' },
+      { billable: true, pricing_model: 'PMP', category: 'utility', type: 'regular' },
+      { billable: true, pricing_model: 'PMP', category: 'authentication', type: 'regular' },
+      { billable: false, pricing_model: 'PMP', category: 'service', type: 'free_customer_service' },
+    ])
+    expect(statuses?.some((s) => 'conversation' in s)).toBe(false)
+  })
+
+  it('entry[].id is the WABA id; a failed status has errors and no pricing; biz_opaque_callback_data is echoed', () => {
+    const failed = statusEvent('wamid.F', 'failed')
+    failed.status.errors = [{ code: 470, title: 'Re-engagement message' }]
+    failed.status.biz_opaque_callback_data = 'cart-7'
+    const body = renderCloudWebhook([failed], hosted)
+    expect(body.entry[0]?.id).toBe('102290129340398')
+    expect(body.entry[0]?.changes[0]?.value.metadata.phone_number_id).toBe(number.id)
+    expect(body.entry[0]?.changes[0]?.value.statuses?.[0]).toEqual({
+      id: 'wamid.F', recipient_id: '16315551234', status: 'failed', timestamp: '1767225600', biz_opaque_callback_data: 'cart-7',
+      errors: [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'Re-engagement message' } }],
+    })
+  })
+
+  it('the platform decides the shape: CLOUD_API is always Cloud with PMP, ON_PREMISE follows its format setting', () => {
+    const base = { id: number.id, waId: number.displayPhoneNumber, wabaId: '102290129340398' }
+    expect(callbackShape({ ...base, platformType: 'CLOUD_API', format: 'onprem' })).toEqual({ format: 'cloud', number: { ...hosted } })
+    expect(callbackShape({ ...base, platformType: 'ON_PREMISE', format: 'onprem' }).format).toBe('onprem')
+    const onPremCloud = callbackShape({ ...base, wabaId: null, platformType: 'ON_PREMISE', format: 'cloud' })
+    expect(onPremCloud).toEqual({ format: 'cloud', number: { ...number, wabaId: null, perMessagePricing: false } })
+    // an On-Prem number keeps what its engine stored: conversation-based pricing, entry id = its own id
+    const body = renderCloudWebhook([status('service')], onPremCloud.number)
+    expect(body.entry[0]?.id).toBe(number.id)
+    expect(body.entry[0]?.changes[0]?.value.statuses?.[0]?.pricing).toEqual({ billable: true, pricing_model: 'CBP', category: 'service' })
   })
 })
 

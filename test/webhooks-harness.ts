@@ -4,9 +4,13 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { Writable } from 'node:stream'
 import pino from 'pino'
+import { afterEach, beforeEach } from 'vitest'
 import { DEFAULT_SETTINGS, type ApplicationSettings } from '../src/domain/settings.js'
 import type { CallbackEvent, InboundMessageEvent, StatusEvent } from '../src/domain/events.js'
+import type { Dialect } from '../src/store/database.js'
 import type { Store } from '../src/store/store.js'
+import { WebhookDispatcher, type WebhookDispatcherOptions } from '../src/webhooks/index.js'
+import { createTestDatabase, type TestDatabase } from './helpers/databases.js'
 
 export interface ReceivedRequest {
   raw: Buffer
@@ -137,6 +141,26 @@ export async function addNumber(store: Store, webhooks: Partial<WebhookSettings>
   return id
 }
 
+export interface CloudAccount {
+  appId: string
+  appSecret: string
+  wabaId: string
+}
+
+/** An app and a WABA it serves, as `wabox start` provisions them for Cloud-hosted numbers. */
+export async function addCloudAccount(store: Store): Promise<CloudAccount> {
+  const app = await store.apps.create({ name: 'Test app' })
+  const waba = await store.wabas.create({ name: 'Test WABA', appId: app.id })
+  return { appId: app.id, appSecret: app.secret, wabaId: waba.id }
+}
+
+/** A CLOUD_API number in the account's WABA, with these webhook settings (its /v1/configs/webhook side). */
+export async function addCloudNumber(store: Store, account: CloudAccount, webhooks: Partial<WebhookSettings> = {}): Promise<string> {
+  const id = await addNumber(store, webhooks)
+  await store.numbers.setHosting(id, { wabaId: account.wabaId, platformType: 'CLOUD_API' })
+  return id
+}
+
 export function statusEvent(id: string, status: StatusEvent['status']['status'] = 'delivered'): StatusEvent {
   return { type: 'status', status: { id, recipient_id: '16315551234', status, timestamp: '1767225600' } }
 }
@@ -158,4 +182,35 @@ export function eventIds(body: unknown): string[] {
 
 export function events(n: number, prefix = 'evt'): CallbackEvent[] {
   return Array.from({ length: n }, (_, i) => statusEvent(`${prefix}-${String(i).padStart(5, '0')}`))
+}
+
+/** A fresh database per test, plus receivers and dispatchers that are cleaned up after it. */
+export function deliverySetup(dialect: Dialect, label: string) {
+  let db: TestDatabase | undefined
+  const closers: (() => Promise<void>)[] = []
+  beforeEach(async () => {
+    db = await createTestDatabase(dialect, { label })
+  })
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close()
+    await db?.cleanup()
+  })
+  const current = () => {
+    if (!db) throw new Error('no database')
+    return db
+  }
+  return {
+    db: current,
+    async receiver(tls?: { key: string; cert: string }) {
+      const r = await Receiver.start(tls)
+      closers.push(() => r.close())
+      return r
+    },
+    dispatcher(opts: Partial<WebhookDispatcherOptions> = {}) {
+      const { store, clock } = current()
+      const d = new WebhookDispatcher({ store, clock, logger: captureLogger().logger, allowInsecureLoopback: true, ...opts })
+      closers.push(() => d.stop(1000))
+      return d
+    },
+  }
 }

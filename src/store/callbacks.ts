@@ -3,6 +3,7 @@ import type { CallbackEvent } from '../domain/events.js'
 import type { CallbackRow } from './schema.js'
 import type { StoreContext } from './store.js'
 import { statementChunks } from './statement-chunks.js'
+import type { SealedRoutes } from './webhook-subscriptions.js'
 
 /** A callback as the dispatcher holds it while delivering. */
 export type ClaimedCallback = Pick<CallbackRow, 'seq' | 'phone_number_id' | 'event_type' | 'payload' | 'attempts' | 'created_at' | 'retry_since'>
@@ -56,13 +57,19 @@ export interface CallbackRequestCount {
   count: number
 }
 
-export interface NumberDeliveryConfig {
+export interface NumberDeliveryConfig extends SealedRoutes {
   id: string
   waId: string
   /** Raw settings JSON; `withDefaults` gives the effective settings. */
   settings: string
   sealedSecret: Buffer | null
   ca: string | null
+  /** ON_PREMISE | CLOUD_API */
+  platformType: string
+  wabaId: string | null
+  /** The app serving the number's WABA and its secret (sealed); null when there is none. */
+  appId: string | null
+  sealedAppSecret: Buffer | null
 }
 
 const ROWS_PER_STATEMENT = 512
@@ -292,6 +299,22 @@ export class Callbacks {
     return this.webhookSecret(phoneNumberId)
   }
 
+  /**
+   * The secret that signs the number's callbacks: for a Cloud-hosted number, the app secret of
+   * its WABA's app (as Meta signs); otherwise, or without an app, the number's own secret.
+   */
+  async signingSecret(phoneNumberId: string): Promise<{ secret: string; appId: string | null }> {
+    const row = await this.ctx.db.selectFrom('phone_numbers as n')
+      .leftJoin('wabas as w', 'w.id', 'n.waba_id')
+      .leftJoin('apps as a', 'a.id', 'w.app_id')
+      .select(['n.platform_type', 'a.id as app_id', 'a.app_secret'])
+      .where('n.id', '=', phoneNumberId).executeTakeFirst()
+    if (row?.platform_type === 'CLOUD_API' && row.app_id !== null && row.app_secret !== null) {
+      return { secret: this.openWebhookSecret(row.app_secret), appId: row.app_id }
+    }
+    return { secret: await this.webhookSecret(phoneNumberId), appId: null }
+  }
+
   /** Replaces the secret (receivers must be updated); returns the new one. */
   async rotateWebhookSecret(phoneNumberId: string): Promise<string> {
     const secret = newSecret()
@@ -318,11 +341,21 @@ export class Callbacks {
       .where('id', '=', phoneNumberId).execute()
   }
 
-  /** What the dispatcher needs of every number, in one query. */
+  /** What the dispatcher needs of every number, with its WABA's and app's webhook routing, in one query. */
   async deliveryConfigs(): Promise<NumberDeliveryConfig[]> {
-    const rows = await this.ctx.db.selectFrom('phone_numbers')
-      .select(['id', 'wa_id', 'settings', 'webhook_secret', 'webhook_ca']).orderBy('id').execute()
-    return rows.map((r) => ({ id: r.id, waId: r.wa_id, settings: r.settings, sealedSecret: r.webhook_secret, ca: r.webhook_ca }))
+    const rows = await this.ctx.db.selectFrom('phone_numbers as n')
+      .leftJoin('wabas as w', 'w.id', 'n.waba_id')
+      .leftJoin('apps as a', 'a.id', 'w.app_id')
+      .select([
+        'n.id', 'n.wa_id', 'n.settings', 'n.webhook_secret', 'n.webhook_ca', 'n.platform_type', 'n.waba_id', 'n.webhook_override',
+        'w.webhook_override as waba_override', 'a.id as app_id', 'a.app_secret', 'a.subscription', 'a.subscription_fields',
+      ])
+      .orderBy('n.id').execute()
+    return rows.map((r) => ({
+      id: r.id, waId: r.wa_id, settings: r.settings, sealedSecret: r.webhook_secret, ca: r.webhook_ca,
+      platformType: r.platform_type, wabaId: r.waba_id, appId: r.app_id, sealedAppSecret: r.app_secret,
+      phoneOverride: r.webhook_override, wabaOverride: r.waba_override, appSubscription: r.subscription, appFields: r.subscription_fields,
+    }))
   }
 
   #info(row: CallbackRow): CallbackInfo {

@@ -4,17 +4,18 @@ import prom from 'prom-client'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../clock.js'
 import type { CallbackEvent } from '../domain/events.js'
-import { eventsPerPost, withDefaults, type ApplicationSettings } from '../domain/settings.js'
+import { eventsPerPost } from '../domain/settings.js'
 import { randomToken } from '../ids.js'
-import type { AttemptOutcome, ClaimedCallback, NumberDeliveryConfig } from '../store/callbacks.js'
+import type { AttemptOutcome, ClaimedCallback } from '../store/callbacks.js'
 import type { Store } from '../store/store.js'
 import { nextRetry } from './backoff.js'
+import { deliveryConfig, type NumberConfig } from './delivery-config.js'
 import { WebhookHttp, type DeliveryResult } from './http-delivery.js'
 import { WebhookMetrics } from './metrics.js'
 import { OutcomeWriter } from './outcome-writer.js'
 import { renderPayload } from './payload.js'
 import { signatureHeader } from './signing.js'
-import { parseWebhookUrl, redactUrl, WebhookUrlRefused, type Resolver, type UrlPolicy, type WebhookTarget } from './url-guard.js'
+import { redactUrl, WebhookUrlRefused, type Resolver, type UrlPolicy } from './url-guard.js'
 
 export interface WebhookDispatcherOptions {
   store: Store
@@ -48,14 +49,8 @@ interface NumberState {
   backlog: boolean
   /** Claimed ahead of free slots (the loop claims in batches), oldest first. */
   queue: { row: ClaimedCallback; leaseEnd: number }[]
+  /** The signing secret, cached while its sealed form is unchanged. */
   secret?: { sealed: string; value: string }
-}
-
-/** A number's row with its settings parsed and its URL checked, once per refresh. */
-interface NumberConfig extends NumberDeliveryConfig {
-  parsed: ApplicationSettings
-  /** The parsed target, or why the URL is refused. */
-  target: WebhookTarget | WebhookUrlRefused | null
 }
 
 interface Delivery {
@@ -263,31 +258,9 @@ export class WebhookDispatcher {
     const now = performance.now()
     if (!this.#configs || (full && now - this.#configs.at >= this.#pollIntervalMs) || now - this.#configs.at >= 5 * this.#pollIntervalMs) {
       const rows = await this.#store.callbacks.deliveryConfigs()
-      this.#configs = { at: now, rows: rows.map((row) => this.#parseConfig(row)) }
+      this.#configs = { at: now, rows: rows.map((row) => deliveryConfig(row, this.#store, this.#policy, this.#log)) }
     }
     return this.#configs.rows
-  }
-
-  #parseConfig(row: NumberDeliveryConfig): NumberConfig {
-    let parsed: ApplicationSettings
-    try {
-      // the store unseals the webhook URL and headers
-      parsed = this.#store.numbers.parseSettings(row.settings)
-    } catch (err) {
-      // one number's broken settings must not stop the others: its callbacks wait
-      this.#log.error({ err, phoneNumberId: row.id }, 'unreadable application settings; callbacks of this number wait')
-      return { ...row, parsed: withDefaults({}), target: null }
-    }
-    let target: NumberConfig['target'] = null
-    if (parsed.webhooks.url) {
-      try {
-        target = parseWebhookUrl(parsed.webhooks.url, this.#policy)
-      } catch (err) {
-        if (!(err instanceof WebhookUrlRefused)) throw err
-        target = err
-      }
-    }
-    return { ...row, parsed, target }
   }
 
   #state(id: string): NumberState {
@@ -343,7 +316,7 @@ export class WebhookDispatcher {
       this.#log.debug({ phoneNumberId: config.id, seqs, latencyMs: Math.round(result.latencyMs) }, 'webhook delivered')
     } else {
       const first = outcomes[0]?.next
-      const log = { phoneNumberId: config.id, url: redactUrl(settings.webhooks.url ?? ''), seqs, httpStatus: result.httpStatus, error: result.error, attempt: (rows[0]?.attempts ?? 0) + 1 }
+      const log = { phoneNumberId: config.id, url: redactUrl(settings.webhooks.url ?? ''), ...(config.route ? { route: config.route } : {}), seqs, httpStatus: result.httpStatus, error: result.error, attempt: (rows[0]?.attempts ?? 0) + 1 }
       if (result.result === 'refused') this.#log.error(log, `webhook not sent: ${result.error}`)
       else this.#log.warn({ ...log, nextAttemptAt: first?.kind === 'retry' ? first.at : null }, 'webhook delivery failed')
       const dead = outcomes.filter((o) => o.next.kind === 'dead').map((o) => o.seq)
@@ -364,7 +337,7 @@ export class WebhookDispatcher {
     const target = config.target
     if (target instanceof WebhookUrlRefused) return { httpStatus: null, error: target.message, result: 'refused', latencyMs: 0 }
     if (!target) return { httpStatus: null, error: 'webhook URL is not configured', result: 'refused', latencyMs: 0 }
-    const body = renderPayload(settings.webhooks.format, events, { id: config.id, displayPhoneNumber: config.waId })
+    const body = renderPayload(config.shape.format, events, config.shape.number)
     return this.#http.post({
       phoneNumberId: config.id,
       target,
@@ -377,15 +350,16 @@ export class WebhookDispatcher {
     })
   }
 
-  async #secret(config: NumberDeliveryConfig): Promise<string> {
+  async #secret(config: NumberConfig): Promise<string> {
     const state = this.#state(config.id)
-    if (!config.sealedSecret) {
+    const sealedSecret = config.sealedSigningSecret ?? config.sealedSecret
+    if (!sealedSecret) {
       // first use: generated and sealed by the store; the cached configs catch up later
       state.secret ??= { sealed: '', value: await this.#store.callbacks.webhookSecret(config.id) }
       return state.secret.value
     }
-    const sealed = config.sealedSecret.toString('base64')
-    if (state.secret?.sealed !== sealed) state.secret = { sealed, value: this.#store.callbacks.openWebhookSecret(config.sealedSecret) }
+    const sealed = sealedSecret.toString('base64')
+    if (state.secret?.sealed !== sealed) state.secret = { sealed, value: this.#store.callbacks.openWebhookSecret(sealedSecret) }
     return state.secret.value
   }
 

@@ -1,17 +1,26 @@
 import type { CallbackEvent, ContactsEvent, InboundMessageEvent, StatusEvent, WebhookError } from '../domain/events.js'
 import { isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
+import { perMessagePricing, type PerMessagePricing } from './cloud-pricing.js'
 import { groupEvents } from './format-onprem.js'
 
-/** The number a Cloud notification is about; `id` doubles as the WABA id in `entry[].id`. */
+/** The number a Cloud notification is about. */
 export interface CloudWebhookNumber {
   id: string
   /** Digits only, as Meta sends `display_phone_number`. */
   displayPhoneNumber: string
+  /** `entry[].id`; a number in no WABA puts its own id there. */
+  wabaId?: string | null
+  /**
+   * Cloud-hosted numbers are billed per message: statuses carry the PMP `pricing` and no
+   * `conversation`. Without it, what the engine stored is shown as it is.
+   */
+  perMessagePricing?: boolean
 }
 
 type CloudMessage = { from: string; id: string; timestamp: string; type: string; [key: string]: unknown }
-type CloudStatus = Omit<StatusEvent['status'], 'errors' | 'conversation'> & {
+type CloudStatus = Omit<StatusEvent['status'], 'errors' | 'conversation' | 'pricing'> & {
   conversation?: { id: string; expiration_timestamp?: number; origin: { type: string } }
+  pricing?: StatusEvent['status']['pricing'] | PerMessagePricing
   errors?: CloudWebhookError[]
 }
 
@@ -58,9 +67,9 @@ export function renderCloudWebhook(events: readonly CallbackEvent[], number: Clo
   }
   if (contacts.length > 0) value.contacts = contacts
   if (messages.length > 0) value.messages = messages.map(cloudMessage)
-  if (statuses.length > 0) value.statuses = statuses.map(cloudStatus)
+  if (statuses.length > 0) value.statuses = statuses.map((s) => cloudStatus(s, number.perMessagePricing === true))
   if (errors.length > 0) value.errors = errors.map(cloudWebhookError)
-  return { object: 'whatsapp_business_account', entry: [{ id: number.id, changes: [{ field: 'messages', value }] }] }
+  return { object: 'whatsapp_business_account', entry: [{ id: number.wabaId ?? number.id, changes: [{ field: 'messages', value }] }] }
 }
 
 function cloudMessage(message: InboundMessageEvent['message']): CloudMessage {
@@ -98,10 +107,11 @@ function cloudSystem(system: Record<string, unknown>, from: string): Record<stri
   return { ...system, type, customer: system.customer ?? from }
 }
 
-function cloudStatus(status: StatusEvent['status']): CloudStatus {
+function cloudStatus(status: StatusEvent['status'], perMessage: boolean): CloudStatus {
   const { errors, conversation, ...rest } = status
   const out: CloudStatus = { ...rest }
-  if (conversation) {
+  if (perMessage && rest.pricing) out.pricing = perMessagePricing(rest.pricing)
+  if (conversation && !perMessage) {
     const { expiration_timestamp: expires, ...conv } = conversation
     out.conversation = expires === undefined ? conv : { ...conv, expiration_timestamp: Number(expires) }
   }

@@ -3,7 +3,7 @@ export { WebhookService, type CallbackStats, type PageRequest, type StatsMetric 
 export { nextRetry, linearDelay, exponentialDelay, type RetryDecision } from './backoff.js'
 export { renderOnPremWebhook, type OnPremWebhookBody } from './format-onprem.js'
 export { renderCloudWebhook, cloudWebhookError, type CloudWebhookBody, type CloudWebhookNumber } from './format-cloud.js'
-export { renderPayload, type WebhookFormat } from './payload.js'
+export { callbackShape, renderPayload, type CallbackNumberInfo, type WebhookFormat } from './payload.js'
 export { asciiJson, signatureHeader, verifySignature } from './signing.js'
 export { classifyAddress, parseWebhookUrl, WebhookUrlRefused, type UrlPolicy } from './url-guard.js'
 export type { CallbackAttemptInfo, CallbackInfo, CallbackListFilter, Page } from '../store/callbacks.js'

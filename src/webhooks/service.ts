@@ -4,7 +4,7 @@ import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { CallbackAttemptInfo, CallbackInfo, CallbackListFilter, Page } from '../store/callbacks.js'
 import type { Store } from '../store/store.js'
 import type { CloudWebhookNumber } from './format-cloud.js'
-import { renderPayload, type WebhookFormat } from './payload.js'
+import { callbackShape, renderPayload, type WebhookFormat } from './payload.js'
 
 /** `{type, help, data:[{labels?, value}]}`, the On-Prem stats/metrics object (onprem §7.3). */
 export interface StatsMetric {
@@ -116,12 +116,32 @@ export class WebhookService {
     return renderPayload(format, events, number)
   }
 
-  /** The number's signing secret (generated on first use), to configure the receiver. */
-  webhookSecret(phoneNumberId: string): Promise<string> {
-    return this.#store.callbacks.webhookSecret(phoneNumberId)
+  /**
+   * The bytes the dispatcher would POST for these events of this number now: in the shape its
+   * platform and settings give (a Cloud-hosted number's always Cloud, with its WABA id).
+   */
+  async renderFor(phoneNumberId: string, events: readonly CallbackEvent[]): Promise<Buffer> {
+    const row = await this.#store.numbers.get(phoneNumberId)
+    if (!row) throw new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `No phone number ${phoneNumberId}`)
+    const format = this.#store.numbers.settings(row).webhooks.format
+    const shape = callbackShape({ id: row.id, waId: row.wa_id, wabaId: row.waba_id, platformType: row.platform_type, format })
+    return renderPayload(shape.format, events, shape.number)
   }
 
-  rotateWebhookSecret(phoneNumberId: string): Promise<string> {
+  /**
+   * The secret that signs the number's callbacks, to configure the receiver: its own (generated
+   * on first use), or for a Cloud-hosted number the app secret of its WABA's app.
+   */
+  async webhookSecret(phoneNumberId: string): Promise<string> {
+    return (await this.#store.callbacks.signingSecret(phoneNumberId)).secret
+  }
+
+  /** A new secret of the number's own; 1005 for a Cloud-hosted number signed with its app's secret. */
+  async rotateWebhookSecret(phoneNumberId: string): Promise<string> {
+    const { appId } = await this.#store.callbacks.signingSecret(phoneNumberId)
+    if (appId !== null) {
+      throw new WaboxError(OnPremCode.ACCESS_DENIED, `This number is Cloud-hosted: its callbacks are signed with the secret of app ${appId}, which a number's credentials cannot rotate`)
+    }
     return this.#store.callbacks.rotateWebhookSecret(phoneNumberId)
   }
 
