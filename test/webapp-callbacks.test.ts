@@ -143,6 +143,18 @@ describeEachDatabase('webapp callbacks', (ctx) => {
       expect(cloud.payload.entry[0].changes[0].value.statuses[0].id).toBe('wamid.ONE')
     })
 
+    it('shows a Cloud-hosted number\'s callback in Cloud format with its WABA id, whatever its format setting', async () => {
+      const { id, key } = await freshNumber()
+      const [seq] = await enqueue(id, ['wamid.CLOUD']) as [number]
+      const waba = await t.store.wabas.create({ name: 'Cloud business' })
+      await t.store.numbers.setHosting(id, { wabaId: waba.id, platformType: 'CLOUD_API' })
+      t.db.clock.tick(1000)
+      const [detail] = (await call(t.app, key, { method: 'GET', url: `/v1/callbacks/${seq}` })).json().callbacks
+      expect(detail.format).toBe('cloud')
+      expect(detail.payload.entry[0].id).toBe(waba.id)
+      expect(detail.payload.entry[0].changes[0].value.statuses[0].id).toBe('wamid.CLOUD')
+    })
+
     it('answers 404 / 1006 for an unknown seq and 1009 for a malformed one', async () => {
       const { key } = await freshNumber()
       const unknown = await call(t.app, key, { method: 'GET', url: '/v1/callbacks/999999999' })

@@ -37,7 +37,7 @@ for (const dialect of DIALECTS) {
       await expect(service.rotateWebhookSecret(id)).rejects.toMatchObject({ code: 1005, details: expect.stringContaining(`secret of app ${account.appId}`) as unknown })
       // the API shows a queued callback as it is POSTed
       const posted = (eventId: string) => receiver.requests.find((r) => eventIds(r.json).includes(eventId))?.json as CloudBody | undefined
-      expect(JSON.parse((await service.renderFor(id, [sent])).toString('ascii'))).toEqual(posted('wamid.tpl'))
+      expect(JSON.parse((await service.renderFor(id, [sent])).body.toString('ascii'))).toEqual(posted('wamid.tpl'))
       for (const req of receiver.requests) {
         const header = String(req.headers['x-hub-signature-256'])
         expect(header).toBe('sha256=' + createHmac('sha256', account.appSecret).update(req.raw).digest('hex'))
@@ -142,7 +142,7 @@ for (const dialect of DIALECTS) {
       const own = await service.webhookSecret(onPrem)
       expect(verifySignature(onPremRequest?.raw ?? '', String(onPremRequest?.headers['x-hub-signature-256']), own)).toBe(true)
       expect(await service.rotateWebhookSecret(onPrem)).not.toBe(own)
-      expect(JSON.parse((await service.renderFor(onPrem, [statusEvent('wamid.o')])).toString('ascii'))).toEqual(onPremRequest?.json)
+      expect(JSON.parse((await service.renderFor(onPrem, [statusEvent('wamid.o')])).body.toString('ascii'))).toEqual(onPremRequest?.json)
     })
   })
 }

@@ -23,13 +23,6 @@ export interface AppStats {
 
 export type CallbackFormat = 'onprem' | 'cloud'
 
-/** The number a callback body names (Cloud's `metadata`). */
-export interface CallbackNumber {
-  id: string
-  /** Digits only, as Meta sends `display_phone_number`. */
-  displayPhoneNumber: string
-}
-
 /**
  * What the WebApp needs of the webhook side: a number's callback queue, replay, stats, the
  * signing secret and the exact body a callback is POSTed with. The WebApp does not import
@@ -49,6 +42,6 @@ export interface WebhooksPort {
   /** The number's X-Hub-Signature-256 secret, generated on first use. */
   webhookSecret(phoneNumberId: string): Promise<string>
   rotateWebhookSecret(phoneNumberId: string): Promise<string>
-  /** The exact bytes a POST of `events` carries in `format`. */
-  renderPayload(format: CallbackFormat, events: readonly CallbackEvent[], number: CallbackNumber): Buffer
+  /** The exact bytes a POST of `events` of this number carries now, and their format (a Cloud-hosted number's is always `cloud`). */
+  renderFor(phoneNumberId: string, events: readonly CallbackEvent[]): Promise<{ format: CallbackFormat; body: Buffer }>
 }

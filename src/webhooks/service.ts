@@ -3,7 +3,6 @@ import type { CallbackEvent } from '../domain/events.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { CallbackAttemptInfo, CallbackInfo, CallbackListFilter, Page } from '../store/callbacks.js'
 import type { Store } from '../store/store.js'
-import type { CloudWebhookNumber } from './format-cloud.js'
 import { callbackShape, renderPayload, type WebhookFormat } from './payload.js'
 
 /** `{type, help, data:[{labels?, value}]}`, the On-Prem stats/metrics object (onprem §7.3). */
@@ -111,21 +110,16 @@ export class WebhookService {
     }
   }
 
-  /** The exact bytes a POST of these events carries in `format` (the WebApp shows a callback's body). */
-  renderPayload(format: WebhookFormat, events: readonly CallbackEvent[], number: CloudWebhookNumber): Buffer {
-    return renderPayload(format, events, number)
-  }
-
   /**
-   * The bytes the dispatcher would POST for these events of this number now: in the shape its
-   * platform and settings give (a Cloud-hosted number's always Cloud, with its WABA id).
+   * The bytes the dispatcher would POST for these events of this number now, and their format:
+   * the one its platform and settings give (a Cloud-hosted number's always Cloud, with its WABA id).
    */
-  async renderFor(phoneNumberId: string, events: readonly CallbackEvent[]): Promise<Buffer> {
+  async renderFor(phoneNumberId: string, events: readonly CallbackEvent[]): Promise<{ format: WebhookFormat; body: Buffer }> {
     const row = await this.#store.numbers.get(phoneNumberId)
     if (!row) throw new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `No phone number ${phoneNumberId}`)
     const format = this.#store.numbers.settings(row).webhooks.format
     const shape = callbackShape({ id: row.id, waId: row.wa_id, wabaId: row.waba_id, platformType: row.platform_type, format })
-    return renderPayload(shape.format, events, shape.number)
+    return { format: shape.format, body: renderPayload(shape.format, events, shape.number) }
   }
 
   /**

@@ -87,11 +87,10 @@ function attempt(a: CallbackAttemptInfo): Static<typeof AttemptItem> {
   return { at: iso(a.at), http_status: a.httpStatus, latency_ms: a.latencyMs, error: a.error }
 }
 
-/** The payload alone in a POST, rendered in the number's current format, as the dispatcher would. */
-function rendered(webhooks: WebhooksPort, info: CallbackInfo, number: PhoneNumberRow, format: CallbackFormat): unknown {
-  if (!info.event) return null
-  const bytes = webhooks.renderPayload(format, [info.event], { id: number.id, displayPhoneNumber: number.wa_id })
-  return JSON.parse(bytes.toString('ascii')) as unknown
+/** The payload alone in a POST, as the dispatcher would send it now (null if it cannot be unsealed). */
+async function rendered(webhooks: WebhooksPort, info: CallbackInfo, number: PhoneNumberRow): Promise<{ format: CallbackFormat; payload: unknown }> {
+  const { format, body } = await webhooks.renderFor(number.id, info.event ? [info.event] : [])
+  return { format, payload: info.event ? JSON.parse(body.toString('ascii')) as unknown : null }
 }
 
 /**
@@ -134,9 +133,8 @@ export function callbacksRoutes(app: FastifyInstance, ctx: WebContext): void {
   }, async (request) => {
     const number = await ctx.number(request)
     const info = await found(number.id, request.params.seq)
-    const format = ctx.store.numbers.settings(number).webhooks.format
     const log = await webhooks.attempts(number.id, info.seq)
-    return ctx.ok({ callbacks: [{ ...item(info, ctx.deps.clock.now()), format, payload: rendered(webhooks, info, number, format), attempt_log: log.map(attempt) }] })
+    return ctx.ok({ callbacks: [{ ...item(info, ctx.deps.clock.now()), ...await rendered(webhooks, info, number), attempt_log: log.map(attempt) }] })
   })
 
   app.post<{ Params: Static<typeof SeqParams> }>('/v1/callbacks/:seq/replay', {
