@@ -125,6 +125,8 @@ const CLOUD_ROWS = [
   [190, 'ACCESS_TOKEN_EXPIRED', 'Access token has expired', 401, 1005],
   [200, 'API_PERMISSION', 'API Permission', 403, 1005], // Graph uses 200-299; wabox emits 200
   [368, 'TEMPORARILY_BLOCKED', 'Temporarily blocked for policy violations', 403, 1031],
+  // the GET handshake of a webhook URL being set failed; On-Prem would call the URL an invalid value
+  [2200, 'CALLBACK_VERIFICATION_FAILED', 'Callback verification failed', 400, 1009],
   [80007, 'RATE_LIMIT_ISSUES', 'Rate limit issues', 400, 1015],
   [130429, 'RATE_LIMIT_HIT', 'Rate limit hit', 400, 1015, 429],
   [130472, 'EXPERIMENT_NUMBER', "User's number is part of an experiment", 400, 472],
