@@ -135,7 +135,7 @@ describe('wabox start refuses to run, exits non-zero and leaves nothing listenin
 
       refuse = false
       const again = await startWabox(dir, 0, { args: external })
-      expect(again.creds.numbers).toHaveLength(1)
+      expect(again.creds.numbers).toHaveLength(2)
       again.child.kill('SIGTERM')
       await once(again.child, 'exit')
     } finally {

@@ -1,60 +1,42 @@
 import { randomInt } from 'node:crypto'
-import fs from 'node:fs/promises'
-import path from 'node:path'
 import type { CoreBridge } from '../domain/bridge.js'
+import type { PlatformType } from '../domain/hosting.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import { randomToken } from '../ids.js'
 import { request } from 'undici'
 import type { NetworkServer } from '../network/index.js'
-import type { PhoneFleet } from '../phones/index.js'
+import type { Phone, PhoneFleet } from '../phones/index.js'
 import { privateDir } from '../private-files.js'
 import type { Store } from '../store/store.js'
 import { DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD } from '../store/users.js'
+import { readCredentials, writeCredentials, type Credentials, type EarlierCredentials, type NumberCredentials } from './credentials.js'
+import { attachNumber, cloudCredentials, demoWaba } from './demo-waba.js'
 
-/** `<data-dir>/credentials.json`: what a user (or `wabox phone`) needs to talk to this instance. */
-export interface Credentials {
-  api_url: string
-  numbers: { wa_id: string; phone_number_id: string; api_key: string }[]
-  /** The default login while it is unchanged; once changed, the password is never written here. */
-  admin: { username: string; password: string | null; password_changed: boolean }
-  phones: string[]
-  control_url: string
-  control_token: string
+export type { Credentials } from './credentials.js'
+
+interface DemoNumber {
+  cc: string
+  number: string
+  displayName: string
+  platformType: PlatformType
 }
 
-const DEMO = { cc: '1', number: '5550100', displayName: 'wabox demo' }
+const ON_PREM_DEMO: DemoNumber = { cc: '1', number: '5550100', displayName: 'wabox demo', platformType: 'ON_PREMISE' }
+const CLOUD_DEMO: DemoNumber = { cc: '1', number: '5550101', displayName: 'wabox cloud demo', platformType: 'CLOUD_API' }
 const WELCOME_TEMPLATE = {
   name: 'hello_world',
   language: 'en_US',
   category: 'UTILITY',
   components: [{ type: 'BODY', text: 'Hello {{1}}, welcome to wabox!' }],
 }
-
-function credentialsFile(dataDir: string): string {
-  return path.join(dataDir, 'credentials.json')
-}
-
-async function readCredentials(dataDir: string): Promise<Credentials | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(credentialsFile(dataDir), 'utf8')) as Credentials
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-}
-
-async function writeCredentials(dataDir: string, credentials: Credentials): Promise<void> {
-  const file = credentialsFile(dataDir)
-  const tmp = `${file}.${process.pid}.tmp`
-  await fs.writeFile(tmp, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 })
-  await fs.rename(tmp, file)
-}
+const TEMPLATE_EXISTS = 409
 
 /** The network operator calls provisioning needs: in-process for the built-in network, HTTP for an external one. */
 export interface NetworkControl {
   /** A vname certificate for a business number, base64. */
   vnameCertificate(cc: string, phone: string, displayName: string): Promise<string>
   lastCode(cc: string, phone: string): Promise<string | undefined>
+  /** Creates a template; one of that name and language is kept (a resumed start made it already). */
   createTemplate(waId: string, template: object): Promise<void>
 }
 
@@ -69,7 +51,7 @@ export function builtInNetworkControl(network: NetworkServer, controlToken: stri
         headers: { authorization: `Bearer ${controlToken}` },
         payload: template,
       })
-      if (created.statusCode !== 201) throw new Error(`creating the welcome template failed: ${created.body}`)
+      if (created.statusCode !== 201 && created.statusCode !== TEMPLATE_EXISTS) throw new Error(`creating the welcome template failed: ${created.body}`)
     },
   }
 }
@@ -97,7 +79,7 @@ export function httpNetworkControl(controlUrl: string, controlToken: string | un
     },
     createTemplate: async (waId, template) => {
       const res = await call('POST', `/control/accounts/${waId}/templates`, template)
-      if (res.status !== 201) throw new Error(`creating the welcome template failed: ${res.status} ${JSON.stringify(res.json)}`)
+      if (res.status !== 201 && res.status !== TEMPLATE_EXISTS) throw new Error(`creating the welcome template failed: ${res.status} ${JSON.stringify(res.json)}`)
     },
   }
 }
@@ -107,7 +89,7 @@ export interface ProvisionInput {
   apiUrl: string
   controlUrl: string
   controlToken: string
-  existing: Credentials | undefined
+  existing: EarlierCredentials | undefined
   store: Store
   network: NetworkControl
   bridge: CoreBridge
@@ -122,61 +104,97 @@ async function adminLogin(store: Store): Promise<Credentials['admin']> {
   return { username: DEFAULT_ADMIN, password: changed ? null : DEFAULT_ADMIN_PASSWORD, password_changed: changed }
 }
 
-/** The network refused the demo number because another install holds it: say which and what to do instead. */
-function demoNumberHeld(err: unknown, networkUrl: string): unknown {
+/** The network refused a demo number because another install holds it: say which and what to do instead. */
+function demoNumberHeld(err: unknown, demo: DemoNumber, networkUrl: string): unknown {
   if (!(err instanceof WaboxError) || err.code !== OnPremCode.RESOURCE_ALREADY_EXISTS) return err
-  return new Error(`the demo number +${DEMO.cc}${DEMO.number} is already registered on the network at ${networkUrl} by another wabox install: ` +
+  return new Error(`the demo number +${demo.cc}${demo.number} is already registered on the network at ${networkUrl} by another wabox install: ` +
     'start that install (its --data-dir) instead of a new one, or leave out --network-url so that this one runs a network of its own', { cause: err })
+}
+
+/** A demo number provisioned: `fresh` when this start made it (earlier credentials did not list it). */
+type Provisioned = NumberCredentials & { fresh: boolean }
+
+/**
+ * A demo number, its registration on the network, welcome template and API key. A number an
+ * earlier start listed in credentials.json is taken as it is (it may have been moved to
+ * another install since: not registered again behind the user's back); a row without that
+ * is a first start that stopped half-way, continued here.
+ */
+async function demoNumber(input: ProvisionInput, demo: DemoNumber, wabaId: string | null): Promise<Provisioned> {
+  const { store, network, bridge } = input
+  const waId = demo.cc + demo.number
+  const row = await store.numbers.getByWaId(waId)
+  const listed = input.existing?.numbers.find((n) => n.wa_id === waId && n.phone_number_id === row?.id)
+  const id = row?.id ?? String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
+  if (!row) await store.numbers.create({ id, cc: demo.cc, number: demo.number, displayName: demo.displayName, wabaId, platformType: demo.platformType })
+  if (wabaId !== null) await attachNumber(store, id, wabaId, demo.platformType)
+  if (!listed) {
+    if (row?.status !== 'registered') {
+      const cert = await network.vnameCertificate(demo.cc, demo.number, demo.displayName)
+      await bridge.requestCode(id, { cc: demo.cc, phoneNumber: demo.number, method: 'sms', cert }).catch((err: unknown) => {
+        throw demoNumberHeld(err, demo, input.controlUrl)
+      })
+      const code = await network.lastCode(demo.cc, demo.number)
+      if (!code) throw new Error(`the network issued no registration code for the demo number +${waId}`)
+      await bridge.verify(id, code)
+    }
+    await network.createTemplate(waId, WELCOME_TEMPLATE)
+  }
+  const apiKey = listed?.api_key ?? (await store.apiKeys.create(id, 'd360', 'demo'))
+  return { wa_id: waId, phone_number_id: id, api_key: apiKey, platform_type: demo.platformType, fresh: !listed }
+}
+
+/** The phones of a first start: those an interrupted one created already, and the rest. */
+async function firstStartPhones(fleet: PhoneFleet | undefined, count: number): Promise<Phone[]> {
+  if (!fleet || count <= 0) return []
+  const have = fleet.list().slice(0, count)
+  return have.length < count ? [...have, ...(await fleet.create(count - have.length))] : have
+}
+
+/** Each phone says hi to each number, one number after the other: that opens the 24-hour window. */
+async function greet(phones: Phone[], numbers: Provisioned[]): Promise<void> {
+  await Promise.all(phones.map(async (phone) => {
+    for (const n of numbers) await phone.send({ to: n.wa_id, type: 'text', text: 'Hi!' })
+  }))
 }
 
 export const provision = {
   /** Reads what an earlier start left, and the control token to protect the network with. */
-  async prepare(dataDir: string): Promise<{ existing: Credentials | undefined; controlToken: string }> {
+  async prepare(dataDir: string): Promise<{ existing: EarlierCredentials | undefined; controlToken: string }> {
     privateDir(dataDir)
     const existing = await readCredentials(dataDir)
     return { existing, controlToken: existing?.control_token ?? randomToken() }
   },
 
   /**
-   * First start: registers the demo number on the built-in network, creates its API key,
-   * a welcome template and the phones, and lets each phone greet the business (which opens
-   * the 24-hour window, so free-form messages work at once). Later starts only refresh URLs.
+   * First start: registers two demo numbers on the network, both in one WABA with an app and
+   * an access token: an On-Prem one and a Cloud-hosted one, each with an API key and a welcome
+   * template; creates the phones and lets each greet both numbers (which opens the 24-hour
+   * window, so free-form messages work at once). A data directory from before Cloud hosting
+   * gets the WABA and the Cloud number, greeted by its phones. Later starts only refresh URLs
+   * and the admin login. Every step finds what an interrupted start left and goes on from there.
    */
   async run(input: ProvisionInput): Promise<Credentials> {
-    if (input.existing) {
-      const refreshed = { ...input.existing, api_url: input.apiUrl, control_url: input.controlUrl, admin: await adminLogin(input.store) }
-      await writeCredentials(input.dataDir, refreshed)
-      return refreshed
-    }
-    const { store, network, bridge, fleet } = input
-    // a first start that failed half-way left the number (registered, perhaps): continue with it
-    const earlier = await store.numbers.getByWaId(DEMO.cc + DEMO.number)
-    const id = earlier?.id ?? String(randomInt(100_000, 999_999)) + String(randomInt(100_000_000, 999_999_999))
-    if (!earlier) await store.numbers.create({ id, ...DEMO })
-    if (earlier?.status !== 'registered') {
-      const cert = await network.vnameCertificate(DEMO.cc, DEMO.number, DEMO.displayName)
-      await bridge.requestCode(id, { cc: DEMO.cc, phoneNumber: DEMO.number, method: 'sms', cert }).catch((err: unknown) => {
-        throw demoNumberHeld(err, input.controlUrl)
-      })
-      const code = await network.lastCode(DEMO.cc, DEMO.number)
-      if (!code) throw new Error('the network issued no registration code for the demo number')
-      await bridge.verify(id, code)
-    }
-    const apiKey = await store.apiKeys.create(id, 'd360', 'demo')
-    const waId = DEMO.cc + DEMO.number
+    const { store, existing } = input
+    const onPrem = await demoNumber(input, ON_PREM_DEMO, null)
+    const waba = await demoWaba(store, onPrem.phone_number_id)
+    await attachNumber(store, onPrem.phone_number_id, waba.wabaId, ON_PREM_DEMO.platformType)
+    const cloudNumber = await demoNumber(input, CLOUD_DEMO, waba.wabaId)
+    const numbers = [onPrem, cloudNumber]
 
-    await network.createTemplate(waId, WELCOME_TEMPLATE)
-
-    const phones = fleet && input.phones > 0 ? await fleet.create(input.phones) : []
-    await Promise.all(phones.map((p) => p.send({ to: waId, type: 'text', text: 'Hi!' })))
+    const phones = existing
+      ? existing.phones.flatMap((waId) => input.fleet?.get(waId) ?? [])
+      : await firstStartPhones(input.fleet, input.phones)
+    await greet(phones, numbers.filter((n) => n.fresh))
 
     const credentials: Credentials = {
       api_url: input.apiUrl,
-      numbers: [{ wa_id: waId, phone_number_id: id, api_key: apiKey }],
+      numbers: numbers.map(({ fresh: _fresh, ...n }) => n),
+      cloud: await cloudCredentials(store, waba, cloudNumber.phone_number_id, input.apiUrl, existing),
       admin: await adminLogin(store),
-      phones: phones.map((p) => p.waId),
+      phones: existing?.phones ?? phones.map((p) => p.waId),
       control_url: input.controlUrl,
-      control_token: input.controlToken,
+      control_token: existing?.control_token ?? input.controlToken,
     }
     await writeCredentials(input.dataDir, credentials)
     return credentials

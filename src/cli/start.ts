@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { startAllInOne, type ExternalNetwork } from './all-in-one.js'
 import { usageError } from './cli-error.js'
 import { createLogger } from './logger.js'
+import type { Credentials } from './credentials.js'
 import { configFrom, withConfigFlags } from './config-flags.js'
 
 export function startCommand(): Command {
@@ -20,29 +21,38 @@ export function startCommand(): Command {
       const logger = createLogger(config)
       const instance = await startAllInOne(config, logger, { externalNetwork: externalNetworkFrom(flags) })
       onShutdown(() => instance.close())
-      const { credentials } = instance
       // for the person at the terminal: stderr, so stdout stays log lines a collector can parse
-      const number = credentials.numbers[0]
-      const phone = credentials.phones[0]
-      const insecure = credentials.api_url.startsWith('https') ? ' -k' : ''
-      console.error([
-        '',
-        `wabox is running: API ${credentials.api_url}, data in ${config.dataDir}`,
-        `credentials: ${config.dataDir}/credentials.json`,
-        ...(number && phone
-          ? [
-              '',
-              'Send a message to a simulated phone:',
-              `  curl${insecure} -X POST ${credentials.api_url}/v1/messages -H 'D360-API-KEY: ${number.api_key}' -H 'Content-Type: application/json' \\`,
-              `    -d '{"to":"${phone}","type":"text","text":{"body":"Hello from wabox"}}'`,
-              '',
-              'See what the phone received:',
-              `  npx wabox phone inbox --data-dir ${config.dataDir} --wa-id ${phone}`,
-            ]
-          : []),
-        '',
-      ].join('\n'))
+      console.error(banner(instance.credentials, config.dataDir))
     })
+}
+
+/** How to reach the instance, and a curl per dialect that sends a message to a simulated phone. */
+export function banner(credentials: Credentials, dataDir: string): string {
+  const number = credentials.numbers[0]
+  const { cloud } = credentials
+  const phone = credentials.phones[0]
+  const insecure = credentials.api_url.startsWith('https') ? ' -k' : ''
+  return [
+    '',
+    `wabox is running: API ${credentials.api_url}, data in ${dataDir}`,
+    `credentials: ${dataDir}/credentials.json`,
+    ...(number && phone
+      ? [
+          '',
+          'Send a message to a simulated phone, On-Premises API:',
+          `  curl${insecure} -X POST ${credentials.api_url}/v1/messages -H 'D360-API-KEY: ${number.api_key}' -H 'Content-Type: application/json' \\`,
+          `    -d '{"to":"${phone}","type":"text","text":{"body":"Hello from wabox"}}'`,
+          '',
+          'Cloud API:',
+          `  curl${insecure} -X POST ${cloud.base_url}/${cloud.api_version}/${cloud.phone_number_id}/messages -H 'Authorization: Bearer ${cloud.access_token}' -H 'Content-Type: application/json' \\`,
+          `    -d '{"messaging_product":"whatsapp","to":"${phone}","type":"text","text":{"body":"Hello from wabox"}}'`,
+          '',
+          'See what the phone received:',
+          `  npx wabox phone inbox --data-dir ${dataDir} --wa-id ${phone}`,
+        ]
+      : []),
+    '',
+  ].join('\n')
 }
 
 function externalNetworkFrom(flags: Record<string, string | boolean | undefined>): ExternalNetwork | undefined {

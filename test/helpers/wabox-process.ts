@@ -2,15 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
+import type { Credentials } from '../../src/cli/credentials.js'
 
-export interface Credentials {
-  api_url: string
-  numbers: { wa_id: string; phone_number_id: string; api_key: string }[]
-  admin: { username: string; password: string | null; password_changed: boolean }
-  phones: string[]
-  control_url: string
-  control_token: string
-}
+export type { Credentials }
 
 /** `wabox start` from the sources as a child process, with the API and control clients its credentials give. */
 export interface WaboxProcess {
@@ -18,6 +12,8 @@ export interface WaboxProcess {
   creds: Credentials
   /** What it wrote to stdout so far (its JSON log lines). */
   stdout(): string
+  /** What it wrote to stderr so far (the banner first). */
+  stderr(): string
   api(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }>
   control(method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>>
 }
@@ -104,6 +100,7 @@ export async function startWabox(dataDir: string, phones = 2, opts: SpawnOptions
     child,
     creds,
     stdout: () => out,
+    stderr: () => err,
     async api(method, url, body) {
       const res = await request(creds.api_url + url, {
         method,
