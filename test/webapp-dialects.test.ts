@@ -4,6 +4,7 @@ import { CloudCode, WaboxError } from '../src/errors/index.js'
 import { DIALECTS } from '../src/webapp/app.js'
 import type { Dialect } from '../src/webapp/dialects.js'
 import { dialectErrorHandler } from '../src/webapp/errors.js'
+import { onPremDialect } from '../src/webapp/onprem/plugin.js'
 import { sendMessage } from '../src/webapp/services/send-message.js'
 import { describeEachDatabase } from './helpers/databases.js'
 import { parseResponses, rawExchange, rawRequest } from './helpers/fuzz-raw-http.js'
@@ -102,7 +103,7 @@ describeEachDatabase('dialects as plugins over shared services', (ctx) => {
     const onPrem = await t.app.inject({ method: 'GET', url: '/v1/nosuch' })
     expect(firstError(onPrem)).toMatchObject({ code: 1006, details: 'Unknown endpoint GET /v1/nosuch' })
 
-    const unclaimed = await t.app.inject({ method: 'GET', url: '/v23.0/nosuch' })
+    const unclaimed = await t.app.inject({ method: 'GET', url: '/no/such' })
     expect(unclaimed.json().error.code).toBe(131006)
 
     const wrongMethod = await t.app.inject({ method: 'GET', url: `/t/${t.a.id}/messages` })
@@ -137,7 +138,7 @@ describeEachDatabase('dialects as plugins over shared services', (ctx) => {
 describeEachDatabase('On-Prem alone', (ctx) => {
   let t: WebTest
   beforeAll(async () => {
-    t = await createWebTest(ctx())
+    t = await createWebTest(ctx(), {}, [onPremDialect])
   })
   afterAll(async () => t.close())
 

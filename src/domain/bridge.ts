@@ -27,8 +27,12 @@ export interface CoreBridge {
   setPin(phoneNumberId: string, pin: string | null): Promise<void>
   setShards(phoneNumberId: string, shards: number, pin?: string): Promise<void>
   /** `blocking: false` answers `processing` for uncached inputs and delivers results as a callback. */
-  /** Queues a read receipt for an inbound message (durably; the CoreApp sends it to the phone). */
-  markRead(phoneNumberId: string, messageId: string): Promise<void>
+  /**
+   * Queues a read receipt for an inbound message (durably; the CoreApp sends it to the phone).
+   * With `typing`, the sender also sees the business typing until its next message or for 25 s
+   * (best effort, never stored: a user offline now never sees it).
+   */
+  markRead(phoneNumberId: string, messageId: string, opts?: { typing?: boolean }): Promise<void>
   checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]>
   /**
    * The wa_id of the user whose business-scoped user id (BSUID) towards this number is

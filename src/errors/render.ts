@@ -20,6 +20,8 @@ export interface CloudErrorBody {
     message: string
     type: 'OAuthException'
     code: number
+    /** Only when the error has one (Graph sends it for some codes, e.g. 33 with 100). */
+    error_subcode?: number
     error_data: { messaging_product: 'whatsapp'; details: string }
     fbtrace_id: string
   }
@@ -55,6 +57,7 @@ export function renderCloud(err: WaboxError, fbtraceId: string): CloudErrorBody 
       message: `(#${code}) ${catalogueEntry(code).title}`,
       type: 'OAuthException',
       code,
+      ...(err.subcode !== undefined ? { error_subcode: err.subcode } : {}),
       error_data: { messaging_product: 'whatsapp', details: err.details },
       fbtrace_id: fbtraceId,
     },

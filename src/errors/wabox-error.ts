@@ -15,6 +15,8 @@ export interface WaboxErrorOptions {
   /** Replaces the catalogue status in both dialects, e.g. 401 for 1005 on bad credentials. */
   httpStatus?: number
   cause?: unknown
+  /** Graph's `error_subcode`, e.g. 33 for an object that does not exist or does not support the operation. */
+  subcode?: number
 }
 
 /**
@@ -29,11 +31,12 @@ export class WaboxError extends Error {
   readonly dialect: Dialect
   readonly details: string
   readonly httpStatusOverride: number | undefined
+  readonly subcode: number | undefined
 
   constructor(code: KnownCode, details: string, opts: WaboxErrorOptions = {}) {
     // throwing here beats rendering a made-up code to a client
     if (!isKnownCode(code)) throw new RangeError(`WaboxError: unknown error code ${String(code)}`)
-    const { httpStatus, cause } = opts
+    const { httpStatus, cause, subcode } = opts
     if (httpStatus !== undefined && !(Number.isInteger(httpStatus) && httpStatus >= 400 && httpStatus <= 599)) {
       throw new RangeError(`WaboxError: httpStatus must be an error status, got ${httpStatus}`)
     }
@@ -44,6 +47,7 @@ export class WaboxError extends Error {
     this.dialect = entry.dialect
     this.details = details
     this.httpStatusOverride = httpStatus
+    this.subcode = subcode
   }
 
   /** Title of the code as given. */

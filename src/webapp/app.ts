@@ -8,6 +8,7 @@ import { WebContext, type WebAppDeps } from './context.js'
 import { ErrorDialects, type Dialect } from './dialects.js'
 import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH } from './errors.js'
 import { methodLabel, WebMetrics } from './metrics.js'
+import { cloudDialect } from './cloud/plugin.js'
 import { onPremDialect } from './onprem/plugin.js'
 import { RateLimiter } from './rate-limit.js'
 import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-guards.js'
@@ -16,7 +17,7 @@ import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-g
  * The dialects served, each a plugin folder under webapp/. The first answers what cannot be
  * placed in any (a request line that cannot be read); one may claim the URLs no dialect matches.
  */
-export const DIALECTS: readonly Dialect[] = [onPremDialect]
+export const DIALECTS: readonly Dialect[] = [onPremDialect, cloudDialect]
 
 /** The OpenAPI document at `/docs`: every dialect's routes, descriptions and credentials. */
 function openapi(version: string, dialects: readonly Dialect[]) {
@@ -60,6 +61,7 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
     frameworkErrors: frameworkErrorHandler(dialects),
     clientErrorHandler: clientErrorHandler(dialects),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    rewriteUrl: (req) => served.reduce((url, d) => d.rewriteUrl?.(url) ?? url, req.url ?? '/'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance
 
@@ -79,7 +81,7 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
   // before any dialect's own hook, and for unknown paths too
   app.addHook('onRequest', async (request, reply) => {
     metrics.started()
-    dialects.seen(request.url, request.raw.socket)
+    dialects.seen(request.originalUrl, request.raw.socket)
     if (closing) {
       void reply.header('connection', 'close')
       throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'This server is shutting down: retry the request, another instance may answer it')

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify'
+import type { AccessTokenScope } from '../domain/hosting.js'
 import type { ApiKeyScope } from '../store/api-keys.js'
 import type { Role } from '../store/users.js'
 import type { WebContext } from './context.js'
@@ -20,12 +21,20 @@ export type Principal =
   | { kind: 'user'; username: string; role: Role; boundNumber: string | null; token: string }
   | { kind: 'key'; scope: ApiKeyScope; phoneNumberId: string; label: string }
 
+/**
+ * A Cloud API caller: a system-user access token, which reaches every number of its WABA, or
+ * Meta's app access token `<app_id>|<app_secret>` (app webhook subscriptions).
+ */
+export type GraphPrincipal =
+  | { kind: 'token'; wabaId: string; scopes: readonly AccessTokenScope[]; label: string }
+  | { kind: 'app'; appId: string }
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access
   }
   interface FastifyRequest {
-    principal: Principal | null
+    principal: Principal | GraphPrincipal | null
     /** The number the caller acts on (null when it has none or the route needs none). */
     phoneNumberId: string | null
   }
@@ -64,7 +73,7 @@ async function identify(request: FastifyRequest, ctx: WebContext): Promise<Princ
 }
 
 /** A Bearer user with ROLE_ADMIN bound to no number: the one credential over the whole deployment. */
-export function isDeploymentAdmin(p: Principal | null): boolean {
+export function isDeploymentAdmin(p: Principal | GraphPrincipal | null): boolean {
   return p?.kind === 'user' && p.role === 'ROLE_ADMIN' && p.boundNumber === null
 }
 

@@ -35,6 +35,9 @@ export interface WebAppLimits {
   messagesPerSecond: number
   messagesBurst: number
   /** Every other endpoint: 20 requests/s, bursts to 60. */
+  /** Cloud `POST /{phone_number_id}/messages`: 80 messages/s per number (Meta's default throughput), bursts to 240. */
+  cloudMessagesPerSecond: number
+  cloudMessagesBurst: number
   otherPerSecond: number
   otherBurst: number
   /** Pending callbacks of a number above which sends answer 503 / 1016. */
@@ -58,6 +61,8 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   otherPerSecond: 20,
   otherBurst: 60,
   overloadThreshold: 100_000,
+  cloudMessagesPerSecond: 80,
+  cloudMessagesBurst: 240,
   overloadCacheMs: 2000,
   lookupCacheMs: 1000,
   jsonBodyBytes: 1024 * 1024,
@@ -160,3 +165,8 @@ export class WebContext {
     return row
   }
 }
+  /** A number by id, through the lookup cache (undefined if there is none). */
+  numberById(id: string): Promise<PhoneNumberRow | undefined> {
+    return this.#numbers.get(id)
+  }
+

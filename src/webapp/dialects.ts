@@ -19,6 +19,8 @@ export interface DialectErrors {
   /** True for a URL path (no query) whose root-level answers are this dialect's. */
   matches(path: string): boolean
   render(err: WaboxError): RenderedError
+  /** The error for a request no route serves; default 1006 "Unknown endpoint" (Graph answers code 100). */
+  unknownEndpoint?(method: string, path: string): WaboxError
 }
 
 /** What the OpenAPI document at `/docs` says about a dialect. */
@@ -42,6 +44,11 @@ export interface Dialect {
   docs: DialectDocs
   /** Answers the root-level errors of URLs no dialect matches (the Cloud dialect, as Meta's paths have no prefix). */
   fallback?: boolean
+  /**
+   * Rewrites a request's URL before routing (the Cloud dialect drops the Graph version and a
+   * trailing slash); root-level answers are still chosen by the URL as sent (`originalUrl`).
+   */
+  rewriteUrl?(url: string): string
 }
 
 /**

@@ -138,7 +138,7 @@ export function dialectErrorHandler(errors: DialectErrors) {
 /** Fastify's `frameworkErrors`: URLs the router refuses (bad escapes, over-long parameters). */
 export function frameworkErrorHandler(dialects: ErrorDialects) {
   return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
-    answer(err, request, reply, dialects.for(request.url, request.raw.socket).render)
+    answer(err, request, reply, dialects.for(request.originalUrl, request.raw.socket).render)
 }
 
 /**
@@ -153,9 +153,11 @@ export function installErrorHandling(app: FastifyInstance, dialects: ErrorDialec
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? ''
     const allowed = routes.allowed(path)
-    const { render } = dialects.for(request.url, request.raw.socket)
+    const { render, unknownEndpoint } = dialects.for(request.originalUrl, request.raw.socket)
     if (allowed.length === 0) {
-      return answer(new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${shown(path)}`), request, reply, render)
+      const sent = request.originalUrl.split('?')[0] ?? ''
+      const err = unknownEndpoint?.(request.method, shown(sent)) ?? new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `Unknown endpoint ${request.method} ${shown(sent)}`)
+      return answer(err, request, reply, render)
     }
     void reply.header('allow', allowed.join(', '))
     answer(new WaboxError(OnPremCode.INVALID_REQUEST,

@@ -50,8 +50,8 @@ export class FakeBridge implements CoreBridge {
     await this.store.numbers.update(phoneNumberId, { shard_count: shards })
   }
 
-  async markRead(phoneNumberId: string, messageId: string) {
-    this.calls.push({ method: 'markRead', args: [phoneNumberId, messageId] })
+  async markRead(phoneNumberId: string, messageId: string, opts?: { typing?: boolean }) {
+    this.calls.push({ method: 'markRead', args: opts ? [phoneNumberId, messageId, opts] : [phoneNumberId, messageId] })
   }
 
   /** Answers from the contacts in the store, as the CoreApp does before it asks the network. */

@@ -2,7 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { OUTBOUND_TYPES } from '../../domain/message/validation.js'
 import type { WebContext } from '../context.js'
-import { invalid } from '../errors.js'
+import { forbidden, invalid } from '../errors.js'
 import { oneOf } from '../schemas.js'
 import { markRead } from '../services/mark-read.js'
 import { sendMessage, type SendRules } from '../services/send-message.js'
@@ -29,7 +29,11 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
     // the schema documents; validateOutbound validates, with the precise On-Prem codes
     validatorCompiler: () => () => true,
   }, async (request, reply) => {
-    const sent = await sendMessage(ctx, await ctx.number(request), request.body, ON_PREM_RULES)
+    const number = await ctx.number(request)
+    if (number.platform_type === 'CLOUD_API') {
+      throw forbidden(`Phone number ${number.id} is hosted on the Cloud API (platform_type CLOUD_API): send its messages with POST /{phone_number_id}/messages and an access token`)
+    }
+    const sent = await sendMessage(ctx, number, request.body, ON_PREM_RULES)
     return reply.code(201).send(ctx.ok({ messages: [{ id: sent.id }] }))
   })
 

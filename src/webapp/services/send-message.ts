@@ -20,6 +20,12 @@ export interface SentMessage {
   to: string
 }
 
+/** How a Cloud send named its recipient when it was not by phone number. */
+export interface Addressing {
+  /** The business-scoped user id the send was addressed to; `to` is the wa_id it resolved to. Statuses name it. */
+  recipient?: string
+}
+
 /** 1016 while the number's webhook lags too far behind: the callbacks would only pile up. */
 async function checkOverload(ctx: WebContext, number: PhoneNumberRow): Promise<void> {
   const backlog = await ctx.backlog.get(number.id)
@@ -46,10 +52,11 @@ async function checkMediaIds(ctx: WebContext, number: PhoneNumberRow, refs: read
  * validates it, applies the rules that need no network, queues it durably on the recipient's
  * shard and wakes the engine. The outcome arrives as status callbacks.
  */
-export async function sendMessage(ctx: WebContext, number: PhoneNumberRow, body: unknown, rules: SendRules): Promise<SentMessage> {
+export async function sendMessage(ctx: WebContext, number: PhoneNumberRow, body: unknown, rules: SendRules, addressing: Addressing = {}): Promise<SentMessage> {
   await checkOverload(ctx, number)
   const { uploadRoute: _, ...validation } = rules
   const v = validateOutbound(body, { ...validation, mediaProviders: await ctx.mediaProviders.get(number.id) })
+  if (addressing.recipient !== undefined) v.content.recipient = addressing.recipient
   const to = v.content.to
   if (to === number.wa_id) throw new WaboxError(OnPremCode.BAD_USER, `'to' is this number itself (${to})`)
   await checkMediaIds(ctx, number, v.mediaIds, rules.uploadRoute)
