@@ -34,10 +34,10 @@ export interface WebAppLimits {
   /** `/v1/messages`: 50 requests/s, bursts to 150 per number (onprem-api.md §9.1). */
   messagesPerSecond: number
   messagesBurst: number
-  /** Every other endpoint: 20 requests/s, bursts to 60. */
   /** Cloud `POST /{phone_number_id}/messages`: 80 messages/s per number (Meta's default throughput), bursts to 240. */
   cloudMessagesPerSecond: number
   cloudMessagesBurst: number
+  /** Every other endpoint: 20 requests/s, bursts to 60. */
   otherPerSecond: number
   otherBurst: number
   /** Pending callbacks of a number above which sends answer 503 / 1016. */
@@ -58,11 +58,11 @@ export interface WebAppLimits {
 export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   messagesPerSecond: 50,
   messagesBurst: 150,
+  cloudMessagesPerSecond: 80,
+  cloudMessagesBurst: 240,
   otherPerSecond: 20,
   otherBurst: 60,
   overloadThreshold: 100_000,
-  cloudMessagesPerSecond: 80,
-  cloudMessagesBurst: 240,
   overloadCacheMs: 2000,
   lookupCacheMs: 1000,
   jsonBodyBytes: 1024 * 1024,
@@ -154,6 +154,11 @@ export class WebContext {
     return { ...(body ?? ({} as T)), meta: this.meta }
   }
 
+  /** A number by id, through the lookup cache (undefined if there is none). */
+  numberById(id: string): Promise<PhoneNumberRow | undefined> {
+    return this.#numbers.get(id)
+  }
+
   /** The number the caller acts on; 1011 if the deployment has none yet. */
   async number(request: FastifyRequest): Promise<PhoneNumberRow> {
     const id = request.phoneNumberId
@@ -165,8 +170,3 @@ export class WebContext {
     return row
   }
 }
-  /** A number by id, through the lookup cache (undefined if there is none). */
-  numberById(id: string): Promise<PhoneNumberRow | undefined> {
-    return this.#numbers.get(id)
-  }
-
