@@ -51,6 +51,20 @@ const DOCUMENT_FAMILIES: Record<string, SniffedFamily[]> = {
   'application/zip': ['zip'],
 }
 
+/**
+ * The only types the Cloud API takes as uploads (cloud-api.md §2); On-Prem also takes other
+ * documents. Each is checked against the content and limited as above.
+ */
+export const CLOUD_MEDIA_TYPES: readonly string[] = [
+  'audio/aac', 'audio/amr', 'audio/mpeg', 'audio/mp4', 'audio/ogg',
+  'text/plain', 'application/pdf', 'application/msword', 'application/vnd.ms-excel', 'application/vnd.ms-powerpoint',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'image/jpeg', 'image/png', 'image/webp',
+  'video/mp4', 'video/3gp', 'video/3gpp',
+]
+
 const TOKEN = /^[a-z0-9!#$&^_.+-]+$/
 
 export interface ParsedMime {

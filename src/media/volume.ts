@@ -8,9 +8,10 @@ import { mediaId } from '../ids.js'
 import type { NewMediaRecord } from '../store/media.js'
 import type { MediaRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
-import { checkMedia, formatBytes, MAX_MEDIA_BYTES, parseMime, type MediaCategory } from './limits.js'
+import { checkMedia, formatBytes, MAX_MEDIA_BYTES, parseMime, type MediaCategory, type ParsedMime } from './limits.js'
 import { createOpenStream, createSealStream } from './sealed-stream.js'
 import { SNIFF_BYTES } from './sniff.js'
+import { MediaUrlSigner } from './url-signature.js'
 
 export type MediaSource = Readable | AsyncIterable<Uint8Array> | Uint8Array
 
@@ -55,8 +56,41 @@ function info(row: MediaRow): MediaInfo {
   }
 }
 
-function tooLarge(mime: string, max: number): WaboxError {
-  return new WaboxError(OnPremCode.PARAMETER_INVALID, `Media of type ${mime} may be at most ${formatBytes(max)}`, { httpStatus: 413 })
+function tooLarge(what: string, max: number): WaboxError {
+  return new WaboxError(OnPremCode.PARAMETER_INVALID, `${what} may be at most ${formatBytes(max)}`, { httpStatus: 413 })
+}
+
+/** The declared type parsed; 1009 when it is not a media type and the content is to be checked. */
+function declaredType(opts: PutOptions): ParsedMime | undefined {
+  const parsed = parseMime(opts.mimeType)
+  if (!parsed && (opts.validate ?? true)) {
+    throw new WaboxError(OnPremCode.PARAMETER_INVALID, `Content-Type: '${opts.mimeType}' is not a valid media type`)
+  }
+  return parsed
+}
+
+function mimeOf(parsed: ParsedMime | undefined): string {
+  return parsed?.normalized ?? 'application/octet-stream'
+}
+
+/** The size limit of content that starts with `head` and claims `declared`; throws when it is not what it claims. */
+function limitFor(declared: ParsedMime, head: Buffer, categories: MediaCategory[] | undefined): number {
+  if (head.length === 0) throw new WaboxError(OnPremCode.PARAMETER_MISSING, 'The request body (the media file) is empty')
+  const verdict = checkMedia(declared, head)
+  if (categories && !categories.includes(verdict.category)) {
+    throw new WaboxError(OnPremCode.PARAMETER_INVALID, `Content-Type: ${declared.essence} is not accepted here; expected ${categories.join(' or ')}`)
+  }
+  return verdict.maxBytes
+}
+
+/** Bytes sealed on the volume whose row is not written yet (see `MediaVolume.stage`). */
+export interface StagedMedia {
+  readonly id: string
+  /** Plaintext size and sha256. */
+  readonly size: number
+  readonly sha256: string
+  /** The first bytes, for checking the content against a type declared later. */
+  readonly head: Buffer
 }
 
 /**
@@ -68,51 +102,85 @@ export class MediaVolume {
   readonly root: string
   readonly #key: Buffer
   readonly #store: Store
+  /** Signs and checks the short-lived download URLs of this volume's files. */
+  readonly urls: MediaUrlSigner
+  /** Temporary file of each staged upload. */
+  readonly #staging = new WeakMap<StagedMedia, string>()
 
   constructor(options: MediaVolumeOptions) {
     if (options.key.length !== 32) throw new Error('The media volume key must be 32 bytes')
     this.root = options.root
     this.#key = options.key
     this.#store = options.store
+    this.urls = new MediaUrlSigner(options.key)
   }
 
   /** Streams `source` onto the volume; throws a WaboxError (1009, 413 for size) when rejected. */
   async put(source: MediaSource, opts: PutOptions): Promise<MediaInfo> {
+    const parsed = declaredType(opts)
+    const validate = opts.validate ?? true
+    // checked as soon as the first bytes arrive, so a wrong upload is refused before it is all written
+    const check = validate && parsed ? (head: Buffer) => limitFor(parsed, head, opts.categories) : undefined
+    const staged = await this.#stage(source, { id: opts.id, maxBytes: opts.maxBytes, check, what: `Media of type ${mimeOf(parsed)}` })
+    return this.#file(staged, opts, mimeOf(parsed))
+  }
+
+  /**
+   * Streams `source` onto the volume without filing it: for uploads whose type may be declared
+   * only after the bytes (a multipart form may name it after the file part). `commit` or `discard` it.
+   */
+  stage(source: MediaSource, opts: { maxBytes?: number; id?: string; mimeType?: string } = {}): Promise<StagedMedia> {
+    // a type known already is checked as the bytes arrive; commit checks the type it is given
+    const parsed = parseMime(opts.mimeType)
+    const check = parsed ? (head: Buffer) => limitFor(parsed, head, undefined) : undefined
+    return this.#stage(source, { id: opts.id, maxBytes: opts.maxBytes, check, what: parsed ? `Media of type ${parsed.normalized}` : 'The file' })
+  }
+
+  /** Checks staged bytes against their declared type and its size limit, then files them; a refused file is removed. */
+  async commit(staged: StagedMedia, opts: PutOptions): Promise<MediaInfo> {
+    let mimeType: string
+    try {
+      const parsed = declaredType(opts)
+      mimeType = mimeOf(parsed)
+      if ((opts.validate ?? true) && parsed) {
+        const limit = Math.min(limitFor(parsed, staged.head, opts.categories), opts.maxBytes ?? MAX_MEDIA_BYTES)
+        if (staged.size > limit) throw tooLarge(`Media of type ${mimeType}`, limit)
+      }
+    } catch (err) {
+      await this.discard(staged)
+      throw err
+    }
+    return this.#file(staged, opts, mimeType)
+  }
+
+  /** Removes staged bytes that will not be filed (nothing if they were filed or removed already). */
+  async discard(staged: StagedMedia): Promise<void> {
+    const tmp = this.#staging.get(staged)
+    if (tmp === undefined) return
+    this.#staging.delete(staged)
+    await fs.promises.rm(tmp, { force: true })
+  }
+
+  async #stage(source: MediaSource, opts: { id?: string | undefined; maxBytes?: number | undefined; check?: ((head: Buffer) => number) | undefined; what: string }): Promise<StagedMedia> {
     const id = opts.id ?? mediaId()
     if (!SAFE_ID.test(id)) throw new Error(`Unsafe media id ${JSON.stringify(id)}`)
-    const validate = opts.validate ?? true
-    const parsed = parseMime(opts.mimeType)
-    if (!parsed && validate) {
-      throw new WaboxError(OnPremCode.PARAMETER_INVALID, `Content-Type: '${opts.mimeType}' is not a valid media type`)
-    }
-    const mimeType = parsed?.normalized ?? 'application/octet-stream'
-    const cap = Math.min(opts.maxBytes ?? MAX_MEDIA_BYTES, MAX_MEDIA_BYTES)
-
     const hash = createHash('sha256')
     let size = 0
-    let head: Buffer | undefined = Buffer.alloc(0)
-    let limit = cap
-    const inspect = (chunk: Buffer | undefined, final: boolean) => {
-      if (head === undefined) return
-      if (chunk) head = Buffer.concat([head, chunk])
-      if (head.length < SNIFF_BYTES && !final) return
-      if (validate && parsed) {
-        if (head.length === 0) throw new WaboxError(OnPremCode.PARAMETER_MISSING, 'The request body (the media file) is empty')
-        const verdict = checkMedia(parsed, head)
-        if (opts.categories && !opts.categories.includes(verdict.category)) {
-          throw new WaboxError(OnPremCode.PARAMETER_INVALID, `Content-Type: ${parsed.essence} is not accepted here; expected ${opts.categories.join(' or ')}`)
-        }
-        limit = Math.min(limit, verdict.maxBytes)
-      }
-      head = undefined
-      if (size > limit) throw tooLarge(mimeType, limit)
+    let head = Buffer.alloc(0)
+    let checked = false
+    let limit = Math.min(opts.maxBytes ?? MAX_MEDIA_BYTES, MAX_MEDIA_BYTES)
+    const inspect = (final: boolean) => {
+      if (checked || (head.length < SNIFF_BYTES && !final)) return
+      checked = true
+      if (opts.check) limit = Math.min(limit, opts.check(head))
     }
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done: TransformCallback) {
         try {
           size += chunk.length
-          inspect(chunk, false)
-          if (head === undefined && size > limit) throw tooLarge(mimeType, limit)
+          if (!checked) head = Buffer.concat([head, chunk])
+          inspect(false)
+          if (checked && size > limit) throw tooLarge(opts.what, limit)
           hash.update(chunk)
           done(null, chunk)
         } catch (err) {
@@ -121,7 +189,8 @@ export class MediaVolume {
       },
       flush(done: TransformCallback) {
         try {
-          inspect(undefined, true)
+          inspect(true)
+          if (size > limit) throw tooLarge(opts.what, limit)
           done()
         } catch (err) {
           done(err as Error)
@@ -129,8 +198,6 @@ export class MediaVolume {
       },
     })
 
-    const rel = path.join(id.slice(0, 2), id)
-    const final = path.join(this.root, rel)
     const tmpDir = path.join(this.root, 'tmp')
     const tmp = path.join(tmpDir, `${id}.part`)
     await fs.promises.mkdir(tmpDir, { recursive: true, mode: 0o700 })
@@ -140,6 +207,23 @@ export class MediaVolume {
       const input = source instanceof Uint8Array ? Readable.from([Buffer.from(source)]) : source
       // flush: fsync before close, so a file that was acknowledged survives a crash
       await pipeline(input, meter, createSealStream(this.#key), fs.createWriteStream('', { fd: fh, flush: true }))
+    } catch (err) {
+      await fs.promises.rm(tmp, { force: true })
+      throw err
+    }
+    const staged: StagedMedia = { id, size, sha256: hash.digest('hex'), head }
+    this.#staging.set(staged, tmp)
+    return staged
+  }
+
+  /** Moves staged bytes into place and writes their row. */
+  async #file(staged: StagedMedia, opts: PutOptions, mimeType: string): Promise<MediaInfo> {
+    const tmp = this.#staging.get(staged)
+    if (!tmp) throw new Error(`Media ${staged.id} is not staged on this volume`)
+    this.#staging.delete(staged)
+    const rel = path.join(staged.id.slice(0, 2), staged.id)
+    const final = path.join(this.root, rel)
+    try {
       await fs.promises.mkdir(path.dirname(final), { recursive: true, mode: 0o700 })
       await fs.promises.rename(tmp, final)
     } catch (err) {
@@ -147,7 +231,7 @@ export class MediaVolume {
       throw err
     }
     const record = {
-      id, phoneNumberId: opts.phoneNumberId, mimeType, size, sha256: hash.digest('hex'),
+      id: staged.id, phoneNumberId: opts.phoneNumberId, mimeType, size: staged.size, sha256: staged.sha256,
       filename: opts.filename ?? null, direction: opts.direction ?? 'out', file: rel, expiresAt: opts.expiresAt ?? null,
     }
     try {
@@ -157,7 +241,7 @@ export class MediaVolume {
       throw err
     }
     return {
-      id, phoneNumberId: record.phoneNumberId, mimeType, size, sha256: record.sha256, filename: record.filename,
+      id: record.id, phoneNumberId: record.phoneNumberId, mimeType, size: record.size, sha256: record.sha256, filename: record.filename,
       direction: record.direction, createdAt: this.#store.ctx.clock.now(),
     }
   }

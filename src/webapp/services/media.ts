@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream'
 import { missing, OnPremCode, WaboxError } from '../../errors/index.js'
 import { formatBytes, UPLOADED_MEDIA_TTL_MS } from '../../media/limits.js'
-import type { MediaInfo, PutOptions } from '../../media/volume.js'
-import type { PhoneNumberRow } from '../../store/schema.js'
+import type { MediaInfo, PutOptions, StagedMedia } from '../../media/volume.js'
+import type { MediaRow, PhoneNumberRow } from '../../store/schema.js'
 import type { WebContext } from '../context.js'
 import { notFound } from '../errors.js'
 
@@ -31,10 +31,37 @@ export async function putMedia(ctx: WebContext, upload: Upload, opts: Omit<PutOp
   return ctx.deps.media.put(upload.body, { ...opts, mimeType: upload.mimeType, maxBytes: max, filename: opts.filename ?? upload.filename ?? null })
 }
 
-/** A media file the business uploads to send; it expires 30 days later, as in the On-Prem client. */
+/** Where an upload of the business goes: it expires 30 days later, as in the On-Prem client and the Cloud API. */
+function uploaded(ctx: WebContext, number: PhoneNumberRow) {
+  return { phoneNumberId: number.id, direction: 'out' as const, expiresAt: ctx.deps.clock.now() + UPLOADED_MEDIA_TTL_MS }
+}
+
+/** A media file the business uploads to send. */
 export function uploadMedia(ctx: WebContext, number: PhoneNumberRow, upload: Upload): Promise<MediaInfo> {
-  const expiresAt = ctx.deps.clock.now() + UPLOADED_MEDIA_TTL_MS
-  return putMedia(ctx, upload, { phoneNumberId: number.id, direction: 'out', expiresAt })
+  return putMedia(ctx, upload, uploaded(ctx, number))
+}
+
+/**
+ * Streams an upload whose type may be declared only after its bytes (a multipart form); file it
+ * with `commitUpload` or drop it with `discardUpload`. A type known already is checked as the bytes arrive.
+ */
+export function stageUpload(ctx: WebContext, body: Readable, mimeType?: string): Promise<StagedMedia> {
+  return ctx.deps.media.stage(body, { maxBytes: ctx.limits.mediaBodyBytes, ...(mimeType ? { mimeType } : {}) })
+}
+
+/** Files a staged upload as media the business uploads, once its content matched `mimeType` and its limit. */
+export function commitUpload(ctx: WebContext, number: PhoneNumberRow, staged: StagedMedia, upload: { mimeType: string; filename?: string | null }): Promise<MediaInfo> {
+  return ctx.deps.media.commit(staged, { ...uploaded(ctx, number), mimeType: upload.mimeType, filename: upload.filename ?? null, maxBytes: ctx.limits.mediaBodyBytes })
+}
+
+export function discardUpload(ctx: WebContext, staged: StagedMedia): Promise<void> {
+  return ctx.deps.media.discard(staged)
+}
+
+/** Media by id alone, whichever number it belongs to (uploaded or received); undefined if unknown or expired. */
+export async function findMedia(ctx: WebContext, id: string): Promise<MediaRow | undefined> {
+  const row = await ctx.store.media.get(id)
+  return row && (row.expires_at === null || row.expires_at > ctx.deps.clock.now()) ? row : undefined
 }
 
 /** The media of this number (uploaded or received) with its decrypted stream; undefined if unknown. */
