@@ -21,6 +21,8 @@ const DOWNLOAD_PATH = '/media/download'
 
 /** The text fields an upload form may carry besides its `file` part. */
 const FORM_FIELDS = ['messaging_product', 'type']
+/** Longest text field accepted (a media type or "whatsapp" is far shorter). */
+const FIELD_BYTES = 256
 
 const NumberParams = Type.Object({ phone_number_id: Type.String() })
 const UploadQuery = Type.Object({
@@ -117,9 +119,6 @@ async function readForm(ctx: WebContext, request: FastifyRequest): Promise<Uploa
   }
   return form
 }
-
-/** Longest text field accepted (a media type or "whatsapp" is far shorter). */
-const FIELD_BYTES = 256
 
 /** The declared media type: the `type` field, else the file part's Content-Type; one the Cloud API takes. */
 function declaredType(form: UploadForm): string {
