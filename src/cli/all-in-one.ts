@@ -12,7 +12,7 @@ import { phoneControlRoutes, PhoneFleet } from '../phones/index.js'
 import { SqliteGate } from '../sqlite.js'
 import type { WebAppLimits } from '../webapp/context.js'
 import { startWebServer } from '../webapp/server.js'
-import { WebhookDispatcher, WebhookService } from '../webhooks/index.js'
+import { CallbackVerifier, WebhookDispatcher, WebhookService } from '../webhooks/index.js'
 import { EngineThread } from './engine-host.js'
 import { CliError, errorLine } from './cli-error.js'
 import { openStoreFromConfig } from './open-store.js'
@@ -53,7 +53,7 @@ export interface AllInOne {
 
 /**
  * `wabox start`: network, phones, WebApp, CoreApp and webhook dispatcher in one process (the
- * CoreApp and housekeeping on a thread of their own), everything under one data directory. Provisions a demo number and phones on first start.
+ * CoreApp and housekeeping on a thread of their own), everything under one data directory. Provisions the demo numbers (one On-Prem, one Cloud-hosted) and phones on first start.
  * A step that fails closes what the steps before it started, so the process can exit; the
  * error it throws is a CliError naming the cause and the fix.
  */
@@ -116,6 +116,7 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     registry,
     dataDir: config.dataDir,
     webhooks,
+    callbackVerifier: new CallbackVerifier(),
     onMessagesQueued: (id) => engine.wake(id),
     allowInsecureWebhooks: dev,
     host: config.host,
