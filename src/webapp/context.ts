@@ -2,6 +2,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
 import type { CoreBridge } from '../domain/bridge.js'
+import type { UrlPolicy } from '../domain/ip-address.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
 import type { ApiKeyInfo } from '../store/api-keys.js'
@@ -53,6 +54,8 @@ export interface WebAppLimits {
   mediaBodyBytes: number
   /** How long setting a webhook URL waits for its host name to resolve before accepting it unchecked (delivery checks again). */
   webhookDnsTimeoutMs: number
+  /** How long the GET verification handshake of a Cloud webhook URL may take before the URL is refused. */
+  webhookHandshakeTimeoutMs: number
 }
 
 export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
@@ -68,12 +71,21 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   jsonBodyBytes: 1024 * 1024,
   mediaBodyBytes: 100 * 1024 * 1024,
   webhookDnsTimeoutMs: 2000,
+  webhookHandshakeTimeoutMs: 5000,
 })
 
 export interface TlsMaterial {
   key: string
   /** Leaf certificate followed by its chain. */
   cert: string
+}
+
+/**
+ * The GET verification handshake a Cloud webhook URL must pass before it is stored:
+ * `CallbackVerifier` of src/webhooks/handshake.ts, passed in by the composition root.
+ */
+export interface CallbackVerifierPort {
+  verify(req: { url: string; verifyToken: string; policy: UrlPolicy; timeoutMs: number }): Promise<{ ok: true } | { ok: false; problem: string }>
 }
 
 export interface WebAppDeps {
@@ -89,6 +101,8 @@ export interface WebAppDeps {
   statsProvider?: StatsProvider
   /** Callback visibility, replay, stats, the signing secret and rendering: `WebhookService` of src/webhooks. */
   webhooks: WebhooksPort
+  /** Verifies Cloud webhook URLs (`/{app_id}/subscriptions` and the overrides) with Meta's GET handshake. */
+  callbackVerifier: CallbackVerifierPort
   /** Called after messages were queued, so an in-process CoreApp sends them without waiting for its poll. */
   onMessagesQueued?: (phoneNumberId: string) => void
   /** TLS material lives in `<dataDir>/tls`. */

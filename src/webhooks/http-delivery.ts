@@ -134,27 +134,38 @@ export class WebhookHttp {
   }
 }
 
-async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+/** The first `limit` bytes of a response body, and whether more followed (the rest is not read). */
+export async function readHead(body: AsyncIterable<Buffer> & { destroy(): unknown }, limit: number): Promise<{ head: Buffer; more: boolean }> {
   const chunks: Buffer[] = []
   let size = 0
   try {
     for await (const chunk of body) {
       chunks.push(chunk)
       size += chunk.length
-      if (size >= ERROR_SNIPPET_BYTES) break
+      if (size > limit) break
     }
-  } catch {
-    // the status is what matters; a broken error body is not worth reporting
   } finally {
     body.destroy()
   }
-  return Buffer.concat(chunks).subarray(0, ERROR_SNIPPET_BYTES).toString('utf8').replace(/\s+/g, ' ').trim()
+  const all = Buffer.concat(chunks)
+  return { head: all.subarray(0, limit), more: all.length > limit }
+}
+
+async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  try {
+    const { head } = await readHead(body, ERROR_SNIPPET_BYTES)
+    return head.toString('utf8').replace(/\s+/g, ' ').trim()
+  } catch {
+    // the status is what matters; a broken error body is not worth reporting
+    return ''
+  }
 }
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL|HOSTNAME_MISMATCH)/
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
 
-function describeError(err: unknown): { error: string; result: AttemptResult } {
+/** What went wrong with a request, from the root of undici's error chain. */
+export function describeError(err: unknown): { error: string; result: AttemptResult } {
   // undici wraps socket errors; the root cause says what happened
   const chain: unknown[] = []
   for (let e: unknown = err; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e)

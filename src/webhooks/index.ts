@@ -1,4 +1,5 @@
 export { WebhookDispatcher, type WebhookDispatcherOptions } from './dispatcher.js'
+export { CallbackVerifier, type CallbackVerifierOptions, type HandshakeRequest, type HandshakeResult } from './handshake.js'
 export { WebhookService, type CallbackStats, type PageRequest, type StatsMetric } from './service.js'
 export { nextRetry, linearDelay, exponentialDelay, type RetryDecision } from './backoff.js'
 export { renderOnPremWebhook, type OnPremWebhookBody } from './format-onprem.js'

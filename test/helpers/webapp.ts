@@ -11,6 +11,7 @@ import { buildWebApp as buildApp } from '../../src/webapp/app.js'
 import type { WebAppDeps } from '../../src/webapp/context.js'
 import type { Dialect } from '../../src/webapp/dialects.js'
 import { startWebServer as startServer, type WebServer, type WebServerOptions } from '../../src/webapp/server.js'
+import { CallbackVerifier } from '../../src/webhooks/handshake.js'
 import { WebhookService } from '../../src/webhooks/service.js'
 import type { TestDatabase } from './databases.js'
 
@@ -104,18 +105,20 @@ export function basic(user: string, password: string): string {
   return 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64')
 }
 
-/** The webhook service the composition root would pass, over the deps' store (no dispatcher to wake). */
-function withWebhooks<T extends { store: Store; webhooks?: WebAppDeps['webhooks'] }>(deps: T): T & Pick<WebAppDeps, 'webhooks'> {
-  return { ...deps, webhooks: deps.webhooks ?? new WebhookService({ store: deps.store }) }
+type Injected = 'webhooks' | 'callbackVerifier'
+
+/** The webhook service and callback verifier the composition root would pass, over the deps' store (no dispatcher to wake). */
+function withWebhooks<T extends { store: Store } & Partial<Pick<WebAppDeps, Injected>>>(deps: T): T & Pick<WebAppDeps, Injected> {
+  return { ...deps, webhooks: deps.webhooks ?? new WebhookService({ store: deps.store }), callbackVerifier: deps.callbackVerifier ?? new CallbackVerifier() }
 }
 
 /** `buildWebApp` with the webhook service of src/webhooks unless the test passes one. */
-export function buildWebApp(deps: Omit<WebAppDeps, 'webhooks'> & Partial<Pick<WebAppDeps, 'webhooks'>>, dialects?: readonly Dialect[]): Promise<FastifyInstance> {
+export function buildWebApp(deps: Omit<WebAppDeps, Injected> & Partial<Pick<WebAppDeps, Injected>>, dialects?: readonly Dialect[]): Promise<FastifyInstance> {
   return buildApp(withWebhooks(deps), dialects)
 }
 
 /** `startWebServer` with the webhook service of src/webhooks unless the test passes one. */
-export function startWebServer(options: Omit<WebServerOptions, 'webhooks'> & Partial<Pick<WebServerOptions, 'webhooks'>>): Promise<WebServer> {
+export function startWebServer(options: Omit<WebServerOptions, Injected> & Partial<Pick<WebServerOptions, Injected>>): Promise<WebServer> {
   return startServer(withWebhooks(options))
 }
 
