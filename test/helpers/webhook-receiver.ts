@@ -2,15 +2,45 @@ import { EventEmitter, once } from 'node:events'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** A local webhook endpoint that records every POST and lets tests wait for a matching one. */
+/** A GET verification handshake as the receiver got it (Meta's `hub.*` query parameters). */
+export interface Handshake {
+  path: string
+  mode: string | null
+  verifyToken: string | null
+  challenge: string | null
+}
+
+/** How a handshake is answered: a status and body, or `hang` (no answer at all). */
+export type HandshakeAnswer = { status: number; body: string } | 'hang'
+
+/** A correct endpoint: 200 with the challenge for a subscribe request, 400 otherwise. */
+export function echoChallenge(h: Handshake): HandshakeAnswer {
+  return h.mode === 'subscribe' && h.challenge !== null ? { status: 200, body: h.challenge } : { status: 400, body: 'not a subscribe request' }
+}
+
+/**
+ * A local webhook endpoint that records every POST and lets tests wait for a matching one. It
+ * answers GET verification handshakes too: with the challenge, unless `handshakeAnswers` holds
+ * another answer for the path (unique paths keep tests from seeing each other's).
+ */
 export class WebhookReceiver extends EventEmitter {
   readonly bodies: unknown[] = []
+  /** Every POST with the path it was made to, in order. */
+  readonly posts: { path: string; body: unknown }[] = []
+  readonly handshakes: Handshake[] = []
+  readonly handshakeAnswers = new Map<string, (h: Handshake) => HandshakeAnswer>()
   readonly #server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://receiver')
+    if (req.method === 'GET') {
+      this.#handshake(url, res)
+      return
+    }
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
       this.bodies.push(body)
+      this.posts.push({ path: url.pathname, body })
       res.writeHead(200).end()
       this.emit('body', body)
     })
@@ -19,7 +49,25 @@ export class WebhookReceiver extends EventEmitter {
   async start(): Promise<string> {
     this.#server.listen(0, '127.0.0.1')
     await once(this.#server, 'listening')
-    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`
+    return this.url('/hook')
+  }
+
+  /** The receiver's URL with this path. */
+  url(path: string): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}${path}`
+  }
+
+  /** Handshakes made to `path`, oldest first. */
+  handshakesTo(path: string): Handshake[] {
+    return this.handshakes.filter((h) => h.path === path)
+  }
+
+  #handshake(url: URL, res: http.ServerResponse): void {
+    const q = url.searchParams
+    const h: Handshake = { path: url.pathname, mode: q.get('hub.mode'), verifyToken: q.get('hub.verify_token'), challenge: q.get('hub.challenge') }
+    this.handshakes.push(h)
+    const answer = (this.handshakeAnswers.get(h.path) ?? echoChallenge)(h)
+    if (answer !== 'hang') res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body)
   }
 
   /** Resolves with the first recorded body (past or future) for which `pick` returns a value. */

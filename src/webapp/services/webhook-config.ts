@@ -33,9 +33,14 @@ async function addressesOf(ctx: WebContext, hostname: string): Promise<string[] 
   }
 }
 
+/** Which addresses a webhook URL may reach from this deployment. */
+export function webhookUrlPolicy(ctx: WebContext): UrlPolicy {
+  return { allowInsecureLoopback: ctx.deps.allowInsecureWebhooks ?? false, allowPrivateNetworks: ctx.deps.allowPrivateWebhooks ?? false }
+}
+
 /** The URL to store: https:// (http:// to loopback in the dev profile), to no private, loopback or metadata address. */
-async function checkedUrl(ctx: WebContext, field: string, raw: string): Promise<string> {
-  const policy: UrlPolicy = { allowInsecureLoopback: ctx.deps.allowInsecureWebhooks ?? false, allowPrivateNetworks: ctx.deps.allowPrivateWebhooks ?? false }
+export async function checkedUrl(ctx: WebContext, field: string, raw: string): Promise<string> {
+  const policy = webhookUrlPolicy(ctx)
   const checked = accepted(checkWebhookUrl(field, raw, policy))
   if (checked.resolve !== null) {
     const addresses = await addressesOf(ctx, checked.resolve)
