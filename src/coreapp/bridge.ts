@@ -127,16 +127,23 @@ export class CoreAppBridge implements CoreBridge {
     await this.#host.reconcile()
   }
 
-  async markRead(phoneNumberId: string, messageId: string): Promise<void> {
+  async markRead(phoneNumberId: string, messageId: string, opts: { typing?: boolean } = {}): Promise<void> {
     const { store } = this.#ctx
     const row = await this.#number(phoneNumberId)
     const envelope = await store.inbound.envelopeOf(phoneNumberId, messageId)
     if (!envelope) throw new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `message ${messageId} not found`)
+    const shard = shardOf(envelope.peer, row.shard_count)
     await store.transaction(async (tx) => {
-      await tx.receipts.enqueue([{ phoneNumberId, peer: envelope.peer, shard: shardOf(envelope.peer, row.shard_count), kind: 'read', envelopeId: envelope.envelopeId }])
+      await tx.receipts.enqueue([{ phoneNumberId, peer: envelope.peer, shard, kind: 'read', envelopeId: envelope.envelopeId }])
       await tx.inbound.markRead(messageId)
     })
-    this.#host.engine(phoneNumberId)?.receipts.wake()
+    const engine = this.#host.engine(phoneNumberId)
+    engine?.receipts.wake()
+    // a typing indicator is worth something only now: sent if the shard is connected, never queued
+    const conn = opts.typing ? engine?.connection(shard) : undefined
+    conn?.client.request({ t: 'typing.send', to: envelope.peer }).catch((err: unknown) => {
+      this.#ctx.logger.debug({ err, peer: envelope.peer }, 'typing indicator not shown')
+    })
   }
 
   async checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]> {

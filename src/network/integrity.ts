@@ -71,6 +71,11 @@ export class Integrity {
     return integrity
   }
 
+  /** Whether `user` blocked `business`: nothing of the business reaches them. */
+  isBlocked(business: string, user: string): boolean {
+    return this.#blocks.has(pairKey(business, user))
+  }
+
   /**
    * Admits an envelope from a business to `user` (throws WireFailure on a breach, before
    * writing anything) and records it: counters, unique users, conversation opening.

@@ -1,4 +1,4 @@
-import { PROTOCOL_VERSION, type BsuidResolveResult, type ClientFrame, type PreKeyBundleWire } from '../wire/frames.js'
+import { PROTOCOL_VERSION, type BsuidResolveResult, type ClientFrame, type PreKeyBundleWire, type TypingSendResult } from '../wire/frames.js'
 import { shardOf } from '../domain/shard.js'
 import type { Account } from './accounts.js'
 import { waIdOf } from './accounts.js'
@@ -47,6 +47,13 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return Promise.resolve(s.accounts.check(frame.phones))
     case 'bsuid.resolve':
       return Promise.resolve(resolveUserId(account, frame.userId, s))
+    case 'typing.send': {
+      checkCounterparty(conn, account, frame.to, s)
+      // a user who blocked the business sees nothing of it, this neither
+      if (account.business && s.integrity.isBlocked(account.waId, frame.to)) return Promise.resolve({ delivered: false } satisfies TypingSendResult)
+      const delivered = s.router.pushLive(frame.to, account.waId, { v: PROTOCOL_VERSION, t: 'typing', from: account.waId, timestamp: s.clock.now() })
+      return Promise.resolve({ delivered } satisfies TypingSendResult)
+    }
     case 'feedback':
       return s.memo.run(memoKey(account.waId, frame), () => s.integrity.feedback(account.waId, s.accounts.get(frame.waId), frame.kind))
   }

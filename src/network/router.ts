@@ -1,3 +1,4 @@
+import { fnv1a32 } from '../domain/shard.js'
 import type { ServerFrame } from '../wire/frames.js'
 import type { InboxItem } from './relay.js'
 
@@ -46,6 +47,14 @@ export class Router {
   readonly deliver = (item: InboxItem): void => {
     const entry = this.#accounts.get(item.recipient)
     entry?.byShard[item.route_hash % entry.shards]?.offer(item)
+  }
+
+  /** Pushes a frame that is not stored (typing) to the connection serving `from` for `to`, if there is one now. */
+  pushLive(to: string, from: string, frame: ServerFrame): boolean {
+    const entry = this.#accounts.get(to)
+    const conn = entry?.byShard[fnv1a32(from) % entry.shards]
+    conn?.send(frame)
+    return conn !== undefined
   }
 
   /** The lowest connected shard: where account-wide notices (keys.low) go. */

@@ -44,6 +44,7 @@ export function phoneSummary(phone: Phone) {
     autoDeliver,
     autoReadDelayMs,
     blocked,
+    typing: phone.typing(),
     inbox: { total: inbox.length, unread: inbox.filter((m) => !m.error && m.readAt === undefined).length },
   }
 }

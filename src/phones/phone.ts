@@ -12,7 +12,7 @@ import { decryptMedia, encryptMedia } from '../signal/media-crypto.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
 import type { Content, MediaRef } from '../wire/content.js'
 import { decodeContent, encodeContent } from '../wire/content-codec.js'
-import type { EnvelopeFailedPush, EnvelopePush, EnvelopeSendResult, PreKeyBundleWire, ReceiptPush, RegisterVerifyResult } from '../wire/frames.js'
+import { TYPING_MS, type EnvelopeFailedPush, type EnvelopePush, type EnvelopeSendResult, type PreKeyBundleWire, type ReceiptPush, type RegisterVerifyResult, type TypingPush } from '../wire/frames.js'
 import { buildContent, isMediaRequest, mediaOf, type PhoneSendRequest } from './outgoing.js'
 import { type InboxEntry, type InboxView, type OutboxView, type PhoneProfile, PhoneStorage, type ReplyScript, type StatusEvent } from './phone-storage.js'
 import { type Scheduler, timerScheduler } from './scheduler.js'
@@ -52,6 +52,8 @@ export interface PhoneEvents {
   receipt: [Extract<StatusEvent, { type: 'receipt' }>]
   /** Messages were marked read (their receipts sent and the mark persisted). */
   read: [string[]]
+  /** A counterparty (a business answering through the Cloud API) started typing. */
+  typing: [from: string]
   /** An envelope the phone sent failed after being accepted. */
   failed: [EnvelopeFailedPush]
   /** Pre-keys were uploaded; the network now holds this many one-time keys. */
@@ -74,6 +76,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
   readonly #preKeys: number
   readonly #inbound = new KeyedQueue()
   readonly #pendingReads = new Set<() => void>()
+  /** Who is typing to this phone, until when (clock ms); not persisted, as it lasts seconds. */
+  readonly #typing = new Map<string, number>()
   #client: NetworkClient | null = null
   #topUp: Promise<void> | null = null
   readonly #handlers = new Set<Promise<void>>()
@@ -153,6 +157,12 @@ export class Phone extends EventEmitter<PhoneEvents> {
     return this.#storage.outbox()
   }
 
+  /** The counterparties typing to this phone now: until their next message arrives, or TYPING_MS. */
+  typing(): string[] {
+    const now = this.#clock.now()
+    return [...this.#typing].filter(([, until]) => until > now).map(([from]) => from)
+  }
+
   get #profile(): PhoneProfile {
     return this.#storage.profile!
   }
@@ -161,6 +171,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
     const client = new NetworkClient({ url: this.#opts.networkUrl, clock: this.#opts.clock, reconnect: true, logger: this.#logger })
     client.on('envelope', (env) => this.#track(this.#onEnvelope(client, env), 'inbound envelope failed'))
     client.on('receipt', (r) => this.#track(this.#onReceipt(client, r), 'inbound receipt failed'))
+    client.on('typing', (t) => this.#onTyping(t))
     client.on('keys.low', () => this.#track(this.#uploadKeys(client), 'pre-key top-up failed'))
     client.on('envelope.failed', (f) => this.#track(this.#onFailed(f), 'recording a failure failed'))
     client.on('replaced', () => {
@@ -306,6 +317,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
       if (earlier) return { view: earlier, again: true }
       return { view: await this.#storage.appendInbox(await this.#open(client, env)), again: false }
     })
+    // the message the sender was typing has arrived
+    this.#typing.delete(env.from)
     if (!again) this.emit('message', view)
     // an undecryptable envelope gets no receipts, only the ack (else it comes back for ever)
     if (!view.error) {
@@ -386,6 +399,12 @@ export class Phone extends EventEmitter<PhoneEvents> {
       this.emit('receipt', event)
     }
     await client.request({ t: 'receipt.ack', receiptIds: [receipt.receiptId] })
+  }
+
+  #onTyping(push: TypingPush): void {
+    if (this.#profile.blocked.includes(push.from)) return
+    this.#typing.set(push.from, this.#clock.now() + TYPING_MS)
+    this.emit('typing', push.from)
   }
 
   async #onFailed(failed: EnvelopeFailedPush): Promise<void> {

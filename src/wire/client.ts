@@ -15,6 +15,7 @@ import {
   type LoginResult,
   type ReceiptPush,
   type ServerFrame,
+  type TypingPush,
   type WireErrorCode,
 } from './frames.js'
 
@@ -44,6 +45,7 @@ export interface NetworkClientOptions {
 export interface NetworkClientEvents {
   envelope: [EnvelopePush]
   receipt: [ReceiptPush]
+  typing: [TypingPush]
   'keys.low': [KeysLowPush]
   'envelope.failed': [EnvelopeFailedPush]
   connected: []
@@ -248,6 +250,8 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
         return void this.emit('envelope', frame)
       case 'receipt':
         return void this.emit('receipt', frame)
+      case 'typing':
+        return void this.emit('typing', frame)
       case 'keys.low':
         return void this.emit('keys.low', frame)
       case 'envelope.failed':

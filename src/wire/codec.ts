@@ -78,6 +78,7 @@ const clientSpecs: Record<ClientFrame['t'], Spec> = {
   'templates.get': {},
   'contacts.check': { phones: listOf(str) },
   'bsuid.resolve': { userId: str },
+  'typing.send': { to: str },
   feedback: { waId: str, kind: oneOf('block', 'unblock', 'report') },
 }
 
@@ -85,6 +86,7 @@ const serverSpecs: Record<ServerFrame['t'], Spec> = {
   ack: { id, ok: bool, error: optional(wireError), result: any },
   envelope: { envelopeId: id, from: str, kind: oneOf('prekey', 'message'), body: bin(Infinity), serverTimestamp: uint, fromUserId: optional(str) },
   receipt: { receiptId: id, from: str, kind: oneOf('delivered', 'read'), envelopeIds: listOf(id, Infinity), timestamp: uint, fromUserId: optional(str) },
+  typing: { from: str, timestamp: uint },
   'keys.low': { preKeysLeft: uint },
   'envelope.failed': { envelopeId: id, to: str, error: wireError },
 }

@@ -171,6 +171,15 @@ export interface BsuidResolve extends RequestBase {
   userId: string
 }
 
+/**
+ * Show the counterparty that this account is typing (the Cloud API's typing indicator). Not
+ * stored: it reaches the counterparty only if it is connected now, else it is dropped.
+ */
+export interface TypingSend extends RequestBase {
+  t: 'typing.send'
+  to: string
+}
+
 /** Phones only: block or report a business (feeds the quality rating). */
 export interface Feedback extends RequestBase {
   t: 'feedback'
@@ -192,6 +201,7 @@ export type ClientFrame =
   | TemplatesGet
   | ContactsCheck
   | BsuidResolve
+  | TypingSend
   | Feedback
 
 // ---- server → client ----
@@ -235,6 +245,10 @@ export interface EnvelopeSendResult {
 }
 export interface BsuidResolveResult {
   waId: string
+}
+export interface TypingSendResult {
+  /** False when the addressee had no connection to take it. */
+  delivered: boolean
 }
 export interface ContactsCheckResult {
   results: { phone: string; waId?: string }[]
@@ -282,6 +296,17 @@ export interface ReceiptPush {
   fromUserId?: string
 }
 
+/** How long a typing indicator lasts unless a message from its sender ends it first (Meta: 25 s). */
+export const TYPING_MS = 25_000
+
+/** `from` is typing (a `typing.send` of theirs); shown until their next message or for TYPING_MS. */
+export interface TypingPush {
+  v: typeof PROTOCOL_VERSION
+  t: 'typing'
+  from: string
+  timestamp: number
+}
+
 /** The server holds fewer one-time pre-keys than its threshold. */
 export interface KeysLowPush {
   v: typeof PROTOCOL_VERSION
@@ -298,4 +323,4 @@ export interface EnvelopeFailedPush {
   error: WireError
 }
 
-export type ServerFrame = Ack | EnvelopePush | ReceiptPush | KeysLowPush | EnvelopeFailedPush
+export type ServerFrame = Ack | EnvelopePush | ReceiptPush | TypingPush | KeysLowPush | EnvelopeFailedPush
