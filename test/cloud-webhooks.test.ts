@@ -277,6 +277,14 @@ describeEachDatabase('Cloud webhook configuration: app, WABA and phone number le
     }
   })
 
+  it('lists the subscription routes in /docs under the cloud tag', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, Record<string, { tags?: string[] }>> }
+    for (const path of ['/{id}/subscriptions', '/{id}/subscribed_apps']) {
+      expect(Object.keys(doc.paths[path] ?? {}).sort(), path).toEqual(['delete', 'get', 'post'])
+      expect(doc.paths[path]?.post?.tags).toEqual(['cloud'])
+    }
+  })
+
   it('configures the WABA override through @great-detail/whatsapp, unmodified, over HTTP', async () => {
     const { Client } = await import('@great-detail/whatsapp')
     const server = await startWebServer({
