@@ -134,7 +134,15 @@ function declaredType(form: UploadForm): string {
 async function upload(ctx: WebContext, request: UploadRequest, reply: FastifyReply): Promise<{ id: string }> {
   const number = await numberInReach(ctx, request, request.params.phone_number_id, ['whatsapp_business_messaging'])
   requireCloudHosted(number, 'upload its media')
-  const queried = request.query.messaging_product
+  return receiveUpload(ctx, number, request, reply)
+}
+
+/**
+ * Files a multipart upload (a `file` part, `messaging_product` as field or query, `type`) as
+ * media of `number`: Meta's and 360dialog's `POST …/media`, in a scope that `acceptForms` set up.
+ */
+export async function receiveUpload(ctx: WebContext, number: PhoneNumberRow, request: FastifyRequest, reply: FastifyReply): Promise<{ id: string }> {
+  const queried = (request.query as Static<typeof UploadQuery>).messaging_product
   if (queried !== undefined) checkProduct(queried)
   if (!request.isMultipart()) {
     const type = request.headers['content-type']
@@ -180,11 +188,24 @@ async function reachableMedia(ctx: WebContext, request: FastifyRequest, id: stri
 
 /** A URL on this listener (as the caller reached it) that downloads the media until it expires. */
 function downloadUrl(ctx: WebContext, request: FastifyRequest, mediaId: string): string {
-  const expires = Math.floor((ctx.deps.clock.now() + MEDIA_URL_TTL_MS) / 1000)
   const version = graphVersion(request.originalUrl.split('?')[0] ?? '')
-  const sig = ctx.deps.media.urls.sign(mediaId, expires)
   const path = `${version ? `/${version}` : ''}${DOWNLOAD_PATH}/${encodeURIComponent(mediaId)}`
-  return `${request.protocol}://${request.host}${path}?expires=${expires}&sig=${sig}`
+  return `${request.protocol}://${request.host}${path}?${signedQuery(ctx, mediaId)}`
+}
+
+/** Media as `GET /{media_id}` shows it, with the URL that downloads it. */
+export function mediaObject(media: MediaRow, url: string): object {
+  return {
+    messaging_product: 'whatsapp', url, mime_type: media.mime_type,
+    // a string, as Meta's examples and SDK types have it
+    sha256: media.sha256, file_size: String(media.size), id: media.id,
+  }
+}
+
+/** The query that lets a download URL of `mediaId` through `checkSignedUrl` until it expires. */
+export function signedQuery(ctx: WebContext, mediaId: string): string {
+  const expires = Math.floor((ctx.deps.clock.now() + MEDIA_URL_TTL_MS) / 1000)
+  return `expires=${expires}&sig=${ctx.deps.media.urls.sign(mediaId, expires)}`
 }
 
 /** `GET|DELETE /{media_id}`: media as a Graph object. */
@@ -195,12 +216,7 @@ export function mediaKind(ctx: WebContext): GraphObjectKind {
       GET: async (request, id) => {
         const found = await reachableMedia(ctx, request, id)
         if (!found) return undefined
-        const { media } = found
-        return {
-          messaging_product: 'whatsapp', url: downloadUrl(ctx, request, media.id), mime_type: media.mime_type,
-          // a string, as Meta's examples and SDK types have it
-          sha256: media.sha256, file_size: String(media.size), id: media.id,
-        }
+        return mediaObject(found.media, downloadUrl(ctx, request, found.media.id))
       },
       DELETE: async (request, id) => {
         const found = await reachableMedia(ctx, request, id)
@@ -213,9 +229,7 @@ export function mediaKind(ctx: WebContext): GraphObjectKind {
 }
 
 /** Checks a download URL's expiry and signature; 100 naming what is wrong. */
-function checkSignedUrl(ctx: WebContext, request: DownloadRequest): void {
-  const { media_id: id } = request.params
-  const { expires, sig } = request.query
+export function checkSignedUrl(ctx: WebContext, id: string, { expires, sig }: { expires?: string | undefined; sig?: string | undefined }): void {
   const renew = 'get a fresh URL with GET /{media_id}'
   if (expires === undefined || sig === undefined) throw badParameter(`The media URL lacks its 'expires' and 'sig' query parameters: ${renew}`)
   const seconds = /^\d{1,12}$/.test(expires) ? Number(expires) : NaN
@@ -228,8 +242,8 @@ function checkSignedUrl(ctx: WebContext, request: DownloadRequest): void {
 }
 
 async function download(ctx: WebContext, request: DownloadRequest, reply: FastifyReply): Promise<FastifyReply> {
-  checkSignedUrl(ctx, request)
   const id = request.params.media_id
+  checkSignedUrl(ctx, id, request.query)
   const found = await reachableMedia(ctx, request, id)
   const opened = found && await openMedia(ctx, found.number, id)
   if (!opened) throw unsupportedRequest(request.method, id)
@@ -237,13 +251,18 @@ async function download(ctx: WebContext, request: DownloadRequest, reply: Fastif
   return reply.send(opened.stream)
 }
 
-/** Parses only this scope's bodies: multipart forms, and any other body left for the handler to refuse clearly. */
-async function uploadScope(app: FastifyInstance, ctx: WebContext): Promise<void> {
+/** Makes a scope parse upload forms with their limits, and leave any other body for `receiveUpload` to refuse clearly. */
+export async function acceptForms(app: FastifyInstance, ctx: WebContext): Promise<void> {
   await app.register(multipart, {
     // one byte over the limit, so the volume sees the file is too large and says by how much
     limits: { fileSize: ctx.limits.mediaBodyBytes + 1, files: 1, fields: 8, parts: 10, fieldSize: FIELD_BYTES },
   })
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload))
+}
+
+/** Parses only this scope's bodies: multipart forms, and any other body left for the handler to refuse clearly. */
+async function uploadScope(app: FastifyInstance, ctx: WebContext): Promise<void> {
+  await acceptForms(app, ctx)
   app.post<{ Params: Static<typeof NumberParams>; Querystring: Static<typeof UploadQuery> }>('/:phone_number_id/media', {
     // uploads write nothing the request caches hold
     config: { keepCaches: true },

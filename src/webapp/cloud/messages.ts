@@ -76,7 +76,7 @@ async function addressed(ctx: WebContext, number: PhoneNumberRow, body: Record<s
 }
 
 /** 80 messages per second per number with bursts (Meta's default throughput); over it 130429 with HTTP 400, as Meta answers. */
-async function throttle(ctx: WebContext, number: PhoneNumberRow, reply: FastifyReply): Promise<void> {
+export async function throttle(ctx: WebContext, number: PhoneNumberRow, reply: FastifyReply): Promise<void> {
   const rule = { perSecond: ctx.limits.cloudMessagesPerSecond, burst: ctx.limits.cloudMessagesBurst }
   if (ctx.rateLimiter.take(rule, `cloud-send|${number.id}`)) return
   void reply.header('retry-after', '1')
@@ -97,15 +97,19 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
       requireCloudHosted(number, 'send its messages')
       await throttle(ctx, number, reply)
     },
-  }, async (request: MessagesRequest) => {
-    const body = request.body
-    if (!isObject(body)) throw missing('body', 'the request body must be a JSON object')
-    checkProduct(body)
-    const number = await ctx.number(request)
-    if (body.status !== undefined && body.status !== null) return readMark(ctx, number, body)
-    const { canonical, input, addressing } = await addressed(ctx, number, body)
-    const sent = await sendMessage(ctx, number, canonical, CLOUD_RULES, addressing)
-    const contact = addressing.recipient !== undefined ? { input, user_id: addressing.recipient } : { input, wa_id: sent.to }
-    return { messaging_product: 'whatsapp', contacts: [contact], messages: [{ id: sent.id }] }
-  })
+  }, async (request: MessagesRequest) => cloudMessage(ctx, await ctx.number(request), request.body))
+}
+
+/**
+ * A Cloud messages body for a Cloud-hosted number the caller may use: a send, or a mark read.
+ * Meta's paths and 360dialog's `POST /messages` both answer with it.
+ */
+export async function cloudMessage(ctx: WebContext, number: PhoneNumberRow, body: unknown): Promise<object> {
+  if (!isObject(body)) throw missing('body', 'the request body must be a JSON object')
+  checkProduct(body)
+  if (body.status !== undefined && body.status !== null) return readMark(ctx, number, body)
+  const { canonical, input, addressing } = await addressed(ctx, number, body)
+  const sent = await sendMessage(ctx, number, canonical, CLOUD_RULES, addressing)
+  const contact = addressing.recipient !== undefined ? { input, user_id: addressing.recipient } : { input, wa_id: sent.to }
+  return { messaging_product: 'whatsapp', contacts: [contact], messages: [{ id: sent.id }] }
 }
