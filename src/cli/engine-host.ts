@@ -49,6 +49,7 @@ export class EngineThread {
       markRead: remote('markRead'),
       checkContacts: remote('checkContacts'),
       resolveUserId: remote('resolveUserId'),
+      templates: remote('templates'),
     }
   }
 

@@ -4,6 +4,7 @@ import { OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
 import { SHARD_COUNTS, type BsuidResolveResult, type RegisterRequestResult, type RegisterVerifyResult, type WireErrorCode } from '../wire/frames.js'
 import { shardOf } from '../domain/shard.js'
+import type { TemplatePack } from '../domain/templates.js'
 import { hashPassword, verifyPassword } from '../store/users.js'
 import type { EngineContext } from './context.js'
 import { prepareKeys } from './keys.js'
@@ -196,6 +197,19 @@ export class CoreAppBridge implements CoreBridge {
     }
     await store.contactState.recordUserId(phoneNumberId, waId, userId)
     return waId
+  }
+
+  async templates(phoneNumberId: string): Promise<TemplatePack> {
+    await this.#number(phoneNumberId)
+    const engine = this.#host.engine(phoneNumberId)
+    const client = engine?.anyClient()
+    if (!engine || !client?.connected) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network, which holds its templates')
+    try {
+      // fresh: a listing shows a review decided a moment ago, and sends see it too
+      return await withTimeout(engine.templatePack(client, true), NETWORK_ANSWER_TIMEOUT_MS)
+    } catch (err) {
+      throw wireError(err, 'reading the templates failed')
+    }
   }
 
   async #number(phoneNumberId: string) {

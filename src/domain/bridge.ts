@@ -1,3 +1,5 @@
+import type { TemplatePack } from './templates.js'
+
 /**
  * The few WebApp requests that need a synchronous answer from the CoreApp (registration
  * and contact checks). In `wabox start` both live in one process and the CoreApp
@@ -40,4 +42,6 @@ export interface CoreBridge {
    * else asked of the network. undefined: the id is none of this number's users.
    */
   resolveUserId(phoneNumberId: string, userId: string): Promise<string | undefined>
+  /** The number's message templates as the network holds them now: its namespace, each template with its review status. */
+  templates(phoneNumberId: string): Promise<TemplatePack>
 }

@@ -5,6 +5,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import { answerNodeDefaults, clientErrorHandler } from './client-errors.js'
 import { WebContext, type WebAppDeps } from './context.js'
+import { credentialConstraint } from './credential-dispatch.js'
+import { d360Dialect } from './d360/plugin.js'
 import { ErrorDialects, type Dialect } from './dialects.js'
 import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH } from './errors.js'
 import { methodLabel, WebMetrics } from './metrics.js'
@@ -17,7 +19,7 @@ import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-g
  * The dialects served, each a plugin folder under webapp/. The first answers what cannot be
  * placed in any (a request line that cannot be read); one may claim the URLs no dialect matches.
  */
-export const DIALECTS: readonly Dialect[] = [onPremDialect, cloudDialect]
+export const DIALECTS: readonly Dialect[] = [onPremDialect, cloudDialect, d360Dialect]
 
 /** The OpenAPI document at `/docs`: every dialect's routes, descriptions and credentials. */
 function openapi(version: string, dialects: readonly Dialect[]) {
@@ -61,6 +63,8 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
     frameworkErrors: frameworkErrorHandler(dialects),
     clientErrorHandler: clientErrorHandler(dialects),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // the credential picks the dialect of a path two dialects share (see credential-dispatch.ts)
+    constraints: { credential: credentialConstraint },
     rewriteUrl: (req) => served.reduce((url, d) => d.rewriteUrl?.(url) ?? url, req.url ?? '/'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance

@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { Registry } from 'prom-client'
 import type { ContactCheckResult, CoreBridge, RegistrationRequest } from '../../src/domain/bridge.js'
+import type { TemplatePack } from '../../src/domain/templates.js'
 import { OnPremCode, WaboxError } from '../../src/errors/index.js'
 import { MediaVolume } from '../../src/media/volume.js'
 import type { ApiKeyScope } from '../../src/store/api-keys.js'
@@ -59,6 +60,14 @@ export class FakeBridge implements CoreBridge {
   async resolveUserId(phoneNumberId: string, userId: string): Promise<string | undefined> {
     this.calls.push({ method: 'resolveUserId', args: [phoneNumberId, userId] })
     return this.store.contactState.byUserId(phoneNumberId, userId)
+  }
+
+  /** What `templates` answers: the network's pack of every number. */
+  pack: TemplatePack = { namespace: 'test_namespace', templates: [] }
+
+  async templates(phoneNumberId: string): Promise<TemplatePack> {
+    this.calls.push({ method: 'templates', args: [phoneNumberId] })
+    return this.pack
   }
 
   async checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]> {
