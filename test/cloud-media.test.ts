@@ -184,6 +184,14 @@ describeEachDatabase('Cloud API: media', (ctx) => {
     expect(graphError(again).error_data.details).toContain('Unsupported delete request')
   })
 
+  it('DELETE /{media_id} with Content-Type: application/json and no body (as @great-detail/whatsapp sends it) deletes the media', async () => {
+    const id = await uploaded([file(jpeg(KB), 'image/jpeg'), field('messaging_product', 'whatsapp')])
+    const del = await t.app.inject({ method: 'DELETE', url: `/v23.0/${id}?phone_number_id=${t.a.id}`, headers: { ...bearer(t.token), 'content-type': 'application/json' } })
+    expect(del.statusCode, del.body).toBe(200)
+    expect(del.json()).toEqual({ success: true })
+    expect(await t.store.media.get(id)).toBeUndefined()
+  })
+
   it('resolves inbound media ids (media the CoreApp stored from phones) the same way', async () => {
     const voice = Buffer.concat([Buffer.from('OggS'), randomBytes(4000)])
     const stored = await t.media.put(voice, {

@@ -20,6 +20,15 @@ const DOCS: Record<GraphMethod, string> = {
 }
 
 /**
+ * A DELETE takes its parameters from the query string; SDKs (@great-detail/whatsapp) still send
+ * `Content-Type: application/json` with no body, which Graph ignores: without a body, so does this.
+ */
+async function ignoreTypeOfNoBody(request: FastifyRequest): Promise<void> {
+  const { headers } = request
+  if (headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0') delete headers['content-type']
+}
+
+/**
  * `GET|POST|DELETE /{id}`: Graph names phone numbers, WABAs and media by a bare id, so one
  * route serves them all and asks each kind in turn. An id no kind claims for the caller is
  * Meta's "unsupported request", whether it does not exist or belongs to someone else.
@@ -37,6 +46,7 @@ export class GraphObjects {
         method,
         url: '/:id',
         schema: { tags: ['cloud'], summary: DOCS[method], params: Type.Object({ id: Type.String() }) },
+        ...(method === 'DELETE' ? { onRequest: ignoreTypeOfNoBody } : {}),
         handler: async (request) => {
           const { id } = request.params
           for (const kind of this.#kinds) {
