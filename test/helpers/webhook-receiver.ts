@@ -25,8 +25,8 @@ export function echoChallenge(h: Handshake): HandshakeAnswer {
  */
 export class WebhookReceiver extends EventEmitter {
   readonly bodies: unknown[] = []
-  /** Every POST with the path it was made to, in order. */
-  readonly posts: { path: string; body: unknown }[] = []
+  /** Every POST with the path it was made to, its bytes as received and its headers (signatures), in order. */
+  readonly posts: { path: string; body: unknown; raw: Buffer; headers: http.IncomingHttpHeaders }[] = []
   readonly handshakes: Handshake[] = []
   readonly handshakeAnswers = new Map<string, (h: Handshake) => HandshakeAnswer>()
   readonly #server = http.createServer((req, res) => {
@@ -38,9 +38,10 @@ export class WebhookReceiver extends EventEmitter {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+      const raw = Buffer.concat(chunks)
+      const body = JSON.parse(raw.toString('utf8')) as unknown
       this.bodies.push(body)
-      this.posts.push({ path: url.pathname, body })
+      this.posts.push({ path: url.pathname, body, raw, headers: req.headers })
       res.writeHead(200).end()
       this.emit('body', body)
     })

@@ -1,0 +1,235 @@
+import { Client as GreatDetailClient } from '@great-detail/whatsapp'
+import { WhatsAppClient as KapsoClient } from '@kapso/whatsapp-cloud-api'
+import { verifySignature as kapsoVerifySignature } from '@kapso/whatsapp-cloud-api/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { WhatsAppAPI } from 'whatsapp-api-js'
+import { BodyComponent, BodyParameter, Image, Language, Template, Text } from 'whatsapp-api-js/messages'
+import { CloudWorld, PNG } from './helpers/cloud-world.js'
+import { eventually } from './helpers/wabox-process.js'
+
+/**
+ * Three Cloud API SDKs from npm, unmodified, against a running `wabox start` over HTTP: each only
+ * pointed at wabox's base URL the way its documentation allows. What an SDK has no call for is
+ * said in its driver, and not tested.
+ */
+
+const world = new CloudWorld()
+beforeAll(() => world.start(), 60_000)
+afterAll(() => world.close())
+
+/** The demo template every `wabox start` creates: `Hello {{1}}, welcome to wabox!`. */
+const WELCOME = { name: 'hello_world', language: 'en_US', parameter: 'Ann', body: 'Hello Ann, welcome to wabox!' }
+
+/** One SDK's calls, in the test's terms. */
+interface Driver {
+  sendText(to: string, body: string): Promise<string>
+  /** An image by uploaded media id, or by link. */
+  sendImage(to: string, image: { id: string } | { link: string }): Promise<string>
+  sendWelcome(to: string): Promise<string>
+  upload(bytes: Buffer, mimeType: string): Promise<string>
+  /** The media's download URL (GET /{media_id}). */
+  mediaUrl(id: string): Promise<string>
+  /** The media's bytes through the SDK's own download helper. */
+  download(id: string, url: string): Promise<Buffer>
+  /** Deletes the media; true on `{success: true}`. */
+  deleteMedia(id: string): Promise<boolean>
+  /** GET /{media_id} after the media is gone: the Graph error the SDK surfaces. */
+  mediaGone(id: string): Promise<{ code: number }>
+  markRead(id: string, typing: boolean): Promise<boolean>
+  /** Whether the SDK's helper accepts a webhook's raw body with its `X-Hub-Signature-256`. */
+  verifies(raw: Buffer, signature: string): Promise<boolean>
+}
+
+const wamidOf = (answer: unknown): string => {
+  const id = (answer as { messages?: { id: string }[] }).messages?.[0]?.id
+  if (!id) throw new Error(`not a send answer: ${JSON.stringify(answer)}`)
+  return id
+}
+
+/** whatsapp-api-js: no base URL option; a fetch ponyfill rewrites Graph's host to wabox's. */
+function whatsappApiJs(): Driver {
+  const { cloud } = world
+  const sdk = new WhatsAppAPI({
+    token: cloud.access_token,
+    appSecret: cloud.app_secret,
+    v: cloud.api_version,
+    ponyfill: { fetch: (url, init) => fetch(String(url).replace('https://graph.facebook.com', cloud.base_url), init) },
+  })
+  const phone = cloud.phone_number_id
+  return {
+    sendText: async (to, body) => wamidOf(await sdk.sendMessage(phone, to, new Text(body))),
+    sendImage: async (to, image) => wamidOf(await sdk.sendMessage(phone, to, 'id' in image ? new Image(image.id, true) : new Image(image.link, false))),
+    sendWelcome: async (to) => wamidOf(await sdk.sendMessage(phone, to,
+      new Template(WELCOME.name, new Language(WELCOME.language), new BodyComponent(new BodyParameter(WELCOME.parameter))))),
+    upload: async (bytes, mimeType) => {
+      const form = new FormData()
+      form.append('file', new Blob([bytes], { type: mimeType }), 'pic.png')
+      return ((await sdk.uploadMedia(phone, form)) as { id: string }).id
+    },
+    mediaUrl: async (id) => ((await sdk.retrieveMedia(id, phone)) as { url: string }).url,
+    download: async (_id, url) => Buffer.from(await (await sdk.fetchMedia(url)).arrayBuffer()),
+    deleteMedia: async (id) => ((await sdk.deleteMedia(id, phone)) as { success?: boolean }).success === true,
+    // getBody parses whatever comes back: an error is the Graph envelope itself
+    mediaGone: async (id) => ((await sdk.retrieveMedia(id, phone)) as unknown as { error: { code: number } }).error,
+    markRead: async (id, typing) => ((await sdk.markAsRead(phone, id, typing ? 'text' : undefined)) as { success?: boolean }).success === true,
+    verifies: async (raw, signature) => {
+      let seen: string | undefined
+      sdk.on.message = ({ message }) => void (seen = message.id)
+      sdk.on.status = ({ id }) => void (seen = id)
+      try {
+        await sdk.post(JSON.parse(raw.toString('utf8')) as never, raw.toString('utf8'), signature)
+      } catch {
+        return false
+      }
+      return seen !== undefined
+    },
+    // no call to configure webhooks (app subscriptions, subscribed_apps or a phone override)
+  }
+}
+
+/** @great-detail/whatsapp: `prefixUrl` and ky request options (the token). */
+function greatDetail(): Driver & { sdk: GreatDetailClient; auth: { headers: Record<string, string> } } {
+  const { cloud } = world
+  const auth = { headers: { authorization: `Bearer ${cloud.access_token}` } }
+  const sdk = new GreatDetailClient({ prefixUrl: cloud.base_url, graphVersion: cloud.api_version, request: auth })
+  const phoneNumberID = cloud.phone_number_id
+  const json = async <T>(res: { json: <J>() => Promise<J> }): Promise<T> => res.json<T>()
+  const send = async (to: string, message: object) => wamidOf(await json(sdk.message.createMessage({ phoneNumberID, to, ...message } as never)))
+  return {
+    sdk,
+    auth,
+    sendText: (to, body) => send(to, { type: 'text', text: { body } }),
+    sendImage: (to, image) => send(to, { type: 'image', image }),
+    sendWelcome: (to) => send(to, {
+      type: 'template',
+      template: { name: WELCOME.name, language: { code: WELCOME.language }, components: [{ type: 'body', parameters: [{ type: 'text', text: WELCOME.parameter }] }] },
+    }),
+    upload: async (bytes, mimeType) =>
+      (await json<{ id: string }>(sdk.media.upload({ phoneNumberID, file: new Blob([bytes], { type: mimeType }), filename: 'pic.png', mimeType } as never))).id,
+    mediaUrl: async (id) => (await json<{ url: string }>(sdk.media.getURL({ mediaID: id, phoneNumberID }))).url,
+    // download is a bare ky call (Host: lookaside.fbsbx.com): the token goes in its request options
+    download: async (_id, url) => Buffer.from(await sdk.media.download({ mediaURL: url, request: auth }).arrayBuffer()),
+    deleteMedia: async (id) => (await json<{ success?: boolean }>(sdk.media.delete({ mediaID: id, phoneNumberID }))).success === true,
+    mediaGone: async (id) => {
+      const err = await sdk.media.getURL({ mediaID: id, phoneNumberID }).then(() => undefined, (e: { response: Response }) => e)
+      if (!err) throw new Error('the deleted media was still found')
+      return ((await err.response.json()) as { error: { code: number } }).error
+    },
+    markRead: async (id, typing) => (await json<{ success?: boolean }>(sdk.message.createStatus({
+      phoneNumberID, status: 'read', message_id: id, ...(typing ? { typing_indicator: { type: 'text' } } : {}),
+    } as never))).success === true,
+    verifies: async (raw, signature) => {
+      const note = await sdk.webhook.eventNotification({ method: 'POST', headers: { 'x-hub-signature-256': signature }, body: raw.toString('utf8') } as never)
+      return note.checkSignature(world.cloud.app_secret)
+    },
+  }
+}
+
+/** @kapso/whatsapp-cloud-api: `baseUrl`. */
+function kapso(): Driver {
+  const { cloud } = world
+  const sdk = new KapsoClient({ accessToken: cloud.access_token, baseUrl: cloud.base_url, graphVersion: cloud.api_version })
+  const phoneNumberId = cloud.phone_number_id
+  return {
+    sendText: async (to, body) => wamidOf(await sdk.messages.sendText({ phoneNumberId, to, body })),
+    sendImage: async (to, image) => wamidOf(await sdk.messages.sendImage({ phoneNumberId, to, image })),
+    sendWelcome: async (to) => wamidOf(await sdk.messages.sendTemplate({
+      phoneNumberId, to,
+      template: { name: WELCOME.name, language: { code: WELCOME.language }, components: [{ type: 'body', parameters: [{ type: 'text', text: WELCOME.parameter }] }] },
+    })),
+    upload: async (bytes, mimeType) => (await sdk.media.upload({ phoneNumberId, type: mimeType, file: new Blob([bytes], { type: mimeType }), fileName: 'pic.png' })).id,
+    mediaUrl: async (id) => (await sdk.media.get({ mediaId: id, phoneNumberId })).url,
+    // wabox's URL needs the token, as Meta's does: `auth: 'always'` sends it (auto sends it only to kapso.ai)
+    download: async (id) => Buffer.from(await sdk.media.download({ mediaId: id, phoneNumberId, auth: 'always' }) as ArrayBuffer),
+    deleteMedia: async (id) => (await sdk.media.delete({ mediaId: id, phoneNumberId })).success === true,
+    mediaGone: async (id) => {
+      const err = await sdk.media.get({ mediaId: id, phoneNumberId }).then(() => undefined, (e: { code: number }) => e)
+      if (!err) throw new Error('the deleted media was still found')
+      return err
+    },
+    markRead: async (id, typing) => (await sdk.messages.markRead({ phoneNumberId, messageId: id, ...(typing ? { typingIndicator: { type: 'text' } } : {}) })).success === true,
+    verifies: async (raw, signature) => kapsoVerifySignature({ appSecret: world.cloud.app_secret, rawBody: raw, signatureHeader: signature }),
+    // no call to configure webhooks (app subscriptions, subscribed_apps or a phone override)
+  }
+}
+
+function sdkSuite(name: string, makeDriver: () => Driver, imageBy: 'id' | 'link', phoneIndex: number): void {
+  describe(name, () => {
+    let sdk: Driver
+    let phone: string
+    beforeAll(() => {
+      sdk = makeDriver()
+      phone = world.phones[phoneIndex]!
+    })
+
+    it('sends a text, an image and the welcome template: 200 with a wamid, and the phone receives each', async () => {
+      const text = await sdk.sendText(phone, `Hello from ${name}`)
+      const image = imageBy === 'id'
+        ? await sdk.sendImage(phone, { id: await sdk.upload(PNG, 'image/png') })
+        : await sdk.sendImage(phone, { link: world.fileUrl('pic.png') })
+      const template = await sdk.sendWelcome(phone)
+      for (const id of [text, image, template]) expect(id).toMatch(/^wamid\./)
+      expect((await world.received(phone, text)).content.text?.body).toBe(`Hello from ${name}`)
+      const picture = await world.received(phone, image)
+      expect(picture.content.type).toBe('image')
+      expect(picture.mediaFile).toEqual(expect.any(String))
+      expect((await world.received(phone, template)).content).toMatchObject({ type: 'template', template: { name: WELCOME.name, body: WELCOME.body } })
+    }, 30_000)
+
+    it('uploads media, gets its URL, downloads the same bytes with its own helper, deletes it', async () => {
+      const id = await sdk.upload(PNG, 'image/png')
+      const url = await sdk.mediaUrl(id)
+      expect(url.startsWith(world.cloud.base_url)).toBe(true)
+      expect((await sdk.download(id, url)).equals(PNG)).toBe(true)
+      expect(await sdk.deleteMedia(id)).toBe(true)
+      expect((await sdk.mediaGone(id)).code).toBe(100)
+    })
+
+    it('marks an inbound message read with the typing indicator: the phone sees the receipt and the business typing', async () => {
+      const id = await world.inbound(phone, `question for ${name}`)
+      expect(await sdk.markRead(id, true)).toBe(true)
+      await world.readByBusiness(phone, id)
+      // the typing frame travels apart from the receipt
+      await eventually(async () => ((await world.typingTo(phone)).includes(world.business) ? true : undefined))
+    }, 30_000)
+
+    it("verifies wabox's signed webhooks with its own signature helper, and refuses a tampered body", async () => {
+      const id = await world.inbound(phone, `signed for ${name}`)
+      const post = await world.webhookWith(id)
+      const signature = post.headers['x-hub-signature-256'] as string
+      expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/)
+      expect(await sdk.verifies(post.raw, signature)).toBe(true)
+      const tampered = Buffer.from(post.raw.toString('utf8').replace('signed for', 'signed f0r'))
+      expect(tampered.equals(post.raw)).toBe(false)
+      expect(await sdk.verifies(tampered, signature)).toBe(false)
+    }, 30_000)
+  })
+}
+
+sdkSuite('whatsapp-api-js 6.2 (fetch ponyfill)', whatsappApiJs, 'id', 0)
+sdkSuite('@great-detail/whatsapp 8.4 (prefixUrl)', greatDetail, 'id', 1)
+sdkSuite('@kapso/whatsapp-cloud-api 0.3 (baseUrl)', kapso, 'link', 0)
+
+describe('@great-detail/whatsapp configures the webhook', () => {
+  it("subscribes the app to the WABA with an override URL: wabox runs the GET handshake, then the WABA's webhooks go there", async () => {
+    const { sdk } = greatDetail()
+    const { cloud } = world
+    const created = await sdk.subscribedApps.createSubscription({
+      businessAccountID: cloud.waba_id, override_callback_uri: world.receiver.url('/waba'), verify_token: cloud.verify_token,
+    } as never).json()
+    expect(created).toEqual({ success: true })
+    expect(world.receiver.handshakesTo('/waba')).toEqual([expect.objectContaining({ mode: 'subscribe', verifyToken: cloud.verify_token })])
+    const listed = await sdk.subscribedApps.listSubscriptions({ businessAccountID: cloud.waba_id }).json()
+    expect(listed).toEqual({ data: [expect.objectContaining({ override_callback_uri: world.receiver.url('/waba') })] })
+    // the dispatcher takes up a new route within its poll interval: a message right after may still go to the app
+    let sent = 0
+    const delivered = await eventually(async () => {
+      const post = await world.webhookWith(await world.inbound(world.phones[1]!, `to the override ${++sent}`))
+      return post.path === '/waba' ? post : undefined
+    })
+    expect(delivered.path).toBe('/waba')
+  }, 30_000)
+  // @great-detail has no call for app subscriptions (/{app_id}/subscriptions) nor a phone number's webhook_configuration
+})
+
+// No 360dialog waba-v2 routes exist yet (src/webapp/d360/ is absent): no plain-fetch suite for them.
