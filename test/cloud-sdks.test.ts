@@ -232,4 +232,43 @@ describe('@great-detail/whatsapp configures the webhook', () => {
   // @great-detail has no call for app subscriptions (/{app_id}/subscriptions) nor a phone number's webhook_configuration
 })
 
-// No 360dialog waba-v2 routes exist yet (src/webapp/d360/ is absent): no plain-fetch suite for them.
+describe('360dialog waba-v2 with plain fetch', () => {
+  /** A waba-v2 call with the Cloud number's D360-API-KEY: root paths, Meta's bodies. */
+  const d360 = async (method: string, path: string, body?: object | FormData): Promise<{ status: number; json: Record<string, unknown> }> => {
+    const key = world.wabox.creds.numbers.find((n) => n.platform_type === 'CLOUD_API')!.api_key
+    const json = body !== undefined && !(body instanceof FormData)
+    const res = await fetch(path.startsWith('http') ? path : `${world.wabox.creds.api_url}${path}`, {
+      method, headers: { 'd360-api-key': key, ...(json ? { 'content-type': 'application/json' } : {}) },
+      ...(body === undefined ? {} : { body: json ? JSON.stringify(body) : body as FormData }),
+    })
+    return { status: res.status, json: (res.headers.get('content-type') ?? '').startsWith('application/json') ? await res.json() as Record<string, unknown> : { bytes: Buffer.from(await res.arrayBuffer()) } }
+  }
+
+  it('sends a text the phone receives, and marks an inbound message read with the typing indicator', async () => {
+    const phone = world.phones[1]!
+    const sent = await d360('POST', '/messages', { messaging_product: 'whatsapp', to: phone, type: 'text', text: { body: 'Hello over waba-v2' } })
+    expect(sent.status, JSON.stringify(sent.json)).toBe(200)
+    const id = wamidOf(sent.json)
+    expect((await world.received(phone, id)).content.text?.body).toBe('Hello over waba-v2')
+
+    const inbound = await world.inbound(phone, 'question over waba-v2')
+    const read = await d360('POST', '/messages', { messaging_product: 'whatsapp', status: 'read', message_id: inbound, typing_indicator: { type: 'text' } })
+    expect(read).toEqual({ status: 200, json: { success: true } })
+    await world.readByBusiness(phone, inbound)
+  }, 30_000)
+
+  it('uploads media, gets its URL, downloads the same bytes with the key, deletes it', async () => {
+    const form = new FormData()
+    form.append('messaging_product', 'whatsapp')
+    form.append('type', 'image/png')
+    form.append('file', new Blob([PNG], { type: 'image/png' }), 'pic.png')
+    const { id } = (await d360('POST', '/media', form)).json as { id: string }
+    const { url } = (await d360('GET', `/${id}`)).json as { url: string }
+    const file = await d360('GET', url)
+    expect(file.json.bytes, JSON.stringify(file)).toEqual(PNG)
+    expect(await d360('DELETE', `/${id}`)).toEqual({ status: 200, json: { success: true } })
+    const gone = await d360('GET', `/${id}`)
+    expect(gone.status).toBe(400)
+    expect(gone.json).toMatchObject({ error: { code: 100 } })
+  })
+})
