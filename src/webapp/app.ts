@@ -62,9 +62,8 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
     return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler(dialects),
     clientErrorHandler: clientErrorHandler(dialects),
-    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // the credential picks the dialect of a path two dialects share (see credential-dispatch.ts)
-    constraints: { credential: credentialConstraint },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH, constraints: { credential: credentialConstraint } },
     rewriteUrl: (req) => served.reduce((url, d) => d.rewriteUrl?.(url) ?? url, req.url ?? '/'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { D360_ONLY } from '../credential-dispatch.js'
 import type { WebContext } from '../context.js'
 import { unsupportedRequest } from '../cloud/envelope.js'
@@ -60,16 +60,21 @@ export async function d360MediaRoutes(app: FastifyInstance, ctx: WebContext): Pr
     return { success: true }
   })
 
-  app.get<{ Querystring: Static<typeof AttachmentQuery> }>(ATTACHMENTS_PATH, {
-    config,
-    schema: { tags: ['360dialog'], summary: 'Download media: the url of GET /{media_id}, with the same D360-API-KEY', querystring: AttachmentQuery },
-  }, async (request, reply) => {
-    const id = request.query.mid
-    checkSignedUrl(ctx, id, request.query)
-    const { number } = await ownMedia(ctx, request, id)
-    const opened = await openMedia(ctx, number, id)
-    if (!opened) throw unsupportedRequest(request.method, id)
-    void reply.type(opened.media.mimeType).header('content-length', opened.media.size)
-    return reply.send(opened.stream)
-  })
+  // with and without the slash: Graph paths drop a trailing slash before routing, and this is one to the Cloud dialect
+  for (const url of [ATTACHMENTS_PATH, ATTACHMENTS_PATH.slice(0, -1)]) {
+    app.get<{ Querystring: Static<typeof AttachmentQuery> }>(url, {
+      config,
+      schema: { tags: ['360dialog'], summary: 'Download media: the url of GET /{media_id}, with the same D360-API-KEY', querystring: AttachmentQuery },
+    }, async (request, reply) => download(ctx, request, reply))
+  }
+}
+
+async function download(ctx: WebContext, request: FastifyRequest<{ Querystring: Static<typeof AttachmentQuery> }>, reply: FastifyReply): Promise<FastifyReply> {
+  const id = request.query.mid
+  checkSignedUrl(ctx, id, request.query)
+  const { number } = await ownMedia(ctx, request, id)
+  const opened = await openMedia(ctx, number, id)
+  if (!opened) throw unsupportedRequest(request.method, id)
+  void reply.type(opened.media.mimeType).header('content-length', opened.media.size)
+  return reply.send(opened.stream)
 }
