@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CloudCode, WaboxError } from '../src/errors/index.js'
-import { DIALECTS } from '../src/webapp/app.js'
 import type { Dialect } from '../src/webapp/dialects.js'
 import { dialectErrorHandler } from '../src/webapp/errors.js'
 import { onPremDialect } from '../src/webapp/onprem/plugin.js'
@@ -56,7 +55,7 @@ describeEachDatabase('dialects as plugins over shared services', (ctx) => {
   let port: number
   const bearer = { authorization: `Bearer ${TOKEN}` }
   beforeAll(async () => {
-    t = await createWebTest(ctx(), {}, [...DIALECTS, testDialect])
+    t = await createWebTest(ctx(), {}, [onPremDialect, testDialect])
     await t.app.listen({ host: '127.0.0.1', port: 0 })
     port = (t.app.server.address() as AddressInfo).port
   })
@@ -103,7 +102,7 @@ describeEachDatabase('dialects as plugins over shared services', (ctx) => {
     const onPrem = await t.app.inject({ method: 'GET', url: '/v1/nosuch' })
     expect(firstError(onPrem)).toMatchObject({ code: 1006, details: 'Unknown endpoint GET /v1/nosuch' })
 
-    const unclaimed = await t.app.inject({ method: 'GET', url: '/no/such' })
+    const unclaimed = await t.app.inject({ method: 'GET', url: '/v23.0/nosuch' })
     expect(unclaimed.json().error.code).toBe(131006)
 
     const wrongMethod = await t.app.inject({ method: 'GET', url: `/t/${t.a.id}/messages` })

@@ -5,10 +5,11 @@ import type { FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isGraphPath } from '../src/webapp/cloud/paths.js'
 import { BUSINESS, startHarness, waitFor, type Harness } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 import { bodyFor, serialise, type Schema } from './helpers/fuzz-bodies.js'
-import { envelopeProblem } from './helpers/fuzz-envelope.js'
+import { envelopeProblem, graphEnvelopeProblem } from './helpers/fuzz-envelope.js'
 import { frame, framingRequest } from './helpers/fuzz-framing.js'
 import { parseResponses, rawExchange } from './helpers/fuzz-raw-http.js'
 import { pathParam, queryFor, type QueryParam } from './helpers/fuzz-urls.js'
@@ -17,8 +18,9 @@ import { basic, buildWebApp, loginAdmin, VERSION } from './helpers/webapp.js'
 /**
  * Property-based fuzzing of every route of the OpenAPI document, over real HTTP, against a real
  * CoreApp, network and phone: hostile bodies, path parameters and query strings never get a 5xx
- * or an answer outside the On-Prem envelope, the API stays healthy, and the number still
- * delivers afterwards. Seeded and bounded: the same requests on every run.
+ * or an answer outside the envelope of the route's dialect (On-Prem, or Graph for the Cloud
+ * paths), the API stays healthy, and the number still delivers afterwards. Seeded and bounded:
+ * the same requests on every run.
  */
 
 const SEED = 13_2026
@@ -56,15 +58,26 @@ const RAW_SUCCESS = new Set([
   'GET /v1/certificates/webhooks/ca', 'GET /v1/settings/profile/photo',
 ])
 
-function problemWith(route: Route, status: number, contentType: string | undefined, body: string): string | undefined {
+/**
+ * `path` is what the server saw (the client resolves `..`): a Graph path answers the Graph
+ * envelope, the rest On-Prem's. A 431 has no readable request line, so the first dialect,
+ * On-Prem, answers it wherever it was sent.
+ */
+function problemWith(route: Route, path: string, status: number, contentType: string | undefined, body: string): string | undefined {
   if (status >= 500) return 'a server error'
   const key = `${route.method} ${route.path}`
   if (status === 404 && body === '' && BARE_404.has(key)) return undefined
   if (status < 400 && !contentType?.startsWith('application/json') && RAW_SUCCESS.has(key)) return undefined
-  return envelopeProblem(status, contentType, body, VERSION)
+  const graph = isGraphPath(path) && status !== 431
+  return graph ? graphEnvelopeProblem(status, contentType, body) : envelopeProblem(status, contentType, body, VERSION)
 }
 
-type Auth = 'bearer' | 'd360' | 'none' | 'wrong-basic'
+/** Routes of the Cloud dialect, which take its access token. */
+function isCloud(route: Route): boolean {
+  return isGraphPath(route.path)
+}
+
+type Auth = 'bearer' | 'd360' | 'graph' | 'none' | 'wrong-basic'
 
 interface FuzzRequest {
   url: string
@@ -80,7 +93,8 @@ function requestsFor(route: Route): fc.Arbitrary<FuzzRequest> {
   const url = fc.tuple(params, queryFor(route.query)).map(([values, query]) =>
     route.params.reduce((p, name, i) => p.replace(`{${name}}`, values[i]!), route.path) + query)
   // login checks its Basic credentials itself: a wrong password never changes the admin's
-  const auth: fc.Arbitrary<Auth> = route.path === '/v1/users/login' ? fc.constant('wrong-basic') : fc.constantFrom('bearer', 'bearer', 'bearer', 'd360', 'none')
+  const auth: fc.Arbitrary<Auth> = route.path === '/v1/users/login' ? fc.constant('wrong-basic')
+    : isCloud(route) ? fc.constantFrom('graph', 'graph', 'graph', 'bearer', 'none') : fc.constantFrom('bearer', 'bearer', 'bearer', 'd360', 'none')
   if (!WITH_BODY.has(route.method)) return fc.record({ url, auth })
   const contentType = route.body
     ? fc.constantFrom('application/json', 'application/json', 'application/json', 'application/json; charset=utf-8', 'text/plain', 'application/xml', undefined)
@@ -96,6 +110,7 @@ for (const dialect of DIALECTS) {
     let dispatcher: Agent
     let routes: Route[]
     let key: string
+    let graphToken: string
     beforeAll(async () => {
       h = await startHarness(dialect, { phones: 1 })
       // the customer writes first, so the business may answer with a free-form text
@@ -107,6 +122,10 @@ for (const dialect of DIALECTS) {
         dataDir: path.join(h.dir, 'webapp'), limits: { messagesBurst: 100_000, otherBurst: 100_000 }, allowInsecureWebhooks: true,
       })
       key = await h.store.apiKeys.create(BUSINESS.id, 'd360', 'fuzz')
+      // the number in a WABA whose token the Cloud routes get (it stays On-Premises: /v1/messages must deliver)
+      const waba = await h.store.wabas.create({ name: 'Fuzz' })
+      await h.store.numbers.setHosting(BUSINESS.id, { wabaId: waba.id })
+      graphToken = await h.store.accessTokens.create(waba.id, ['whatsapp_business_messaging', 'whatsapp_business_management'], 'fuzz')
       await app.listen({ host: '127.0.0.1', port: 0 })
       origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
       dispatcher = new Agent({ connections: 4 })
@@ -122,11 +141,13 @@ for (const dialect of DIALECTS) {
       const headers: Record<string, string> = {}
       if (req.auth === 'bearer') headers.authorization = `Bearer ${bearer}`
       if (req.auth === 'd360') headers['d360-api-key'] = key
+      if (req.auth === 'graph') headers.authorization = `Bearer ${graphToken}`
       if (req.auth === 'wrong-basic') headers.authorization = basic('admin', 'not-the-password')
       if (req.contentType) headers['content-type'] = req.contentType
-      const res = await request(`${origin}${req.url}`, { method: method as 'GET', headers, dispatcher, body: req.body === undefined ? undefined : serialise(req.body) })
+      const url = new URL(`${origin}${req.url}`)
+      const res = await request(url, { method: method as 'GET', headers, dispatcher, body: req.body === undefined ? undefined : serialise(req.body) })
       const body = Buffer.from(await res.body.arrayBuffer()).toString('utf8')
-      return { status: res.statusCode, contentType: res.headers['content-type'] as string | undefined, body }
+      return { path: url.pathname, status: res.statusCode, contentType: res.headers['content-type'] as string | undefined, body }
     }
 
     it('answers every hostile request with the envelope and never a 5xx; the API stays healthy', async () => {
@@ -136,7 +157,7 @@ for (const dialect of DIALECTS) {
       for (const [i, route] of routes.entries()) {
         const details = await fc.check(fc.asyncProperty(requestsFor(route), async (req) => {
           const res = await send(route.method, req, bearer)
-          const problem = problemWith(route, res.status, res.contentType, res.body)
+          const problem = problemWith(route, res.path, res.status, res.contentType, res.body)
           if (problem) throw new Error(`${res.status} ${problem}: ${res.body.slice(0, 300)}`)
         }), { seed: SEED + i, numRuns: RUNS_PER_ROUTE, endOnFailure: true })
         if (details.failed) failures.push(`${route.method} ${route.path}: ${String(details.errorInstance)}\n${fc.defaultReportMessage(details)?.slice(0, 1500)}`)

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BSUID_RULE, isBsuid } from '../../domain/bsuid.js'
+import { isObject } from '../../domain/message/fields.js'
 import { OUTBOUND_TYPES } from '../../domain/message/validation.js'
 import { CloudCode, invalid, missing, notAllowed, OnPremCode, WaboxError } from '../../errors/index.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
@@ -31,10 +32,6 @@ const MessageDoc = Type.Object({
 
 const NumberParams = Type.Object({ phone_number_id: Type.String() })
 type MessagesRequest = FastifyRequest<{ Params: Static<typeof NumberParams> }>
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
 
 /** Every Cloud body names its product; Meta answers 100 when it is missing or another. */
 function checkProduct(body: Record<string, unknown>): void {

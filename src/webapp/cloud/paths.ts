@@ -6,8 +6,8 @@
  */
 
 const VERSION = /^\/v\d{1,3}\.\d{1,3}(?=\/|$)/
-/** Graph object ids: numbers (phone numbers, WABAs, apps) and media ids (UUIDs). */
-const OBJECT_ID = /^\/(?:\d{1,32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})(?=\/|$)/
+/** What the On-Premises API serves: `/v1`, and the `/docs` and `/metrics` it always had. */
+const ON_PREM = /^\/(?:v1|docs|metrics)(?:\/|$)/
 
 /** The Graph API version a path starts with (`v23.0`), if any. */
 export function graphVersion(path: string): string | undefined {
@@ -15,12 +15,12 @@ export function graphVersion(path: string): string | undefined {
 }
 
 /**
- * A path the Cloud dialect claims for root-level answers (unknown paths, 405, bad framing):
- * versioned, or starting with an object id. Other root paths stay with the dialect of the
- * connection (On-Prem's `/v1`, 360dialog's `/messages`), so each keeps its envelope.
+ * A path of the Cloud dialect, whose errors (unknown paths, 405, bad framing) answer the Graph
+ * envelope: Meta's paths have no prefix, so every root path but On-Prem's. A bare `/`, `//…`
+ * and targets that are no path (`*`, absolute URLs) are nobody's and keep the default.
  */
 export function isGraphPath(path: string): boolean {
-  return VERSION.test(path) || OBJECT_ID.test(path)
+  return /^\/[^/]/.test(path) && !ON_PREM.test(path)
 }
 
 /** `/v23.0/123/messages/?x=1` → `/123/messages?x=1`; paths that are not Graph paths stay as they are. */

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance } from 'fastify'
 import type { WebContext } from '../context.js'
 import type { Dialect, DialectErrors } from '../dialects.js'
 import { dialectErrorHandler } from '../errors.js'
@@ -7,9 +7,13 @@ import { cloudErrors } from './envelope.js'
 import { cloudMediaRoutes, mediaKind } from './media.js'
 import { messagesRoutes } from './messages.js'
 import { GraphObjects } from './objects.js'
-import { unversionedUrl } from './paths.js'
+import { isGraphPath, unversionedUrl } from './paths.js'
 import { phoneNumberKind, phoneNumbersRoutes } from './phone-numbers.js'
 import { cloudWebhookRoutes } from './webhooks.js'
+
+function pathOf(url: string): string {
+  return url.split('?')[0] ?? ''
+}
 
 /**
  * Every Cloud route in one encapsulated context: Bearer access tokens, the Graph envelope.
@@ -18,9 +22,16 @@ import { cloudWebhookRoutes } from './webhooks.js'
  */
 async function cloudPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors: DialectErrors }): Promise<void> {
   const { ctx } = opts
-  app.setErrorHandler(dialectErrorHandler(opts.errors))
+  const graphErrors = dialectErrorHandler(opts.errors)
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    // a root hook's error on such a path: the root-level handler picks its envelope
+    if (!isGraphPath(pathOf(request.originalUrl))) throw err
+    graphErrors(err, request, reply)
+  })
   const auth = new CloudAuth(ctx)
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // `/` and `*` match `/:id` with an empty or odd id: they are nobody's paths, not Graph objects
+    if (!isGraphPath(pathOf(request.originalUrl))) return reply.callNotFound()
     await auth.identify(request)
   })
 
