@@ -90,7 +90,7 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   const dev = config.profile === 'dev'
   const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
   teardown.add('webhooks', () => dispatcher.stop())
-  const webhooks = new WebhookService({ store, wake: () => dispatcher.wake() })
+  const webhooks = new WebhookService({ store, wake: () => dispatcher.wake(), reload: () => dispatcher.reloadConfigs() })
   // API and engine on separate threads: a request never waits behind the engine's work
   const engine = await explained(() => EngineThread.start({
     config,

@@ -153,6 +153,8 @@ export class WebContext {
 
   /** After a request that may have written: the next request reads everything afresh. */
   clearCaches(): void {
+    // a write may have changed where or how callbacks go: a dispatcher in this process reloads now
+    this.deps.webhooks.configChanged()
     this.backlog.clear()
     this.apiKeys.clear()
     this.mediaProviders.clear()

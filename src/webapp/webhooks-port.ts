@@ -42,6 +42,8 @@ export interface WebhooksPort {
   /** The number's X-Hub-Signature-256 secret, generated on first use. */
   webhookSecret(phoneNumberId: string): Promise<string>
   rotateWebhookSecret(phoneNumberId: string): Promise<string>
+  /** Webhook settings or subscriptions may have changed: a dispatcher in this process re-reads them at once. */
+  configChanged(): void
   /** The exact bytes a POST of `events` of this number carries now, and their format (a Cloud-hosted number's is always `cloud`). */
   renderFor(phoneNumberId: string, events: readonly CallbackEvent[]): Promise<{ format: CallbackFormat; body: Buffer }>
 }

@@ -168,6 +168,12 @@ export class WebhookDispatcher {
     return started.reduce((n, s) => n + s.count, 0)
   }
 
+  /** Webhook settings or subscriptions changed: re-read them before the next claim, which starts now. */
+  reloadConfigs(): void {
+    this.#configs = null
+    this.#poke()
+  }
+
   #poke(): void {
     this.#poked = true
     this.#wakeSleep?.()
@@ -205,7 +211,7 @@ export class WebhookDispatcher {
    * callbacks, so a busy number costs one claim per batch rather than one per callback.
    */
   async #claimPass(full: boolean, prefetch: boolean): Promise<{ done: Promise<void>; count: number }[]> {
-    const configs = await this.#numberConfigs(full)
+    const configs = await this.#numberConfigs()
     const due = full ? new Set(await this.#store.callbacks.dueNumbers()) : null
     const started: { done: Promise<void>; count: number }[] = []
     if (configs.length === 0) return started
@@ -253,10 +259,10 @@ export class WebhookDispatcher {
     state.backlog = true
   }
 
-  /** Number rows, re-read at most once per poll interval. */
-  async #numberConfigs(full: boolean): Promise<NumberConfig[]> {
+  /** Number rows, re-read once they are a poll interval old (or at once after reloadConfigs). */
+  async #numberConfigs(): Promise<NumberConfig[]> {
     const now = performance.now()
-    if (!this.#configs || (full && now - this.#configs.at >= this.#pollIntervalMs) || now - this.#configs.at >= 5 * this.#pollIntervalMs) {
+    if (!this.#configs || now - this.#configs.at >= this.#pollIntervalMs) {
       const rows = await this.#store.callbacks.deliveryConfigs()
       this.#configs = { at: now, rows: rows.map((row) => deliveryConfig(row, this.#store, this.#policy, this.#log)) }
     }

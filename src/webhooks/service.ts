@@ -39,11 +39,20 @@ const EVENT_TYPE_LABELS: Record<string, string> = {
 export class WebhookService {
   readonly #store: Store
   readonly #wake: () => void
+  readonly #reload: () => void
 
-  /** `wake`: the local dispatcher's wake(), so a replay is delivered at once (all-in-one). */
-  constructor(opts: { store: Store; wake?: () => void }) {
+  /**
+   * `wake`: the local dispatcher's wake(), so a replay is delivered at once; `reload`: its
+   * reloadConfigs(), so a changed webhook setting applies to the next callback (all-in-one).
+   */
+  constructor(opts: { store: Store; wake?: () => void; reload?: () => void }) {
     this.#store = opts.store
     this.#wake = opts.wake ?? (() => undefined)
+    this.#reload = opts.reload ?? (() => undefined)
+  }
+
+  configChanged(): void {
+    this.#reload()
   }
 
   /** Every undelivered callback (new and retrying), oldest first. */
