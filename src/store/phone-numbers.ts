@@ -40,7 +40,12 @@ export interface NumberHosting {
 
 export type GatewayStatus = 'connected' | 'connecting' | 'disconnected' | 'unregistered' | 'uninitialized'
 
+/** Webhook secrets already unsealed, by their sealed text: settings are read for every message sent. */
+const OPENED_LIMIT = 256
+
 export class PhoneNumbers {
+  readonly #opened = new Map<string, Readonly<WebhookSecrets>>()
+
   constructor(private readonly ctx: StoreContext) {}
 
   async create(input: NewPhoneNumber): Promise<PhoneNumberRow> {
@@ -162,8 +167,18 @@ export class PhoneNumbers {
     const hooks = stored.webhooks
     if (hooks?.sealed === undefined) return stored as Partial<ApplicationSettings>
     const { sealed, ...plain } = hooks
-    const secrets = this.ctx.sealer.openJson<WebhookSecrets>(Buffer.from(sealed, 'base64'))
-    return { ...stored, webhooks: { ...plain, ...secrets } as Webhooks }
+    const secrets = this.#secrets(sealed)
+    return { ...stored, webhooks: { ...plain, url: secrets.url, headers: { ...secrets.headers } } as Webhooks }
+  }
+
+  #secrets(sealed: string): Readonly<WebhookSecrets> {
+    let secrets = this.#opened.get(sealed)
+    if (!secrets) {
+      secrets = this.ctx.sealer.openJson<WebhookSecrets>(Buffer.from(sealed, 'base64'))
+      if (this.#opened.size >= OPENED_LIMIT) this.#opened.clear()
+      this.#opened.set(sealed, secrets)
+    }
+    return secrets
   }
 
   /** The connection state of a registered number (a lost one stays `unregistered`). */
