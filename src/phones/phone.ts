@@ -12,9 +12,10 @@ import { decryptMedia, encryptMedia } from '../signal/media-crypto.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
 import type { Content, MediaRef } from '../wire/content.js'
 import { decodeContent, encodeContent } from '../wire/content-codec.js'
-import { TYPING_MS, type EnvelopeFailedPush, type EnvelopePush, type EnvelopeSendResult, type PreKeyBundleWire, type ReceiptPush, type RegisterVerifyResult, type TypingPush } from '../wire/frames.js'
+import { TYPING_MS, type EnvelopeFailedPush, type EnvelopePush, type EnvelopeSendResult, type PreKeyBundleWire, type ReceiptPush, type TypingPush } from '../wire/frames.js'
 import { buildContent, isMediaRequest, mediaOf, type PhoneSendRequest } from './outgoing.js'
 import { type InboxEntry, type InboxView, type OutboxView, type PhoneProfile, PhoneStorage, type ReplyScript, type StatusEvent } from './phone-storage.js'
+import { registerPhone } from './registration.js'
 import { type Scheduler, timerScheduler } from './scheduler.js'
 
 /** Where a registering phone reads its verification code (in-process: the network server's `lastCode`). */
@@ -98,39 +99,12 @@ export class Phone extends EventEmitter<PhoneEvents> {
     const fsync = opts.fsync ?? false
     const storage = await PhoneStorage.open(opts.dir, { fsync })
     const logger = (opts.logger ?? pino({ level: 'silent' })).child({ phone: storage.profile?.waId ?? opts.register?.phone })
-    if (!storage.profile) await Phone.#register(opts, storage, logger)
+    if (!storage.profile) await registerPhone(opts, storage, logger)
     const profile = storage.profile!
     const signal = await SignalAccount.open({ waId: profile.waId, store: new FileSignalStore(join(opts.dir, 'signal'), { fsync }), clock: opts.clock })
     const phone = new Phone(opts, storage, signal, logger)
     if (!profile.offline) await phone.#connect()
     return phone
-  }
-
-  static async #register(opts: PhoneOptions, storage: PhoneStorage, logger: Logger): Promise<void> {
-    if (!opts.register) throw new Error(`${opts.dir} holds no phone and no registration details were given`)
-    const { cc, phone, codeSource } = opts.register
-    const client = new NetworkClient({ url: opts.networkUrl, clock: opts.clock, reconnect: false, logger })
-    try {
-      await client.connect()
-      await client.request({ t: 'register.request', cc, phone, method: 'sms' })
-      const code = await codeSource(cc, phone)
-      if (!code) throw new Error(`no verification code for +${cc}${phone}`)
-      const { waId, password } = await client.request<RegisterVerifyResult>({ t: 'register.verify', cc, phone, code })
-      await storage.saveProfile({
-        waId,
-        cc,
-        phone,
-        password,
-        profileName: opts.register.profileName ?? `Phone ${phone.slice(-4)}`,
-        script: { mode: 'none' },
-        autoDeliver: true,
-        autoReadDelayMs: opts.autoReadDelayMs === undefined ? 0 : opts.autoReadDelayMs,
-        blocked: [],
-        offline: false,
-      })
-    } finally {
-      await client.close()
-    }
   }
 
   get waId(): string {
