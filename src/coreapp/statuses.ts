@@ -22,7 +22,11 @@ type Status = StatusEvent['status']
 export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise<number> {
   if (updates.length === 0) return 0
   const events = new Map<string, StatusEvent[]>()
-  const emit = (phoneNumberId: string, event: StatusEvent) => events.set(phoneNumberId, [...(events.get(phoneNumberId) ?? []), event])
+  const emit = (phoneNumberId: string, event: StatusEvent) => {
+    const list = events.get(phoneNumberId)
+    if (list) list.push(event)
+    else events.set(phoneNumberId, [event])
+  }
 
   const at = (list: StatusUpdate[]) => new Map(list.map((u) => [u.messageId, u.at]))
   const userIds = new Map(updates.flatMap((u) => (u.status !== 'failed' && u.userId ? [[u.messageId, u.userId] as const] : [])))
