@@ -20,6 +20,7 @@ import { shardOf } from '../domain/shard.js'
 import type { CommitBatch } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { LeaseLost, type EngineView, type IdentityNotice } from './engine-view.js'
+import { receiveAccountUpdate } from './account-updates.js'
 import { InboundPipeline } from './inbound.js'
 import { noticeRefusedCredentials } from './number-ownership.js'
 import { identityChangedMessage } from './inbound-event.js'
@@ -141,6 +142,7 @@ export class NumberEngine implements EngineView {
     receipt: (conn, r) => void this.inbound.receipt(conn, r),
     keysLow: (conn) => void this.topUpKeys(conn.client),
     envelopeFailed: (_conn, f) => void this.inbound.envelopeFailed(f).catch((err: unknown) => this.#logger.error({ err }, 'recording a failed envelope failed')),
+    accountUpdate: (conn, u) => void receiveAccountUpdate(this.#ctx, this, conn, u, this.#row.platform_type === 'CLOUD_API'),
     loggedIn: (conn, result: LoginResult) => {
       if (result.preKeysLeft < Math.max(10, this.#ctx.tuning.preKeys / 4)) void this.topUpKeys(conn.client)
     },

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
-import { CloseCode, type EnvelopeFailedPush, type EnvelopePush, type LoginResult, type ReceiptPush } from '../wire/frames.js'
+import { CloseCode, type AccountUpdatePush, type EnvelopeFailedPush, type EnvelopePush, type LoginResult, type ReceiptPush } from '../wire/frames.js'
 import type { EngineContext } from './context.js'
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected'
@@ -10,6 +10,7 @@ export interface ShardHandlers {
   receipt(conn: ShardConnection, receipt: ReceiptPush): void
   keysLow(conn: ShardConnection): void
   envelopeFailed(conn: ShardConnection, failed: EnvelopeFailedPush): void
+  accountUpdate(conn: ShardConnection, update: AccountUpdatePush): void
   loggedIn(conn: ShardConnection, result: LoginResult): void
   /** The state changed; `lost` when the connection gave up for good (login failed, replaced). */
   state(conn: ShardConnection, lost: boolean): void
@@ -50,6 +51,7 @@ export class ShardConnection {
     c.on('receipt', (r) => this.handlers.receipt(this, r))
     c.on('keys.low', () => this.handlers.keysLow(this))
     c.on('envelope.failed', (f) => this.handlers.envelopeFailed(this, f))
+    c.on('account.update', (u) => this.handlers.accountUpdate(this, u))
     c.on('connected', () => this.#setState('connected', false))
     c.on('disconnected', (code) => {
       if (code === CloseCode.AUTH_FAILED) this.#refuse(`the network closed the session of +${this.credentials.waId}: the number was registered again, by another device`)

@@ -49,4 +49,15 @@ export interface ErrorEvent {
   errors: WebhookError[]
 }
 
-export type CallbackEvent = StatusEvent | InboundMessageEvent | ContactsEvent | ErrorEvent
+/**
+ * A change of the business's account reported by the network (`account.update` frame): a
+ * template's status or quality, the number's quality or tier. Cloud only: `field` is the
+ * Cloud webhook field and `value` that change's value; On-Prem bodies have no place for it.
+ */
+export interface AccountUpdateEvent {
+  type: 'account_update'
+  field: string
+  value: Record<string, unknown>
+}
+
+export type CallbackEvent = StatusEvent | InboundMessageEvent | ContactsEvent | ErrorEvent | AccountUpdateEvent

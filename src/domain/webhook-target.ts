@@ -86,7 +86,7 @@ export function resolveWebhookTarget(field: string, routes: WebhookRoutes): Webh
   return undefined
 }
 
-/** The field a queued callback event is notified under: every event the outbox holds today is a `messages` one. */
+/** The field a queued callback event is notified under: an account update names its own, the rest are `messages`. */
 export function webhookFieldOf(event: CallbackEvent): WebhookField {
   switch (event.type) {
     case 'message':
@@ -94,5 +94,7 @@ export function webhookFieldOf(event: CallbackEvent): WebhookField {
     case 'contacts':
     case 'error':
       return 'messages'
+    case 'account_update':
+      return isWebhookField(event.field) ? event.field : 'account_update'
   }
 }

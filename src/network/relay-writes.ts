@@ -6,7 +6,7 @@ export type InboxItem = Selectable<InboxTable>
 /** An inbox row before it is stored: SQLite gives it its `seq`. */
 export type InboxRow = Omit<InboxItem, 'seq'>
 export type SentEnvelope = Selectable<SentEnvelopesTable>
-type Removal = [recipient: string, type: 'envelope' | 'receipt', itemId: string]
+type Removal = [recipient: string, type: 'envelope' | 'receipt' | 'update', itemId: string]
 
 /** Most rows per statement: 512 × 8 columns stays far below SQLite's 32,766 bound parameters. */
 const MAX_ROWS_PER_STATEMENT = 512

@@ -5,6 +5,7 @@ import { randomToken } from '../ids.js'
 import { fnv1a32 } from '../domain/shard.js'
 import {
   PROTOCOL_VERSION,
+  type AccountUpdatePush,
   type EnvelopeFailedPush,
   type EnvelopePush,
   type EnvelopeSend,
@@ -100,6 +101,27 @@ export class Relay {
     await this.#remove(recipient, 'receipt', receiptIds)
   }
 
+  /**
+   * Queues an `account.update` for a business in the transaction of `parts` (so the change it
+   * reports and the notice commit together). It goes to shard 0 and stays until acked.
+   */
+  queueUpdate(parts: BatchParts, recipient: string, field: string, value: Record<string, unknown>): void {
+    this.#writes(parts).queue({
+      recipient,
+      route_hash: 0,
+      type: 'update',
+      item_id: randomToken(12),
+      sender: recipient,
+      kind: field,
+      body: encode(value),
+      created_at: this.#deps.clock.now(),
+    })
+  }
+
+  async ackUpdates(recipient: string, updateIds: string[]): Promise<void> {
+    await this.#remove(recipient, 'update', updateIds)
+  }
+
   /** Failure notices have no ack: they are dropped once written to the socket. */
   async dropNotice(seq: number): Promise<void> {
     await this.#deps.batcher.run((trx) => trx.deleteFrom('inbox').where('seq', '=', seq).where('type', '=', 'failed').execute())
@@ -169,7 +191,7 @@ export class Relay {
     }
   }
 
-  async #remove(recipient: string, type: 'envelope' | 'receipt', ids: string[]): Promise<void> {
+  async #remove(recipient: string, type: 'envelope' | 'receipt' | 'update', ids: string[]): Promise<void> {
     if (ids.length === 0) return
     await this.#deps.batcher.run(async (_trx, parts) => this.#writes(parts).remove(recipient, type, ids))
   }
@@ -181,9 +203,9 @@ export class Relay {
 }
 
 /** The push frame for an inbox item; `userIdOf` gives the sender's BSUID, where the recipient gets one. */
-export function pushFrameOf(item: InboxItem, userIdOf: (sender: string) => string | undefined): EnvelopePush | ReceiptPush | EnvelopeFailedPush {
-  // failure notices are about the sender's own addressee, whom it named itself
-  const fromUserId = item.type === 'failed' ? undefined : userIdOf(item.sender)
+export function pushFrameOf(item: InboxItem, userIdOf: (sender: string) => string | undefined): EnvelopePush | ReceiptPush | EnvelopeFailedPush | AccountUpdatePush {
+  // failure notices are about the sender's own addressee, whom it named itself; updates about the recipient
+  const fromUserId = item.type === 'failed' || item.type === 'update' ? undefined : userIdOf(item.sender)
   switch (item.type) {
     case 'envelope':
       return {
@@ -214,6 +236,15 @@ export function pushFrameOf(item: InboxItem, userIdOf: (sender: string) => strin
         envelopeId: item.item_id,
         to: item.sender,
         error: { code: item.kind as EnvelopeFailedPush['error']['code'], message: 'not delivered before the envelope expired' },
+      }
+    case 'update':
+      return {
+        v: PROTOCOL_VERSION,
+        t: 'account.update',
+        updateId: item.item_id,
+        field: item.kind,
+        value: decode(item.body ?? new Uint8Array()) as Record<string, unknown>,
+        timestamp: item.created_at,
       }
   }
 }

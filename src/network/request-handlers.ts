@@ -41,6 +41,8 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return s.memo.run(memoKey(account.waId, frame), () => s.relay.sendReceipt(account.waId, frame))
     case 'receipt.ack':
       return s.relay.ackReceipts(account.waId, frame.receiptIds)
+    case 'account.update.ack':
+      return s.relay.ackUpdates(account.waId, frame.updateIds)
     case 'templates.get':
       return s.templates.pack(account)
     case 'contacts.check':

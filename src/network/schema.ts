@@ -69,7 +69,7 @@ export interface KyberPreKeysTable {
   signature: Uint8Array
 }
 
-export type InboxItemType = 'envelope' | 'receipt' | 'failed'
+export type InboxItemType = 'envelope' | 'receipt' | 'failed' | 'update'
 
 /** Everything waiting for a device: envelopes, receipts and failure notices, in `seq` order. */
 export interface InboxTable {
@@ -80,11 +80,11 @@ export interface InboxTable {
   type: InboxItemType
   /** Envelope id, receipt id, or (failed) the failed envelope's id. */
   item_id: string
-  /** Envelope/receipt sender; for 'failed', the envelope's addressee. */
+  /** Envelope/receipt sender; for 'failed', the envelope's addressee; for 'update', the recipient itself. */
   sender: string
-  /** Envelope kind, receipt kind, or (failed) the error code. */
+  /** Envelope kind, receipt kind, (failed) the error code, or (update) the webhook field. */
   kind: string
-  /** Envelope ciphertext; for receipts, the msgpack list of envelope ids. */
+  /** Envelope ciphertext; for receipts, the msgpack list of envelope ids; for updates, the msgpack value. */
   body: Uint8Array | null
   created_at: number
 }

@@ -37,7 +37,8 @@ export interface CloudWebhookValue {
 /** Cloud notification envelope (cloud-api.md §3.2). */
 export interface CloudWebhookBody {
   object: 'whatsapp_business_account'
-  entry: { id: string; changes: { field: 'messages'; value: CloudWebhookValue }[] }[]
+  /** `messages`, or an account update's field, whose value has the shape of that field instead. */
+  entry: { id: string; changes: { field: string; value: CloudWebhookValue }[] }[]
 }
 
 const SYSTEM_TYPES: Record<string, string> = {
@@ -57,7 +58,10 @@ export function cloudWebhookError(error: WebhookError): CloudWebhookError {
   return { code: error.code, title: error.title, message: error.title, error_data: { details: error.details ?? error.title } }
 }
 
-/** All events of one POST go into one entry with one `messages` change, in event order. */
+/**
+ * All events of one POST go into one entry with one `messages` change, in event order; each
+ * account update (template status, quality, ...) is a change of its own field after it.
+ */
 export function renderCloudWebhook(events: readonly CallbackEvent[], number: CloudWebhookNumber): CloudWebhookBody {
   // Cloud has no asynchronous contacts check; its results travel as they are rather than be lost
   const { contacts, messages, statuses, errors } = groupEvents(events.map(withUserId))
@@ -69,7 +73,9 @@ export function renderCloudWebhook(events: readonly CallbackEvent[], number: Clo
   if (messages.length > 0) value.messages = messages.map(cloudMessage)
   if (statuses.length > 0) value.statuses = statuses.map((s) => cloudStatus(s, number.perMessagePricing === true))
   if (errors.length > 0) value.errors = errors.map(cloudWebhookError)
-  return { object: 'whatsapp_business_account', entry: [{ id: number.wabaId ?? number.id, changes: [{ field: 'messages', value }] }] }
+  const updates = events.flatMap((e) => (e.type === 'account_update' ? [{ field: e.field, value: e.value as unknown as CloudWebhookValue }] : []))
+  const messagesChange = updates.length < events.length ? [{ field: 'messages', value }] : []
+  return { object: 'whatsapp_business_account', entry: [{ id: number.wabaId ?? number.id, changes: [...messagesChange, ...updates] }] }
 }
 
 function cloudMessage(message: InboundMessageEvent['message']): CloudMessage {

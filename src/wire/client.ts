@@ -9,6 +9,7 @@ import {
   CloseCode,
   PROTOCOL_VERSION,
   type ClientFrame,
+  type AccountUpdatePush,
   type EnvelopeFailedPush,
   type EnvelopePush,
   type KeysLowPush,
@@ -48,6 +49,7 @@ export interface NetworkClientEvents {
   typing: [TypingPush]
   'keys.low': [KeysLowPush]
   'envelope.failed': [EnvelopeFailedPush]
+  'account.update': [AccountUpdatePush]
   connected: []
   disconnected: [code: number, reason: string]
   replaced: []
@@ -256,6 +258,8 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
         return void this.emit('keys.low', frame)
       case 'envelope.failed':
         return void this.emit('envelope.failed', frame)
+      case 'account.update':
+        return void this.emit('account.update', frame)
     }
   }
 

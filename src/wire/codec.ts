@@ -80,6 +80,7 @@ const clientSpecs: Record<ClientFrame['t'], Spec> = {
   'bsuid.resolve': { userId: str },
   'typing.send': { to: str },
   feedback: { waId: str, kind: oneOf('block', 'unblock', 'report') },
+  'account.update.ack': { updateIds: listOf(id) },
 }
 
 const serverSpecs: Record<ServerFrame['t'], Spec> = {
@@ -89,6 +90,7 @@ const serverSpecs: Record<ServerFrame['t'], Spec> = {
   typing: { from: str, timestamp: uint },
   'keys.low': { preKeysLeft: uint },
   'envelope.failed': { envelopeId: id, to: str, error: wireError },
+  'account.update': { updateId: id, field: str, value: isRecord, timestamp: uint },
 }
 
 function firstBadField(record: Record<string, unknown>, spec: Spec): string | undefined {

@@ -180,6 +180,12 @@ export interface TypingSend extends RequestBase {
   to: string
 }
 
+/** The business persisted these `account.update` pushes: the server forgets them. */
+export interface AccountUpdateAck extends RequestBase {
+  t: 'account.update.ack'
+  updateIds: string[]
+}
+
 /** Phones only: block or report a business (feeds the quality rating). */
 export interface Feedback extends RequestBase {
   t: 'feedback'
@@ -203,6 +209,7 @@ export type ClientFrame =
   | BsuidResolve
   | TypingSend
   | Feedback
+  | AccountUpdateAck
 
 // ---- server → client ----
 
@@ -323,4 +330,20 @@ export interface EnvelopeFailedPush {
   error: WireError
 }
 
-export type ServerFrame = Ack | EnvelopePush | ReceiptPush | TypingPush | KeysLowPush | EnvelopeFailedPush
+/**
+ * Something about the business's own account changed on the network (a template's review or
+ * quality, the number's quality or tier, ...). `field` is the Cloud webhook field it becomes
+ * (`message_template_status_update`, `phone_number_quality_update`, `account_update`, ...)
+ * and `value` that notification's `value`. Stored until acked with `account.update.ack`;
+ * pushed to shard 0 of the business, again after each login until acked.
+ */
+export interface AccountUpdatePush {
+  v: typeof PROTOCOL_VERSION
+  t: 'account.update'
+  updateId: string
+  field: string
+  value: Record<string, unknown>
+  timestamp: number
+}
+
+export type ServerFrame = Ack | EnvelopePush | ReceiptPush | TypingPush | KeysLowPush | EnvelopeFailedPush | AccountUpdatePush
