@@ -59,6 +59,16 @@ export class Harness {
     return result
   }
 
+  /** Registers `count` phones +1 `prefix`NNNN at once (one connection, batched writes). */
+  async registerPhones(count: number, prefix: string): Promise<RegisterVerifyResult[]> {
+    const client = this.client()
+    await client.connect()
+    const phones = Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(4, '0')}`)
+    await Promise.all(phones.map((phone) => client.request({ t: 'register.request', cc: '1', phone, method: 'sms' })))
+    const codes = await Promise.all(phones.map((phone) => this.server.lastCode('1', phone)))
+    return Promise.all(phones.map((phone, i) => client.request<RegisterVerifyResult>({ t: 'register.verify', cc: '1', phone, code: codes[i]! })))
+  }
+
   async vnameCert(cc: string, phone: string, displayName: string): Promise<Uint8Array> {
     const { cert } = (await this.control('POST', '/control/vname-certificates', { cc, phone, displayName })).body as { cert: string }
     return Buffer.from(cert, 'base64')

@@ -1,4 +1,5 @@
 import type { Clock } from '../clock.js'
+import { evaluateTier, type TierEvent, type TierProgress } from '../domain/messaging-tiers.js'
 import type { Category, EnvelopeSend, Feedback } from '../wire/frames.js'
 import type { Account } from './accounts.js'
 import type { NetworkDb } from './database.js'
@@ -7,6 +8,9 @@ import { WireFailure } from './wire-failure.js'
 import type { Trx, WriteBatcher } from './write-batcher.js'
 
 export type Quality = 'GREEN' | 'YELLOW' | 'RED'
+
+/** Told of every tier move and quality flag of a business number, in order. */
+export type TierListener = (business: Account, event: TierEvent) => void
 
 export interface IntegrityState {
   tier: Tier
@@ -50,6 +54,9 @@ export class Integrity {
   readonly #initiated = new Map<string, Map<string, number>>()
   /** business\0user\0category → time the open conversation started. */
   readonly #conversations = new Map<string, number>()
+  /** business → pending upgrade and low-quality streak (memory only: a restart starts them afresh). */
+  readonly #progress = new Map<string, Omit<TierProgress, 'tier'>>()
+  #onTierEvent: TierListener = () => undefined
 
   private constructor(db: NetworkDb, batcher: WriteBatcher, clock: Clock, limits: NetworkLimits) {
     this.#db = db
@@ -69,6 +76,35 @@ export class Integrity {
     const open = await db.selectFrom('conversations').selectAll().where('opened_at', '>', now - limits.conversationWindowMs).orderBy('id').execute()
     for (const c of open) integrity.#conversations.set(`${pairKey(c.business, c.user)}\0${c.category}`, c.opened_at)
     return integrity
+  }
+
+  /** Where tier moves and quality flags go (the network pushes them to the business). */
+  onTierEvent(listener: TierListener): void {
+    this.#onTierEvent = listener
+  }
+
+  /**
+   * Moves the number's tier by the rules of domain/messaging-tiers.ts as of now: the new tier
+   * is written in `trx` (or a batch of its own) before the listener hears of it.
+   */
+  async reviewTier(business: Account, trx?: Trx): Promise<void> {
+    if (!business.business) return
+    const now = this.#clock.now()
+    const before = this.tierOf(business)
+    const kept = { upgradeAt: null, lowSince: null, ...this.#progress.get(business.waId) }
+    const { progress, events } = evaluateTier(
+      { tier: before, ...kept },
+      { now, quality: this.quality(business.waId), uniqueUsers: this.#usersTowardsUpgrade(business.waId, before, kept.upgradeAt, now) },
+      { upgradeDelayMs: this.#limits.tierUpgradeDelayMs, downgradeAfterMs: this.#limits.tierDowngradeAfterMs },
+    )
+    if (progress.upgradeAt === null && progress.lowSince === null) this.#progress.delete(business.waId)
+    else this.#progress.set(business.waId, { upgradeAt: progress.upgradeAt, lowSince: progress.lowSince })
+    if (progress.tier !== before) {
+      const write = (t: Trx) => t.updateTable('accounts').set({ tier: progress.tier }).where('wa_id', '=', business.waId).execute()
+      await (trx ? write(trx) : this.#batcher.run(write))
+      business.tier = progress.tier
+    }
+    for (const event of events) this.#onTierEvent(business, event)
   }
 
   /** Whether `user` blocked `business`: nothing of the business reaches them. */
@@ -91,6 +127,7 @@ export class Integrity {
     if (pairWindow.count >= limits.pairBurst) throw new WireFailure('pair_rate_limit', `more than ${limits.pairBurst} envelopes to ${user} in ${limits.pairWindowMs} ms`)
     const initiated = frame.businessInitiated ? this.#initiatedOf(business.waId) : undefined
     if (initiated) {
+      await this.reviewTier(business, trx)
       if (this.quality(business.waId) === 'RED') throw new WireFailure('spam_rate_limit', 'quality rating is RED: business-initiated messages are refused')
       const tier = this.tierOf(business)
       const capacity = tierCapacity(tier)
@@ -111,6 +148,8 @@ export class Integrity {
         .values({ business: business.waId, user, last_at: now })
         .onConflict((oc) => oc.columns(['business', 'user']).doUpdateSet({ last_at: now }))
         .execute()
+      // half the limit used: the upgrade is scheduled now
+      await this.reviewTier(business, trx)
     }
     const category = frame.category ?? 'service'
     const conversation = `${pair}\0${category}`
@@ -138,6 +177,7 @@ export class Integrity {
     if (kind === 'unblock') return void this.#blocks.delete(pair)
     if (kind === 'block') this.#blocks.add(pair)
     this.#feedbackOf(business.waId).push(now)
+    await this.reviewTier(business)
   }
 
   tierOf(account: Account): Tier {
@@ -153,6 +193,7 @@ export class Integrity {
   }
 
   async state(account: Account): Promise<IntegrityState> {
+    await this.reviewTier(account)
     const now = this.#clock.now()
     const rows = await this.#db
       .selectFrom('conversations')
@@ -200,6 +241,21 @@ export class Integrity {
   #uniqueUsers(users: Map<string, number>, now: number): number {
     for (const [user, last] of users) if (last <= now - this.#limits.messagingWindowMs) users.delete(user)
     return users.size
+  }
+
+  /**
+   * Unique users as far as the upgrade rule needs them: counting walks the whole window, so it
+   * is skipped while it cannot matter (an upgrade pending, the top tier, under half by size).
+   */
+  #usersTowardsUpgrade(business: string, tier: Tier, upgradeAt: number | null, now: number): number {
+    const users = this.#initiatedOf(business)
+    if (upgradeAt !== null || tier === 'unlimited') return 0
+    return users.size * 2 < tierCapacity(tier) ? users.size : this.#uniqueUsers(users, now)
+  }
+
+  /** Reviews the numbers with a pending upgrade or a low-quality streak: time alone moves them. */
+  async reviewTiers(accounts: Iterable<Account>): Promise<void> {
+    for (const account of accounts) if (this.#progress.has(account.waId)) await this.reviewTier(account)
   }
 
   #feedbackOf(business: string): number[] {

@@ -1,19 +1,19 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import type { Tier } from '../domain/messaging-tiers.js'
 
 /** Messaging-limit tiers: unique users a number may start business-initiated conversations with per rolling 24 h. */
-export const TIERS = ['250', '1000', '10000', '100000', 'unlimited'] as const
-export type Tier = (typeof TIERS)[number]
-
-export function tierCapacity(tier: Tier): number {
-  return tier === 'unlimited' ? Infinity : Number(tier)
-}
+export { TIERS, tierCapacity, type Tier } from '../domain/messaging-tiers.js'
 
 export interface NetworkLimits {
   /** Tier of a newly registered business number ('strict' default 250; 'dev' default unlimited). */
   initialTier: Tier
   /** Rolling window of the messaging-limit tier. */
   messagingWindowMs: number
+  /** Tiers move (domain/messaging-tiers.ts): an upgrade lands this long after half the limit was used. */
+  tierUpgradeDelayMs: number
+  /** Quality RED this long without a break moves the tier one step down. */
+  tierDowngradeAfterMs: number
   /** Pair rate limit: at most `pairBurst` envelopes from one business to one user per `pairWindowMs`. */
   pairBurst: number
   pairWindowMs: number
@@ -68,6 +68,8 @@ export function resolveLimits(profile: 'dev' | 'strict', overrides: Partial<Netw
   return Object.freeze({
     initialTier: profile === 'dev' ? 'unlimited' : '250',
     messagingWindowMs: DAY,
+    tierUpgradeDelayMs: 6 * HOUR,
+    tierDowngradeAfterMs: 7 * DAY,
     pairBurst: 45,
     pairWindowMs: 6000,
     throughputPerSecond: 1000,

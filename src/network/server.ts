@@ -18,6 +18,7 @@ import { Relay } from './relay.js'
 import { RequestMemo } from './request-memo.js'
 import { Router } from './router.js'
 import { TemplateRegistry } from './templates.js'
+import { tierUpdates } from './tier-updates.js'
 import { UserIds } from './user-ids.js'
 import { VnameIssuer } from './vname.js'
 import { WriteBatcher } from './write-batcher.js'
@@ -77,6 +78,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const userIds = UserIds.load(opts.dataDir, (waId) => accounts.get(waId))
   const integrity = await Integrity.load(db, batcher, clock, limits)
   const relay = new Relay({ db, batcher, clock, integrity, limits, deliver: router.deliver })
+  integrity.onTierEvent(tierUpdates({ batcher, relay, logger }))
   const templates = new TemplateRegistry(db, batcher, clock, opts.autoApproveTemplates ?? profile === 'dev')
   const blobs = new BlobStore({ dir: path.join(opts.dataDir, 'blobs'), db, batcher, clock, ttlMs: opts.blobTtlMs ?? 14 * DAY, maxBytes: limits.maxBlobBytes })
   const memo = new RequestMemo(clock)
@@ -117,6 +119,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
     await blobs.sweep()
     await relay.sweep()
     integrity.sweep()
+    await integrity.reviewTiers(accounts.list())
     memo.sweep()
   }
   let sweeping: Promise<void> | undefined
