@@ -156,10 +156,23 @@ const m0001_initial: Migration = {
     await db.schema.createIndex('conversations_business_opened').on('conversations').columns(['business', 'opened_at']).execute()
   },
 }
+
+/** Template review and quality: parameter format, quality score, the pause ladder, the review's due time. */
+const m0002_template_quality: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema.alterTable('templates').addColumn('parameter_format', 'text').execute()
+    await db.schema.alterTable('templates').addColumn('quality', 'text').execute()
+    await db.schema.alterTable('templates').addColumn('pauses', 'integer', (c) => c.notNull().defaultTo(0)).execute()
+    await db.schema.alterTable('templates').addColumn('paused_until', 'integer').execute()
+    await db.schema.alterTable('templates').addColumn('review_at', 'integer').execute()
+    await db.schema.alterTable('templates').addColumn('edited_at', 'integer').execute()
+  },
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001_initial,
+  '0002_template_quality': m0002_template_quality,
 }
 
 export const networkMigrations: MigrationProvider = {

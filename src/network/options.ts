@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import type { TemplateQualityRules } from '../domain/template-quality.js'
 import type { Tier } from '../domain/messaging-tiers.js'
 
 /** Messaging-limit tiers: unique users a number may start business-initiated conversations with per rolling 24 h. */
@@ -53,12 +54,22 @@ export interface NetworkServerOptions {
   blobTtlMs?: number
   /** New templates start APPROVED instead of PENDING; default true for the dev profile. */
   autoApproveTemplates?: boolean
+  /** How long a submitted template waits for its review (docs/templates.md); null: for an operator. Dev 0, strict null. */
+  templateReviewDelayMs?: number | null
+  /** Template quality and pause ladder rules (domain/template-quality.ts). */
+  templateQuality?: Partial<TemplateQualityRules>
   /** How often expired blobs, envelopes and dedup entries are swept; default 60 s. */
   sweepIntervalMs?: number
   /** Server-side keep-alive ping interval; a connection missing one pong is dropped. Default 30 s. */
   pingIntervalMs?: number
   /** fsync every commit (default true); false keeps killed processes safe but not power cuts: load tests. */
   fsync?: boolean
+}
+
+/** The template review a profile gets: dev decides at once, strict leaves it to an operator. */
+export function templateReview(profile: 'dev' | 'strict', opts: NetworkServerOptions): { delayMs: number | null } {
+  if (opts.templateReviewDelayMs !== undefined) return { delayMs: opts.templateReviewDelayMs }
+  return { delayMs: opts.autoApproveTemplates ?? profile === 'dev' ? 0 : null }
 }
 
 const HOUR = 60 * 60 * 1000

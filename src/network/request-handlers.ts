@@ -30,7 +30,14 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return s.memo.run(memoKey(account.waId, frame), () => takeBundle(s, frame.waId))
     case 'envelope.send': {
       checkCounterparty(conn, account, frame.to, s)
-      const sent = s.relay.send(account, frame)
+      let sent = s.relay.send(account, frame)
+      if (frame.templateId !== undefined && account.business) {
+        const templateId = frame.templateId
+        sent = sent.then(async (result) => {
+          if (!result.duplicate) await s.templates.quality.sent(account.waId, frame.to, templateId)
+          return result
+        })
+      }
       const toUserId = s.userIds.towards(account, frame.to)
       return toUserId ? sent.then((result) => ({ ...result, toUserId })) : sent
     }
@@ -45,6 +52,12 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return s.relay.ackUpdates(account.waId, frame.updateIds)
     case 'templates.get':
       return s.templates.pack(account)
+    case 'templates.create':
+      return s.memo.run(memoKey(account.waId, frame), () => s.templates.submit(account, frame.template))
+    case 'templates.update':
+      return s.memo.run(memoKey(account.waId, frame), () => s.templates.edit(account, frame.templateId, frame.changes))
+    case 'templates.delete':
+      return s.memo.run(memoKey(account.waId, frame), async () => ({ deleted: await s.templates.deleteByName(account, frame.name, frame.templateId) }))
     case 'contacts.check':
       return Promise.resolve(s.accounts.check(frame.phones))
     case 'bsuid.resolve':
@@ -57,7 +70,12 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
       return Promise.resolve({ delivered } satisfies TypingSendResult)
     }
     case 'feedback':
-      return s.memo.run(memoKey(account.waId, frame), () => s.integrity.feedback(account.waId, s.accounts.get(frame.waId), frame.kind))
+      return s.memo.run(memoKey(account.waId, frame), async () => {
+        // a second block of a blocked business changes nothing
+        const repeated = frame.kind === 'block' && s.integrity.isBlocked(frame.waId, account.waId)
+        await s.integrity.feedback(account.waId, s.accounts.get(frame.waId), frame.kind)
+        if (!repeated) await s.templates.quality.feedback(frame.waId, account.waId, frame.kind)
+      })
   }
 }
 

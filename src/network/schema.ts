@@ -117,6 +117,18 @@ export interface TemplatesTable {
   reason: string | null
   created_at: number
   updated_at: number
+  /** POSITIONAL or NAMED; null for templates stored before it was kept (positional). */
+  parameter_format: string | null
+  /** GREEN | YELLOW | RED; null = UNKNOWN. */
+  quality: string | null
+  /** Quality pauses so far (the third disables it). */
+  pauses: Generated<number>
+  /** A quality pause ends at this time. */
+  paused_until: number | null
+  /** A PENDING template is decided at this time; null = it waits for an operator. */
+  review_at: number | null
+  /** Last edit by the business (an approved template may be edited once a day). */
+  edited_at: number | null
 }
 
 export interface BlocksTable {

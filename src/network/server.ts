@@ -13,7 +13,7 @@ import { controlAuthHook, controlRoutes } from './control-routes.js'
 import { openNetworkDatabase } from './database.js'
 import { Integrity } from './integrity.js'
 import { KeyDirectory } from './keys.js'
-import { resolveLimits, type NetworkServerOptions } from './options.js'
+import { resolveLimits, templateReview, type NetworkServerOptions } from './options.js'
 import { Relay } from './relay.js'
 import { RequestMemo } from './request-memo.js'
 import { Router } from './router.js'
@@ -79,7 +79,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const integrity = await Integrity.load(db, batcher, clock, limits)
   const relay = new Relay({ db, batcher, clock, integrity, limits, deliver: router.deliver })
   integrity.onTierEvent(tierUpdates({ batcher, relay, logger }))
-  const templates = new TemplateRegistry(db, batcher, clock, opts.autoApproveTemplates ?? profile === 'dev')
+  const templates = new TemplateRegistry({ db, batcher, clock, relay, review: templateReview(profile, opts), quality: opts.templateQuality })
   const blobs = new BlobStore({ dir: path.join(opts.dataDir, 'blobs'), db, batcher, clock, ttlMs: opts.blobTtlMs ?? 14 * DAY, maxBytes: limits.maxBlobBytes })
   const memo = new RequestMemo(clock)
   const services: NetworkServices = { accounts, keys, relay, integrity, templates, router, memo, userIds, limits, clock, logger }
@@ -118,6 +118,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const sweep = async (): Promise<void> => {
     await blobs.sweep()
     await relay.sweep()
+    await templates.sweep()
     integrity.sweep()
     await integrity.reviewTiers(accounts.list())
     memo.sweep()

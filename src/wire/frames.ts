@@ -39,6 +39,7 @@ export type WireErrorCode =
   | 'not_found'
   | 'wrong_shard' // recipient does not belong to the shard this connection owns
   | 'too_large' // a frame or field is over its limit (e.g. an envelope body over 256 KiB); never retried
+  | 'already_exists' // a template of that name and language exists (Graph 100 / 2388024)
   | 'internal'
 
 export interface WireError {
@@ -132,6 +133,8 @@ export interface EnvelopeSend extends RequestBase {
   /** Set by business senders: template messages open business-initiated conversations. */
   category?: Category
   businessInitiated?: boolean
+  /** A template message: the template's id, so that blocks and reports count against its quality. */
+  templateId?: string
 }
 
 /** The receiver confirms it persisted an envelope; the server then forgets it. */
@@ -154,6 +157,26 @@ export interface ReceiptAck extends RequestBase {
 
 export interface TemplatesGet extends RequestBase {
   t: 'templates.get'
+}
+
+/** Business numbers: submit a template for review (Meta's rules, domain/template-definition.ts). */
+export interface TemplatesCreate extends RequestBase {
+  t: 'templates.create'
+  template: Record<string, unknown>
+}
+
+/** Business numbers: edit one of their templates (`components` and/or `category`); it goes back to review. */
+export interface TemplatesUpdate extends RequestBase {
+  t: 'templates.update'
+  templateId: string
+  changes: Record<string, unknown>
+}
+
+/** Business numbers: delete every language of `name`, or only the template `templateId` of that name. */
+export interface TemplatesDelete extends RequestBase {
+  t: 'templates.delete'
+  name: string
+  templateId?: string
 }
 
 export interface ContactsCheck extends RequestBase {
@@ -205,6 +228,9 @@ export type ClientFrame =
   | ReceiptSend
   | ReceiptAck
   | TemplatesGet
+  | TemplatesCreate
+  | TemplatesUpdate
+  | TemplatesDelete
   | ContactsCheck
   | BsuidResolve
   | TypingSend
@@ -264,7 +290,8 @@ export interface TemplateComponentWire {
   type: 'HEADER' | 'BODY' | 'FOOTER' | 'BUTTONS'
   format?: 'TEXT' | 'IMAGE' | 'VIDEO' | 'DOCUMENT' | 'LOCATION'
   text?: string
-  buttons?: { type: string; text: string; url?: string; phone_number?: string }[]
+  example?: Record<string, unknown>
+  buttons?: { type: string; text: string; url?: string; phone_number?: string; otp_type?: string; example?: string[] }[]
 }
 export interface TemplateWire {
   id: string
@@ -273,6 +300,14 @@ export interface TemplateWire {
   category: 'MARKETING' | 'UTILITY' | 'AUTHENTICATION'
   status: 'APPROVED' | 'PENDING' | 'REJECTED' | 'PAUSED' | 'DISABLED'
   components: TemplateComponentWire[]
+  /** Why it was rejected (e.g. INVALID_FORMAT); absent otherwise. */
+  reason?: string
+  /** GREEN, YELLOW, RED, or UNKNOWN until enough of its messages were sent. */
+  quality?: 'GREEN' | 'YELLOW' | 'RED' | 'UNKNOWN'
+  parameterFormat?: 'POSITIONAL' | 'NAMED'
+}
+export interface TemplatesDeleteResult {
+  deleted: string[]
 }
 export interface TemplatesGetResult {
   namespace: string
