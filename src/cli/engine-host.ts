@@ -50,6 +50,7 @@ export class EngineThread {
       checkContacts: remote('checkContacts'),
       resolveUserId: remote('resolveUserId'),
       templates: remote('templates'),
+      manageTemplates: remote('manageTemplates'),
     }
   }
 

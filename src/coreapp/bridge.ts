@@ -1,8 +1,10 @@
-import type { ContactCheckResult, CoreBridge, RegistrationRequest } from '../domain/bridge.js'
+import type { ContactCheckResult, CoreBridge, RegistrationRequest, TemplateOperation, TemplateOperationResult } from '../domain/bridge.js'
 import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
 import { OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
-import { SHARD_COUNTS, type BsuidResolveResult, type RegisterRequestResult, type RegisterVerifyResult, type WireErrorCode } from '../wire/frames.js'
+import {
+  SHARD_COUNTS, type BsuidResolveResult, type RegisterRequestResult, type RegisterVerifyResult, type TemplatesDeleteResult, type TemplateWire, type WireErrorCode,
+} from '../wire/frames.js'
 import { shardOf } from '../domain/shard.js'
 import type { TemplatePack } from '../domain/templates.js'
 import { hashPassword, verifyPassword } from '../store/users.js'
@@ -212,6 +214,27 @@ export class CoreAppBridge implements CoreBridge {
     }
   }
 
+  async manageTemplates(phoneNumberId: string, operation: TemplateOperation): Promise<TemplateOperationResult> {
+    await this.#number(phoneNumberId)
+    const engine = this.#host.engine(phoneNumberId)
+    const client = engine?.anyClient()
+    if (!engine || !client?.connected) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network, which holds its templates')
+    const request = operation.op === 'create'
+      ? client.request<TemplateWire>({ t: 'templates.create', template: operation.template })
+      : operation.op === 'edit'
+        ? client.request<TemplateWire>({ t: 'templates.update', templateId: operation.templateId, changes: operation.changes })
+        : client.request<TemplatesDeleteResult>({ t: 'templates.delete', name: operation.name, ...(operation.templateId ? { templateId: operation.templateId } : {}) })
+    try {
+      const result = await withTimeout<TemplateWire | TemplatesDeleteResult>(request, NETWORK_ANSWER_TIMEOUT_MS)
+      // the next send must see the change
+      this.#ctx.templates.forget(phoneNumberId)
+      return 'deleted' in result ? { ok: true, deleted: result.deleted } : { ok: true, template: result }
+    } catch (err) {
+      if (err instanceof WireRequestError && TEMPLATE_REFUSALS[err.code]) return { ok: false, reason: TEMPLATE_REFUSALS[err.code]!, message: err.message }
+      throw wireError(err, 'changing the templates failed')
+    }
+  }
+
   async #number(phoneNumberId: string) {
     const row = await this.#ctx.store.numbers.get(phoneNumberId)
     if (!row) throw new WaboxError(OnPremCode.RESOURCE_NOT_FOUND, `phone number ${phoneNumberId} not found`)
@@ -229,6 +252,13 @@ export class CoreAppBridge implements CoreBridge {
       await client.close()
     }
   }
+}
+
+/** Network refusals of a template change, for the dialect to word. */
+const TEMPLATE_REFUSALS: Partial<Record<WireErrorCode, 'exists' | 'invalid' | 'not_found'>> = {
+  already_exists: 'exists',
+  bad_request: 'invalid',
+  not_found: 'not_found',
 }
 
 /** Network errors of registration calls in the API's terms. */

@@ -47,7 +47,7 @@ interface BatchContext {
 /** Recipients per `contacts.check` request; the network takes lists of up to 1000. */
 const CHECK_CHUNK = 500
 
-type Prepared = { ok: true; content: Uint8Array; category: ConversationCategory } | { ok: false; failure: Failure } | { ok: 'retry' }
+type Prepared = { ok: true; content: Uint8Array; category: ConversationCategory; templateId?: string } | { ok: false; failure: Failure } | { ok: 'retry' }
 
 /**
  * The outbound pipeline of one number: claims queued messages of the shards this process
@@ -59,6 +59,8 @@ export class OutboundPipeline {
   readonly #engine: EngineView
   readonly #inflight = new Map<string, number>()
   readonly #attempts = new Map<string, number>()
+  /** Template of a message about to be sent: the network rates templates by their messages. */
+  readonly #templateIds = new Map<string, string>()
   #cursor = 0
   /** Connected shards at the last claim; the cursor only holds for that set. */
   #claimedShards = ''
@@ -174,6 +176,7 @@ export class OutboundPipeline {
           messageId: row.id, phoneNumberId: engine.phoneNumberId, peer, shard: row.shard, kind: encrypted.kind, body: encrypted.body,
           category: prepared.category, businessInitiated: isBusinessInitiated(prepared.category),
         })
+        if (prepared.templateId) this.#templateIds.set(row.id, prepared.templateId)
       } catch (err) {
         let verdict = err instanceof WireRequestError ? failureOfWireError(err.code, err.message) : 'retry'
         // retried a few times (a database or network hiccup passes), then this message alone fails
@@ -263,7 +266,7 @@ export class OutboundPipeline {
     } catch (err) {
       return { ok: false, failure: this.#poison(row.id, 'the message could not be encoded', err) }
     }
-    return { ok: true, content, category: template ? messageCategory(template.category) : 'service' }
+    return { ok: true, content, category: template ? messageCategory(template.category) : 'service', ...(template?.id ? { templateId: template.id } : {}) }
   }
 
   /** Which of `peers` have no WhatsApp account, asked of the network in one request per chunk. */
@@ -301,10 +304,13 @@ export class OutboundPipeline {
   #send(id: string, peer: string, shard: number, envelope: StoredEnvelope): void {
     const conn = this.#engine.connection(shard)
     if (!conn) return this.#release(id)
+    const templateId = this.#templateIds.get(id)
+    this.#templateIds.delete(id)
     conn.client.request<EnvelopeSendResult>({
       t: 'envelope.send', envelopeId: id, to: peer, kind: envelope.kind, body: envelope.body,
       ...(envelope.category ? { category: envelope.category as ConversationCategory } : {}),
       businessInitiated: envelope.businessInitiated,
+      ...(templateId ? { templateId } : {}),
     }).then(
       // status times are this process's clock, like every other status it records
       (result) => this.#settle(id, { messageId: id, status: 'sent', at: this.#ctx.clock.now(), userId: result.toUserId }),

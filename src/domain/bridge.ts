@@ -1,4 +1,4 @@
-import type { TemplatePack } from './templates.js'
+import type { TemplateDefinition, TemplatePack } from './templates.js'
 
 /**
  * The few WebApp requests that need a synchronous answer from the CoreApp (registration
@@ -22,6 +22,17 @@ export interface ContactCheckResult {
   wa_id?: string
 }
 
+/** A change to the number's templates, which the network holds (Meta's side). */
+export type TemplateOperation =
+  | { op: 'create'; template: Record<string, unknown> }
+  | { op: 'edit'; templateId: string; changes: Record<string, unknown> }
+  | { op: 'delete'; name: string; templateId?: string }
+
+/** Plain data, so that it crosses the internal RPC; the dialect turns a refusal into its error. */
+export type TemplateOperationResult =
+  | { ok: true; template?: TemplateDefinition; deleted?: string[] }
+  | { ok: false; reason: 'exists' | 'invalid' | 'not_found'; message: string }
+
 export interface CoreBridge {
   /** 'code_sent' → HTTP 202 with the decoded vname; 'already_registered' → 201. */
   requestCode(phoneNumberId: string, req: RegistrationRequest): Promise<{ status: 'code_sent' | 'already_registered'; vname: string }>
@@ -44,4 +55,6 @@ export interface CoreBridge {
   resolveUserId(phoneNumberId: string, userId: string): Promise<string | undefined>
   /** The number's message templates as the network holds them now: its namespace, each template with its review status. */
   templates(phoneNumberId: string): Promise<TemplatePack>
+  /** Submits, edits or deletes templates of the number on the network. */
+  manageTemplates(phoneNumberId: string, operation: TemplateOperation): Promise<TemplateOperationResult>
 }

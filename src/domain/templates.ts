@@ -6,6 +6,8 @@ import type { HsmObject, LocationObject, MediaObject, TemplateComponent, Templat
  * with the network's `TemplateWire` / `TemplatesGetResult`.
  */
 export interface TemplateDefinition {
+  /** The network's id of the template (absent in packs that predate it). */
+  id?: string
   name: string
   language: string
   category: string
@@ -14,8 +16,14 @@ export interface TemplateDefinition {
     type: string
     format?: string
     text?: string
-    buttons?: readonly { type: string; text: string; url?: string; phone_number?: string }[]
+    example?: Record<string, unknown>
+    buttons?: readonly { type: string; text: string; url?: string; phone_number?: string; otp_type?: string; example?: string[] }[]
   }[]
+  /** Why the review rejected it. */
+  reason?: string
+  /** GREEN | YELLOW | RED | UNKNOWN. */
+  quality?: string
+  parameterFormat?: 'POSITIONAL' | 'NAMED'
 }
 
 export interface TemplatePack {
@@ -31,6 +39,8 @@ export interface HydratedButton {
 }
 
 export interface HydratedTemplate {
+  /** The template's id, when the pack has one: the network rates a template by its messages. */
+  id?: string
   name: string
   language: string
   /** The template's category, lower case (marketing | utility | authentication). */
@@ -117,7 +127,7 @@ export function placeholders(text: string): string[] {
 }
 
 function hydrate(def: TemplateDefinition, components: readonly TemplateComponent[]): HydratedTemplate {
-  const out: HydratedTemplate = { name: def.name, language: def.language, category: def.category.toLowerCase(), body: '' }
+  const out: HydratedTemplate = { ...(def.id ? { id: def.id } : {}), name: def.name, language: def.language, category: def.category.toLowerCase(), body: '' }
   const find = (type: string) => def.components.find((c) => c.type === type)
   const given = (type: 'header' | 'body') => components.filter((c) => c.type === type).flatMap((c) => c.parameters ?? [])
 

@@ -176,6 +176,7 @@ const CLOUD_ROWS = [
   [133015, 'REGISTER_WAIT', 'Wait a few minutes before registering again', 400, 1015],
   [133016, 'REGISTER_RATE_LIMIT', 'Account register or deregister rate limit exceeded', 400, 1015],
   [135000, 'GENERIC_USER_ERROR', 'Generic user error', 400, 1025],
+  [136025, 'CODE_VERIFICATION_FAILED', 'Verification code is wrong or expired', 400, 1009],
 ] as const
 
 type AnyRow = readonly [number, string, ...unknown[]]
@@ -191,6 +192,19 @@ export const OnPremCode = codeMap(CLIENT_ROWS)
 export const WebhookCode = codeMap(WEBHOOK_ROWS)
 /** Cloud / Graph codes, e.g. `CloudCode.PARAMETER_INVALID` = 131009. */
 export const CloudCode = codeMap(CLOUD_ROWS)
+
+/**
+ * Graph `error_subcode`s that ride on code 100 (INVALID_PARAMETER) of template management
+ * (cloud-api.md §6; docs/errors.md lists them).
+ */
+export const GraphSubcode = Object.freeze({
+  /** A template of this name in this language exists: "Content in this language already exists". */
+  TEMPLATE_LANGUAGE_EXISTS: 2388024,
+  /** A text header with new lines, formatting characters, emojis or asterisks. */
+  TEMPLATE_HEADER_FORMAT: 2388072,
+  /** A body that starts or ends with a variable. */
+  TEMPLATE_VARIABLE_AT_EDGE: 2388299,
+} as const)
 
 export type OnPremClientCodeValue = (typeof CLIENT_ROWS)[number][0]
 export type WebhookCodeValue = (typeof WEBHOOK_ROWS)[number][0]

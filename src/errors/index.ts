@@ -1,6 +1,7 @@
 export {
   CATALOGUE,
   CloudCode,
+  GraphSubcode,
   OnPremCode,
   WebhookCode,
   catalogueEntry,

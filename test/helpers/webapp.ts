@@ -1,8 +1,9 @@
 import path from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import { Registry } from 'prom-client'
-import type { ContactCheckResult, CoreBridge, RegistrationRequest } from '../../src/domain/bridge.js'
-import type { TemplatePack } from '../../src/domain/templates.js'
+import type { ContactCheckResult, CoreBridge, RegistrationRequest, TemplateOperation, TemplateOperationResult } from '../../src/domain/bridge.js'
+import { checkTemplateDefinition, checkTemplateEdit } from '../../src/domain/template-definition.js'
+import type { TemplateDefinition, TemplatePack } from '../../src/domain/templates.js'
 import { OnPremCode, WaboxError } from '../../src/errors/index.js'
 import { MediaVolume } from '../../src/media/volume.js'
 import type { ApiKeyScope } from '../../src/store/api-keys.js'
@@ -68,6 +69,34 @@ export class FakeBridge implements CoreBridge {
   async templates(phoneNumberId: string): Promise<TemplatePack> {
     this.calls.push({ method: 'templates', args: [phoneNumberId] })
     return this.pack
+  }
+
+  /** Keeps templates in `pack` as the network would, PENDING until a test sets another status. */
+  async manageTemplates(phoneNumberId: string, op: TemplateOperation): Promise<TemplateOperationResult> {
+    this.calls.push({ method: 'manageTemplates', args: [phoneNumberId, op] })
+    const templates = [...this.pack.templates]
+    if (op.op === 'delete') {
+      const gone = templates.filter((t) => t.name === op.name && (op.templateId === undefined || t.id === op.templateId))
+      if (gone.length === 0) return { ok: false, reason: 'not_found', message: `no template named ${op.name}` }
+      this.pack = { ...this.pack, templates: templates.filter((t) => !gone.includes(t)) }
+      return { ok: true, deleted: gone.map((t) => t.id!) }
+    }
+    if (op.op === 'create') {
+      const checked = checkTemplateDefinition(op.template)
+      if (!checked.ok) return { ok: false, reason: 'invalid', message: checked.message }
+      const { name, language, category, components, parameterFormat } = checked.value
+      if (templates.some((t) => t.name === name && t.language === language)) return { ok: false, reason: 'exists', message: `${name} (${language}) exists` }
+      const template: TemplateDefinition = { id: String(100_000_000_000_000 + templates.length + 1), name, language, category, status: 'PENDING', components, quality: 'UNKNOWN', parameterFormat }
+      this.pack = { ...this.pack, templates: [...templates, template] }
+      return { ok: true, template }
+    }
+    const current = templates.find((t) => t.id === op.templateId)
+    if (!current) return { ok: false, reason: 'not_found', message: `no template ${op.templateId}` }
+    const checked = checkTemplateEdit(op.changes, { category: current.category, parameterFormat: current.parameterFormat ?? 'POSITIONAL' })
+    if (!checked.ok) return { ok: false, reason: 'invalid', message: checked.message }
+    const edited: TemplateDefinition = { ...current, category: checked.value.category, components: checked.value.components ?? current.components, status: 'PENDING' }
+    this.pack = { ...this.pack, templates: templates.map((t) => (t === current ? edited : t)) }
+    return { ok: true, template: edited }
   }
 
   async checkContacts(phoneNumberId: string, inputs: string[], opts: { blocking: boolean; forceCheck: boolean }): Promise<ContactCheckResult[]> {

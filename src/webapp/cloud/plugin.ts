@@ -4,11 +4,14 @@ import type { Dialect, DialectErrors } from '../dialects.js'
 import { dialectErrorHandler } from '../errors.js'
 import { CloudAuth } from './auth.js'
 import { cloudErrors } from './envelope.js'
+import { businessProfileRoutes } from './business-profile.js'
 import { cloudMediaRoutes, mediaKind } from './media.js'
 import { messagesRoutes } from './messages.js'
 import { GraphObjects } from './objects.js'
 import { isGraphPath, unversionedUrl } from './paths.js'
 import { phoneNumberKind, phoneNumbersRoutes } from './phone-numbers.js'
+import { registrationRoutes, twoStepKind } from './registration.js'
+import { cloudTemplatesRoutes, templateKind } from './templates.js'
 import { cloudWebhookRoutes } from './webhooks.js'
 
 function pathOf(url: string): string {
@@ -38,10 +41,17 @@ async function cloudPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors
   const objects = new GraphObjects()
   objects.add(phoneNumberKind(ctx))
   objects.add(mediaKind(ctx))
+  // before the webhook override: a POST /{phone_number_id} with a pin is two-step verification
+  objects.add(twoStepKind(ctx))
   messagesRoutes(app, ctx)
   phoneNumbersRoutes(app, ctx)
+  cloudTemplatesRoutes(app, ctx)
+  registrationRoutes(app, ctx)
+  businessProfileRoutes(app, ctx)
   await cloudMediaRoutes(app, ctx)
   await cloudWebhookRoutes(app, ctx, objects)
+  // last: finding a template asks the network
+  objects.add(templateKind(ctx))
   objects.routes(app)
 }
 
