@@ -11,6 +11,7 @@ import { ErrorDialects, type Dialect } from './dialects.js'
 import { frameworkErrorHandler, installErrorHandling, MAX_PARAM_LENGTH } from './errors.js'
 import { methodLabel, WebMetrics } from './metrics.js'
 import { cloudDialect } from './cloud/plugin.js'
+import { hubDialect } from './hub/plugin.js'
 import { onPremDialect } from './onprem/plugin.js'
 import { RateLimiter } from './rate-limit.js'
 import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-guards.js'
@@ -19,7 +20,7 @@ import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-g
  * The dialects served, each a plugin folder under webapp/. The first answers what cannot be
  * placed in any (a request line that cannot be read); one may claim the URLs no dialect matches.
  */
-export const DIALECTS: readonly Dialect[] = [onPremDialect, cloudDialect, d360Dialect]
+export const DIALECTS: readonly Dialect[] = [onPremDialect, hubDialect, cloudDialect, d360Dialect]
 
 /** The OpenAPI document at `/docs`: every dialect's routes, descriptions and credentials. */
 function openapi(version: string, dialects: readonly Dialect[]) {

@@ -12,6 +12,7 @@ import { outboundIntake } from '../store/outbound-intake.js'
 import type { PhoneNumberRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 import { meta, type Meta } from './errors.js'
+import type { HubDeps } from './hub/ports.js'
 import type { RateLimiter } from './rate-limit.js'
 import { TtlCache } from './ttl-cache.js'
 import type { AppStats, WebhooksPort } from './webhooks-port.js'
@@ -120,6 +121,8 @@ export interface WebAppDeps {
   onCertificateChange?: (tls: TlsMaterial) => void
   /** `node` label of the metrics; default the host name. */
   nodeName?: string
+  /** The Hub's view of the simulated phones and its change notices (src/cli/hub-wiring.ts). */
+  hub?: HubDeps
 }
 
 /** What route modules share: the deps and small helpers bound to them. */

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client'
+import { Counter, Gauge, Summary, type Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
 import type { StatMetric } from './context.js'
 
@@ -10,10 +10,14 @@ function counter(registry: Registry, name: string, help: string, labelNames: str
     ?? new Counter({ name, help, labelNames, registers: [registry] })
 }
 
+/** Accept latency of sends (p50, p99), which the Hub's charts show. */
+export const SEND_LATENCY = 'api_send_latency_ms'
+
 /** Webapp metrics on the injected registry (several apps may share one registry). */
 export class WebMetrics {
   readonly #requests: Counter<string>
   readonly #durations: Counter<string>
+  readonly #sendLatency: Summary<string>
   #inFlight = 0
 
   constructor(registry: Registry, readonly node: string, clock: Clock) {
@@ -38,6 +42,10 @@ export class WebMetrics {
     }
     this.#requests = counter(registry, 'api_requests', 'Number of API requests by endpoint and HTTP status', ['node', 'method', 'result'])
     this.#durations = counter(registry, 'api_requests_duration_ms_sum', 'Total time spent answering API requests, ms', ['node', 'method', 'result'])
+    this.#sendLatency = (registry.getSingleMetric(SEND_LATENCY) as Summary<string> | undefined) ?? new Summary({
+      name: SEND_LATENCY, help: 'Time to accept a message (every dialect\'s send), ms, over the last minute', labelNames: ['node'],
+      percentiles: [0.5, 0.99], maxAgeSeconds: 60, ageBuckets: 6, registers: [registry],
+    })
   }
 
   started(): void {
@@ -50,6 +58,7 @@ export class WebMetrics {
     const labels = { node: this.node, method, result: String(status) }
     this.#requests.inc(labels)
     this.#durations.inc(labels, Math.round(ms))
+    if (status < 300 && method.startsWith('POST_') && method.endsWith('_messages')) this.#sendLatency.observe({ node: this.node }, ms)
   }
 }
 

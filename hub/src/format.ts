@@ -1,0 +1,16 @@
+/** `14:03:07` in the viewer's time zone, from a server timestamp. */
+export function clock(ms: number): string {
+  return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+}
+
+/** What a message says, in one line: its text, caption, or its type in brackets. */
+export function summary(type: string, opened: unknown): string {
+  if (typeof opened !== 'object' || opened === null) return '[cannot be opened]'
+  const content = opened as Record<string, unknown>
+  const part = (content[type] ?? {}) as Record<string, unknown>
+  const text = (content.text as { body?: string } | undefined)?.body ?? part.caption ?? part.body ?? (part as { name?: string }).name
+  if (typeof text === 'string') return text
+  if (type === 'reaction') return `reacted ${String((part as { emoji?: string }).emoji ?? '')}`
+  if (type === 'interactive') return JSON.stringify(part[String(part.type)] ?? part)
+  return `[${type}]`
+}

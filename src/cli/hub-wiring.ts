@@ -1,0 +1,88 @@
+import { PhoneOfflineError, SendRequestError, parseSendRequest, phoneSummary, type Phone, type PhoneFleet } from '../phones/index.js'
+import { HubEventBus } from '../webapp/hub/event-bus.js'
+import { HubPhoneError, type HubDeps, type HubPhoneMessage, type HubPhones, type HubPhoneSummary } from '../webapp/hub/ports.js'
+import { WireRequestError } from '../wire/client.js'
+
+function summary(phone: Phone): HubPhoneSummary {
+  const { waId, profileName, online, blocked, inbox } = phoneSummary(phone)
+  return { waId, profileName, online, blocked, inbox }
+}
+
+/** A phone's refusal as the Hub shows it: the user's mistake (400/404/409), or a real failure. */
+function asHubError(err: unknown): unknown {
+  if (err instanceof SendRequestError) return new HubPhoneError(400, err.message)
+  if (err instanceof PhoneOfflineError) return new HubPhoneError(409, `the phone is offline: ${err.message}`)
+  if (err instanceof WireRequestError) return new HubPhoneError(409, `the network refused it (${err.code}): ${err.message}`)
+  return err
+}
+
+async function refusing<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    throw asHubError(err)
+  }
+}
+
+/** The Hub's phone port over the in-process fleet. */
+export function fleetHubPhones(fleet: PhoneFleet): HubPhones {
+  const phoneOf = (waId: string): Phone => {
+    const phone = fleet.get(waId)
+    if (!phone) throw new HubPhoneError(404, `no simulated phone +${waId}`)
+    return phone
+  }
+  return {
+    list: async () => fleet.list().map(summary),
+    create: async (count) => (await fleet.create(count)).map(summary),
+    setOnline: (waId, online) => refusing(() => (online ? phoneOf(waId).goOnline() : phoneOf(waId).goOffline())),
+    block: (waId, business) => refusing(() => phoneOf(waId).block(business)),
+    report: (waId, business) => refusing(() => phoneOf(waId).report(business)),
+    send: (waId, request) => refusing(async () => ({ id: (await phoneOf(waId).send(parseSendRequest(request))).id })),
+    chat: async (waId, business) => {
+      const phone = phoneOf(waId)
+      const received: HubPhoneMessage[] = phone.inbox().filter((m) => m.from === business).map((m) => ({
+        id: m.id, direction: 'in', at: m.receivedAt, content: m.content ?? null, status: m.readAt === undefined ? 'unread' : 'read', error: m.error ?? null,
+      }))
+      const sent: HubPhoneMessage[] = phone.outbox().filter((m) => m.to === business).map((m) => ({
+        id: m.id, direction: 'out', at: m.sentAt, content: m.content, status: m.status, error: m.error?.message ?? null,
+      }))
+      return [...received, ...sent].sort((a, b) => a.at - b.at)
+    },
+  }
+}
+
+/**
+ * What `wabox start` gives the Hub: the fleet's phones, and change notices from the phones, the
+ * message engine (each callback it queues), the API's sends and the dispatcher's wake-up.
+ */
+export class HubWiring {
+  readonly events = new HubEventBus()
+  readonly #watched = new WeakSet<Phone>()
+
+  /** Tells the Hub that messages or statuses changed (the engine queued callbacks, the API queued a send). */
+  readonly messagesChanged = (): void => this.events.publish('messages')
+
+  deps(opts: { fleet: PhoneFleet | undefined; wakeDispatcher: () => void }): HubDeps {
+    const { fleet } = opts
+    if (!fleet) return { events: this.events, wakeDispatcher: opts.wakeDispatcher }
+    const phones = fleetHubPhones(fleet)
+    const watchAll = () => fleet.list().forEach((p) => this.#watch(p))
+    watchAll()
+    return {
+      events: this.events,
+      wakeDispatcher: opts.wakeDispatcher,
+      phones: { ...phones, create: async (count) => {
+        const created = await phones.create(count)
+        watchAll()
+        return created
+      } },
+    }
+  }
+
+  #watch(phone: Phone): void {
+    if (this.#watched.has(phone)) return
+    this.#watched.add(phone)
+    const changed = () => this.events.publish('phones')
+    for (const event of ['message', 'receipt', 'read', 'online', 'offline'] as const) phone.on(event, changed)
+  }
+}
