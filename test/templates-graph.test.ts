@@ -123,4 +123,17 @@ describeEachDatabase('Graph template management', (ctx) => {
     expect(graphError(await call('DELETE', `/${t.wabaId}/message_templates`)).code).toBe(100)
     expect(graphError(await call('GET', `/${t.otherWabaId}/message_templates`))).toMatchObject({ code: 100, error_subcode: 33 })
   })
+
+  it('creates and deletes templates over 360dialog\'s /v1/configs/templates with the same rules', async () => {
+    const d360 = (method: 'POST' | 'DELETE', url: string, payload?: unknown) =>
+      t.app.inject({ method, url, headers: { 'd360-api-key': t.keyA }, ...(payload === undefined ? {} : { payload: payload as object }) })
+    const created = await d360('POST', '/v1/configs/templates', { ...shipped, name: 'via_d360' })
+    expect(created.statusCode, created.body).toBe(201)
+    expect(created.json()).toMatchObject({ name: 'via_d360', language: 'en_US', category: 'UTILITY', status: 'pending', rejected_reason: 'NONE', id: expect.any(String), namespace: expect.any(String) })
+    const dup = await d360('POST', '/v1/configs/templates', { ...shipped, name: 'via_d360' })
+    expect(graphError(dup)).toMatchObject({ code: 100, error_subcode: GraphSubcode.TEMPLATE_LANGUAGE_EXISTS })
+    expect(graphError(await d360('POST', '/v1/configs/templates', { ...shipped, name: 'Bad' }))).toMatchObject({ code: 100, error_data: { details: expect.stringContaining('name') } })
+    expect((await d360('DELETE', '/v1/configs/templates/via_d360')).json()).toEqual({ success: true })
+    expect(graphError(await d360('DELETE', '/v1/configs/templates/via_d360')).code).toBe(100)
+  })
 })

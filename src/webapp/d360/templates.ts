@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { TemplateDefinition } from '../../domain/templates.js'
 import { invalid } from '../../errors/index.js'
 import type { WebContext } from '../context.js'
+import { createTemplate, deleteTemplates } from '../services/templates.js'
 
 const MAX_LIMIT = 1000
 /** The fields a listing filters and sorts on; 360dialog also names them `business_templates.<field>`. */
@@ -53,18 +54,19 @@ function parseSort(raw: string | undefined): { by: Field; desc: boolean; text: s
   return { by, desc, text }
 }
 
-/** A template in 360dialog's shape; the network keeps no rejection reason, so a rejected one says UNKNOWN. */
+/** A template in 360dialog's shape. */
 function d360Template(t: TemplateDefinition, namespace: string) {
   return {
-    category: t.category, components: t.components, language: t.language, name: t.name, namespace,
-    rejected_reason: t.status === 'REJECTED' ? 'UNKNOWN' : 'NONE', status: t.status.toLowerCase(),
+    category: t.category, components: t.components, ...(t.id ? { id: t.id } : {}), language: t.language, name: t.name, namespace,
+    rejected_reason: t.status === 'REJECTED' ? t.reason ?? 'UNKNOWN' : 'NONE', status: t.status.toLowerCase(),
   }
 }
 
+const NameParams = Type.Object({ name: Type.String() })
+
 /**
- * `GET /v1/configs/templates`: the number's templates as the network holds them, in 360dialog's
- * listing shape. Creating templates is not offered: on wabox's network templates are created by
- * its operator (the network's control API), not by a business over the wire.
+ * `/v1/configs/templates`: the number's templates as the network holds them, in 360dialog's
+ * shapes: list, create (Meta's body and rules, the same use case as Graph's) and delete by name.
  */
 export function d360TemplatesRoutes(app: FastifyInstance, ctx: WebContext): void {
   app.get<{ Querystring: Static<typeof ListQuery> }>('/v1/configs/templates', {
@@ -86,5 +88,23 @@ export function d360TemplatesRoutes(app: FastifyInstance, ctx: WebContext): void
       .sort((x, y) => (sort.desc ? -1 : 1) * x[sort.by].localeCompare(y[sort.by]))
     const page = all.slice(offset, offset + limit)
     return { count: page.length, filters, limit, offset, sort: [sort.text], total: all.length, waba_templates: page }
+  })
+
+  app.post('/v1/configs/templates', {
+    config: { d360: 'create its templates' },
+    schema: { tags: ['360dialog'], summary: "Submit a template for review (Meta's body) → the template in 360dialog's shape, status submitted" },
+  }, async (request, reply) => {
+    const number = await ctx.number(request)
+    const created = await createTemplate(ctx, number.id, request.body)
+    const { namespace } = await ctx.deps.bridge.templates(number.id)
+    return reply.status(201).send(d360Template(created, namespace))
+  })
+
+  app.delete<{ Params: Static<typeof NameParams> }>('/v1/configs/templates/:name', {
+    config: { d360: 'delete its templates' },
+    schema: { tags: ['360dialog'], summary: 'Delete every language of the template → {success: true}', params: NameParams },
+  }, async (request) => {
+    await deleteTemplates(ctx, (await ctx.number(request)).id, request.params.name)
+    return { success: true }
   })
 }
