@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005-callback-data.js'
 import * as m0006 from './migrations/0006-meta.js'
 import * as m0007 from './migrations/0007-cloud-accounts.js'
 import * as m0008 from './migrations/0008-bsuid.js'
+import * as m0010 from './migrations/0010-nodes.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -21,6 +22,7 @@ const STEPS: Record<string, Step> = {
   '0006-meta': m0006,
   '0007-cloud-accounts': m0007,
   '0008-bsuid': m0008,
+  '0010-nodes': m0010,
 }
 
 class StaticProvider implements MigrationProvider {

@@ -1,5 +1,6 @@
 import type { Generated, Insertable, Selectable } from 'kysely'
 import type { CloudTables } from './cloud-schema.js'
+import type { ClusterTables } from './cluster-schema.js'
 import type { CoreAppTables } from './coreapp-schema.js'
 
 /** Timestamps are integer milliseconds since the epoch; booleans are 0/1 on both engines. */
@@ -175,7 +176,7 @@ export interface NumberProfileTable {
 }
 
 /** The CoreApp's tables (migration 0004) live in coreapp-schema.ts, the Cloud accounts' (0007) in cloud-schema.ts. */
-export interface DB extends CoreAppTables, CloudTables {
+export interface DB extends CoreAppTables, CloudTables, ClusterTables {
   phone_numbers: PhoneNumberTable
   users: UserTable
   tokens: TokenTable

@@ -11,6 +11,7 @@ import { Contacts } from './contacts.js'
 import { DbStats } from './db-stats.js'
 import { MediaRecords } from './media.js'
 import { Messages } from './messages.js'
+import { Nodes } from './nodes.js'
 import { PhoneNumbers } from './phone-numbers.js'
 import { NumberProfiles } from './profile.js'
 import { Users } from './users.js'
@@ -58,6 +59,7 @@ export class Store {
   readonly wabas: Wabas
   readonly accessTokens: AccessTokens
   readonly webhookSubscriptions: WebhookSubscriptions
+  readonly nodes: Nodes
 
   constructor(readonly ctx: StoreContext) {
     this.numbers = new PhoneNumbers(ctx)
@@ -81,6 +83,7 @@ export class Store {
     this.wabas = new Wabas(ctx)
     this.accessTokens = new AccessTokens(ctx)
     this.webhookSubscriptions = new WebhookSubscriptions(ctx)
+    this.nodes = new Nodes(ctx)
   }
 
   get dialect(): Dialect {

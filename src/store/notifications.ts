@@ -1,0 +1,103 @@
+import pg from 'pg'
+import type { Logger } from 'pino'
+
+/** Channels of cross-process wake-ups. Payloads are hints: every receiver also polls. */
+export const Channel = {
+  /** Messages were queued; payload: phone number ids, comma-separated. */
+  outbound: 'wabox_outbound',
+  /** Callbacks were committed. */
+  callbacks: 'wabox_callbacks',
+  /** A webhook setting or subscription changed: dispatchers reload their configuration. */
+  webhookConfig: 'wabox_webhook_config',
+  /** A number's registration or shard count changed: CoreApps reconcile now. */
+  reconcile: 'wabox_reconcile',
+} as const
+export type ChannelName = (typeof Channel)[keyof typeof Channel]
+
+const RECONNECT_MS = 1_000
+/** PostgreSQL refuses NOTIFY payloads from 8,000 bytes up. */
+const MAX_PAYLOAD = 7_000
+
+/**
+ * PostgreSQL LISTEN/NOTIFY between the processes of a deployment. Notifications of one tick
+ * are coalesced into one per channel. A lost notification costs one poll interval, never a
+ * message: the listener reconnects on its own, and every receiver keeps polling.
+ */
+export class Notifier {
+  readonly #url: string
+  readonly #logger: Logger
+  readonly #handlers = new Map<ChannelName, ((ids: string[]) => void)[]>()
+  readonly #pending = new Map<ChannelName, Set<string>>()
+  #sender: pg.Client | undefined
+  #listener: pg.Client | undefined
+  #closed = false
+
+  constructor(url: string, logger: Logger) {
+    this.#url = url
+    this.#logger = logger
+  }
+
+  /** Calls `fn` with the payload ids of each notification on `channel` (from this process too). */
+  async listen(channel: ChannelName, fn: (ids: string[]) => void): Promise<void> {
+    const list = this.#handlers.get(channel) ?? []
+    this.#handlers.set(channel, [...list, fn])
+    if (list.length > 0) return
+    if (this.#listener) await this.#listener.query(`LISTEN ${channel}`)
+    else await this.#connectListener()
+  }
+
+  notify(channel: ChannelName, id = ''): void {
+    if (this.#closed) return
+    const pending = this.#pending.get(channel)
+    if (pending) {
+      pending.add(id)
+      return
+    }
+    this.#pending.set(channel, new Set([id]))
+    setImmediate(() => {
+      const ids = [...(this.#pending.get(channel) ?? [])]
+      this.#pending.delete(channel)
+      this.#send(channel, ids.join(',').slice(0, MAX_PAYLOAD)).catch((err: unknown) => this.#logger.debug({ err, channel }, 'notify failed; receivers poll'))
+    })
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true
+    await Promise.all([this.#sender?.end(), this.#listener?.end()].map((p) => p?.catch(() => undefined)))
+  }
+
+  async #send(channel: ChannelName, payload: string): Promise<void> {
+    if (!this.#sender) {
+      const client = new pg.Client({ connectionString: this.#url })
+      client.on('error', () => (this.#sender = undefined))
+      this.#sender = client
+      await client.connect()
+    }
+    await this.#sender.query('SELECT pg_notify($1, $2)', [channel, payload])
+  }
+
+  async #connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.#url })
+    client.on('notification', (n) => {
+      const ids = n.payload ? n.payload.split(',').filter(Boolean) : []
+      for (const fn of this.#handlers.get(n.channel as ChannelName) ?? []) fn(ids)
+    })
+    client.on('error', (err) => {
+      this.#logger.warn({ err }, 'the LISTEN connection failed; reconnecting')
+      if (this.#listener === client) this.#listener = undefined
+      void client.end().catch(() => undefined)
+      this.#reconnectLater()
+    })
+    await client.connect()
+    for (const channel of this.#handlers.keys()) await client.query(`LISTEN ${channel}`)
+    this.#listener = client
+  }
+
+  #reconnectLater(): void {
+    if (this.#closed) return
+    setTimeout(() => {
+      if (this.#closed || this.#listener) return
+      this.#connectListener().catch(() => this.#reconnectLater())
+    }, RECONNECT_MS).unref()
+  }
+}
