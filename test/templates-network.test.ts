@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { templatesCommand } from '../src/cli/commands/templates-command.js'
 import type { NetworkClient } from '../src/wire/client.js'
 import type { AccountUpdatePush, TemplateWire } from '../src/wire/frames.js'
 import { bytes, Harness, type Credentials } from './network-harness.js'
@@ -140,5 +141,29 @@ describe('templates on the network', () => {
     expect(updates.map((u) => u.value.event)).toEqual(['APPROVED', 'REJECTED'])
     expect(await biz.request({ t: 'templates.delete', name: 'order_shipped' })).toMatchObject({ deleted: [expect.any(String)] })
     await expect(biz.request({ t: 'templates.delete', name: 'order_shipped' })).rejects.toMatchObject({ code: 'not_found' })
+  })
+
+  it('lets an operator decide a PENDING template with `wabox templates review`', async () => {
+    h = await Harness.start({ profile: 'strict' })
+    const business = await h.register('1', '5550530', 'Operator Co')
+    const biz = await h.connect(business)
+    const updates = updatesOf(biz)
+    const created = await biz.request<TemplateWire>({ t: 'templates.create', template: shipped })
+    const printed: string[] = []
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line))
+    const run = (...args: string[]) => templatesCommand().exitOverride().parseAsync(['--control', h.server.url, ...args], { from: 'user' })
+    try {
+      await expect(run('review', '--id', created.id, '--approve', '--reject')).rejects.toThrow(/exactly one of/)
+      await run('review', '--id', created.id, '--reject', '--reason', 'INCORRECT_CATEGORY')
+      await run('review', '--id', created.id, '--approve')
+      await run('list', '--wa-id', business.waId)
+    } finally {
+      log.mockRestore()
+    }
+    expect(JSON.parse(printed[0]!)).toMatchObject({ status: 'REJECTED', reason: 'INCORRECT_CATEGORY' })
+    expect(JSON.parse(printed[1]!)).toMatchObject({ status: 'APPROVED' })
+    expect(JSON.parse(printed[2]!)).toMatchObject({ templates: [{ id: created.id, status: 'APPROVED' }] })
+    await until(() => updates.length === 2)
+    expect(updates.map((u) => [u.value.event, u.value.reason])).toEqual([['REJECTED', 'INCORRECT_CATEGORY'], ['APPROVED', 'NONE']])
   })
 })

@@ -5,6 +5,7 @@ import { keysCommand } from './keys-command.js'
 import { openStoreFromConfig } from './open-store.js'
 import { networkCommand } from './network-command.js'
 import { phoneCommand } from './phone-command.js'
+import { templatesCommand } from './commands/templates-command.js'
 import { startCommand } from './start.js'
 import { tokensCommand } from './tokens-command.js'
 import { VERSION } from './version.js'
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   program.addCommand(startCommand())
   program.addCommand(networkCommand())
   program.addCommand(phoneCommand())
+  program.addCommand(templatesCommand())
   program.addCommand(keysCommand())
   program.addCommand(tokensCommand())
   exitTwoOnUsageErrors(program)

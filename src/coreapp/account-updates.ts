@@ -1,4 +1,5 @@
 import type { AccountUpdateEvent } from '../domain/events.js'
+import { qualityUpdateState } from '../domain/messaging-tiers.js'
 import type { AccountUpdatePush } from '../wire/frames.js'
 import type { EngineContext } from './context.js'
 import type { EngineView } from './engine-view.js'
@@ -29,6 +30,7 @@ export async function receiveAccountUpdate(
       await ctx.queue.submit(async (tx, batch) => {
         await engine.fence(tx, batch, conn.shard)
         await tx.callbacks.enqueue(engine.phoneNumberId, event)
+        if (update.field === 'phone_number_quality_update') await tx.management.recordQuality(engine.phoneNumberId, qualityUpdateState(update.value))
       })
       ctx.notifyCallbacks()
     }

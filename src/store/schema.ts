@@ -2,6 +2,7 @@ import type { Generated, Insertable, Selectable } from 'kysely'
 import type { CloudTables } from './cloud-schema.js'
 import type { ClusterTables } from './cluster-schema.js'
 import type { CoreAppTables } from './coreapp-schema.js'
+import type { NumberManagementTables } from './number-management-schema.js'
 
 /** Timestamps are integer milliseconds since the epoch; booleans are 0/1 on both engines. */
 export interface PhoneNumberTable {
@@ -176,7 +177,7 @@ export interface NumberProfileTable {
 }
 
 /** The CoreApp's tables (migration 0004) live in coreapp-schema.ts, the Cloud accounts' (0007) in cloud-schema.ts. */
-export interface DB extends CoreAppTables, CloudTables, ClusterTables {
+export interface DB extends CoreAppTables, CloudTables, NumberManagementTables, ClusterTables {
   phone_numbers: PhoneNumberTable
   users: UserTable
   tokens: TokenTable

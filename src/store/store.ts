@@ -14,6 +14,7 @@ import { Messages } from './messages.js'
 import { Nodes } from './nodes.js'
 import { PhoneNumbers } from './phone-numbers.js'
 import { NumberProfiles } from './profile.js'
+import { NumberManagement } from './number-management.js'
 import { Users } from './users.js'
 import { ContactChecks } from './contact-checks.js'
 import { ContactState } from './contact-state.js'
@@ -60,6 +61,8 @@ export class Store {
   readonly accessTokens: AccessTokens
   readonly webhookSubscriptions: WebhookSubscriptions
   readonly nodes: Nodes
+  // the Cloud API's number management
+  readonly management: NumberManagement
 
   constructor(readonly ctx: StoreContext) {
     this.numbers = new PhoneNumbers(ctx)
@@ -84,6 +87,7 @@ export class Store {
     this.accessTokens = new AccessTokens(ctx)
     this.webhookSubscriptions = new WebhookSubscriptions(ctx)
     this.nodes = new Nodes(ctx)
+    this.management = new NumberManagement(ctx)
   }
 
   get dialect(): Dialect {

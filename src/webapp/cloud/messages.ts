@@ -8,6 +8,7 @@ import type { PhoneNumberRow } from '../../store/schema.js'
 import type { WebContext } from '../context.js'
 import { oneOf } from '../schemas.js'
 import { markRead } from '../services/mark-read.js'
+import { requireRegistered } from '../services/registration.js'
 import { sendMessage, type Addressing, type SendRules } from '../services/send-message.js'
 import { numberInReach, requireCloudHosted } from './auth.js'
 
@@ -92,6 +93,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
     onRequest: async (request: MessagesRequest, reply) => {
       const number = await numberInReach(ctx, request, request.params.phone_number_id, ['whatsapp_business_messaging'])
       requireCloudHosted(number, 'send its messages')
+      await requireRegistered(ctx, number)
       await throttle(ctx, number, reply)
     },
   }, async (request: MessagesRequest) => cloudMessage(ctx, await ctx.number(request), request.body))

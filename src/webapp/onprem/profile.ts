@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
-import { isHttpUrl } from '../../domain/message/fields.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { oneOf } from '../schemas.js'
+import { updateProfile } from '../services/business-profile.js'
 import { acceptRawBodies, storeUpload } from './media.js'
 
 const About = Type.Object({ text: Type.String({ minLength: 1, maxLength: 139 }) })
@@ -15,8 +15,6 @@ const Business = Type.Object({
   vertical: Type.Optional(Type.String({ maxLength: 128 })),
   websites: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 2 })),
 }, { additionalProperties: false })
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
 /** Profile about/photo and business profile: allowed with D360 keys (they are "profile" settings). */
 export function profileRoutes(app: FastifyInstance, ctx: WebContext): void {
@@ -53,13 +51,8 @@ export function profileRoutes(app: FastifyInstance, ctx: WebContext): void {
     config: { access: 'number' },
     schema: { tags: ['profile'], summary: 'Change the business profile (absent fields stay)', body: Business },
   }, async (request) => {
-    const number = await ctx.number(request)
-    const body = request.body
-    if (body.email && !EMAIL.test(body.email)) throw invalid('email', 'must be an email address')
-    body.websites?.forEach((w, i) => {
-      if (!isHttpUrl(w)) throw invalid(`websites[${i}]`, 'must be an http:// or https:// URL')
-    })
-    await store.profiles.updateBusiness(number.id, body)
+    // the business profile use case every dialect shares
+    await updateProfile(ctx, await ctx.number(request), request.body)
     return ctx.ok()
   })
 
