@@ -125,3 +125,10 @@ export function qualityUpdateValue(displayPhoneNumber: string, e: TierEvent): Re
     max_daily_conversations_per_business: graphTierName(e.current),
   }
 }
+
+/** What a `phone_number_quality_update` value says of the number: its limit (Graph name) and, when flagged or unflagged, its quality. */
+export function qualityUpdateState(value: Record<string, unknown>): { qualityRating?: QualityRating; messagingLimitTier?: string } {
+  const limit = typeof value.current_limit === 'string' ? value.current_limit : undefined
+  const quality = value.event === 'FLAGGED' ? 'RED' : value.event === 'UNFLAGGED' ? 'GREEN' : undefined
+  return { ...(limit !== undefined ? { messagingLimitTier: limit } : {}), ...(quality ? { qualityRating: quality } : {}) }
+}

@@ -5,6 +5,7 @@ import type { PhoneNumberRow } from '../../store/schema.js'
 import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { invalid } from '../errors.js'
+import { refuseCloudToOnPrem } from '../services/registration.js'
 
 const Register = Type.Object({
   cc: Type.String({ pattern: '^\\d{1,3}$', description: 'country calling code, digits' }),
@@ -57,6 +58,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext): void {
     if (method !== 'sms' && method !== 'voice') throw invalid('method', 'must be "sms" or "voice"')
     if (!/^[A-Za-z0-9+/=_-]+$/.test(cert.replace(/\s/g, ''))) throw invalid('cert', 'must be the base64 vname certificate')
     const number = await namedNumber(request, cc, phone, true)
+    refuseCloudToOnPrem(number)
     const result = await ctx.deps.bridge.requestCode(number.id, {
       cc, phoneNumber: phone, method, cert: cert.replace(/\s/g, ''), ...(pin ? { pin } : {}), ...(migrate ? { migrate } : {}),
     })

@@ -1,29 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { checkNesting, isObject } from '../../domain/message/fields.js'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
 import type { NumberSnapshot } from '../../store/profile.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
-import { decryptBackup, encryptBackup } from '../backup-crypto.js'
+import { encryptBackup } from '../backup-crypto.js'
 import { isDeploymentAdmin } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { invalid } from '../errors.js'
+import { openBackup } from '../services/backup-snapshot.js'
+import { refuseCloudToOnPrem } from '../services/registration.js'
 import { newPhoneNumberId } from './account.js'
 
 const Backup = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) })
 const Restore = Type.Object({ data: Type.String({ minLength: 1 }), password: Type.String({ minLength: 1, maxLength: 1024 }) })
-
-/** The decrypted backup must be a snapshot this version understands. */
-function asSnapshot(value: unknown): NumberSnapshot {
-  const bad = () => invalid('data', 'the decrypted backup is not a wabox settings backup')
-  // the decrypted JSON is the caller's: bound it before the store stringifies parts of it
-  checkNesting(value, 'data')
-  if (!isObject(value) || value.version !== 1 || !isObject(value.number) || !isObject(value.profile)) throw bad()
-  const n = value.number
-  for (const key of ['cc', 'number', 'wa_id', 'display_name', 'status']) if (typeof n[key] !== 'string') throw bad()
-  if (typeof n.shard_count !== 'number') throw bad()
-  return value as unknown as NumberSnapshot
-}
 
 /**
  * `/v1/settings/backup` and `/restore`: settings, profile and registration of the caller's number
@@ -50,6 +39,7 @@ export function backupRoutes(app: FastifyInstance, ctx: WebContext): void {
       return store.numbers.create({ id: newPhoneNumberId(), cc: snap.number.cc, number: snap.number.number, displayName: snap.number.display_name })
     }
     const number = await ctx.number(request)
+    refuseCloudToOnPrem(number)
     if (number.status === 'registered' && number.wa_id !== snap.number.wa_id) {
       throw invalid('data', `the backup is of +${snap.number.wa_id} but this deployment's number +${number.wa_id} is registered; restore onto an unregistered number`)
     }
@@ -65,7 +55,7 @@ export function backupRoutes(app: FastifyInstance, ctx: WebContext): void {
     config: { access: 'admin' },
     schema: { tags: ['settings'], summary: 'Import a backup made with POST /v1/settings/backup', body: Restore },
   }, async (request) => {
-    const snap = asSnapshot(await decryptBackup(request.body.data, request.body.password))
+    const snap = await openBackup(request.body.data, request.body.password)
     const number = await target(request, snap)
     await store.transaction((tx) => tx.profiles.importSnapshot(number.id, snap))
     request.log.info({ phoneNumberId: number.id, waId: snap.number.wa_id }, 'settings restored from backup')

@@ -52,7 +52,7 @@ export function profileRoutes(app: FastifyInstance, ctx: WebContext): void {
     schema: { tags: ['profile'], summary: 'Change the business profile (absent fields stay)', body: Business },
   }, async (request) => {
     // the business profile use case every dialect shares
-    await updateProfile(ctx, await ctx.number(request), request.body)
+    await updateProfile(ctx, await ctx.number(request), { business: request.body })
     return ctx.ok()
   })
 
