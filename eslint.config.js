@@ -11,7 +11,7 @@ const clockGuard = {
  * relative, so a ban is written for each depth a file can sit at: from `src/webapp/onprem/x.ts`
  * the folder `src/wire` is `../../wire/`. Folders not listed (cli) may import anything.
  */
-const SRC_FOLDERS = ['config', 'errors', 'domain', 'store', 'wire', 'signal', 'media', 'network', 'phones', 'coreapp', 'webhooks', 'webapp', 'cli']
+const SRC_FOLDERS = ['config', 'errors', 'domain', 'store', 'wire', 'signal', 'media', 'network', 'phones', 'coreapp', 'webhooks', 'webapp', 'rpc', 'cli']
 const BOUNDARIES = {
   config: { deny: SRC_FOLDERS, why: 'config/ depends on nothing' },
   errors: { deny: SRC_FOLDERS.filter((f) => f !== 'errors'), why: 'errors/ depends on nothing' },
@@ -27,6 +27,7 @@ const BOUNDARIES = {
   coreapp: { deny: ['webapp', 'webhooks', 'network', 'phones', 'cli'], why: 'coreapp/ meets the WebApp in store/ and the CoreBridge of domain/' },
   webhooks: { deny: ['webapp', 'coreapp', 'wire', 'network', 'phones', 'signal', 'media', 'cli'], why: 'webhooks/ depends on domain/ and store/' },
   webapp: { deny: ['coreapp', 'wire', 'webhooks', 'network', 'phones', 'signal', 'cli'], why: 'webapp/ gets the webhook service and the bridge injected (src/cli wires them)' },
+  rpc: { deny: SRC_FOLDERS.filter((f) => !['errors', 'domain', 'rpc'].includes(f)), files: ['sqlite', 'private-files'], why: 'rpc/ carries the CoreBridge of domain/; what it needs is injected' },
 }
 
 /** One `files` block per depth (src/F/x.ts, src/F/a/x.ts, …) banning `deny` folders and top-level `files`. */
