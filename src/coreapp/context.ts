@@ -36,8 +36,9 @@ export interface CoreAppTuning {
 }
 
 export const DEFAULT_TUNING: Readonly<CoreAppTuning> = Object.freeze({
-  leaseTtlMs: 15_000,
-  leaseRenewMs: 5_000,
+  // On-Prem's unhealthy_interval and heartbeat_interval: a stopped node's shards move within about 8 s
+  leaseTtlMs: 6_000,
+  leaseRenewMs: 2_000,
   pollMs: 200,
   claimBatch: 500,
   maxInflight: 5_000,

@@ -23,6 +23,12 @@ export interface CoreAppOptions {
   /** Called after callbacks were committed, to wake the webhook dispatcher. */
   onCallback?: () => void
   tuning?: Partial<CoreAppTuning>
+  /**
+   * Shares the shards with the other CoreApps on the database (`wabox coreapp`): beats in the
+   * node registry under `ownerId` and holds at most its fair share of each number's shards,
+   * giving the excess back when a node joins. Without it, takes every free shard.
+   */
+  cluster?: { rpcUrl(): string | null }
 }
 
 /**
@@ -34,6 +40,7 @@ export class CoreApp {
   readonly bridge: CoreBridge
   readonly #ctx: EngineContext
   readonly #engines = new Map<string, NumberEngine>()
+  readonly #cluster: CoreAppOptions['cluster']
   #timer: NodeJS.Timeout | undefined
   #reconciling: Promise<void> = Promise.resolve()
   #started = false
@@ -44,6 +51,7 @@ export class CoreApp {
     const logger = opts.logger.child({ component: 'coreapp', owner: opts.ownerId })
     const queue = new CommitQueue(opts.store, logger, { lingerMs: tuning.commitLingerMs })
     const notifyCallbacks = () => opts.onCallback?.()
+    this.#cluster = opts.cluster
     this.#ctx = {
       store: opts.store,
       clock: opts.clock,
@@ -90,6 +98,7 @@ export class CoreApp {
     await this.#ctx.queue.idle()
     if (opts.releaseLeases ?? true) {
       await this.#ctx.store.shardLeases.release(this.#ctx.ownerId)
+      if (this.#cluster) await this.#ctx.store.nodes.remove(this.#ctx.ownerId)
       for (const id of ids) await this.#ctx.store.numbers.setGatewayStatus(id, 'disconnected')
     }
   }
@@ -121,6 +130,7 @@ export class CoreApp {
   async #reconcile(): Promise<void> {
     if (this.#stopped) return
     const { store, ownerId, tuning } = this.#ctx
+    const peers = await this.#livePeers()
     const held = new Map<string, Set<number>>()
     for (const lease of await store.shardLeases.renew(ownerId, tuning.leaseTtlMs)) {
       held.set(lease.phoneNumberId, (held.get(lease.phoneNumberId) ?? new Set()).add(lease.shard))
@@ -138,15 +148,19 @@ export class CoreApp {
         await store.shardLeases.release(ownerId, row.id, beyond)
         beyond.forEach((s) => mine.delete(s))
       }
+      const share = Math.ceil(row.shard_count / peers)
+      const excess = [...mine].sort((a, b) => b - a).slice(0, Math.max(0, mine.size - share))
+      excess.forEach((s) => mine.delete(s))
       const fresh = new Set<number>()
-      for (let shard = 0; shard < row.shard_count; shard++) {
-        if (!mine.has(shard) && (await store.shardLeases.acquire(row.id, shard, ownerId, tuning.leaseTtlMs))) {
+      for (let shard = 0; shard < row.shard_count && mine.size < share; shard++) {
+        if (!mine.has(shard) && !excess.includes(shard) && (await store.shardLeases.acquire(row.id, shard, ownerId, tuning.leaseTtlMs))) {
           mine.add(shard)
           fresh.add(shard)
         }
       }
       if (mine.size === 0) {
         await this.#stopEngine(row.id)
+        await this.#handOver(row.id, excess)
         continue
       }
       const password = store.ctx.sealer.open(row.network_secret).toString('utf8')
@@ -157,9 +171,31 @@ export class CoreApp {
       }
       if (this.#stopped) return
       await engine.reconcile(row, password, [...mine].sort((a, b) => a - b), fresh)
+      await this.#handOver(row.id, excess)
     }
     const known = new Set(rows.map((r) => r.id))
     for (const id of this.#engines.keys()) if (!known.has(id)) await this.#stopEngine(id)
+  }
+
+  /** How many CoreApps share the shards, this one included (1 outside a cluster). */
+  async #livePeers(): Promise<number> {
+    if (!this.#cluster) return 1
+    const { store, ownerId, tuning } = this.#ctx
+    await store.nodes.heartbeat({ id: ownerId, kind: 'coreapp', rpcUrl: this.#cluster.rpcUrl() })
+    const live = await store.nodes.live('coreapp', tuning.leaseTtlMs)
+    return Math.max(1, live.length)
+  }
+
+  /**
+   * A node joined: shards beyond this node's share go to it. Their connections are closed
+   * already; pending commits finish before the leases are given back, so the next owner starts
+   * from everything this one wrote (a commit still in flight fails its fencing check).
+   */
+  async #handOver(id: string, shards: number[]): Promise<void> {
+    if (shards.length === 0) return
+    await this.#ctx.queue.idle()
+    await this.#ctx.store.shardLeases.release(this.#ctx.ownerId, id, shards)
+    this.#ctx.logger.info({ phoneNumberId: id, shards }, 'handed shards over to a node that joined')
   }
 
   async #stopEngine(id: string): Promise<void> {
