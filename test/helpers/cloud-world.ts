@@ -42,6 +42,9 @@ export class CloudWorld {
   readonly #files = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'image/png' }).end(PNG))
   #wabox: WaboxProcess | undefined
 
+  /** `args`: more arguments for `wabox start` (e.g. `--log-level info` to read its info lines). */
+  constructor(private readonly options: { args?: string[] } = {}) {}
+
   get wabox(): WaboxProcess {
     if (!this.#wabox) throw new Error('the world is not started')
     return this.#wabox
@@ -64,7 +67,7 @@ export class CloudWorld {
     await this.receiver.start()
     this.#files.listen(0, '127.0.0.1')
     await once(this.#files, 'listening')
-    this.#wabox = await startWabox(this.#dataDir)
+    this.#wabox = await startWabox(this.#dataDir, 2, this.options.args ? { args: this.options.args } : {})
     await this.#subscribeApp()
   }
 
