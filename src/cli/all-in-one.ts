@@ -1,4 +1,3 @@
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import type { Logger } from 'pino'
@@ -7,19 +6,21 @@ import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/config.js'
 import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
-import { startNetworkServer, type NetworkServer } from '../network/index.js'
-import { phoneControlRoutes, PhoneFleet } from '../phones/index.js'
+import type { NetworkServer } from '../network/index.js'
+import type { PhoneFleet } from '../phones/index.js'
 import { SqliteGate } from '../sqlite.js'
 import type { WebAppLimits } from '../webapp/context.js'
-import { startWebServer } from '../webapp/server.js'
-import { CallbackVerifier, WebhookDispatcher, WebhookService } from '../webhooks/index.js'
+import { WebhookDispatcher, WebhookService } from '../webhooks/index.js'
+import { apiListen, startApiNode } from './compose/api-node.js'
+import { builtInNetworkDir, startNetworkNode } from './compose/network-node.js'
+import { canListen, explained } from './compose/steps.js'
 import { EngineThread } from './engine-host.js'
+import { HubWiring } from './hub-wiring.js'
 import { CliError, errorLine } from './cli-error.js'
 import { openStoreFromConfig } from './open-store.js'
-import { builtInNetworkControl, httpNetworkControl, provision, type Credentials } from './provision.js'
+import { httpNetworkControl, provision, type Credentials } from './provision.js'
 import { listenStartupError, provisionStartupError, storeStartupError } from './startup-errors.js'
 import { Teardown } from './teardown.js'
-import { VERSION } from './version.js'
 
 /** A network run elsewhere (`wabox network`, a benchmark's world process) instead of the built-in one. */
 export interface ExternalNetwork {
@@ -75,14 +76,23 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   const gate = new SqliteGate()
   const { database, store, atRestKey } = await openStoreFromConfig(config, clock, { gate })
   teardown.add('database', () => database.close())
-  const api = { what: 'the API', host: config.host, port: config.port, hostFlag: '--host (WABOX_HOST)', portFlag: '--port (WABOX_PORT)' }
   // a taken port or a wrong --host fails now, not after the network and the engine started
-  await explained(() => canListen(config.host, config.port), (err) => listenStartupError(err, api))
+  await explained(() => canListen(config.host, config.port), (err) => listenStartupError(err, apiListen(config)))
 
   const external = opts.externalNetwork
   const outside = external
     ? { network: undefined, fleet: undefined, wsUrl: external.wsUrl, controlUrl: external.controlUrl, controlToken: external.controlToken ?? '', control: httpNetworkControl(external.controlUrl, external.controlToken) }
-    : await startBuiltInNetwork(config, logger, clock, controlToken, teardown)
+    : { ...await startNetworkNode({
+      networkDir: builtInNetworkDir(config.dataDir),
+      phonesDir: config.dataDir,
+      host: '127.0.0.1',
+      port: config.networkPort,
+      profile: config.profile,
+      controlToken,
+      clock,
+      logger,
+      flags: { what: 'the built-in network', host: '--network-url', port: '--network-port (WABOX_NETWORK_PORT)' },
+    }, teardown), controlToken }
   const { network, fleet } = outside
 
   const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
@@ -91,6 +101,8 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
   teardown.add('webhooks', () => dispatcher.stop())
   const webhooks = new WebhookService({ store, wake: () => dispatcher.wake(), reload: () => dispatcher.reloadConfigs() })
+  // the Hub hears of each callback the engine queues and each send the API accepts
+  const hub = new HubWiring()
   // API and engine on separate threads: a request never waits behind the engine's work
   const engine = await explained(() => EngineThread.start({
     config,
@@ -98,7 +110,10 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     networkUrl: outside.wsUrl,
     ownerId: `${os.hostname()}:${process.pid}`,
     ...(opts.housekeepingIntervalMs === undefined ? {} : { housekeepingIntervalMs: opts.housekeepingIntervalMs }),
-    onCallback: () => dispatcher.wake(),
+    onCallback: () => {
+      dispatcher.wake()
+      hub.messagesChanged()
+    },
     onCrash: (err) => {
       logger.fatal({ err }, 'the message engine stopped; exiting')
       process.exit(1)
@@ -106,25 +121,16 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   }), (err) => new CliError(`the message engine could not start: ${errorLine(err)}`, 1, { cause: err }))
   teardown.add('engine', () => engine.close())
   dispatcher.start()
-  const web = await explained(() => startWebServer({
-    store,
-    clock,
+  const web = await startApiNode({
+    config, store, clock, logger, media, registry, webhooks,
     bridge: engine.bridge,
-    media,
-    logger: logger.child({ component: 'webapp' }),
-    version: VERSION,
-    registry,
-    dataDir: config.dataDir,
-    webhooks,
-    callbackVerifier: new CallbackVerifier(),
-    onMessagesQueued: (id) => engine.wake(id),
-    allowInsecureWebhooks: dev,
-    host: config.host,
-    port: config.port,
-    http: config.http,
-    ...(opts.apiLimits ? { limits: opts.apiLimits } : {}),
-  }), (err) => listenStartupError(err, api))
-  teardown.add('api', () => web.close())
+    onMessagesQueued: (id) => {
+      engine.wake(id)
+      hub.messagesChanged()
+    },
+    hub: hub.deps({ fleet, wakeDispatcher: () => dispatcher.wake() }),
+    ...(opts.apiLimits ? { apiLimits: opts.apiLimits } : {}),
+  }, teardown)
 
   const credentials = await explained(() => provision.run({
     dataDir: config.dataDir,
@@ -141,59 +147,4 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
 
   // in reverse order of start: API, engine thread (housekeeping, CoreApp), webhooks, phones, network, database
   return { credentials, network, fleet, close: () => teardown.close() }
-}
-
-/** Listens on `host:port` and closes again: throws what the real listen would. */
-async function canListen(host: string, port: number): Promise<void> {
-  const probe = net.createServer()
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject)
-    probe.listen({ host, port, exclusive: true }, resolve)
-  })
-  await new Promise<void>((resolve) => probe.close(() => resolve()))
-}
-
-/** Runs a startup step; its failure becomes the error `explain` makes of it. */
-async function explained<T>(step: () => Promise<T>, explain: (err: unknown) => Error): Promise<T> {
-  try {
-    return await step()
-  } catch (err) {
-    throw explain(err)
-  }
-}
-
-async function startBuiltInNetwork(config: Config, logger: Logger, clock: Clock, controlToken: string, teardown: Teardown) {
-  const dev = config.profile === 'dev'
-
-  // The phone routes must be registered before the network listens; the fleet needs its URL.
-  const phones: { fleet?: PhoneFleet } = {}
-  const network = await explained(() => startNetworkServer({
-    dataDir: path.join(config.dataDir, 'network'),
-    host: '127.0.0.1',
-    port: config.networkPort,
-    profile: dev ? 'dev' : 'strict',
-    controlToken,
-    clock,
-    logger: logger.child({ component: 'network' }),
-    register: async (app) => {
-      await app.register(phoneControlRoutes, {
-        fleet: () => {
-          if (!phones.fleet) throw new Error('the phones are still starting')
-          return phones.fleet
-        },
-      })
-    },
-  }), (err) => listenStartupError(err, { what: 'the built-in network', host: '127.0.0.1', port: config.networkPort, hostFlag: '--network-url', portFlag: '--network-port (WABOX_NETWORK_PORT)' }))
-  teardown.add('network', () => network.close())
-  const fleet = await PhoneFleet.open({
-    dataDir: config.dataDir,
-    networkUrl: network.wsUrl,
-    codeSource: (cc, phone) => network.lastCode(cc, phone),
-    clock,
-    logger: logger.child({ component: 'phones' }),
-    autoReadDelayMs: dev ? 1000 : 3000,
-  })
-  teardown.add('phones', () => fleet.close())
-  phones.fleet = fleet
-  return { network, fleet, wsUrl: network.wsUrl, controlUrl: network.url, controlToken, control: builtInNetworkControl(network, controlToken) }
 }

@@ -40,6 +40,14 @@ export interface Credentials {
   control_token: string
 }
 
+/** `<data-dir>/credentials.json` of `wabox network`: where the network and its phones are reached. */
+export interface NetworkCredentials {
+  network_url: string
+  control_url: string
+  control_token: string
+  phones: string[]
+}
+
 /** What an earlier start may have left: before Cloud hosting there was no `cloud` and no `platform_type`. */
 export type EarlierCredentials = Omit<Credentials, 'numbers' | 'cloud'> & {
   numbers: (Omit<NumberCredentials, 'platform_type'> & { platform_type?: PlatformType })[]
@@ -59,7 +67,8 @@ export async function readCredentials(dataDir: string): Promise<EarlierCredentia
   }
 }
 
-export async function writeCredentials(dataDir: string, credentials: Credentials): Promise<void> {
+/** Writes credentials.json atomically, owner-only: `wabox start`'s, or `wabox network`'s (NetworkCredentials). */
+export async function writeCredentials(dataDir: string, credentials: Credentials | NetworkCredentials): Promise<void> {
   const file = credentialsFile(dataDir)
   const tmp = `${file}.${process.pid}.tmp`
   await fs.writeFile(tmp, JSON.stringify(credentials, null, 2) + '\n', { mode: 0o600 })

@@ -7,11 +7,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { parentPort, workerData } from 'node:worker_threads'
 import { systemClock } from '../clock.js'
-import { CoreApp, Housekeeper } from '../coreapp/index.js'
 import type { CoreBridge } from '../domain/bridge.js'
 import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
 import { SqliteGate } from '../sqlite.js'
+import { coreNode } from './compose/coreapp-node.js'
 import { remoteError, type EngineThreadData, type FromEngine, type ToEngine } from './engine-messages.js'
 import { createLogger } from './logger.js'
 import { openStoreFromConfig } from './open-store.js'
@@ -28,28 +28,17 @@ lowerThreadPriority(ENGINE_NICE_DELTA)
 const sqlite = { checkpoints: false, gate: new SqliteGate(data.gate) }
 const { database, store, atRestKey } = await openStoreFromConfig(config, systemClock, sqlite)
 const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
-// callbacks committed in one turn wake the dispatcher once
-let callbackPosted = false
-const coreapp = new CoreApp({
+const node = coreNode({
   store,
+  media,
   clock: systemClock,
   logger,
   networkUrl: data.networkUrl,
-  media,
   ownerId: data.ownerId,
-  onCallback: () => {
-    if (callbackPosted) return
-    callbackPosted = true
-    setImmediate(() => {
-      callbackPosted = false
-      post({ t: 'callback' })
-    })
-  },
+  onCallback: () => post({ t: 'callback' }),
+  ...(data.housekeepingIntervalMs === undefined ? {} : { housekeepingIntervalMs: data.housekeepingIntervalMs }),
 })
-const housekeeper = new Housekeeper({
-  store, media, clock: systemClock, logger: logger.child({ component: 'housekeeping' }),
-  ...(data.housekeepingIntervalMs === undefined ? {} : { intervalMs: data.housekeepingIntervalMs }),
-})
+const { coreapp } = node
 
 port.on('message', (msg: ToEngine) => {
   switch (msg.t) {
@@ -74,8 +63,7 @@ async function call(id: number, method: keyof CoreBridge, args: unknown[]): Prom
 }
 
 async function close(): Promise<void> {
-  await housekeeper.stop()
-  await coreapp.stop()
+  await node.stop()
   await database.close()
   // with its port closed and nothing left to do, the thread exits: the host waits for that
   port.close()
@@ -96,6 +84,5 @@ function lowerThreadPriority(delta: number): void {
   }
 }
 
-await coreapp.start()
-housekeeper.start()
+await node.start()
 post({ t: 'ready' })

@@ -1,8 +1,11 @@
 import { Command } from 'commander'
 import { configTable } from '../config/config.js'
-import { configFrom, withConfigFlags, type FlagValues } from './config-flags.js'
+import { coreappCommand } from './commands/coreapp-command.js'
+import { migrateCommand } from './commands/migrate-command.js'
+import { provisionCommand } from './commands/provision-command.js'
+import { webappCommand } from './commands/webapp-command.js'
+import { webhooksCommand } from './commands/webhooks-command.js'
 import { keysCommand } from './keys-command.js'
-import { openStoreFromConfig } from './open-store.js'
 import { networkCommand } from './network-command.js'
 import { phoneCommand } from './phone-command.js'
 import { templatesCommand } from './commands/templates-command.js'
@@ -16,15 +19,12 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version')
     .addHelpText('after', '\nEnvironment:\n' + configTable().map((o) => `  ${o.env.padEnd(20)} ${o.flag.padEnd(16)} ${o.rule}`).join('\n'))
 
-  withConfigFlags(program.command('migrate').description('apply pending database migrations and exit'))
-    .action(async (flags: FlagValues) => {
-      const config = configFrom(flags)
-      const { database, applied } = await openStoreFromConfig(config)
-      await database.close()
-      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date')
-    })
-
+  program.addCommand(migrateCommand())
   program.addCommand(startCommand())
+  program.addCommand(coreappCommand())
+  program.addCommand(webappCommand())
+  program.addCommand(webhooksCommand())
+  program.addCommand(provisionCommand())
   program.addCommand(networkCommand())
   program.addCommand(phoneCommand())
   program.addCommand(templatesCommand())

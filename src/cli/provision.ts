@@ -14,15 +14,15 @@ import { attachNumber, cloudCredentials, demoWaba } from './demo-waba.js'
 
 export type { Credentials } from './credentials.js'
 
-interface DemoNumber {
+export interface DemoNumber {
   cc: string
   number: string
   displayName: string
   platformType: PlatformType
 }
 
-const ON_PREM_DEMO: DemoNumber = { cc: '1', number: '5550100', displayName: 'wabox demo', platformType: 'ON_PREMISE' }
-const CLOUD_DEMO: DemoNumber = { cc: '1', number: '5550101', displayName: 'wabox cloud demo', platformType: 'CLOUD_API' }
+export const ON_PREM_DEMO: DemoNumber = { cc: '1', number: '5550100', displayName: 'wabox demo', platformType: 'ON_PREMISE' }
+export const CLOUD_DEMO: DemoNumber = { cc: '1', number: '5550101', displayName: 'wabox cloud demo', platformType: 'CLOUD_API' }
 const WELCOME_TEMPLATE = {
   name: 'hello_world',
   language: 'en_US',
@@ -99,7 +99,7 @@ export interface ProvisionInput {
 }
 
 /** What credentials.json says about the `admin` login: the default password only while it is in use. */
-async function adminLogin(store: Store): Promise<Credentials['admin']> {
+export async function adminLogin(store: Store): Promise<Credentials['admin']> {
   const changed = (await store.users.get(DEFAULT_ADMIN))?.passwordChanged ?? false
   return { username: DEFAULT_ADMIN, password: changed ? null : DEFAULT_ADMIN_PASSWORD, password_changed: changed }
 }
@@ -112,7 +112,7 @@ function demoNumberHeld(err: unknown, demo: DemoNumber, networkUrl: string): unk
 }
 
 /** A demo number provisioned: `fresh` when this start made it (earlier credentials did not list it). */
-type Provisioned = NumberCredentials & { fresh: boolean }
+export type Provisioned = NumberCredentials & { fresh: boolean }
 
 /**
  * A demo number, its registration on the network, welcome template and API key. A number an
@@ -120,7 +120,7 @@ type Provisioned = NumberCredentials & { fresh: boolean }
  * another install since: not registered again behind the user's back); a row without that
  * is a first start that stopped half-way, continued here.
  */
-async function demoNumber(input: ProvisionInput, demo: DemoNumber, wabaId: string | null): Promise<Provisioned> {
+export async function provisionNumber(input: Pick<ProvisionInput, 'store' | 'network' | 'bridge' | 'existing' | 'controlUrl'>, demo: DemoNumber, wabaId: string | null): Promise<Provisioned> {
   const { store, network, bridge } = input
   const waId = demo.cc + demo.number
   const row = await store.numbers.getByWaId(waId)
@@ -176,10 +176,10 @@ export const provision = {
    */
   async run(input: ProvisionInput): Promise<Credentials> {
     const { store, existing } = input
-    const onPrem = await demoNumber(input, ON_PREM_DEMO, null)
+    const onPrem = await provisionNumber(input, ON_PREM_DEMO, null)
     const waba = await demoWaba(store, onPrem.phone_number_id)
     await attachNumber(store, onPrem.phone_number_id, waba.wabaId, ON_PREM_DEMO.platformType)
-    const cloudNumber = await demoNumber(input, CLOUD_DEMO, waba.wabaId)
+    const cloudNumber = await provisionNumber(input, CLOUD_DEMO, waba.wabaId)
     const numbers = [onPrem, cloudNumber]
 
     const phones = existing

@@ -2,8 +2,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { nodeRole } from '../../domain/cluster.js'
 import { registrationLost, registrationLostDetails } from '../../domain/number-loss.js'
 import { OnPremCode, WaboxError } from '../../errors/index.js'
+import type { PhoneNumberRow } from '../../store/schema.js'
+import type { Store } from '../../store/store.js'
 import type { AppStats, WebContext } from '../context.js'
 import { isDeploymentAdmin } from '../auth.js'
 import { onlyNumber, onlyNumberText, registryJson, toPrometheus, type MetricJson } from '../metrics.js'
@@ -28,6 +31,19 @@ function sendStats(ctx: WebContext, reply: FastifyReply, format: Format['format'
   return reply.send(ctx.ok({ stats: { [key]: metrics } }))
 }
 
+/**
+ * On-Prem's multi-node health: every live CoreApp with its role; a node holding one of the
+ * number's shards reports the number's gateway status, the others `disconnected`.
+ */
+async function nodeHealth(store: Store, number: PhoneNumberRow | undefined, gateway: string, unhealthyMs: number) {
+  const nodes = await store.nodes.live('coreapp', unhealthyMs)
+  const owners = new Set(number ? (await store.nodes.routes(number.id)).map((r) => r.owner) : [])
+  return Object.fromEntries(nodes.map((node, rank) => [node.id, {
+    gateway_status: owners.has(node.id) || !number || number.status !== 'registered' ? gateway : 'disconnected',
+    role: nodeRole(rank),
+  }]))
+}
+
 /** Health, metrics, stats and support (onprem-api.md §7). */
 export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
   const { store, registry } = { store: ctx.store, registry: ctx.deps.registry }
@@ -37,8 +53,10 @@ export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
     schema: { tags: ['monitoring'], summary: 'Gateway status of the number (Bearer, Apikey or D360-API-KEY)' },
   }, async (request) => {
     const number = request.phoneNumberId ? await store.numbers.get(request.phoneNumberId) : undefined
-    // single-instance shape; the per-node HA/multiconnect shape is not produced yet
-    const health = { gateway_status: number?.gateway_status ?? 'unregistered' }
+    const gateway = number?.gateway_status ?? 'unregistered'
+    const cluster = ctx.deps.cluster
+    // one node: On-Prem's single-instance shape; several: one entry per CoreApp node with its role
+    const health = cluster ? await nodeHealth(store, number, gateway, cluster.unhealthyMs) : { gateway_status: gateway }
     if (!number || !registrationLost(number)) return ctx.ok({ health })
     // not just "register first": say that another install took the number, and how to get it back
     const error = new WaboxError(OnPremCode.SERVICE_NOT_READY, registrationLostDetails(number.wa_id))

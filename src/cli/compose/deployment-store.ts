@@ -1,0 +1,14 @@
+import type { Logger } from 'pino'
+import type { Config } from '../../config/config.js'
+import { Notifier } from '../../store/notifications.js'
+import { openStoreFromConfig } from '../open-store.js'
+import type { Teardown } from '../teardown.js'
+
+/** The database every process of a deployment shares, and its LISTEN/NOTIFY wake-ups; both closed by `teardown`. */
+export async function openDeploymentStore(config: Config, logger: Logger, teardown: Teardown) {
+  const { database, store, atRestKey } = await openStoreFromConfig(config)
+  teardown.add('database', () => database.close())
+  const notifier = new Notifier(config.databaseUrl!, logger)
+  teardown.add('notifications', () => notifier.close())
+  return { store, atRestKey, notifier }
+}
