@@ -57,6 +57,8 @@ describeEachDatabase('store cloud accounts', (ctx) => {
     const token = await store.accessTokens.create(waba.id, ['whatsapp_business_management', 'whatsapp_business_messaging'], 'ci')
     expect(token).toMatch(/^EAA[0-9A-Za-z]{192}$/)
     expect(await store.accessTokens.verify(token)).toEqual({ wabaId: waba.id, scopes: BOTH, label: 'ci', createdAt: clock.now() })
+    // tokens of the same millisecond are listed in no particular order
+    clock.tick(1)
     const messagingOnly = await store.accessTokens.create(waba.id, ['whatsapp_business_messaging'], '')
     expect((await store.accessTokens.verify(messagingOnly))?.scopes).toEqual(['whatsapp_business_messaging'])
     expect(await store.accessTokens.verify(token.slice(0, -1))).toBeUndefined()

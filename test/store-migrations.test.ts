@@ -12,6 +12,19 @@ async function schemaOf(database: Database): Promise<unknown[]> {
       select type, name, sql from sqlite_master where name not like 'kysely_%' and name not like 'sqlite_%' order by type, name`.execute(database.db)
     return rows.rows
   }
+  if (database.dialect === 'mysql') {
+    const tables = sql`table_schema = database() and table_name not like 'kysely_%'`
+    const columns = await sql`
+      select table_name, column_name, column_type, is_nullable, column_default, collation_name from information_schema.columns
+      where ${tables} order by table_name, column_name`.execute(database.db)
+    const indexes = await sql`
+      select table_name, index_name, seq_in_index, column_name, non_unique from information_schema.statistics
+      where ${tables} order by table_name, index_name, seq_in_index`.execute(database.db)
+    const foreignKeys = await sql`
+      select table_name, constraint_name, referenced_table_name, delete_rule from information_schema.referential_constraints
+      where constraint_schema = database() order by table_name, constraint_name`.execute(database.db)
+    return [columns.rows, indexes.rows, foreignKeys.rows]
+  }
   const columns = await sql`
     select table_name, column_name, data_type, is_nullable, column_default from information_schema.columns
     where table_schema = current_schema() and table_name not like 'kysely_%' order by table_name, column_name`.execute(database.db)

@@ -4,7 +4,7 @@ import { systemClock } from '../clock.js'
 import type { Config } from '../config/config.js'
 import { privateDir } from '../private-files.js'
 import { verifyAtRestKey } from '../store/at-rest-check.js'
-import { checkPostgres, openDatabase, type Database, type DatabaseOptions } from '../store/database.js'
+import { checkDatabase, openDatabase, type Database, type DatabaseOptions } from '../store/database.js'
 import { migrate } from '../store/migrate.js'
 import { loadAtRestKey, Sealer } from '../store/sealer.js'
 import { Store } from '../store/store.js'
@@ -30,7 +30,7 @@ export async function openStoreFromConfig(config: Config, clock: Clock = systemC
     if (!config.databaseUrl || !config.masterKey) privateDir(config.dataDir)
     const atRestKey = loadAtRestKey(config.masterKey, config.dataDir)
     // the pool would wait forever on a host that never answers: fail within seconds instead
-    if (config.databaseUrl) await checkPostgres(config.databaseUrl)
+    if (config.databaseUrl) await checkDatabase(config.databaseUrl)
     database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite })
     const applied = await migrate(database)
     const sealer = new Sealer(atRestKey)

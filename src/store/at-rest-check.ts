@@ -25,8 +25,7 @@ export async function verifyAtRestKey(database: Database, sealer: Sealer): Promi
   if (sample && !opens(sealer, sample, stored ? CHECK_TEXT : undefined)) throw new WrongAtRestKeyError('the at-rest key does not open this database')
   if (stored) return
   // two processes starting at once both try; the first row wins and both keys were checked
-  await db.insertInto('meta').values({ name: CHECK_NAME, value: sealer.seal(CHECK_TEXT) })
-    .onConflict((oc) => oc.column('name').doNothing()).execute()
+  await database.engine.insertIgnore(db.insertInto('meta').values({ name: CHECK_NAME, value: sealer.seal(CHECK_TEXT) }), ['name']).execute()
 }
 
 async function existingSealedValue(database: Database): Promise<Buffer | undefined> {

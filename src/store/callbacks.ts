@@ -131,22 +131,17 @@ export class Callbacks {
   /**
    * Claims up to `limit` due callbacks of one number, oldest due first, under a lease: until
    * it ends they are not due for anyone else (next_attempt_at = lease end), after it they
-   * come back by themselves. PostgreSQL skips rows another dispatcher is claiming right now.
+   * come back by themselves. Rows another dispatcher is claiming right now are skipped.
    */
   async claim(phoneNumberId: string, limit: number, leaseMs: number, owner: string): Promise<ClaimedCallback[]> {
     if (limit <= 0) return []
     const now = this.ctx.clock.now()
-    const rows = await this.ctx.db.updateTable('callbacks')
-      .set({ next_attempt_at: now + leaseMs, claimed_until: now + leaseMs, claimed_by: owner })
-      .where('seq', 'in', (eb) => eb.selectFrom('callbacks').select('seq')
-        .where('phone_number_id', '=', phoneNumberId)
-        .where('status', '=', 'pending')
-        .where('next_attempt_at', '<=', now)
-        .orderBy('next_attempt_at').orderBy('seq')
-        .limit(limit)
-        .$if(this.ctx.dialect === 'postgres', (q) => q.forUpdate().skipLocked()))
-      .returning(['seq', 'phone_number_id', 'event_type', 'payload', 'attempts', 'created_at', 'retry_since'])
-      .execute()
+    const rows = await this.ctx.engine.claim(this.ctx.db, {
+      table: 'callbacks', key: ['seq'], orderBy: ['next_attempt_at', 'seq'], limit,
+      set: { next_attempt_at: now + leaseMs, claimed_until: now + leaseMs, claimed_by: owner },
+      where: (eb) => eb.and([eb('phone_number_id', '=', phoneNumberId), eb('status', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
+      returning: ['seq', 'phone_number_id', 'event_type', 'payload', 'attempts', 'created_at', 'retry_since'],
+    })
     return rows.sort((a, b) => a.seq - b.seq)
   }
 

@@ -28,11 +28,11 @@ export class ContactChecks {
     const now = this.ctx.clock.now()
     const unique = [...new Map(results.map((r) => [r.waId, r])).values()]
     for (let i = 0; i < unique.length; i += 300) {
-      await this.ctx.db.insertInto('contacts').values(unique.slice(i, i + 300).map((r) => ({
+      await this.ctx.engine.upsert(this.ctx.db.insertInto('contacts').values(unique.slice(i, i + 300).map((r) => ({
         phone_number_id: phoneNumberId, wa_id: r.waId, check_status: r.status, checked_at: now, identity_acknowledged: 1,
-      }))).onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet((eb) => ({
-        check_status: eb.ref('excluded.check_status'), checked_at: eb.ref('excluded.checked_at'),
-      }))).execute()
+      }))), ['phone_number_id', 'wa_id'], (incoming) => ({
+        check_status: incoming('check_status'), checked_at: incoming('checked_at'),
+      })).execute()
     }
   }
 

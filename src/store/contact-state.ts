@@ -51,12 +51,12 @@ export class ContactState {
     }
     const rows = [...latest.values()]
     for (let i = 0; i < rows.length; i += 300) {
-      await this.ctx.db.insertInto('contacts').values(rows.slice(i, i + 300).map((e) => ({
+      await this.ctx.engine.upsert(this.ctx.db.insertInto('contacts').values(rows.slice(i, i + 300).map((e) => ({
         phone_number_id: phoneNumberId, wa_id: e.waId, profile_name: e.profileName, last_inbound_at: e.at, identity_acknowledged: 1, user_id: e.userId ?? null,
-      }))).onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet({
-        profile_name: sql`coalesce(excluded.profile_name, contacts.profile_name)`,
-        last_inbound_at: sql`case when contacts.last_inbound_at is null or excluded.last_inbound_at > contacts.last_inbound_at then excluded.last_inbound_at else contacts.last_inbound_at end`,
-        user_id: sql`coalesce(excluded.user_id, contacts.user_id)`,
+      }))), ['phone_number_id', 'wa_id'], (incoming) => ({
+        profile_name: sql`coalesce(${incoming('profile_name')}, contacts.profile_name)`,
+        last_inbound_at: sql`case when contacts.last_inbound_at is null or ${incoming('last_inbound_at')} > contacts.last_inbound_at then ${incoming('last_inbound_at')} else contacts.last_inbound_at end`,
+        user_id: sql`coalesce(${incoming('user_id')}, contacts.user_id)`,
       })).execute()
     }
   }
@@ -70,7 +70,7 @@ export class ContactState {
 
   /** Keeps what the network said a user id resolves to, so the next send to it needs no round trip. */
   async recordUserId(phoneNumberId: string, waId: string, userId: string): Promise<void> {
-    await this.ctx.db.insertInto('contacts').values({ phone_number_id: phoneNumberId, wa_id: waId, identity_acknowledged: 1, user_id: userId })
-      .onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet({ user_id: userId })).execute()
+    await this.ctx.engine.upsert(this.ctx.db.insertInto('contacts').values({ phone_number_id: phoneNumberId, wa_id: waId, identity_acknowledged: 1, user_id: userId }),
+      ['phone_number_id', 'wa_id'], () => ({ user_id: userId })).execute()
   }
 }

@@ -29,7 +29,7 @@ export class Contacts {
   async recordIdentity(phoneNumberId: string, waId: string, hash: string, acknowledged: boolean): Promise<void> {
     const now = this.ctx.clock.now()
     const ack = acknowledged ? 1 : 0
-    await this.ctx.db.insertInto('contacts').values({
+    await this.ctx.engine.upsert(this.ctx.db.insertInto('contacts').values({
       phone_number_id: phoneNumberId,
       wa_id: waId,
       profile_name: null,
@@ -39,7 +39,7 @@ export class Contacts {
       identity_hash: hash,
       identity_at: now,
       identity_acknowledged: ack,
-    }).onConflict((oc) => oc.columns(['phone_number_id', 'wa_id']).doUpdateSet({
+    }), ['phone_number_id', 'wa_id'], () => ({
       identity_hash: hash, identity_at: now, identity_acknowledged: ack,
     })).execute()
   }

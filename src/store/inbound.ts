@@ -37,11 +37,11 @@ export class Inbound {
       await this.ctx.db.insertInto('inbound_envelopes').values(part.map((r) => ({
         phone_number_id: r.phoneNumberId, envelope_id: r.envelopeId, message_id: r.messageId, peer: r.peer, received_at: r.receivedAt,
       }))).execute()
-      await this.ctx.db.insertInto('messages').values(part.map((r) => ({
+      await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('messages').values(part.map((r) => ({
         id: r.messageId, phone_number_id: r.phoneNumberId, direction: 'in', peer: r.peer, type: r.type,
         content: this.ctx.sealer.sealJson(r.message), status: 'received', shard: r.shard, error: null, category: null,
         conversation_id: null, expires_at: null, created_at: r.receivedAt, updated_at: r.receivedAt,
-      }))).onConflict((oc) => oc.column('id').doNothing()).execute()
+      }))), ['id']).execute()
     }
   }
 

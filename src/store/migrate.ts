@@ -47,8 +47,13 @@ export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS)
 
 /** Applies pending migrations (all, or up to and including `upTo`). Returns the names applied. */
 export async function migrate(database: Database, upTo?: string): Promise<string[]> {
+  // every step, so a column gets the type its keys need from the first migration on
+  const allSteps = async (db: Kysely<unknown>) => {
+    for (const step of Object.values(STEPS)) await step.up(db, database.dialect)
+  }
+  const plugins = (await database.engine.migrationPlugins?.(database.db as unknown as Kysely<unknown>, allSteps)) ?? []
   const migrator = new Migrator({
-    db: database.db,
+    db: plugins.reduce((db, plugin) => db.withPlugin(plugin), database.db),
     provider: new StaticProvider(database.dialect, upTo),
     // Without it Kysely looks for its bookkeeping tables in every schema it can see.
     ...(database.schema ? { migrationTableSchema: database.schema } : {}),

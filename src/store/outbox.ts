@@ -120,9 +120,10 @@ export class Outbox {
   async transition(ids: string[], to: OutboundStatus, at: number): Promise<ChangedMessage[]> {
     const out: ChangedMessage[] = []
     for (const part of chunks(ids)) {
-      const rows = await this.ctx.db.updateTable('messages').set({ status: to, updated_at: at })
-        .where('id', 'in', part).where('direction', '=', 'out').where('status', 'in', PREDECESSORS[to])
-        .returning(CHANGED).execute()
+      const rows = await this.ctx.engine.updateReturning(this.ctx.db, {
+        table: 'messages', key: ['seq'], set: { status: to, updated_at: at }, returning: CHANGED,
+        where: (eb) => eb.and([eb('id', 'in', part), eb('direction', '=', 'out'), eb('status', 'in', PREDECESSORS[to])]),
+      })
       for (const r of rows) out.push(changed(r))
     }
     return out
@@ -130,18 +131,18 @@ export class Outbox {
 
   /** Fails a queued or sent message with webhook error objects; undefined if it had moved on. */
   async fail(id: string, errors: unknown[], at: number): Promise<ChangedMessage | undefined> {
-    const r = await this.ctx.db.updateTable('messages').set({ status: 'failed', error: JSON.stringify(errors), updated_at: at })
-      .where('id', '=', id).where('direction', '=', 'out').where('status', 'in', PREDECESSORS.failed)
-      .returning(CHANGED).executeTakeFirst()
+    const [r] = await this.ctx.engine.updateReturning(this.ctx.db, {
+      table: 'messages', key: ['seq'], set: { status: 'failed', error: JSON.stringify(errors), updated_at: at }, returning: CHANGED,
+      where: (eb) => eb.and([eb('id', '=', id), eb('direction', '=', 'out'), eb('status', 'in', PREDECESSORS.failed)]),
+    })
     return r && changed(r)
   }
 
   /** History rows; a status already recorded keeps its first timestamp. */
   async recordStatuses(rows: { messageId: string; status: string; at: number; error?: string | null }[]): Promise<void> {
     for (const part of chunks(rows)) {
-      await this.ctx.db.insertInto('message_statuses')
-        .values(part.map((r) => ({ message_id: r.messageId, status: r.status, at: r.at, error: r.error ?? null })))
-        .onConflict((oc) => oc.columns(['message_id', 'status']).doNothing()).execute()
+      await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('message_statuses')
+        .values(part.map((r) => ({ message_id: r.messageId, status: r.status, at: r.at, error: r.error ?? null }))), ['message_id', 'status']).execute()
     }
   }
 

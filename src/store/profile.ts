@@ -64,7 +64,7 @@ export class NumberProfiles {
 
   private async upsert(phoneNumberId: string, fields: Partial<Omit<NumberProfileRow, 'phone_number_id' | 'updated_at'>>): Promise<void> {
     const now = this.ctx.clock.now()
-    await this.ctx.db.insertInto('number_profiles').values({
+    await this.ctx.engine.upsert(this.ctx.db.insertInto('number_profiles').values({
       phone_number_id: phoneNumberId,
       about: null,
       photo_media_id: null,
@@ -72,7 +72,7 @@ export class NumberProfiles {
       media_providers: null,
       ...fields,
       updated_at: now,
-    }).onConflict((oc) => oc.column('phone_number_id').doUpdateSet({ ...fields, updated_at: now })).execute()
+    }), ['phone_number_id'], () => ({ ...fields, updated_at: now })).execute()
   }
 
   async get(phoneNumberId: string): Promise<NumberProfile> {

@@ -8,39 +8,45 @@ import type { StoreContext } from './store.js'
 export class ShardLeases {
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Takes the lease if it is free, expired or already ours; true if we hold it afterwards. */
+  /**
+   * Takes the lease if it is free, expired or already ours; true if we hold it afterwards. The
+   * conditional update decides between holders; of two processes inserting a free lease, the
+   * first insert wins and the other's is ignored.
+   */
   async acquire(phoneNumberId: string, shard: number, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.ctx.clock.now()
-    const row = await this.ctx.db.insertInto('shard_leases')
-      .values({ phone_number_id: phoneNumberId, shard, owner, expires_at: now + ttlMs })
-      .onConflict((oc) => oc.columns(['phone_number_id', 'shard'])
-        .doUpdateSet({ owner, expires_at: now + ttlMs })
-        .where((eb) => eb.or([eb('shard_leases.owner', '=', owner), eb('shard_leases.expires_at', '<=', now)])))
-      .returning('owner')
+    const taken = await this.ctx.db.updateTable('shard_leases').set({ owner, expires_at: now + ttlMs })
+      .where('phone_number_id', '=', phoneNumberId).where('shard', '=', shard)
+      .where((eb) => eb.or([eb('owner', '=', owner), eb('expires_at', '<=', now)]))
       .executeTakeFirst()
-    return row?.owner === owner
+    if (taken.numUpdatedRows > 0n) return true
+    const inserted = await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('shard_leases')
+      .values({ phone_number_id: phoneNumberId, shard, owner, expires_at: now + ttlMs }), ['phone_number_id', 'shard'])
+      .executeTakeFirst()
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1
   }
 
   /** Extends every lease `owner` still holds; returns them (a lease missing here was lost). */
   async renew(owner: string, ttlMs: number): Promise<{ phoneNumberId: string; shard: number }[]> {
     const now = this.ctx.clock.now()
-    const rows = await this.ctx.db.updateTable('shard_leases').set({ expires_at: now + ttlMs })
-      .where('owner', '=', owner).where('expires_at', '>', now)
-      .returning(['phone_number_id', 'shard']).execute()
+    const rows = await this.ctx.engine.updateReturning(this.ctx.db, {
+      table: 'shard_leases', key: ['phone_number_id', 'shard'], set: { expires_at: now + ttlMs }, returning: ['phone_number_id', 'shard'],
+      where: (eb) => eb.and([eb('owner', '=', owner), eb('expires_at', '>', now)]),
+    })
     return rows.map((r) => ({ phoneNumberId: r.phone_number_id, shard: r.shard }))
   }
 
   /**
    * Fencing: true if `owner` still holds the lease right now. Call it inside the transaction
-   * that commits Signal state; on PostgreSQL the row stays locked until that transaction ends,
-   * so no takeover can slip in between the check and the commit (SQLite has one writer anyway).
+   * that commits Signal state: the row stays locked until that transaction ends, so no takeover
+   * can slip in between the check and the commit (SQLite has one writer anyway).
    */
   async holds(phoneNumberId: string, shard: number, owner: string): Promise<boolean> {
-    let q = this.ctx.db.selectFrom('shard_leases').select('owner')
-      .where('phone_number_id', '=', phoneNumberId).where('shard', '=', shard)
-      .where('owner', '=', owner).where('expires_at', '>', this.ctx.clock.now())
-    if (this.ctx.dialect === 'postgres') q = q.forUpdate()
-    return (await q.executeTakeFirst()) !== undefined
+    const now = this.ctx.clock.now()
+    const row = await this.ctx.engine.selectForUpdate(this.ctx.db, 'shard_leases', ['owner'], (eb) => eb.and([
+      eb('phone_number_id', '=', phoneNumberId), eb('shard', '=', shard), eb('owner', '=', owner), eb('expires_at', '>', now),
+    ]))
+    return row !== undefined
   }
 
   /** Gives leases back (graceful stop, or shards beyond a new shard count). */

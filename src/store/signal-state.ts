@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import type { StoreContext } from './store.js'
 import { statementChunks } from './statement-chunks.js'
 
@@ -88,35 +89,35 @@ export class SignalState {
 
   /** Writes a batch of changes; call it inside the transaction that persists what they produced. */
   async apply(phoneNumberId: string, changes: SignalChanges): Promise<void> {
-    const { db, sealer } = this.ctx
+    const { db, sealer, engine } = this.ctx
     const now = this.ctx.clock.now()
     if (changes.local) {
       const l = changes.local
-      await db.insertInto('signal_accounts').values({
+      await engine.upsert(db.insertInto('signal_accounts').values({
         phone_number_id: phoneNumberId, identity_key_pair: sealer.seal(l.identityKeyPair), registration_id: l.registrationId,
         next_key_id: l.nextKeyId, updated_at: now,
-      }).onConflict((oc) => oc.column('phone_number_id').doUpdateSet((eb) => ({
-        identity_key_pair: eb.ref('excluded.identity_key_pair'),
-        registration_id: eb.ref('excluded.registration_id'),
-        next_key_id: eb.ref('excluded.next_key_id'),
-        updated_at: eb.ref('excluded.updated_at'),
-      }))).execute()
+      }), ['phone_number_id'], (incoming) => ({
+        identity_key_pair: incoming('identity_key_pair'),
+        registration_id: incoming('registration_id'),
+        next_key_id: incoming('next_key_id'),
+        updated_at: incoming('updated_at'),
+      })).execute()
     }
     for (const part of chunks([...changes.remoteIdentities])) {
-      await db.insertInto('signal_remote_identities').values(part.map(([address, r]) => ({
+      await engine.upsert(db.insertInto('signal_remote_identities').values(part.map(([address, r]) => ({
         phone_number_id: phoneNumberId, address, public_key: Buffer.from(r.publicKey), first_seen_at: r.firstSeenAt,
-      }))).onConflict((oc) => oc.columns(['phone_number_id', 'address']).doUpdateSet((eb) => ({
-        public_key: eb.ref('excluded.public_key'), first_seen_at: eb.ref('excluded.first_seen_at'),
-      }))).execute()
+      }))), ['phone_number_id', 'address'], (incoming) => ({
+        public_key: incoming('public_key'), first_seen_at: incoming('first_seen_at'),
+      })).execute()
     }
     const sessions = [...changes.sessions]
     const upserts = sessions.filter((e): e is [string, Uint8Array] => e[1] !== null)
     for (const part of chunks(upserts)) {
-      await db.insertInto('signal_sessions').values(part.map(([address, record]) => ({
+      await engine.upsert(db.insertInto('signal_sessions').values(part.map(([address, record]) => ({
         phone_number_id: phoneNumberId, address, record: sealer.seal(record), updated_at: now,
-      }))).onConflict((oc) => oc.columns(['phone_number_id', 'address']).doUpdateSet((eb) => ({
-        record: eb.ref('excluded.record'), updated_at: eb.ref('excluded.updated_at'),
-      }))).execute()
+      }))), ['phone_number_id', 'address'], (incoming) => ({
+        record: incoming('record'), updated_at: incoming('updated_at'),
+      })).execute()
     }
     const removed = sessions.filter((e) => e[1] === null).map((e) => e[0])
     for (const part of chunks(removed)) {
@@ -134,11 +135,11 @@ export class SignalState {
       else deletions.push({ kind: 'kyber', id })
     }
     for (const part of chunks(keyRows)) {
-      await db.insertInto('signal_keys').values(part.map((k) => ({
+      await engine.upsert(db.insertInto('signal_keys').values(part.map((k) => ({
         phone_number_id: phoneNumberId, kind: k.kind, key_id: k.id, record: sealer.seal(k.record), last_resort: k.lastResort ? 1 : 0, created_at: now,
-      }))).onConflict((oc) => oc.columns(['phone_number_id', 'kind', 'key_id']).doUpdateSet((eb) => ({
-        record: eb.ref('excluded.record'), last_resort: eb.ref('excluded.last_resort'),
-      }))).execute()
+      }))), ['phone_number_id', 'kind', 'key_id'], (incoming) => ({
+        record: incoming('record'), last_resort: incoming('last_resort'),
+      })).execute()
     }
     for (const kind of ['pre', 'kyber'] as const) {
       const ids = deletions.filter((d) => d.kind === kind).map((d) => d.id)
@@ -155,9 +156,11 @@ export class SignalState {
    * at once get disjoint ids. Undefined if the number has no identity yet.
    */
   async reserveKeyIds(phoneNumberId: string, count: number): Promise<number | undefined> {
-    const row = await this.ctx.db.updateTable('signal_accounts')
-      .set((eb) => ({ next_key_id: eb('next_key_id', '+', count), updated_at: this.ctx.clock.now() }))
-      .where('phone_number_id', '=', phoneNumberId).returning('next_key_id').executeTakeFirst()
+    const [row] = await this.ctx.engine.updateReturning(this.ctx.db, {
+      table: 'signal_accounts', key: ['phone_number_id'], returning: ['next_key_id'],
+      set: { next_key_id: sql<number>`next_key_id + ${count}`, updated_at: this.ctx.clock.now() },
+      where: (eb) => eb('phone_number_id', '=', phoneNumberId),
+    })
     return row ? row.next_key_id - count : undefined
   }
 

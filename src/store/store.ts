@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
 import type { Database, Dialect } from './database.js'
+import type { Engine } from './engines/engine.js'
 import type { DB } from './schema.js'
 import type { Sealer } from './sealer.js'
 import { AccessTokens } from './access-tokens.js'
@@ -31,6 +32,8 @@ import { WebhookSubscriptions } from './webhook-subscriptions.js'
 export interface StoreContext {
   readonly db: Kysely<DB>
   readonly dialect: Dialect
+  /** Engine-specific statements (upserts, returning, claims, locks); repositories never test `dialect`. */
+  readonly engine: Engine
   readonly sealer: Sealer
   readonly clock: Clock
 }
@@ -99,6 +102,6 @@ export class Store {
   }
 
   static open(database: Database, sealer: Sealer, clock: Clock): Store {
-    return new Store({ db: database.db, dialect: database.dialect, sealer, clock })
+    return new Store({ db: database.db, dialect: database.dialect, engine: database.engine, sealer, clock })
   }
 }

@@ -75,14 +75,14 @@ export class Users {
   async ensureDefaultAdmin(): Promise<void> {
     const existing = await this.ctx.db.selectFrom('users').select('username').where('username', '=', DEFAULT_ADMIN).executeTakeFirst()
     if (existing) return
-    await this.ctx.db.insertInto('users').values({
+    await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('users').values({
       username: DEFAULT_ADMIN,
       password_hash: await hashPassword(DEFAULT_ADMIN_PASSWORD),
       role: 'ROLE_ADMIN',
       password_changed: 0,
       created_at: this.ctx.clock.now(),
       phone_number_id: null,
-    }).onConflict((oc) => oc.column('username').doNothing()).execute()
+    }), ['username']).execute()
   }
 
   async get(username: string): Promise<User | undefined> {
@@ -103,14 +103,14 @@ export class Users {
 
   /** false if the username is taken. */
   async create(input: { username: string; password: string; role?: Role; phoneNumberId?: string | null }): Promise<boolean> {
-    const result = await this.ctx.db.insertInto('users').values({
+    const result = await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('users').values({
       username: input.username,
       password_hash: await hashPassword(input.password),
       role: input.role ?? 'ROLE_USER',
       password_changed: 1,
       created_at: this.ctx.clock.now(),
       phone_number_id: input.phoneNumberId ?? null,
-    }).onConflict((oc) => oc.column('username').doNothing()).executeTakeFirst()
+    }), ['username']).executeTakeFirst()
     return Number(result.numInsertedOrUpdatedRows ?? 0) === 1
   }
 

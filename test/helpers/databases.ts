@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { TestClock } from '../../src/clock.js'
@@ -11,13 +12,18 @@ import { Sealer } from '../../src/store/sealer.js'
 import { Store } from '../../src/store/store.js'
 
 const PG_URL = process.env.WABOX_TEST_DATABASE_URL
+const MYSQL_URL = process.env.WABOX_TEST_MYSQL_URL
 
 if (!PG_URL) {
   if (process.env.CI) throw new Error('WABOX_TEST_DATABASE_URL must be set in CI: the PostgreSQL suite may not be skipped')
-  console.warn('[wabox tests] WABOX_TEST_DATABASE_URL is not set: PostgreSQL suite SKIPPED, SQLite only')
+  console.warn('[wabox tests] WABOX_TEST_DATABASE_URL is not set: PostgreSQL suite SKIPPED')
+}
+if (!MYSQL_URL) {
+  if (process.env.CI) throw new Error('WABOX_TEST_MYSQL_URL must be set in CI: the MariaDB suite may not be skipped')
+  console.warn('[wabox tests] WABOX_TEST_MYSQL_URL is not set: MySQL/MariaDB suite SKIPPED')
 }
 
-export const DIALECTS: Dialect[] = PG_URL ? ['sqlite', 'postgres'] : ['sqlite']
+export const DIALECTS: Dialect[] = ['sqlite', ...(PG_URL ? ['postgres' as const] : []), ...(MYSQL_URL ? ['mysql' as const] : [])]
 
 export interface TestDatabase {
   database: Database
@@ -32,7 +38,10 @@ export interface TestDatabase {
   cleanup(): Promise<void>
 }
 
-/** A fresh, migrated database of the given dialect: a temp SQLite file or an own PostgreSQL schema. */
+/**
+ * A fresh, migrated database of the given dialect: a temp SQLite file, an own PostgreSQL schema
+ * or an own MySQL database.
+ */
 export async function createTestDatabase(dialect: Dialect, options: { migrateTo?: string; label?: string } = {}): Promise<TestDatabase> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-test-'))
   const clock = new TestClock()
@@ -50,32 +59,65 @@ export async function createTestDatabase(dialect: Dialect, options: { migrateTo?
       },
     }
   }
-  if (!PG_URL) throw new Error('PostgreSQL is not configured')
-  const schema = 't_' + createHash('sha1').update(`${options.label ?? ''}${randomBytes(8).toString('hex')}`).digest('hex').slice(0, 16)
-  const admin = new pg.Client({ connectionString: PG_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  await admin.end()
-  markPostgresRun()
-  const open = () => openDatabase({ url: PG_URL, schema, poolSize: 4 })
+  const server = await createServerDatabase(dialect, options.label)
+  const open = () => openDatabase(server.options)
   const database = open()
   await migrate(database, options.migrateTo)
   return {
     database, store: Store.open(database, sealer, clock), clock, sealer, dir, reopen: open,
     cleanup: async () => {
       await database.close()
-      const c = new pg.Client({ connectionString: PG_URL })
-      await c.connect()
-      await c.query(`DROP SCHEMA ${schema} CASCADE`)
-      await c.end()
+      await server.drop()
       fs.rmSync(dir, { recursive: true, force: true })
     },
   }
 }
 
-/** Records that a PostgreSQL test ran, so CI can prove the suite was not skipped. */
-function markPostgresRun(): void {
-  const marker = process.env.WABOX_PG_MARKER
+/** An empty PostgreSQL schema or MySQL database of its own, for a suite or a child process. */
+export interface ServerDatabase {
+  /** How to open it (`openDatabase(options)`). */
+  options: { url: string; schema?: string; poolSize: number }
+  drop(): Promise<void>
+}
+
+export async function createServerDatabase(dialect: Exclude<Dialect, 'sqlite'>, label = ''): Promise<ServerDatabase> {
+  const name = 't_' + createHash('sha1').update(`${label}${randomBytes(8).toString('hex')}`).digest('hex').slice(0, 16)
+  if (dialect === 'mysql') {
+    if (!MYSQL_URL) throw new Error('MySQL/MariaDB is not configured (WABOX_TEST_MYSQL_URL)')
+    await mysqlAdmin(`CREATE DATABASE ${name} CHARACTER SET utf8mb4`)
+    markRun('WABOX_MYSQL_MARKER')
+    const url = new URL(MYSQL_URL)
+    url.pathname = `/${name}`
+    return { options: { url: url.toString(), poolSize: 4 }, drop: () => mysqlAdmin(`DROP DATABASE ${name}`) }
+  }
+  if (!PG_URL) throw new Error('PostgreSQL is not configured (WABOX_TEST_DATABASE_URL)')
+  await pgAdmin(`CREATE SCHEMA ${name}`)
+  markRun('WABOX_PG_MARKER')
+  return { options: { url: PG_URL, schema: name, poolSize: 4 }, drop: () => pgAdmin(`DROP SCHEMA ${name} CASCADE`) }
+}
+
+async function pgAdmin(statement: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL })
+  await c.connect()
+  try {
+    await c.query(statement)
+  } finally {
+    await c.end()
+  }
+}
+
+async function mysqlAdmin(statement: string): Promise<void> {
+  const c = await mysql.createConnection({ uri: MYSQL_URL })
+  try {
+    await c.query(statement)
+  } finally {
+    await c.end()
+  }
+}
+
+/** Records that a server-backed test ran, so CI can prove that engine's suite was not skipped. */
+function markRun(env: 'WABOX_PG_MARKER' | 'WABOX_MYSQL_MARKER'): void {
+  const marker = process.env[env]
   if (marker) fs.appendFileSync(marker, `${process.pid}\n`)
 }
 

@@ -1,0 +1,62 @@
+import { Kysely, PostgresDialect, sql } from 'kysely'
+import pg from 'pg'
+import type { Database, DatabaseOptions } from '../database.js'
+import type { DB } from '../schema.js'
+import type { DatabaseErrorKind, Engine } from './engine.js'
+import { standardSql } from './standard-sql.js'
+
+// int8 and numeric come back as strings by default; our int8 columns are millisecond
+// timestamps and sequence numbers, all far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v))
+
+const RETRY = new Set(['40001', '40P01', '55P03'])
+
+/**
+ * PostgreSQL at its default isolation, READ COMMITTED: each statement sees what was committed
+ * before it began. Claims lock their rows (`FOR UPDATE SKIP LOCKED`), the lease check of a
+ * commit locks the lease row (`FOR UPDATE`), and conditional updates re-check their WHERE on
+ * the newest row version, which is what the repositories rely on.
+ */
+export const postgresEngine: Engine = {
+  name: 'postgres',
+  columnTypes: { blob: 'bytea', time: 'bigint', serial: 'bigserial', key: 'text' },
+  ...standardSql(true),
+  withAdvisoryLock: (db, name, fn) => db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtext(${name}))`.execute(conn)
+    try {
+      return await fn(conn)
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${name}))`.execute(conn)
+    }
+  }),
+  classify(err): DatabaseErrorKind | undefined {
+    const code = (err as { code?: unknown }).code
+    if (code === '23505') return 'unique-violation'
+    if (typeof code === 'string' && RETRY.has(code)) return 'retry'
+    // 57P01..57P03: the server is shutting down; 08xxx: connection exceptions
+    if (typeof code === 'string' && (code.startsWith('57P') || code.startsWith('08'))) return 'connection-lost'
+    if (code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE') return 'connection-lost'
+    if (err instanceof Error && /Connection terminated/i.test(err.message)) return 'connection-lost'
+    return undefined
+  },
+}
+
+/**
+ * Connects once, giving up after `timeoutMs`: a pool waits as long as the operating system
+ * does (minutes) for a host that never answers, so startup checks the server this way first.
+ */
+export async function checkPostgres(url: string, timeoutMs = 10_000): Promise<void> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs })
+  await client.connect()
+  await client.end()
+}
+
+export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions, 'schema' | 'poolSize'>): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+  })
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  return { db, dialect: 'postgres', engine: postgresEngine, ...(options.schema ? { schema: options.schema } : {}), close: () => db.destroy() }
+}
