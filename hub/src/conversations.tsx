@@ -70,7 +70,7 @@ export function ConversationsPage({ number }: { number: NumberInfo }) {
           {chats.map((c) => (
             <li key={c.peer}>
               <button type="button" class={`chat ${c.peer === open ? 'current' : ''}`} aria-pressed={c.peer === open} onClick={() => setPeer(c.peer)}>
-                <strong>{c.profileName ?? `+${c.peer}`}</strong> <small>{clock(c.lastAt)}</small>
+                <strong>{c.profileName ? `${c.profileName} ` : ''}+{c.peer}</strong> <small>{clock(c.lastAt)}</small>
                 <br /><span class="preview">{c.last.direction === 'out' ? 'You: ' : ''}{c.last.preview}</span>
               </button>
             </li>

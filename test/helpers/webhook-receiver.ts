@@ -29,6 +29,8 @@ export class WebhookReceiver extends EventEmitter {
   readonly posts: { path: string; body: unknown; raw: Buffer; headers: http.IncomingHttpHeaders }[] = []
   readonly handshakes: Handshake[] = []
   readonly handshakeAnswers = new Map<string, (h: Handshake) => HandshakeAnswer>()
+  /** How POSTs are answered; a failing endpoint answers e.g. `{ status: 500, body: 'down' }` and its bodies count as not received. */
+  answer = { status: 200, body: '' }
   readonly #server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://receiver')
     if (req.method === 'GET') {
@@ -40,9 +42,11 @@ export class WebhookReceiver extends EventEmitter {
     req.on('end', () => {
       const raw = Buffer.concat(chunks)
       const body = JSON.parse(raw.toString('utf8')) as unknown
-      this.bodies.push(body)
       this.posts.push({ path: url.pathname, body, raw, headers: req.headers })
-      res.writeHead(200).end()
+      const { status, body: answer } = this.answer
+      res.writeHead(status).end(answer)
+      if (status !== 200) return
+      this.bodies.push(body)
       this.emit('body', body)
     })
   })

@@ -1,0 +1,146 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureHubBuilt } from './helpers/hub-build.js'
+import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { onPremText, WebhookReceiver } from './helpers/webhook-receiver.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const SHOTS = path.resolve('test-output/hub')
+const NEW_PASSWORD = 'Hub-Test-Pass1'
+
+const haveChromium = fs.existsSync(CHROMIUM)
+if (!haveChromium) {
+  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (.ci/run does) to run the Hub's browser test`)
+  console.warn(`\n!!! ${CHROMIUM} is missing: the Hub's browser test is SKIPPED (apt-get install -y chromium) !!!\n`)
+}
+
+/** Headless Chromium with nothing running in the background (no network of its own, no updates). */
+function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
+}
+
+describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', { timeout: 60_000 }, () => {
+  let dataDir: string
+  let wabox: WaboxProcess
+  let browser: Browser
+  let page: Page
+  const receiver = new WebhookReceiver()
+  let business: string
+  let phone: string
+  const pageErrors: string[] = []
+
+  beforeAll(async () => {
+    ensureHubBuilt()
+    fs.mkdirSync(SHOTS, { recursive: true })
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-hub-'))
+    await receiver.start()
+    wabox = await startWabox(dataDir, 2)
+    business = wabox.creds.numbers[0]!.wa_id
+    phone = wabox.creds.phones[0]!
+    browser = await launch()
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    // a step that cannot find its element fails with Playwright's message, before the test's own timeout
+    page.setDefaultTimeout(20_000)
+    page.on('pageerror', (err) => pageErrors.push(err.message))
+    page.on('response', (res) => res.status() >= 400 && pageErrors.push(`${res.status()} ${res.request().method()} ${res.url()}`))
+  }, 90_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    if (wabox) {
+      const exited = new Promise((resolve) => wabox.child.once('exit', resolve))
+      wabox.child.kill('SIGTERM')
+      await exited
+    }
+    await receiver.close()
+    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  const fromPhone = (text: string) => wabox.control('POST', `/control/phones/${phone}/send`, { type: 'text', to: business, text })
+
+  it('signs in as admin, choosing a new password at the first sign-in', async () => {
+    await page.goto(`${wabox.creds.api_url}/hub/`)
+    await page.getByLabel('Username').fill('admin')
+    await page.getByLabel('Password', { exact: true }).fill(wabox.creds.admin.password ?? '')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByLabel('New password').fill(NEW_PASSWORD)
+    await shot(page, 'login')
+    await page.getByRole('button', { name: 'Change password and sign in' }).click()
+    await page.getByRole('heading', { name: 'Numbers' }).waitFor()
+    // signed out, the page's session check and the first sign-in were answered 401 as they should
+    pageErrors.length = 0
+  })
+
+  it('shows the demo number healthy', async () => {
+    await page.locator(`tr[data-number="${business}"] [data-health="healthy"]`).waitFor()
+    await shot(page, 'numbers')
+  })
+
+  it('shows a message from phone 1 in the business conversation as it arrives', async () => {
+    await page.getByRole('link', { name: 'Conversations' }).click()
+    await page.getByRole('heading', { name: 'Conversations' }).waitFor()
+    await fromPhone('hi')
+    // no reload: the page hears of it over its event stream
+    await page.locator('.bubble.in .body', { hasText: /^hi$/ }).waitFor()
+  })
+
+  it('replies from the console: the phone gets it and the ticks go to delivered, then read', async () => {
+    await page.getByRole('button', { name: new RegExp(`\\+${phone}`) }).click()
+    await page.getByLabel(`Message to +${phone}`).fill('Hello from the console')
+    await page.getByRole('button', { name: 'Send', exact: true }).click()
+    const inbox = await eventually(async () => {
+      const { messages } = await wabox.control('GET', `/control/phones/${phone}/inbox`) as { messages: { content?: { text?: { body?: string } } }[] }
+      return messages.find((m) => m.content?.text?.body === 'Hello from the console')
+    })
+    expect(inbox).toBeDefined()
+    const ticks = page.locator('.bubble.out', { hasText: 'Hello from the console' }).locator('[data-status="read"]')
+    await ticks.waitFor()
+    // the read tick lists every status with its time: delivered came first
+    expect(await ticks.getAttribute('aria-label')).toMatch(/sent .*delivered .*read /)
+    await shot(page, 'conversations')
+    await page.setViewportSize({ width: 390, height: 844 })
+    await shot(page, 'conversations-390px')
+    await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
+  it('shows the attempts of a failing webhook, and a replay that succeeds', async () => {
+    receiver.answer = { status: 500, body: 'receiver is down' }
+    await page.getByRole('link', { name: 'Webhooks' }).click()
+    await page.getByLabel('Webhook URL').fill(receiver.url('/hook'))
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.getByText(/^Saved:/).waitFor()
+    await fromPhone('order 42')
+    const failed = page.locator('tr[data-seq]', { has: page.locator('[data-http-status="500"]'), hasText: 'receiver is down' }).first()
+    await failed.waitFor()
+    await shot(page, 'webhooks-failing')
+    const seq = await failed.getAttribute('data-seq')
+    receiver.answer = { status: 200, body: '' }
+    await page.getByRole('button', { name: `Replay callback ${seq}` }).click()
+    await page.locator(`tr[data-seq="${seq}"][data-state="done"]`).waitFor()
+    await page.locator(`tr[data-seq="${seq}"] [data-http-status="200"]`).waitFor()
+    await receiver.waitFor(onPremText(phone, 'order 42'))
+    await shot(page, 'webhooks')
+  })
+
+  it('shows the phones and the live charts', async () => {
+    await page.getByRole('link', { name: 'Phones' }).click()
+    await page.locator(`[data-phone="${phone}"]`).waitFor()
+    await page.locator('.phone .bubble', { hasText: 'Hello from the console' }).waitFor()
+    await shot(page, 'phones')
+    await page.getByRole('link', { name: 'Live charts' }).click()
+    await page.locator('figure.chart canvas').first().waitFor()
+    await shot(page, 'charts')
+    expect(pageErrors).toEqual([])
+  })
+})
