@@ -9,7 +9,7 @@ import type { CallbackEvent } from '../src/domain/events.js'
 import type { OutboundContent } from '../src/domain/message/outbound.js'
 import { messageId } from '../src/ids.js'
 import { MediaVolume } from '../src/media/volume.js'
-import { startNetworkServer, type NetworkServer, type NetworkLimits } from '../src/network/index.js'
+import { startNetworkServer, type NetworkServer, type NetworkLimits, type StartNetworkServerOptions } from '../src/network/index.js'
 import { Phone } from '../src/phones/phone.js'
 import type { Dialect } from '../src/store/database.js'
 import type { Store } from '../src/store/store.js'
@@ -59,6 +59,8 @@ export interface HostileRow {
 export interface HarnessOptions {
   phones?: number
   limits?: Partial<NetworkLimits>
+  /** Other network options (template review and quality rules, ...). */
+  network?: Partial<StartNetworkServerOptions>
   tuning?: Partial<CoreAppTuning>
   /** Register the business number (default true). */
   register?: boolean
@@ -70,7 +72,7 @@ export async function startHarness(dialect: Dialect, opts: HarnessOptions = {}):
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-coreapp-'))
   const network = await startNetworkServer({
     dataDir: path.join(dir, 'network'), port: 0, clock: db.clock, profile: 'dev', logger,
-    limits: { pairBurst: 100_000, throughputPerSecond: 100_000, ...opts.limits },
+    limits: { pairBurst: 100_000, throughputPerSecond: 100_000, ...opts.limits }, ...opts.network,
   })
   const store = db.store
   const media = new MediaVolume({ root: path.join(dir, 'media'), key: randomBytes(32), store })

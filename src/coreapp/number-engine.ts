@@ -20,7 +20,7 @@ import { shardOf } from '../domain/shard.js'
 import type { CommitBatch } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { LeaseLost, type EngineView, type IdentityNotice } from './engine-view.js'
-import { receiveAccountUpdate } from './account-updates.js'
+import { AccountUpdates } from './account-updates.js'
 import { InboundPipeline } from './inbound.js'
 import { noticeRefusedCredentials } from './number-ownership.js'
 import { identityChangedMessage } from './inbound-event.js'
@@ -48,6 +48,7 @@ export class NumberEngine implements EngineView {
   readonly #logger: Logger
   readonly #connections = new Map<number, ShardConnection>()
   readonly #retryTimers = new Set<NodeJS.Timeout>()
+  readonly #accountUpdates: AccountUpdates
   #row: PhoneNumberRow
   #password: string
   #shardCount: number
@@ -72,6 +73,7 @@ export class NumberEngine implements EngineView {
     this.outbound = new OutboundPipeline(ctx, this)
     this.receipts = new ReceiptSender(ctx, this)
     this.inbound = new InboundPipeline(ctx, this, () => this.receipts.wake())
+    this.#accountUpdates = new AccountUpdates(ctx, this, () => this.#row.platform_type === 'CLOUD_API')
     // On PostgreSQL a message can commit after one with a higher seq was claimed: each poll
     // claims from the start again, so such a message waits one poll, never forever.
     this.#poll = setInterval(() => {
@@ -142,7 +144,7 @@ export class NumberEngine implements EngineView {
     receipt: (conn, r) => void this.inbound.receipt(conn, r),
     keysLow: (conn) => void this.topUpKeys(conn.client),
     envelopeFailed: (_conn, f) => void this.inbound.envelopeFailed(f).catch((err: unknown) => this.#logger.error({ err }, 'recording a failed envelope failed')),
-    accountUpdate: (conn, u) => void receiveAccountUpdate(this.#ctx, this, conn, u, this.#row.platform_type === 'CLOUD_API'),
+    accountUpdate: (conn, u) => void this.#accountUpdates.receive(conn, u),
     loggedIn: (conn, result: LoginResult) => {
       if (result.preKeysLeft < Math.max(10, this.#ctx.tuning.preKeys / 4)) void this.topUpKeys(conn.client)
     },
