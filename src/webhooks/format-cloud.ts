@@ -1,6 +1,6 @@
 import type { CallbackEvent, ContactsEvent, InboundMessageEvent, StatusEvent, WebhookError } from '../domain/events.js'
+import { perMessagePricing, type PerMessagePricing } from '../domain/pricing.js'
 import { isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
-import { perMessagePricing, type PerMessagePricing } from './cloud-pricing.js'
 import { groupEvents } from './format-onprem.js'
 
 /** The number a Cloud notification is about. */

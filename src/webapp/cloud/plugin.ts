@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from 'fastify'
 import type { WebContext } from '../context.js'
 import type { Dialect, DialectErrors } from '../dialects.js'
 import { dialectErrorHandler } from '../errors.js'
+import { wabaKind } from './analytics.js'
 import { CloudAuth } from './auth.js'
 import { cloudErrors } from './envelope.js'
 import { businessProfileRoutes } from './business-profile.js'
@@ -43,6 +44,7 @@ async function cloudPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors
   objects.add(mediaKind(ctx))
   // before the webhook override: a POST /{phone_number_id} with a pin is two-step verification
   objects.add(twoStepKind(ctx))
+  objects.add(wabaKind(ctx))
   messagesRoutes(app, ctx)
   phoneNumbersRoutes(app, ctx)
   cloudTemplatesRoutes(app, ctx)

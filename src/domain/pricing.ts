@@ -1,4 +1,4 @@
-import type { StatusEvent } from '../domain/events.js'
+import type { StatusEvent } from './events.js'
 
 type StoredPricing = NonNullable<StatusEvent['status']['pricing']>
 
@@ -7,7 +7,8 @@ export interface PerMessagePricing {
   billable: boolean
   pricing_model: 'PMP'
   category: string
-  type: 'regular' | 'free_customer_service'
+  /** `free_entry_point` is for 72 h after a user came through an ad or a Page button, which simulated phones never do. */
+  type: 'regular' | 'free_customer_service' | 'free_entry_point'
 }
 
 type Rule = Pick<PerMessagePricing, 'billable' | 'type'>
@@ -26,4 +27,9 @@ const TEMPLATE: Rule = { billable: true, type: 'regular' }
 export function perMessagePricing(stored: StoredPricing): PerMessagePricing {
   const rule = RULES[stored.category] ?? TEMPLATE
   return { billable: rule.billable, pricing_model: 'PMP', category: stored.category, type: rule.type }
+}
+
+/** The `pricing_type` analytics name it under (Meta's upper-case names of `type`). */
+export function pricingTypeOf(category: string): string {
+  return (RULES[category] ?? TEMPLATE).type.toUpperCase()
 }
