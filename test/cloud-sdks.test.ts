@@ -268,3 +268,26 @@ describe('360dialog waba-v2 with plain fetch', () => {
     expect(gone.json).toMatchObject({ error: { code: 100 } })
   })
 })
+
+describe('@kapso/whatsapp-cloud-api manages the number', () => {
+  it('changes and reads the business profile, deregisters (sends refused with 133010), verifies and registers again with a PIN', async () => {
+    const { cloud } = world
+    const sdk = new KapsoClient({ accessToken: cloud.access_token, baseUrl: cloud.base_url, graphVersion: cloud.api_version })
+    const phoneNumberId = cloud.phone_number_id
+    expect(await sdk.phoneNumbers.businessProfile.update({ phoneNumberId, about: 'Open all night', vertical: 'RETAIL', websites: ['https://shop.example.com'] }))
+      .toEqual({ success: true })
+    const profile = await sdk.phoneNumbers.businessProfile.get({ phoneNumberId, fields: 'about,vertical,websites' })
+    expect(profile).toMatchObject({ data: [{ about: 'Open all night', vertical: 'RETAIL', websites: ['https://shop.example.com'] }] })
+
+    expect(await sdk.phoneNumbers.deregister({ phoneNumberId })).toEqual({ success: true })
+    const refused = await sdk.messages.sendText({ phoneNumberId, to: world.phones[0]!, body: 'not now' }).then(() => undefined, (e: { code: number }) => e)
+    expect(refused).toMatchObject({ code: 133010 })
+    // the number is verified already: both answer success, as Meta's do
+    expect(await sdk.phoneNumbers.requestCode({ phoneNumberId, codeMethod: 'SMS', language: 'en_US' })).toEqual({ success: true })
+    expect(await sdk.phoneNumbers.verifyCode({ phoneNumberId, code: '000000' })).toEqual({ success: true })
+    expect(await sdk.phoneNumbers.register({ phoneNumberId, pin: '135790' })).toEqual({ success: true })
+    const id = wamidOf(await sdk.messages.sendText({ phoneNumberId, to: world.phones[0]!, body: 'back again' }))
+    expect((await world.received(world.phones[0]!, id)).content.text?.body).toBe('back again')
+  }, 30_000)
+  // whatsapp-api-js and @great-detail/whatsapp have no registration calls; @great-detail's business profile calls go the same path
+})
