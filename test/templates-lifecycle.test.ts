@@ -14,9 +14,9 @@ const definition = {
   components: [{ type: 'BODY', text: 'Hi {{1}}, your order is ready.', example: { body_text: [['Ann']] } }],
 }
 
-const send = (to: string): OutboundContent => ({
+const send = (to: string, name = 'order_ready'): OutboundContent => ({
   to, type: 'template',
-  template: { name: 'order_ready', language: { code: 'en_US', policy: 'deterministic' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ann' }] }] },
+  template: { name, language: { code: 'en_US', policy: 'deterministic' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ann' }] }] },
 })
 
 const updates = (events: CallbackEvent[]) => events.filter((e): e is AccountUpdateEvent => e.type === 'account_update')
@@ -110,7 +110,7 @@ describe('a template from submission to disabled, with its webhooks', () => {
     await h.network.sweep()
     h.db.clock.tick(60_000)
     await h.network.sweep()
-    const id = await h.queue({ ...send(h.phones[0]!.waId), template: { ...(send('').template as object), name: 'promo_reject' } } as OutboundContent)
+    const id = await h.queue(send(h.phones[0]!.waId, 'promo_reject'))
     const failed = await outcome(id)
     expect(failed).toMatchObject({ status: 'failed', errors: [{ code: 2060 }] })
     const status = (await h.callbacks()).find((e) => e.type === 'status' && e.status.id === id && e.status.status === 'failed')!

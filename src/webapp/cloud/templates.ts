@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { TemplateDefinition } from '../../domain/templates.js'
 import { CloudCode, WaboxError } from '../../errors/index.js'
 import type { WebContext } from '../context.js'
-import { createTemplate, deleteTemplates, editTemplate, findTemplate, listTemplates, templateHolder } from '../services/templates.js'
+import { createTemplate, deleteTemplates, editTemplate, findTemplate, findTemplateHolder, listTemplates, templateHolder } from '../services/templates.js'
 import { graphPrincipal, requireScope } from './auth.js'
 import { unsupportedRequest } from './envelope.js'
 import type { GraphObjectKind } from './objects.js'
@@ -66,7 +66,19 @@ function templateObject(t: TemplateDefinition, fields: readonly string[]): Recor
   return Object.fromEntries(fields.map((f) => [f, FIELDS[f]!(t)]))
 }
 
-const list = (raw: string | undefined) => raw?.split(',').map((v) => v.trim()).filter(Boolean)
+/** `A,B`, or a JSON array (`["A","B"]`, as @great-detail/whatsapp sends several). */
+function list(raw: string | undefined): string[] | undefined {
+  if (raw === undefined) return undefined
+  if (raw.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(raw)
+      if (Array.isArray(parsed)) return parsed.map(String)
+    } catch {
+      // not JSON: read as a comma list
+    }
+  }
+  return raw.split(',').map((v) => v.trim()).filter(Boolean)
+}
 const cursorOf = (t: TemplateDefinition | undefined) => Buffer.from(t?.id ?? '').toString('base64url')
 const idOfCursor = (cursor: string) => Buffer.from(cursor, 'base64url').toString()
 
@@ -135,7 +147,7 @@ export function templateKind(ctx: WebContext): GraphObjectKind {
   const reach = async (request: FastifyRequest, id: string) => {
     const p = request.principal
     if (p?.kind !== 'token') return undefined
-    const holder = (await ctx.store.numbers.listByWaba(p.wabaId)).find((n) => n.status === 'registered')
+    const holder = await findTemplateHolder(ctx, p.wabaId)
     const template = holder ? await findTemplate(ctx, holder.id, id) : undefined
     if (!holder || !template) return undefined
     request.phoneNumberId = holder.id

@@ -26,12 +26,16 @@ export interface TemplateFilters {
 }
 
 /**
- * The number that holds a WABA's templates on the network: its first registered number. Numbers
- * added to the WABA later send from their own packs.
+ * The number that holds a WABA's templates on the network: its first registered Cloud-hosted
+ * number, else its first registered one. The WABA's other numbers send from their own packs.
  */
+export async function findTemplateHolder(ctx: WebContext, wabaId: string): Promise<PhoneNumberRow | undefined> {
+  const registered = (await ctx.store.numbers.listByWaba(wabaId)).filter((n) => n.status === 'registered')
+  return registered.find((n) => n.platform_type === 'CLOUD_API') ?? registered[0]
+}
+
 export async function templateHolder(ctx: WebContext, wabaId: string): Promise<PhoneNumberRow> {
-  const numbers = await ctx.store.numbers.listByWaba(wabaId)
-  const holder = numbers.find((n) => n.status === 'registered')
+  const holder = await findTemplateHolder(ctx, wabaId)
   if (!holder) {
     throw new WaboxError(CloudCode.INVALID_PARAMETER,
       `WhatsApp Business Account ${wabaId} has no registered phone number yet: templates are kept with its first registered number`)
