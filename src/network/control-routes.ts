@@ -91,8 +91,11 @@ export function controlRoutes(deps: ControlDeps): FastifyPluginAsync {
     app.get<{ Params: { waId: string } }>('/accounts/:waId/integrity', async (request) => integrity.state(accountOr404(request.params.waId)))
 
     app.put<{ Params: { waId: string }; Body: Body }>('/accounts/:waId/tier', async (request) => {
+      const account = accountOr404(request.params.waId)
+      const before = integrity.tierOf(account)
       await accounts.setTier(request.params.waId, String(request.body?.tier) as Tier)
-      return integrity.state(accountOr404(request.params.waId))
+      integrity.tierSet(account, before)
+      return integrity.state(account)
     })
 
     app.get<{ Params: { waId: string } }>('/accounts/:waId/templates', async (request) => templates.pack(accountOr404(request.params.waId)))

@@ -107,6 +107,16 @@ export class Integrity {
     for (const event of events) this.#onTierEvent(business, event)
   }
 
+  /** An operator set the tier (control API): the number hears of it as of any move, and a pending upgrade is dropped. */
+  tierSet(business: Account, before: Tier): void {
+    const after = this.tierOf(business)
+    const kept = this.#progress.get(business.waId)
+    if (kept) kept.upgradeAt = null
+    if (after === before) return
+    const up = tierCapacity(after) > tierCapacity(before)
+    this.#onTierEvent(business, { event: up ? 'UPGRADE' : 'DOWNGRADE', current: after, old: before })
+  }
+
   /** Whether `user` blocked `business`: nothing of the business reaches them. */
   isBlocked(business: string, user: string): boolean {
     return this.#blocks.has(pairKey(business, user))
