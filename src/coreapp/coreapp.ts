@@ -97,9 +97,10 @@ export class CoreApp {
     await Promise.all(ids.map((id) => this.#stopEngine(id)))
     await this.#ctx.queue.idle()
     if (opts.releaseLeases ?? true) {
+      // while the leases are still ours: once released, the next owner's status is the one that counts
+      for (const id of ids) await this.#ctx.store.numbers.setGatewayStatus(id, 'disconnected', this.#ctx.ownerId)
       await this.#ctx.store.shardLeases.release(this.#ctx.ownerId)
       if (this.#cluster) await this.#ctx.store.nodes.remove(this.#ctx.ownerId)
-      for (const id of ids) await this.#ctx.store.numbers.setGatewayStatus(id, 'disconnected')
     }
   }
 

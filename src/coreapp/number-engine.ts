@@ -215,7 +215,7 @@ export class NumberEngine implements EngineView {
     // writes run one at a time and store the newest status, so a slow earlier write never lands last
     this.#gatewayWrite = this.#gatewayWrite.then(async () => {
       if (this.#stopped || !this.#gateway) return
-      await this.#ctx.store.numbers.setGatewayStatus(this.phoneNumberId, this.#gateway).catch((err: unknown) => this.#logger.warn({ err }, 'could not store the gateway status'))
+      await this.#ctx.store.numbers.setGatewayStatus(this.phoneNumberId, this.#gateway, this.#ctx.ownerId).catch((err: unknown) => this.#logger.warn({ err }, 'could not store the gateway status'))
     })
     return this.#gatewayWrite
   }

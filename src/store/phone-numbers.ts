@@ -182,10 +182,21 @@ export class PhoneNumbers {
   }
 
   /** The connection state of a registered number (a lost one stays `unregistered`). */
-  async setGatewayStatus(id: string, status: GatewayStatus): Promise<void> {
-    await this.ctx.db.updateTable('phone_numbers')
-      .set({ gateway_status: status, updated_at: this.ctx.clock.now() })
-      .where('id', '=', id).where('status', '=', 'registered').execute()
+  /**
+   * With `heldBy`, only while that CoreApp still holds one of the number's shards: a node that
+   * lost them (stopped, then resumed) must not overwrite what the new owner reports.
+   */
+  async setGatewayStatus(id: string, status: GatewayStatus, heldBy?: string): Promise<void> {
+    const now = this.ctx.clock.now()
+    let q = this.ctx.db.updateTable('phone_numbers')
+      .set({ gateway_status: status, updated_at: now })
+      .where('id', '=', id).where('status', '=', 'registered')
+    if (heldBy !== undefined) {
+      q = q.where(({ exists, selectFrom }) => exists(selectFrom('shard_leases').select('shard_leases.shard')
+        .whereRef('shard_leases.phone_number_id', '=', 'phone_numbers.id')
+        .where('shard_leases.owner', '=', heldBy).where('shard_leases.expires_at', '>', now)))
+    }
+    await q.execute()
   }
 
   /**
