@@ -6,7 +6,7 @@ import { usageError } from './cli-error.js'
 export function withConfigFlags(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'data directory (WABOX_DATA_DIR, default ./wabox-data)')
-    .option('--database-url <url>', 'postgres:// URL; unset = SQLite in the data directory (WABOX_DATABASE_URL)')
+    .option('--database-url <url>', 'postgres:// or mysql:// URL; unset = SQLite in the data directory (WABOX_DATABASE_URL)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (WABOX_LOG_LEVEL)')
     .option('--log-format <format>', 'json (one object per line, default) or pretty (WABOX_LOG_FORMAT)')
 }

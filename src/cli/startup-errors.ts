@@ -21,7 +21,7 @@ export function storeStartupError(err: unknown, config: Config): CliError {
       ? 'WABOX_MASTER_KEY is not the key this database was encrypted with: set it to the key the database was created with (or unset it if the data directory\'s master.key is that key)'
       : `${path.join(config.dataDir, 'master.key')} is not the key this database was encrypted with (replaced file, or a database of another install?): restore the original master.key, or set WABOX_MASTER_KEY to the database's key`)
   }
-  if (config.databaseUrl) return postgresError(err, config.databaseUrl)
+  if (config.databaseUrl) return serverDatabaseError(err, config.databaseUrl)
   const cause = codedCause(err)
   const file = path.join(config.dataDir, 'wabox.db')
   switch (cause.code) {
@@ -38,27 +38,32 @@ export function storeStartupError(err: unknown, config: Config): CliError {
   return line(`cannot open the database ${file}: ${errorLine(err)}`)
 }
 
-function postgresError(err: unknown, url: string): CliError {
+function serverDatabaseError(err: unknown, url: string): CliError {
   const cause = codedCause(err)
   const parsed = new URL(url)
-  const at = `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}`
+  const mysql = parsed.protocol === 'mysql:'
+  const engine = mysql ? 'MySQL/MariaDB' : 'PostgreSQL'
+  const at = `${engine} at ${parsed.hostname}:${parsed.port || (mysql ? 3306 : 5432)}`
   const fix = 'fix --database-url (WABOX_DATABASE_URL)'
   const line = (text: string) => new CliError(text, 1, { cause: err })
   switch (cause.code) {
     case 'ECONNREFUSED':
-      return line(`${at} refused the connection: start PostgreSQL there, or ${fix}`)
+      return line(`${at} refused the connection: start ${engine} there, or ${fix}`)
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return line(`the PostgreSQL host '${parsed.hostname}' does not resolve: ${fix}`)
+      return line(`the ${engine} host '${parsed.hostname}' does not resolve: ${fix}`)
     case 'ETIMEDOUT':
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return line(`${at} cannot be reached (${cause.code}): check the host, port and firewall, or ${fix}`)
     case '28P01':
     case '28000':
+    case 'ER_ACCESS_DENIED_ERROR':
       return line(`${at} refused the login (${cause.message}): fix the user or password in --database-url (WABOX_DATABASE_URL)`)
     case '3D000':
       return line(`${at}: ${cause.message}: create it (createdb ${parsed.pathname.slice(1)}), or ${fix}`)
+    case 'ER_BAD_DB_ERROR':
+      return line(`${at}: ${cause.message}: create it (CREATE DATABASE ${parsed.pathname.slice(1)} CHARACTER SET utf8mb4), or ${fix}`)
   }
   if (/timeout/i.test(cause.message)) return line(`${at} did not answer in time: check the host, port and firewall, or ${fix}`)
   return line(`${at}: ${errorLine(cause)}`)

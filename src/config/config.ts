@@ -6,7 +6,7 @@ export interface Config {
   readonly host: string
   readonly port: number
   readonly http: boolean
-  /** `postgres://...` selects PostgreSQL; unset means SQLite in the data directory. */
+  /** `postgres://...` selects PostgreSQL, `mysql://...` MySQL or MariaDB; unset means SQLite in the data directory. */
   readonly databaseUrl: string | undefined
   /** 32-byte key for encryption at rest; unset means a key file in the data directory. */
   readonly masterKey: Buffer | undefined
@@ -66,8 +66,8 @@ const OPTIONS: { [K in keyof Config]: Option<K> } = {
   port: { key: 'port', env: 'WABOX_PORT', flag: '--port', rule: 'an integer from 0 to 65535', parse: integer(0, 65535), fallback: 9090 },
   http: { key: 'http', env: 'WABOX_HTTP', flag: '--http', rule: 'true or false', parse: boolean, fallback: false },
   databaseUrl: {
-    key: 'databaseUrl', env: 'WABOX_DATABASE_URL', flag: '--database-url', rule: 'a postgres:// or postgresql:// URL',
-    parse: (r) => (/^postgres(ql)?:\/\//.test(r) ? r : undefined), fallback: undefined,
+    key: 'databaseUrl', env: 'WABOX_DATABASE_URL', flag: '--database-url', rule: 'a postgres://, postgresql:// or mysql:// URL',
+    parse: (r) => (/^(postgres(ql)?|mysql):\/\//.test(r) ? r : undefined), fallback: undefined,
   },
   masterKey: { key: 'masterKey', env: 'WABOX_MASTER_KEY', flag: '(env only)', rule: '32 bytes as 64 hex digits or base64', parse: masterKey, fallback: undefined },
   logLevel: { key: 'logLevel', env: 'WABOX_LOG_LEVEL', flag: '--log-level', rule: `one of ${LOG_LEVELS.join(', ')}`, parse: pick(LOG_LEVELS), fallback: 'info' },

@@ -37,7 +37,7 @@ export interface DatabaseOptions {
 /** The engine a database URL names, or undefined if it names none wabox knows. */
 export function engineOfUrl(url: string): Exclude<Dialect, 'sqlite'> | undefined {
   if (/^postgres(ql)?:\/\//i.test(url)) return 'postgres'
-  if (/^(mysql|mariadb):\/\//i.test(url)) return 'mysql'
+  if (/^mysql:\/\//i.test(url)) return 'mysql'
   return undefined
 }
 
@@ -45,7 +45,7 @@ export function openDatabase(options: DatabaseOptions): Database {
   if (options.url) {
     const engine = engineOfUrl(options.url)
     if (engine === 'postgres') return openPostgresDatabase(options.url, options)
-    if (engine === 'mysql') return openMysqlDatabase(mysqlUrl(options.url), options)
+    if (engine === 'mysql') return openMysqlDatabase(options.url, options)
     throw new Error('the database URL must start with postgres:// or mysql://')
   }
   if (!options.sqlitePath) throw new Error('openDatabase needs a database url or a SQLite path')
@@ -57,10 +57,5 @@ export function openDatabase(options: DatabaseOptions): Database {
  * does (minutes) for a host that never answers, so startup checks the server this way first.
  */
 export function checkDatabase(url: string, timeoutMs?: number): Promise<void> {
-  return engineOfUrl(url) === 'mysql' ? checkMysql(mysqlUrl(url), timeoutMs) : checkPostgres(url, timeoutMs)
-}
-
-/** mysql2 knows only the mysql:// scheme. */
-function mysqlUrl(url: string): string {
-  return url.replace(/^mariadb:/i, 'mysql:')
+  return engineOfUrl(url) === 'mysql' ? checkMysql(url, timeoutMs) : checkPostgres(url, timeoutMs)
 }

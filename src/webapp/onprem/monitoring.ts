@@ -117,7 +117,7 @@ export function monitoringRoutes(app: FastifyInstance, ctx: WebContext): void {
     return ctx.ok({
       support: {
         context: 'healthcheck',
-        db_engine: store.dialect === 'postgres' ? 'PGSQL' : 'SQLITE',
+        db_engine: ({ postgres: 'PGSQL', mysql: 'MYSQL', sqlite: 'SQLITE' } as const)[store.dialect],
         debug_info: number?.status === 'registered' ? number.wa_id : 'unregistered',
         description: `wabox ${ctx.deps.version}`,
         device_iso8601: new Date(ctx.deps.clock.now()).toISOString(),
