@@ -8,7 +8,7 @@ export interface BenchOptions {
   phones: number
   newUsers: number
   inbound: number
-  db: 'sqlite' | 'postgres'
+  db: 'sqlite' | 'postgres' | 'mysql'
   concurrency: number
   /** null = the number's default (50 events per POST for the On-Prem format). */
   webhookBatch: number | null
@@ -30,7 +30,9 @@ const HELP = `npm run bench -- [options]
   --phones N              simulated phones (default 100)
   --new-users F           share of phones without a Signal session (never got a message): 0..1 (default 0)
   --inbound R             phones also send R messages/s to the business (default 0)
-  --db sqlite|postgres    postgres: WABOX_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test, fresh database dropped after
+  --db sqlite|postgres|mysql
+                          postgres: WABOX_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test;
+                          mysql: WABOX_BENCH_MYSQL_URL or mysql://root@127.0.0.1:3306/test; a fresh database dropped after
   --concurrency C         keep-alive connections of the load generator = most requests in flight (default 64)
   --webhook-batch B       webhooks.batch_size (default: the number's, 50 for On-Prem)
   --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
@@ -71,8 +73,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     process.exit(2)
   }
   const db = values.db ?? 'sqlite'
-  if (db !== 'sqlite' && db !== 'postgres') {
-    console.error('bench: --db must be sqlite or postgres')
+  if (db !== 'sqlite' && db !== 'postgres' && db !== 'mysql') {
+    console.error('bench: --db must be sqlite, postgres or mysql')
     process.exit(2)
   }
   const webhookConcurrency = num('webhook-concurrency', values['webhook-concurrency'], 6, 6, 24)

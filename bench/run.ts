@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { request } from 'undici'
 import { Child, usage, type Usage } from './ipc.js'
@@ -32,21 +33,23 @@ async function until(check: () => boolean, what: string, timeoutMs: number): Pro
   }
 }
 
-/** PostgreSQL: a fresh database for this run, dropped at the end. */
-async function freshPostgres(): Promise<string> {
-  const base = process.env.WABOX_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+/** PostgreSQL or MySQL/MariaDB: a fresh database for this run, dropped at the end. */
+async function freshDatabase(engine: 'postgres' | 'mysql'): Promise<string> {
+  const base = engine === 'postgres'
+    ? process.env.WABOX_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+    : process.env.WABOX_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test'
   const name = 'wabox_bench_' + randomBytes(6).toString('hex')
   const admin = async (sql: string) => {
+    if (engine === 'mysql') {
+      const connection = await mysql.createConnection({ uri: base })
+      return connection.query(sql).finally(() => connection.end())
+    }
     const client = new pg.Client({ connectionString: base })
     await client.connect()
-    try {
-      await client.query(sql)
-    } finally {
-      await client.end()
-    }
+    return client.query(sql).finally(() => client.end())
   }
-  await admin(`CREATE DATABASE ${name}`)
-  cleanups.push(() => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
+  await admin(engine === 'mysql' ? `CREATE DATABASE ${name} CHARACTER SET utf8mb4` : `CREATE DATABASE ${name}`)
+  cleanups.push(() => admin(engine === 'mysql' ? `DROP DATABASE IF EXISTS ${name}` : `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
   const url = new URL(base)
   url.pathname = '/' + name
   return url.toString()
@@ -60,7 +63,7 @@ async function api(base: string, method: 'GET' | 'POST' | 'PATCH', url: string, 
 }
 
 async function main(): Promise<void> {
-  const databaseUrl = opts.db === 'postgres' ? await freshPostgres() : ''
+  const databaseUrl = opts.db === 'sqlite' ? '' : await freshDatabase(opts.db)
   const receiver = new WebhookReceiver()
   const hookUrl = await receiver.listen()
   cleanups.unshift(() => receiver.close())

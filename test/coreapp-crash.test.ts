@@ -5,7 +5,6 @@ import os from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { systemClock } from '../src/clock.js'
 import { CoreApp } from '../src/coreapp/coreapp.js'
@@ -20,10 +19,10 @@ import { Sealer } from '../src/store/sealer.js'
 import { Store } from '../src/store/store.js'
 import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, logger, registerBusiness, waitFor } from './coreapp-harness.js'
-import { DIALECTS } from './helpers/databases.js'
+import { fixtureDatabaseEnv } from './fixtures/fixture-database.js'
+import { createServerDatabase, DIALECTS } from './helpers/databases.js'
 
 const ROOT = path.dirname(path.dirname(fileURLToPath(import.meta.url)))
-const PG_URL = process.env.WABOX_TEST_DATABASE_URL
 const PHONES = 4
 const OUTBOUND = 200
 const INBOUND_PER_PHONE = 60
@@ -33,21 +32,8 @@ async function sharedDatabase(dialect: Dialect, dir: string): Promise<{ database
     const file = path.join(dir, 'wabox.db')
     return { database: openDatabase({ sqlitePath: file }), env: { WABOX_FIXTURE_SQLITE: file }, drop: async () => undefined }
   }
-  const schema = 't_cacrash_' + randomBytes(6).toString('hex')
-  const admin = new pg.Client({ connectionString: PG_URL })
-  await admin.connect()
-  await admin.query(`CREATE SCHEMA ${schema}`)
-  await admin.end()
-  return {
-    database: openDatabase({ url: PG_URL, schema, poolSize: 4 }),
-    env: { WABOX_FIXTURE_PG_URL: PG_URL ?? '', WABOX_FIXTURE_PG_SCHEMA: schema },
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_URL })
-      await c.connect()
-      await c.query(`DROP SCHEMA ${schema} CASCADE`)
-      await c.end()
-    },
-  }
+  const server = await createServerDatabase(dialect, 'coreapp-crash')
+  return { database: openDatabase(server.options), env: fixtureDatabaseEnv(server.options), drop: server.drop }
 }
 
 for (const dialect of DIALECTS) {

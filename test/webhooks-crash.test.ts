@@ -10,6 +10,7 @@ import type { Database, Dialect } from '../src/store/database.js'
 import { Sealer } from '../src/store/sealer.js'
 import { Store } from '../src/store/store.js'
 import { WebhookDispatcher } from '../src/webhooks/index.js'
+import { fixtureDatabaseEnv } from './fixtures/fixture-database.js'
 import { createTestDatabase, DIALECTS } from './helpers/databases.js'
 import { addNumber, captureLogger, eventIds, events, Receiver, type ReceivedRequest } from './webhooks-harness.js'
 
@@ -18,12 +19,10 @@ const TOTAL = 300
 const KILL_AFTER = 60
 const LEASE_MS = 1500
 
-/** A database the child process can open too: a SQLite file or its own PostgreSQL schema. */
+/** A database the child process can open too: a SQLite file, its own PostgreSQL schema or MySQL database. */
 async function sharedDatabase(dialect: Dialect): Promise<{ database: Database; env: Record<string, string>; cleanup: () => Promise<void> }> {
   const t = await createTestDatabase(dialect, { label: 'webhooks-crash' })
-  const env: Record<string, string> = dialect === 'sqlite'
-    ? { WABOX_FIXTURE_SQLITE: t.file! }
-    : { WABOX_FIXTURE_PG_URL: process.env.WABOX_TEST_DATABASE_URL ?? '', WABOX_FIXTURE_PG_SCHEMA: t.database.schema! }
+  const env = fixtureDatabaseEnv({ file: t.file, url: t.server?.url, schema: t.server?.schema })
   return { database: t.database, env, cleanup: () => t.cleanup() }
 }
 

@@ -32,6 +32,8 @@ export interface TestDatabase {
   sealer: Sealer
   /** SQLite file (sqlite only), for tests that read the bytes on disk. */
   file?: string
+  /** Where a PostgreSQL or MySQL test database is, for child processes (fixtureDatabaseEnv). */
+  server?: ServerDatabase['options']
   dir: string
   /** Opens a second, independent connection to the same database (another "process"). */
   reopen(): Database
@@ -64,7 +66,7 @@ export async function createTestDatabase(dialect: Dialect, options: { migrateTo?
   const database = open()
   await migrate(database, options.migrateTo)
   return {
-    database, store: Store.open(database, sealer, clock), clock, sealer, dir, reopen: open,
+    database, store: Store.open(database, sealer, clock), clock, sealer, dir, reopen: open, server: server.options,
     cleanup: async () => {
       await database.close()
       await server.drop()
@@ -107,7 +109,10 @@ async function pgAdmin(statement: string): Promise<void> {
 }
 
 async function mysqlAdmin(statement: string): Promise<void> {
-  const c = await mysql.createConnection({ uri: MYSQL_URL })
+  // the server, not the URL's database: it may not exist yet
+  const server = new URL(MYSQL_URL ?? '')
+  server.pathname = '/'
+  const c = await mysql.createConnection({ uri: server.toString() })
   try {
     await c.query(statement)
   } finally {
