@@ -133,6 +133,22 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await shot(page, 'webhooks')
   })
 
+  it('submits a template and pauses it, as Meta\'s review would in the dev profile', async () => {
+    await page.getByRole('link', { name: 'Templates' }).click()
+    await page.getByLabel('Name').fill('hub_order_ready')
+    await page.getByLabel('Body').fill('Your order is ready for pickup')
+    await page.getByRole('button', { name: 'Submit for review' }).click()
+    // the dev network's review approves a well-formed template at once
+    const status = page.locator('tr[data-template="hub_order_ready"] [data-status]')
+    await page.locator('tr[data-template="hub_order_ready"] [data-status="APPROVED"]').waitFor()
+    await page.getByRole('button', { name: 'Pause hub_order_ready' }).click()
+    await page.locator('tr[data-template="hub_order_ready"] [data-status="PAUSED"]').waitFor()
+    await page.getByRole('button', { name: 'Unpause hub_order_ready' }).click()
+    await page.locator('tr[data-template="hub_order_ready"] [data-status="APPROVED"]').waitFor()
+    expect(await status.textContent()).toBe('APPROVED')
+    await shot(page, 'templates')
+  })
+
   it('shows the phones and the live charts', async () => {
     await page.getByRole('link', { name: 'Phones' }).click()
     await page.locator(`[data-phone="${phone}"]`).waitFor()

@@ -102,6 +102,16 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect((await call('GET', '/hub/api/phones')).statusCode).toBe(404)
   })
 
+  it('lists and submits templates over the template use cases; review only where the network plays Meta', async () => {
+    const created = await call('POST', `/hub/api/numbers/${t.a.id}/templates`, { name: 'hub_ready', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: 'Ready' }] })
+    expect(created.statusCode).toBe(201)
+    const listed = (await call('GET', `/hub/api/numbers/${t.a.id}/templates`)).json() as { templates: { name: string; status: string }[]; review: boolean }
+    expect(listed.review).toBe(false)
+    expect(listed.templates).toContainEqual(expect.objectContaining({ name: 'hub_ready', status: 'PENDING' }))
+    expect((await call('POST', `/hub/api/numbers/${t.a.id}/templates`, { name: 'Bad Name!' })).statusCode).toBe(400)
+    expect((await call('POST', '/hub/api/templates/1/approve', {})).statusCode).toBe(404)
+  })
+
   it('asks for a new password while the default one is in use, as On-Prem does', async () => {
     await t.store.users.delete('admin')
     await t.store.users.ensureDefaultAdmin()

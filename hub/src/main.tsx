@@ -6,6 +6,7 @@ import { ConversationsPage } from './conversations'
 import { Login } from './login'
 import { NumbersPage } from './numbers'
 import { PhonesPage } from './phones'
+import { TemplatesPage } from './templates'
 import './styles.css'
 import { WebhooksPage } from './webhooks'
 
@@ -14,6 +15,7 @@ const PAGES = [
   { id: 'conversations', title: 'Conversations' },
   { id: 'phones', title: 'Phones' },
   { id: 'webhooks', title: 'Webhooks' },
+  { id: 'templates', title: 'Templates' },
   { id: 'charts', title: 'Live charts' },
 ] as const
 type PageId = (typeof PAGES)[number]['id']
@@ -61,6 +63,7 @@ function Console({ username, onSignOut }: { username: string; onSignOut: () => v
         {page === 'conversations' && number && <ConversationsPage number={number} />}
         {page === 'phones' && <PhonesPage numbers={numbers} available={data?.phonesAvailable ?? false} />}
         {page === 'webhooks' && number && <WebhooksPage number={number} />}
+        {page === 'templates' && number && <TemplatesPage number={number} />}
         {page === 'charts' && <ChartsPage />}
       </main>
     </div>

@@ -1,6 +1,6 @@
 import { PhoneOfflineError, SendRequestError, parseSendRequest, phoneSummary, type Phone, type PhoneFleet } from '../phones/index.js'
 import { HubEventBus } from '../webapp/hub/event-bus.js'
-import { HubPhoneError, type HubDeps, type HubPhoneMessage, type HubPhones, type HubPhoneSummary } from '../webapp/hub/ports.js'
+import { HubRefusal, type HubDeps, type HubPhoneMessage, type HubPhones, type HubPhoneSummary, type HubTemplateReview } from '../webapp/hub/ports.js'
 import { WireRequestError } from '../wire/client.js'
 
 function summary(phone: Phone): HubPhoneSummary {
@@ -10,9 +10,9 @@ function summary(phone: Phone): HubPhoneSummary {
 
 /** A phone's refusal as the Hub shows it: the user's mistake (400/404/409), or a real failure. */
 function asHubError(err: unknown): unknown {
-  if (err instanceof SendRequestError) return new HubPhoneError(400, err.message)
-  if (err instanceof PhoneOfflineError) return new HubPhoneError(409, `the phone is offline: ${err.message}`)
-  if (err instanceof WireRequestError) return new HubPhoneError(409, `the network refused it (${err.code}): ${err.message}`)
+  if (err instanceof SendRequestError) return new HubRefusal(400, err.message)
+  if (err instanceof PhoneOfflineError) return new HubRefusal(409, `the phone is offline: ${err.message}`)
+  if (err instanceof WireRequestError) return new HubRefusal(409, `the network refused it (${err.code}): ${err.message}`)
   return err
 }
 
@@ -28,7 +28,7 @@ async function refusing<T>(work: () => Promise<T>): Promise<T> {
 export function fleetHubPhones(fleet: PhoneFleet): HubPhones {
   const phoneOf = (waId: string): Phone => {
     const phone = fleet.get(waId)
-    if (!phone) throw new HubPhoneError(404, `no simulated phone +${waId}`)
+    if (!phone) throw new HubRefusal(404, `no simulated phone +${waId}`)
     return phone
   }
   return {
@@ -51,6 +51,23 @@ export function fleetHubPhones(fleet: PhoneFleet): HubPhones {
   }
 }
 
+/** Template review through the network's control API (`POST /control/templates/{id}/{action}`), as `wabox templates review` does. */
+export function controlTemplateReview(controlUrl: string, controlToken: string): HubTemplateReview {
+  return {
+    async review(templateId, action, reason) {
+      const res = await fetch(`${controlUrl}/control/templates/${encodeURIComponent(templateId)}/${action}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${controlToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(reason === undefined ? {} : { reason }),
+      })
+      if (res.ok) return
+      const text = await res.text()
+      if (res.status === 404 || res.status === 409 || res.status === 400) throw new HubRefusal(res.status, `the network refused the review: ${text.slice(0, 300)}`)
+      throw new Error(`template review failed with HTTP ${res.status}: ${text.slice(0, 300)}`)
+    },
+  }
+}
+
 /**
  * What `wabox start` gives the Hub: the fleet's phones, and change notices from the phones, the
  * message engine (each callback it queues), the API's sends and the dispatcher's wake-up.
@@ -62,15 +79,15 @@ export class HubWiring {
   /** Tells the Hub that messages or statuses changed (the engine queued callbacks, the API queued a send). */
   readonly messagesChanged = (): void => this.events.publish('messages')
 
-  deps(opts: { fleet: PhoneFleet | undefined; wakeDispatcher: () => void }): HubDeps {
+  deps(opts: { fleet: PhoneFleet | undefined; wakeDispatcher: () => void; templateReview?: HubTemplateReview }): HubDeps {
     const { fleet } = opts
-    if (!fleet) return { events: this.events, wakeDispatcher: opts.wakeDispatcher }
+    const common = { events: this.events, wakeDispatcher: opts.wakeDispatcher, ...(opts.templateReview ? { templateReview: opts.templateReview } : {}) }
+    if (!fleet) return common
     const phones = fleetHubPhones(fleet)
     const watchAll = () => fleet.list().forEach((p) => this.#watch(p))
     watchAll()
     return {
-      events: this.events,
-      wakeDispatcher: opts.wakeDispatcher,
+      ...common,
       phones: { ...phones, create: async (count) => {
         const created = await phones.create(count)
         watchAll()

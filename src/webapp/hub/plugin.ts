@@ -9,8 +9,9 @@ import { ChartSampler } from './charts.js'
 import { HubEventBus } from './event-bus.js'
 import { hubEventRoutes } from './events.js'
 import { hubPhoneRoutes } from './phones-api.js'
-import { HubPhoneError } from './ports.js'
+import { HubRefusal } from './ports.js'
 import { checkOrigin, requireSession, sessionRoutes } from './session.js'
+import { hubTemplateRoutes } from './templates-api.js'
 import { CONTENT_SECURITY_POLICY, defaultAssetsDir, hubStaticRoutes } from './static.js'
 
 function isHubPath(path: string): boolean {
@@ -32,7 +33,7 @@ async function hubPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors: 
   await ctx.store.users.ensureDefaultAdmin()
   const handle = dialectErrorHandler(opts.errors)
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    if (err instanceof HubPhoneError) return reply.code(err.status).send({ error: { code: 'phone', title: 'Phone', details: err.message } })
+    if (err instanceof HubRefusal) return reply.code(err.status).send({ error: { code: 'refused', title: 'Refused', details: err.message } })
     return handle(err, request, reply)
   })
   app.addHook('onRequest', async (request, reply) => {
@@ -53,6 +54,7 @@ async function hubPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors: 
   sessionRoutes(app, ctx)
   hubApiRoutes(app, ctx, { events: hub.events, wakeDispatcher: hub.wakeDispatcher, phonesAvailable: hub.phones !== undefined })
   hubEventRoutes(app, hub.events, charts)
+  hubTemplateRoutes(app, ctx, hub.templateReview)
   if (hub.phones) hubPhoneRoutes(app, hub.phones, hub.events)
 }
 

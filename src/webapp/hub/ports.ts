@@ -25,7 +25,7 @@ export interface HubPhoneMessage {
 /**
  * The simulated world as the Hub drives it: the WebApp may not import phones/ or network/, so the
  * composition root (src/cli/hub-wiring.ts) implements this with the in-process PhoneFleet.
- * Errors a user caused are thrown as `HubPhoneError`.
+ * Errors a user caused are thrown as `HubRefusal`.
  */
 export interface HubPhones {
   list(): Promise<HubPhoneSummary[]>
@@ -39,8 +39,8 @@ export interface HubPhones {
   chat(waId: string, business: string): Promise<HubPhoneMessage[]>
 }
 
-/** A request to a phone that cannot be done as asked (unknown phone, bad body, offline). */
-export class HubPhoneError extends Error {
+/** A request to a phone or the network that cannot be done as asked (unknown phone, bad body, offline, a review the template's state does not allow). */
+export class HubRefusal extends Error {
   constructor(
     readonly status: 400 | 404 | 409,
     message: string,
@@ -49,12 +49,24 @@ export class HubPhoneError extends Error {
   }
 }
 
+export type TemplateReviewAction = 'approve' | 'reject' | 'pause' | 'unpause' | 'disable'
+
+/**
+ * Meta's side of template review, played by the network (dev profile only): the composition
+ * root implements it with the network's control API.
+ */
+export interface HubTemplateReview {
+  review(templateId: string, action: TemplateReviewAction, reason?: string): Promise<void>
+}
+
 /** What the composition root gives the Hub. */
 export interface HubDeps {
   /** Absent when the phones run elsewhere and are not reachable: the Phones page says so. */
   phones?: HubPhones
   /** Told of changes by the engine, the dispatcher and the phones; the Hub's pages listen over SSE. */
   events: HubEventBus
+  /** Present in the dev profile: the Templates page can approve, reject and pause templates. */
+  templateReview?: HubTemplateReview
   /** Makes the local webhook dispatcher look for due callbacks now (after a replay). */
   wakeDispatcher?: () => void
   /** The built front end; default `dist/hub` of the package. */
