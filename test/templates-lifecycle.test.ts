@@ -29,6 +29,8 @@ describe('a template from submission to disabled, with its webhooks', () => {
     h = await startHarness('sqlite', {
       phones: 2,
       network: { templateReviewDelayMs: 60_000, templateQuality: { minSends: 2, yellowAt: 1, redAt: 2 } },
+      // the pack is cached for an hour: only the status updates make sends see each change
+      tuning: { templateMaxAgeMs: 3_600_000 },
     })
     wabaId = (await h.store.wabas.create({ name: 'Acme' })).id
     await h.store.numbers.setHosting(BUSINESS.id, { wabaId, platformType: 'CLOUD_API' })
@@ -93,7 +95,7 @@ describe('a template from submission to disabled, with its webhooks', () => {
     const body = renderCloudWebhook([events[4]!], { id: BUSINESS.id, displayPhoneNumber: BUSINESS.waId, wabaId })
     expect(body).toEqual({
       object: 'whatsapp_business_account',
-      entry: [{ id: wabaId, changes: [{ field: 'message_template_status_update', value: expect.objectContaining({
+      entry: [{ id: wabaId, time: expect.any(Number), changes: [{ field: 'message_template_status_update', value: expect.objectContaining({
         event: 'PAUSED', message_template_id: Number(created.ok && created.template!.id), message_template_name: 'order_ready', message_template_language: 'en_US', reason: 'NONE',
       }) }] }],
     })

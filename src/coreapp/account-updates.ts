@@ -48,7 +48,7 @@ export class AccountUpdates {
       if (update.field.startsWith('message_template_')) ctx.templates.forget(engine.phoneNumberId)
       const settings = await engine.refreshSettings()
       if (this.cloudHosted() || settings.webhooks.format === 'cloud') {
-        const event: AccountUpdateEvent = { type: 'account_update', field: update.field, value: update.value }
+        const event: AccountUpdateEvent = { type: 'account_update', field: update.field, value: update.value, time: Math.floor(update.timestamp / 1000) }
         await ctx.queue.submit(async (tx, batch) => {
           await engine.fence(tx, batch, conn.shard)
           await tx.callbacks.enqueue(engine.phoneNumberId, event)

@@ -58,6 +58,8 @@ export interface AccountUpdateEvent {
   type: 'account_update'
   field: string
   value: Record<string, unknown>
+  /** When the network made the change, unix seconds (Cloud's `entry[].time`). */
+  time?: number
 }
 
 export type CallbackEvent = StatusEvent | InboundMessageEvent | ContactsEvent | ErrorEvent | AccountUpdateEvent

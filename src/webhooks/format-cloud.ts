@@ -38,7 +38,8 @@ export interface CloudWebhookValue {
 export interface CloudWebhookBody {
   object: 'whatsapp_business_account'
   /** `messages`, or an account update's field, whose value has the shape of that field instead. */
-  entry: { id: string; changes: { field: string; value: CloudWebhookValue }[] }[]
+  /** `time` (unix seconds) only on account-level notifications, as Meta sends them. */
+  entry: { id: string; time?: number; changes: { field: string; value: CloudWebhookValue }[] }[]
 }
 
 const SYSTEM_TYPES: Record<string, string> = {
@@ -75,7 +76,8 @@ export function renderCloudWebhook(events: readonly CallbackEvent[], number: Clo
   if (errors.length > 0) value.errors = errors.map(cloudWebhookError)
   const updates = events.flatMap((e) => (e.type === 'account_update' ? [{ field: e.field, value: e.value as unknown as CloudWebhookValue }] : []))
   const messagesChange = updates.length < events.length ? [{ field: 'messages', value }] : []
-  return { object: 'whatsapp_business_account', entry: [{ id: number.wabaId ?? number.id, changes: [...messagesChange, ...updates] }] }
+  const time = events.find((e) => e.type === 'account_update' && e.time !== undefined) as { time: number } | undefined
+  return { object: 'whatsapp_business_account', entry: [{ id: number.wabaId ?? number.id, ...(time ? { time: time.time } : {}), changes: [...messagesChange, ...updates] }] }
 }
 
 function cloudMessage(message: InboundMessageEvent['message']): CloudMessage {
