@@ -64,6 +64,8 @@ export interface HarnessOptions {
   tuning?: Partial<CoreAppTuning>
   /** Register the business number (default true). */
   register?: boolean
+  /** Every CoreApp beats in the node registry and holds its fair share of the shards (`wabox coreapp`). */
+  cluster?: boolean
 }
 
 /** Network server + simulated phones + a CoreApp with a registered number, on a fresh database. */
@@ -79,7 +81,10 @@ export async function startHarness(dialect: Dialect, opts: HarnessOptions = {}):
   await store.numbers.create({ id: BUSINESS.id, cc: BUSINESS.cc, number: BUSINESS.number, displayName: BUSINESS.name })
   const apps: CoreApp[] = []
   const startCoreApp = async (ownerId: string, tuning?: Partial<CoreAppTuning>) => {
-    const app = new CoreApp({ store, clock: db.clock, logger, networkUrl: network.wsUrl, media, ownerId, tuning: { ...TEST_TUNING, ...opts.tuning, ...tuning } })
+    const app = new CoreApp({
+      store, clock: db.clock, logger, networkUrl: network.wsUrl, media, ownerId, tuning: { ...TEST_TUNING, ...opts.tuning, ...tuning },
+      ...(opts.cluster ? { cluster: { rpcUrl: () => null } } : {}),
+    })
     apps.push(app)
     await app.start()
     return app

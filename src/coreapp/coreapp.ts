@@ -149,7 +149,7 @@ export class CoreApp {
         await store.shardLeases.release(ownerId, row.id, beyond)
         beyond.forEach((s) => mine.delete(s))
       }
-      const share = Math.ceil(row.shard_count / peers)
+      const share = peers ? await this.#fairShare(row.id, row.shard_count, mine.size, peers) : row.shard_count
       const excess = [...mine].sort((a, b) => b - a).slice(0, Math.max(0, mine.size - share))
       excess.forEach((s) => mine.delete(s))
       const fresh = new Set<number>()
@@ -178,13 +178,32 @@ export class CoreApp {
     for (const id of this.#engines.keys()) if (!known.has(id)) await this.#stopEngine(id)
   }
 
-  /** How many CoreApps share the shards, this one included (1 outside a cluster). */
-  async #livePeers(): Promise<number> {
-    if (!this.#cluster) return 1
+  /** The live CoreApps sharing the shards, this one included, by id; undefined outside a cluster. */
+  async #livePeers(): Promise<string[] | undefined> {
+    if (!this.#cluster) return undefined
     const { store, ownerId, tuning } = this.#ctx
     await store.nodes.heartbeat({ id: ownerId, kind: 'coreapp', rpcUrl: this.#cluster.rpcUrl() })
-    const live = await store.nodes.live('coreapp', tuning.leaseTtlMs)
-    return Math.max(1, live.length)
+    const live = (await store.nodes.live('coreapp', tuning.leaseTtlMs)).map((n) => n.id)
+    return live.includes(ownerId) ? live : [...live, ownerId]
+  }
+
+  /**
+   * How many of a number's shards this node may hold: every live node gets ⌊shards / nodes⌋,
+   * the remainder goes one each to the nodes that hold most already (then by id), so shards
+   * stay where they are unless the spread is off by more than one. A resumed node therefore
+   * comes back as a standby instead of taking its shards back.
+   */
+  async #fairShare(phoneNumberId: string, shards: number, mine: number, peers: string[]): Promise<number> {
+    const { store, ownerId, clock } = this.#ctx
+    const now = clock.now()
+    const held = new Map(peers.map((id) => [id, 0]))
+    for (const lease of await store.shardLeases.list(phoneNumberId)) {
+      const count = held.get(lease.owner)
+      if (count !== undefined && lease.expires_at > now) held.set(lease.owner, count + 1)
+    }
+    held.set(ownerId, mine)
+    const ranked = [...held].sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1)).map(([id]) => id)
+    return Math.floor(shards / peers.length) + (ranked.indexOf(ownerId) < shards % peers.length ? 1 : 0)
   }
 
   /**
