@@ -24,7 +24,7 @@ const MAX_PAYLOAD = 7_000
  * message: the listener reconnects on its own, and every receiver keeps polling.
  */
 export class Notifier {
-  readonly #url: string
+  readonly #url: string | undefined
   readonly #logger: Logger
   readonly #handlers = new Map<ChannelName, ((ids: string[]) => void)[]>()
   readonly #pending = new Map<ChannelName, Set<string>>()
@@ -32,7 +32,8 @@ export class Notifier {
   #listener: pg.Client | undefined
   #closed = false
 
-  constructor(url: string, logger: Logger) {
+  /** `url` undefined (an engine without LISTEN/NOTIFY): nothing is sent or heard, and receivers rely on their polls. */
+  constructor(url: string | undefined, logger: Logger) {
     this.#url = url
     this.#logger = logger
   }
@@ -41,13 +42,13 @@ export class Notifier {
   async listen(channel: ChannelName, fn: (ids: string[]) => void): Promise<void> {
     const list = this.#handlers.get(channel) ?? []
     this.#handlers.set(channel, [...list, fn])
-    if (list.length > 0) return
+    if (list.length > 0 || !this.#url) return
     if (this.#listener) await this.#listener.query(`LISTEN ${channel}`)
     else await this.#connectListener()
   }
 
   notify(channel: ChannelName, id = ''): void {
-    if (this.#closed) return
+    if (this.#closed || !this.#url) return
     const pending = this.#pending.get(channel)
     if (pending) {
       pending.add(id)
@@ -77,6 +78,7 @@ export class Notifier {
   }
 
   async #connectListener(): Promise<void> {
+    if (!this.#url) return
     const client = new pg.Client({ connectionString: this.#url })
     client.on('notification', (n) => {
       const ids = n.payload ? n.payload.split(',').filter(Boolean) : []

@@ -4,11 +4,14 @@ import { Notifier } from '../../store/notifications.js'
 import { openStoreFromConfig } from '../open-store.js'
 import type { Teardown } from '../teardown.js'
 
-/** The database every process of a deployment shares, and its LISTEN/NOTIFY wake-ups; both closed by `teardown`. */
+/**
+ * The database every process of a deployment shares, and its wake-ups: LISTEN/NOTIFY on
+ * PostgreSQL, polling alone on other engines. Both closed by `teardown`.
+ */
 export async function openDeploymentStore(config: Config, logger: Logger, teardown: Teardown) {
   const { database, store, atRestKey } = await openStoreFromConfig(config)
   teardown.add('database', () => database.close())
-  const notifier = new Notifier(config.databaseUrl!, logger)
+  const notifier = new Notifier(store.dialect === 'postgres' ? config.databaseUrl : undefined, logger)
   teardown.add('notifications', () => notifier.close())
   return { store, atRestKey, notifier }
 }
