@@ -166,4 +166,21 @@ describe('templates on the network', () => {
     await until(() => updates.length === 2)
     expect(updates.map((u) => [u.value.event, u.value.reason])).toEqual([['REJECTED', 'INCORRECT_CATEGORY'], ['APPROVED', 'NONE']])
   })
+
+  it("applies Meta's edit rules: an approved template keeps its category and is edited once a day; a disabled one not at all", async () => {
+    h = await Harness.start({ profile: 'dev' })
+    const business = await h.register('1', '5550540', 'Edit Co')
+    const biz = await h.connect(business)
+    const created = await biz.request<TemplateWire>({ t: 'templates.create', template: shipped })
+    const components = [{ type: 'BODY', text: 'Hello {{1}}, it shipped.', example: { body_text: [['Ann']] } }]
+    await expect(biz.request({ t: 'templates.update', templateId: created.id, changes: { category: 'MARKETING' } })).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('category') })
+    expect(await biz.request<TemplateWire>({ t: 'templates.update', templateId: created.id, changes: { components } })).toMatchObject({ status: 'APPROVED', components: [{ text: 'Hello {{1}}, it shipped.' }] })
+    await expect(biz.request({ t: 'templates.update', templateId: created.id, changes: { components } })).rejects.toMatchObject({ message: expect.stringContaining('once in 24 hours') })
+    h.clock.tick(24 * HOUR)
+    expect(await biz.request<TemplateWire>({ t: 'templates.update', templateId: created.id, changes: { components } })).toMatchObject({ status: 'APPROVED' })
+    expect((await h.control('POST', `/control/templates/${created.id}/disable`, {})).status).toBe(200)
+    await expect(biz.request({ t: 'templates.update', templateId: created.id, changes: { components } })).rejects.toMatchObject({ message: expect.stringContaining('DISABLED') })
+    const other = await h.register('1', '5550541', 'Other Co')
+    await expect((await h.connect(other)).request({ t: 'templates.update', templateId: created.id, changes: { components } })).rejects.toMatchObject({ code: 'not_found' })
+  })
 })
