@@ -37,7 +37,8 @@ export const mysqlEngine: Engine = {
   withAdvisoryLock: (db, name, fn) => db.connection().execute(async (conn) => {
     // lock names are server-wide: the database's name keeps deployments sharing a server apart
     const lock = sql`left(concat(database(), '/', ${name}), 64)`
-    const got = await sql<{ got: number | null }>`select get_lock(${lock}, -1) as got`.execute(conn)
+    // a negative timeout (wait forever) gives NULL on MariaDB: a year is as long
+    const got = await sql<{ got: number | null }>`select get_lock(${lock}, 31536000) as got`.execute(conn)
     if (got.rows[0]?.got !== 1) throw new Error(`could not take the database lock ${name}`)
     try {
       return await fn(conn)
@@ -68,7 +69,7 @@ async function lockedUpdate<T extends Table, C extends Column<T>>(
     const q = loose(trx)
     const key: readonly string[] = spec.key
     let select = q.selectFrom(spec.table as string).select([...new Set([...key, ...spec.returning])]).where(looseWhere(spec.where))
-    if (claim) select = select.orderBy([...claim.orderBy]).limit(claim.limit)
+    if (claim) select = claim.orderBy.reduce((q, column) => q.orderBy(column), select).limit(claim.limit)
     const rows = await (claim ? select.forUpdate().skipLocked() : select.forUpdate()).execute()
     if (rows.length === 0) return []
     const byKey = (eb: ExpressionBuilder<LooseDB, string>) => {

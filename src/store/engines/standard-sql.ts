@@ -24,7 +24,7 @@ export function standardSql(rowLocks: boolean): Pick<Engine, 'upsert' | 'insertI
       const key: string | undefined = first
       if (key === undefined || more !== undefined) throw new Error('claim needs a one-column key')
       const q = loose(db)
-      const candidates = q.selectFrom(spec.table as string).select(key).where(looseWhere(spec.where)).orderBy([...spec.orderBy]).limit(spec.limit)
+      const candidates = spec.orderBy.reduce((s, column) => s.orderBy(column), q.selectFrom(spec.table as string).select(key).where(looseWhere(spec.where))).limit(spec.limit)
       const rows = await q.updateTable(spec.table as string).set(looseSet(spec.set))
         .where(key, 'in', rowLocks ? candidates.forUpdate().skipLocked() : candidates)
         .returning(spec.returning).execute()
