@@ -40,9 +40,8 @@ export class NumberManagement {
 
   async #upsert(phoneNumberId: string, fields: Fields): Promise<void> {
     const now = this.ctx.clock.now()
-    await this.ctx.db.insertInto('number_management')
+    const insert = this.ctx.db.insertInto('number_management')
       .values({ phone_number_id: phoneNumberId, deregistered_at: null, quality_rating: null, messaging_limit_tier: null, migrated_at: null, ...fields, updated_at: now })
-      .onConflict((oc) => oc.column('phone_number_id').doUpdateSet({ ...fields, updated_at: now }))
-      .execute()
+    await this.ctx.engine.upsert(insert, ['phone_number_id'], () => ({ ...fields, updated_at: now })).execute()
   }
 }
