@@ -35,6 +35,8 @@ export class TemplateQualityWatch {
   readonly #lastTemplate = new Map<string, string>()
   /** template id → messages and negative feedback since its last fresh start. */
   readonly #counts = new Map<string, { sends: number; negatives: number }>()
+  /** template id → the score last stored: a send that leaves it as it is reads nothing. */
+  readonly #scores = new Map<string, string>()
 
   constructor(registry: TemplateRegistry, deps: { batcher: WriteBatcher; relay: Relay; clock: Clock }, rules: Partial<TemplateQualityRules>) {
     this.#registry = registry
@@ -72,9 +74,13 @@ export class TemplateQualityWatch {
 
   async #assess(templateId: string): Promise<void> {
     const score = templateQuality(this.#countsOf(templateId), this.#rules)
+    if (this.#scores.get(templateId) === score) return
     const stored = await this.#registry.row(templateId)
-    if (!stored || (stored.quality ?? 'UNKNOWN') === score) return
+    if (!stored) return
+    this.#scores.set(templateId, stored.quality ?? 'UNKNOWN')
+    if ((stored.quality ?? 'UNKNOWN') === score) return
     await this.#rate(templateId, score)
+    this.#scores.set(templateId, score)
   }
 
   /** Stores the new score with its `message_template_quality_update`, and pauses or disables a RED approved template. */
