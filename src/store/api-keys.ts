@@ -43,7 +43,8 @@ export class ApiKeys {
     if (!key) return undefined
     const row = await this.ctx.db.selectFrom('api_keys').selectAll()
       .where('key_hash', '=', secretDigest(key))
-      .where('revoked_at', 'is', null)
+      // a rotated-out key stays valid until its revoked_at (the rotation's grace period)
+      .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', this.ctx.clock.now())]))
       .executeTakeFirst()
     if (!row || !API_KEY_SCOPES.includes(row.scope as ApiKeyScope)) return undefined
     return { phoneNumberId: row.phone_number_id, scope: row.scope as ApiKeyScope, label: row.label, createdAt: row.created_at }

@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely'
+import type { Generated, Selectable } from 'kysely'
 
 /** Tables of migration 0007-cloud-accounts (the Cloud API's accounts). Timestamps are integer ms. */
 export interface AppTable {
@@ -23,6 +23,10 @@ export interface WabaTable {
   /** WABA override `{url, verifyToken}`, sealed JSON; null when none. */
   webhook_override: Buffer | null
   created_at: number
+  /** The client that owns the WABA (0011); null for one outside the tenancy. */
+  client_id: Generated<string | null>
+  /** Region where the WABA's content is kept at rest (0011); null = the home store. */
+  data_localization_region: Generated<string | null>
 }
 
 export interface AccessTokenTable {

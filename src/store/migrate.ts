@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006-meta.js'
 import * as m0007 from './migrations/0007-cloud-accounts.js'
 import * as m0008 from './migrations/0008-bsuid.js'
 import * as m0010 from './migrations/0010-nodes.js'
+import * as m0011 from './migrations/0011-tenancy.js'
 import * as m0009 from './migrations/0009-number-management.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
@@ -25,6 +26,7 @@ const STEPS: Record<string, Step> = {
   '0008-bsuid': m0008,
   '0010-nodes': m0010,
   '0009-number-management': m0009,
+  '0011-tenancy': m0011,
 }
 
 class StaticProvider implements MigrationProvider {

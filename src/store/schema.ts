@@ -3,6 +3,7 @@ import type { CloudTables } from './cloud-schema.js'
 import type { ClusterTables } from './cluster-schema.js'
 import type { CoreAppTables } from './coreapp-schema.js'
 import type { NumberManagementTables } from './number-management-schema.js'
+import type { TenancyTables } from './tenancy-schema.js'
 
 /** Timestamps are integer milliseconds since the epoch; booleans are 0/1 on both engines. */
 export interface PhoneNumberTable {
@@ -177,7 +178,7 @@ export interface NumberProfileTable {
 }
 
 /** The CoreApp's tables (migration 0004) live in coreapp-schema.ts, the Cloud accounts' (0007) in cloud-schema.ts. */
-export interface DB extends CoreAppTables, CloudTables, NumberManagementTables, ClusterTables {
+export interface DB extends CoreAppTables, CloudTables, NumberManagementTables, ClusterTables, TenancyTables {
   phone_numbers: PhoneNumberTable
   users: UserTable
   tokens: TokenTable

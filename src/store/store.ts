@@ -7,12 +7,16 @@ import type { Sealer } from './sealer.js'
 import { AccessTokens } from './access-tokens.js'
 import { ApiKeys } from './api-keys.js'
 import { Apps } from './apps.js'
+import { AuditLog } from './audit-log.js'
 import { Callbacks } from './callbacks.js'
+import { Channels } from './channels.js'
+import { Clients } from './clients.js'
 import { Contacts } from './contacts.js'
 import { DbStats } from './db-stats.js'
 import { MediaRecords } from './media.js'
 import { Messages } from './messages.js'
 import { Nodes } from './nodes.js'
+import { Partners } from './partners.js'
 import { PhoneNumbers } from './phone-numbers.js'
 import { NumberProfiles } from './profile.js'
 import { NumberManagement } from './number-management.js'
@@ -66,6 +70,11 @@ export class Store {
   readonly nodes: Nodes
   // the Cloud API's number management
   readonly management: NumberManagement
+  // the BSP hub's tenancy: partners → clients → WABAs → channels
+  readonly partners: Partners
+  readonly clients: Clients
+  readonly channels: Channels
+  readonly audit: AuditLog
 
   constructor(readonly ctx: StoreContext) {
     this.numbers = new PhoneNumbers(ctx)
@@ -91,6 +100,10 @@ export class Store {
     this.webhookSubscriptions = new WebhookSubscriptions(ctx)
     this.nodes = new Nodes(ctx)
     this.management = new NumberManagement(ctx)
+    this.partners = new Partners(ctx)
+    this.clients = new Clients(ctx)
+    this.channels = new Channels(ctx)
+    this.audit = new AuditLog(ctx)
   }
 
   get dialect(): Dialect {
