@@ -44,17 +44,20 @@ describe('a template from submission to disabled, with its webhooks', () => {
     const seen = updates(await h.callbacks())
     return seen.length >= count && seen
   }, `${count} account updates`)
-  /** Both phones get the template and report the business. */
+  /** Both phones get the template; one blocks the business (unblocking it again first), the other reports it. */
   const sendAndReport = async () => {
+    const [blocker, reporter] = h.phones
+    await blocker!.unblock(BUSINESS.waId)
     for (const phone of h.phones) expect(await outcome(await h.queue(send(phone!.waId)))).toMatchObject({ status: 'delivered' })
-    for (const phone of h.phones) await phone!.report(BUSINESS.waId)
+    await blocker!.block(BUSINESS.waId)
+    await reporter!.report(BUSINESS.waId)
   }
   const sweepAfter = async (ms: number) => {
     h.db.clock.tick(ms)
     await h.network.sweep()
   }
 
-  it('walks PENDING → APPROVED → sent → RED → PAUSED 3 h → APPROVED → PAUSED 6 h → APPROVED → DISABLED, and sends fail while paused or disabled', async () => {
+  it('walks PENDING → APPROVED → sent → blocked and reported → RED → PAUSED 3 h → APPROVED → PAUSED 6 h → APPROVED → DISABLED, and sends fail while paused or disabled', async () => {
     const created = await h.app.bridge.manageTemplates(BUSINESS.id, { op: 'create', template: definition })
     expect(created).toMatchObject({ ok: true, template: { status: 'PENDING' } })
     expect(await outcome(await h.queue(send(h.phones[0]!.waId)))).toMatchObject({ status: 'failed', errors: [{ code: 2001 }] })
