@@ -10,6 +10,8 @@ import { onPremText, WebhookReceiver } from './helpers/webhook-receiver.js'
 const CHROMIUM = '/usr/bin/chromium'
 const SHOTS = path.resolve('test-output/hub')
 const NEW_PASSWORD = 'Hub-Test-Pass1'
+/** A 1×1 PNG. */
+const PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
 
 const haveChromium = fs.existsSync(CHROMIUM)
 if (!haveChromium) {
@@ -112,6 +114,17 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await page.setViewportSize({ width: 390, height: 844 })
     await shot(page, 'conversations-390px')
     await page.setViewportSize({ width: 1280, height: 800 })
+  })
+
+  it('shows a picture from the phone as a thumbnail', async () => {
+    await wabox.control('POST', `/control/phones/${phone}/send`, { type: 'image', to: business, data: PIXEL_PNG, mimeType: 'image/png', caption: 'the parcel' })
+    const thumb = page.locator('.bubble.in', { hasText: 'the parcel' }).locator('img.thumb')
+    await thumb.waitFor()
+    // loaded from the number's media volume: the pixel's real width, not a broken image
+    await page.waitForFunction((img) => {
+      const loaded = img as unknown as { complete: boolean; naturalWidth: number }
+      return loaded.complete && loaded.naturalWidth === 1
+    }, await thumb.elementHandle())
   })
 
   it('shows the attempts of a failing webhook, and a replay that succeeds', async () => {

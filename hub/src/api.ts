@@ -76,6 +76,10 @@ export interface NumberInfo {
   platform: string
   status: string
   health: string
+  /** GREEN, YELLOW, RED or UNKNOWN, as the network last reported it. */
+  quality: string
+  /** The messaging limit tier (TIER_250 … TIER_UNLIMITED), once the network reported one. */
+  tier: string | null
   webhookUrl: string | null
   delivery: { attempts: number; succeeded: number }
   backlog: { pending: number; dead: number }

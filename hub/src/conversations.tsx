@@ -3,6 +3,15 @@ import { api, useLive, type Conversation, type Message, type NumberInfo } from '
 import { clock, summary } from './format'
 import { Ticks } from './ticks'
 
+const PICTURES = ['image', 'sticker']
+
+/** A picture the number sent or received, from its media volume (a `link` is not fetched: only this origin's images load). */
+function MediaThumb({ number, type, content }: { number: NumberInfo; type: string; content: unknown }) {
+  const id = (content as Record<string, { id?: unknown } | undefined> | null)?.[type]?.id
+  if (!PICTURES.includes(type) || typeof id !== 'string') return null
+  return <img class="thumb" loading="lazy" alt={`${type} ${id}`} src={`/hub/api/numbers/${number.id}/media/${encodeURIComponent(id)}`} />
+}
+
 function Thread({ number, peer }: { number: NumberInfo; peer: string }) {
   const { data, error } = useLive(['messages'], () => api<{ messages: Message[] }>('GET', `numbers/${number.id}/conversations/${peer}`), [number.id, peer])
   const [text, setText] = useState('')
@@ -31,6 +40,7 @@ function Thread({ number, peer }: { number: NumberInfo; peer: string }) {
       <ol class="bubbles" aria-live="polite">
         {messages.map((m) => (
           <li key={m.id} class={`bubble ${m.direction}`} data-message-id={m.id} data-direction={m.direction}>
+            <MediaThumb number={number} type={m.type} content={m.content} />
             <span class="body">{summary(m.type, m.content)}</span>
             <span class="meta">
               {clock(m.createdAt)}{' '}

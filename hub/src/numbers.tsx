@@ -17,6 +17,7 @@ export function NumbersPage({ numbers }: { numbers: NumberInfo[] }) {
             <th scope="col">Platform</th>
             <th scope="col">Status</th>
             <th scope="col">Health</th>
+            <th scope="col">Quality, tier</th>
             <th scope="col">Webhook</th>
             <th scope="col">Deliveries (15 min)</th>
             <th scope="col">Backlog</th>
@@ -31,6 +32,7 @@ export function NumbersPage({ numbers }: { numbers: NumberInfo[] }) {
                 <td>{n.platform === 'CLOUD_API' ? 'Cloud API' : 'On-Premises'}</td>
                 <td>{n.status}</td>
                 <td><span class={`badge ${healthy ? 'ok' : 'bad'}`} data-health={healthy ? 'healthy' : 'unhealthy'}>{healthy ? 'healthy' : n.health}</span></td>
+                <td>{n.quality}{n.tier ? `, ${n.tier}` : ''}</td>
                 <td class="url">{n.webhookUrl ?? <em>none</em>}</td>
                 <td>{successRate(n)}</td>
                 <td>{n.backlog.pending} pending, {n.backlog.dead} dead</td>

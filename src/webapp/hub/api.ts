@@ -4,6 +4,7 @@ import type { PhoneNumberRow } from '../../store/schema.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
 import { markRead } from '../services/mark-read.js'
+import { openMedia } from '../services/media.js'
 import { sendMessage, type SendRules } from '../services/send-message.js'
 import { setWebhook, webhookOf } from '../services/webhook-config.js'
 import type { HubEventBus } from './event-bus.js'
@@ -43,20 +44,28 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
     return number
   }
 
-  app.get('/hub/api/numbers', { schema: hide }, async () => {
-    const since = ctx.deps.clock.now() - RECENT_MS
-    const depth = new Map((await store.callbacks.depthByNumber()).map((d) => [d.phoneNumberId, d]))
-    const numbers = await Promise.all((await store.numbers.list()).map(async (n) => ({
+  /** A number as the Numbers page shows it. */
+  const summary = async (n: PhoneNumberRow, depth: { pending: number; dead: number } | undefined, since: number) => {
+    const { qualityRating, messagingLimitTier } = await store.management.get(n.id)
+    return {
       id: n.id,
       waId: n.wa_id,
       displayName: n.display_name,
       platform: n.platform_type,
       status: n.status,
       health: n.gateway_status,
+      quality: qualityRating ?? 'UNKNOWN',
+      tier: messagingLimitTier,
       webhookUrl: webhookOf(ctx, n).url,
       delivery: await queries.deliveryStats(n.id, since),
-      backlog: { pending: depth.get(n.id)?.pending ?? 0, dead: depth.get(n.id)?.dead ?? 0 },
-    })))
+      backlog: { pending: depth?.pending ?? 0, dead: depth?.dead ?? 0 },
+    }
+  }
+
+  app.get('/hub/api/numbers', { schema: hide }, async () => {
+    const since = ctx.deps.clock.now() - RECENT_MS
+    const depth = new Map((await store.callbacks.depthByNumber()).map((d) => [d.phoneNumberId, d]))
+    const numbers = await Promise.all((await store.numbers.list()).map((n) => summary(n, depth.get(n.id), since)))
     return { numbers, phonesAvailable: opts.phonesAvailable, now: ctx.deps.clock.now() }
   })
 
@@ -68,6 +77,13 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
   app.get<ChatParams>('/hub/api/numbers/:numberId/conversations/:peer', { schema: hide }, async (request) => {
     const number = await numberOf(request.params.numberId)
     return { messages: await queries.messages(number.id, request.params.peer) }
+  })
+
+  // media of a chat (thumbnails): the page may show only its own origin's images
+  app.get<NumberParams & { Params: { mediaId: string } }>('/hub/api/numbers/:numberId/media/:mediaId', { schema: hide }, async (request, reply) => {
+    const opened = await openMedia(ctx, await numberOf(request.params.numberId), request.params.mediaId)
+    if (!opened) throw notFound(`No media with id '${request.params.mediaId}' for this number`)
+    return reply.type(opened.media.mimeType).header('content-length', opened.media.size).header('cache-control', 'private, max-age=3600').send(opened.stream)
   })
 
   app.post<NumberParams & { Body: { to?: unknown; text?: unknown; message?: unknown } }>(
