@@ -20,6 +20,8 @@ export interface BenchOptions {
   worldNice: number
   json: string | undefined
   drainTimeoutS: number
+  /** The production shape (bench/cluster.ts) with this many `wabox coreapp` processes; undefined = `wabox start`'s composition. */
+  coreapps: number | undefined
 }
 
 const HELP = `npm run bench -- [options]
@@ -43,6 +45,8 @@ const HELP = `npm run bench -- [options]
                           load generator go first; 0 runs all four processes alike
   --drain-timeout S       after the window, how long to wait for outstanding deliveries (default 60)
   --json FILE             write the results as one JSON object
+  --coreapps N            the production shape instead of one process (needs --db postgres): N \`wabox coreapp\`,
+                          one \`wabox webapp\` and one \`wabox webhooks\`; the number gets the next power of two of N shards
 `
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -52,7 +56,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' }, rate: { type: 'string' }, max: { type: 'boolean' }, phones: { type: 'string' },
       'new-users': { type: 'string' }, inbound: { type: 'string' }, db: { type: 'string' }, concurrency: { type: 'string' },
       'webhook-batch': { type: 'string' }, 'webhook-concurrency': { type: 'string' }, 'floor-duration': { type: 'string' },
-      'sent-status': { type: 'boolean' }, 'drain-timeout': { type: 'string' }, 'world-nice': { type: 'string' }, json: { type: 'string' }, help: { type: 'boolean' },
+      'sent-status': { type: 'boolean' }, 'drain-timeout': { type: 'string' }, 'world-nice': { type: 'string' }, json: { type: 'string' }, coreapps: { type: 'string' }, help: { type: 'boolean' },
     },
   })
   if (values.help) {
@@ -97,5 +101,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     drainTimeoutS: num('drain-timeout', values['drain-timeout'], 60, 1),
     worldNice: Math.round(num('world-nice', values['world-nice'], 10, 0, 19)),
     json: values.json,
+    coreapps: values.coreapps === undefined ? undefined : Math.round(num('coreapps', values.coreapps, 1, 1, 32)),
   }
 }

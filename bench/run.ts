@@ -75,7 +75,10 @@ async function main(): Promise<void> {
   const fleet = new Child('phones', 'phones.ts', [String(net.wsUrl), String(net.url), String(net.controlToken)], {}, opts.worldNice)
   cleanups.unshift(() => fleet.close())
   await fleet.next('ready')
-  const wabox = new Child('wabox', 'wabox.ts', [path.join(dir, 'wabox'), String(net.wsUrl), String(net.url), String(net.controlToken)], { WABOX_DATABASE_URL: databaseUrl })
+  if (opts.coreapps !== undefined && opts.db !== 'postgres') throw new Error('bench: --coreapps needs --db postgres')
+  const wabox = opts.coreapps === undefined
+    ? new Child('wabox', 'wabox.ts', [path.join(dir, 'wabox'), String(net.wsUrl), String(net.url), String(net.controlToken)], { WABOX_DATABASE_URL: databaseUrl })
+    : new Child('wabox', 'cluster.ts', [path.join(dir, 'wabox'), String(net.wsUrl), String(net.url), String(net.controlToken)], { WABOX_DATABASE_URL: databaseUrl, WABOX_BENCH_COREAPPS: String(opts.coreapps) })
   cleanups.unshift(() => wabox.close())
   const tSetup = performance.now()
   const [ready, created] = await Promise.all([wabox.next('ready'), fleet.next('phones', { t: 'phones', count: opts.phones, concurrency: 16 })])
@@ -94,6 +97,12 @@ async function main(): Promise<void> {
   const token = ((await login.body.json()) as { users: { token: string }[] }).users[0]!.token
   await api(credentials.api_url, 'PATCH', '/v1/settings/application', { authorization: `Bearer ${token}` },
     { sent_status: opts.sentStatus, webhooks: { batch_size: opts.webhookBatch, max_concurrent_requests: opts.webhookConcurrency } })
+  if (opts.coreapps !== undefined) {
+    // one shard per CoreApp at least, so that each has its part of the number's traffic
+    const shards = 2 ** Math.ceil(Math.log2(opts.coreapps))
+    await api(credentials.api_url, 'POST', '/v1/account/shards', { authorization: `Bearer ${token}` }, { cc: number.wa_id.slice(0, 1), phone_number: number.wa_id.slice(1), shards })
+    log(`bench: ${opts.coreapps} CoreApps, ${shards} shards`)
+  }
   const templates = await api(String(net.url), 'GET', `/control/accounts/${number.wa_id}/templates`, { authorization: `Bearer ${String(net.controlToken)}` })
   const namespace = String(templates.namespace)
 
@@ -220,6 +229,11 @@ async function main(): Promise<void> {
     opts, result, accepted, atPhone, receiver, inboundSent, inboundBefore, t0, tEnd, windowS, drainS, before, after, floor,
   })
   printResults(results, result.rejected)
+  const parts = (after.wabox as Usage & { parts?: Record<string, Usage> }).parts
+  const partsBefore = (before.wabox as Usage & { parts?: Record<string, Usage> }).parts
+  if (parts) {
+    log(`CPU per process over the window: ${Object.entries(parts).map(([name, u]) => `${name} ${((u.cpuUs - (partsBefore?.[name]?.cpuUs ?? 0)) / 1e6 / windowS * 100).toFixed(0)}%`).join(', ')}`)
+  }
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify(results, null, 2) + '\n')
 }
 

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { Command } from 'commander'
+import { Command, InvalidArgumentError } from 'commander'
 import prom from 'prom-client'
 import { systemClock } from '../../clock.js'
 import { deriveMediaKey } from '../../media/sealed-stream.js'
@@ -24,7 +24,8 @@ export function webappCommand(): Command {
     .option('--host <host>', 'API host (WABOX_HOST, default 127.0.0.1)')
     .option('--http', 'serve plain HTTP instead of HTTPS (WABOX_HTTP)')
     .option('--profile <profile>', 'dev or production (WABOX_PROFILE, default dev)')
-    .action(async (flags: FlagValues & { nodeId?: string; heartbeatInterval?: number; unhealthyInterval?: number }) => {
+    .option('--messages-per-second <n>', 'sends accepted per second and number, bursts to three times that (default 50, as On-Premises)', positive)
+    .action(async (flags: FlagValues & { nodeId?: string; heartbeatInterval?: number; unhealthyInterval?: number; messagesPerSecond?: number }) => {
       const config = configFrom(flags)
       requireSharedDatabase(config, 'webapp')
       const { unhealthyMs } = clusterTiming(flags)
@@ -42,8 +43,15 @@ export function webappCommand(): Command {
           webhooks: new WebhookService({ store, wake: () => notifier.notify(Channel.callbacks), reload: () => notifier.notify(Channel.webhookConfig) }),
           onMessagesQueued: (id) => notifier.notify(Channel.outbound, id),
           cluster: { unhealthyMs },
+          ...(flags.messagesPerSecond ? { apiLimits: { messagesPerSecond: flags.messagesPerSecond, messagesBurst: 3 * flags.messagesPerSecond } } : {}),
         }, teardown)
         return `wabox webapp ${nodeId} is running: API ${web.url}`
       })
     })
+}
+
+function positive(value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('a number above 0')
+  return n
 }
