@@ -90,3 +90,38 @@ describe('messaging tiers on the network', () => {
     await again.client.request({ t: 'account.update.ack', updateIds: updates.map((u) => u.updateId) })
   })
 })
+
+describe('messaging tiers per business portfolio', () => {
+  it('shares one limit among the numbers of a portfolio: users counted once, moves told to each, a new number takes the limit at once', async () => {
+    h = await Harness.start({ profile: 'strict' })
+    const [a, b, c] = [await h.register('1', '5550700', 'Acme One'), await h.register('1', '5550701', 'Acme Two'), await h.register('1', '5550702', 'Acme Three')]
+    for (const n of [a, b]) expect((await h.control('PUT', `/control/accounts/${n!.waId}/portfolio`, { portfolio: 'acme' })).status).toBe(200)
+    expect((await h.control('PUT', `/control/accounts/${a!.waId}/portfolio`, { portfolio: 'a b' })).status).toBe(400)
+    const one = await h.connectExpecting<AccountUpdatePush>(a!, 'account.update', 1)
+    const two = await h.connectExpecting<AccountUpdatePush>(b!, 'account.update', 1)
+    const users = await h.registerPhones(252, '55530')
+
+    await Promise.all(users.slice(0, 200).map((u) => send(one.client, u.waId)))
+    // a user the other number reached already counts once
+    await Promise.all([...users.slice(200, 250), users[0]!].map((u) => send(two.client, u.waId)))
+    await expect(send(two.client, users[250]!.waId)).rejects.toMatchObject({ code: 'messaging_limit' })
+    const state = async (n: { waId: string }) => (await h.control('GET', `/control/accounts/${n.waId}/integrity`)).body as IntegrityState
+    expect(await state(b!)).toMatchObject({ tier: '250', uniqueUsers: 250 })
+
+    h.clock.tick(6 * HOUR)
+    await send(two.client, users[250]!.waId)
+    for (const updates of [await one.events, await two.events]) {
+      expect(updates.map((u) => u.value)).toEqual([expect.objectContaining({ event: 'UPGRADE', current_limit: 'TIER_2K', old_limit: 'TIER_250' })])
+    }
+    expect(await state(a!)).toMatchObject({ tier: '2000', uniqueUsers: 251 })
+
+    const three = await h.connectExpecting<AccountUpdatePush>(c!, 'account.update', 1)
+    const joined = (await h.control('PUT', `/control/accounts/${c!.waId}/portfolio`, { portfolio: 'acme' })).body
+    expect(joined).toMatchObject({ portfolio: 'acme', tier: '2000', uniqueUsers: 251 })
+    expect((await three.events)[0]!.value).toMatchObject({ event: 'UPGRADE', current_limit: 'TIER_2K' })
+
+    // the portfolio and its users of the window survive a restart of the network
+    await h.restart()
+    expect(await state(c!)).toMatchObject({ tier: '2000', uniqueUsers: 251 })
+  })
+})

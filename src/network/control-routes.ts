@@ -94,8 +94,19 @@ export function controlRoutes(deps: ControlDeps): FastifyPluginAsync {
       const account = accountOr404(request.params.waId)
       const before = integrity.tierOf(account)
       await accounts.setTier(request.params.waId, String(request.body?.tier) as Tier)
-      integrity.tierSet(account, before)
+      await integrity.tierSet(account, before)
       return integrity.state(account)
+    })
+
+    app.put<{ Params: { waId: string }; Body: Body }>('/accounts/:waId/portfolio', async (request) => {
+      const account = accountOr404(request.params.waId)
+      const portfolio = request.body?.portfolio
+      if (!account.business) throw new WireFailure('bad_request', 'only business numbers belong to a portfolio')
+      if (portfolio !== null && (typeof portfolio !== 'string' || !/^[\w.-]{1,64}$/.test(portfolio))) {
+        throw new WireFailure('bad_request', 'portfolio is an id of 1 to 64 letters, digits, _ . -, or null for none')
+      }
+      await integrity.setPortfolio(account, portfolio)
+      return { portfolio: integrity.portfolioOf(account.waId), ...(await integrity.state(account)) }
     })
 
     app.get<{ Params: { waId: string } }>('/accounts/:waId/templates', async (request) => templates.pack(accountOr404(request.params.waId)))

@@ -3,6 +3,7 @@ import { evaluateTier, type TierEvent, type TierProgress } from '../domain/messa
 import type { Category, EnvelopeSend, Feedback } from '../wire/frames.js'
 import type { Account } from './accounts.js'
 import type { NetworkDb } from './database.js'
+import { Portfolios } from './portfolios.js'
 import { tierCapacity, type NetworkLimits, type Tier } from './options.js'
 import { WireFailure } from './wire-failure.js'
 import type { Trx, WriteBatcher } from './write-batcher.js'
@@ -54,25 +55,32 @@ export class Integrity {
   readonly #initiated = new Map<string, Map<string, number>>()
   /** business\0user\0category → time the open conversation started. */
   readonly #conversations = new Map<string, number>()
-  /** business → pending upgrade and low-quality streak (memory only: a restart starts them afresh). */
+  /** portfolio key → pending upgrade and low-quality streak (memory only: a restart starts them afresh). */
   readonly #progress = new Map<string, Omit<TierProgress, 'tier'>>()
+  readonly #portfolios: Portfolios
   #onTierEvent: TierListener = () => undefined
+  #accountOf: (waId: string) => Account | undefined = () => undefined
 
-  private constructor(db: NetworkDb, batcher: WriteBatcher, clock: Clock, limits: NetworkLimits) {
+  private constructor(db: NetworkDb, batcher: WriteBatcher, clock: Clock, limits: NetworkLimits, portfolios: Portfolios) {
     this.#db = db
     this.#batcher = batcher
     this.#clock = clock
     this.#limits = limits
+    this.#portfolios = portfolios
   }
 
   static async load(db: NetworkDb, batcher: WriteBatcher, clock: Clock, limits: NetworkLimits): Promise<Integrity> {
-    const integrity = new Integrity(db, batcher, clock, limits)
+    const integrity = new Integrity(db, batcher, clock, limits, await Portfolios.load(db))
     const now = clock.now()
     for (const b of await db.selectFrom('blocks').select(['business', 'user']).execute()) integrity.#blocks.add(pairKey(b.business, b.user))
     const feedback = await db.selectFrom('feedback').select(['business', 'at']).where('at', '>', now - limits.qualityWindowMs).orderBy('id').execute()
     for (const f of feedback) integrity.#feedbackOf(f.business).push(f.at)
     const initiated = await db.selectFrom('initiated_users').selectAll().where('last_at', '>', now - limits.messagingWindowMs).execute()
-    for (const i of initiated) integrity.#initiatedOf(i.business).set(i.user, i.last_at)
+    for (const i of initiated) {
+      // the numbers of a portfolio share their users: a user reached by two of them counts once
+      const users = integrity.#initiatedOf(integrity.#portfolios.keyOf(i.business))
+      users.set(i.user, Math.max(users.get(i.user) ?? 0, i.last_at))
+    }
     const open = await db.selectFrom('conversations').selectAll().where('opened_at', '>', now - limits.conversationWindowMs).orderBy('id').execute()
     for (const c of open) integrity.#conversations.set(`${pairKey(c.business, c.user)}\0${c.category}`, c.opened_at)
     return integrity
@@ -83,6 +91,45 @@ export class Integrity {
     this.#onTierEvent = listener
   }
 
+  /** The account directory, for the other numbers of a portfolio. */
+  useAccounts(accountOf: (waId: string) => Account | undefined): void {
+    this.#accountOf = accountOf
+  }
+
+  /** The number and the others of its portfolio. */
+  #members(business: Account): Account[] {
+    return [business, ...this.#portfolios.membersOf(business.waId).slice(1).flatMap((w) => this.#accountOf(w) ?? [])]
+  }
+
+  /** Sets every member's tier (in `trx`, or a batch of its own) and tells each number of its move. */
+  async #moveTier(members: Account[], tier: Tier, trx?: Trx): Promise<void> {
+    const moved = members.filter((m) => this.tierOf(m) !== tier).map((m) => ({ m, old: this.tierOf(m) }))
+    if (moved.length === 0) return
+    const write = (t: Trx) => t.updateTable('accounts').set({ tier }).where('wa_id', 'in', moved.map(({ m }) => m.waId)).execute()
+    await (trx ? write(trx) : this.#batcher.run(write))
+    for (const { m, old } of moved) {
+      m.tier = tier
+      this.#onTierEvent(m, { event: tierCapacity(tier) > tierCapacity(old) ? 'UPGRADE' : 'DOWNGRADE', current: tier, old })
+    }
+  }
+
+  /**
+   * Puts the number in a portfolio (null: none). It takes the portfolio's limit at once, as
+   * Meta gives new numbers of a portfolio, and its users of the window count for the portfolio.
+   */
+  async setPortfolio(business: Account, portfolio: string | null): Promise<void> {
+    const own = this.#initiated.get(this.#portfolios.keyOf(business.waId))
+    await this.#portfolios.set(this.#batcher, business.waId, portfolio)
+    const shared = this.#initiatedOf(this.#portfolios.keyOf(business.waId))
+    if (own && own !== shared) for (const [user, at] of own) shared.set(user, Math.max(shared.get(user) ?? 0, at))
+    const other = this.#members(business)[1]
+    if (other) await this.#moveTier([business], this.tierOf(other))
+  }
+
+  portfolioOf(waId: string): string | null {
+    return this.#portfolios.of(waId)
+  }
+
   /**
    * Moves the number's tier by the rules of domain/messaging-tiers.ts as of now: the new tier
    * is written in `trx` (or a batch of its own) before the listener hears of it.
@@ -90,31 +137,34 @@ export class Integrity {
   async reviewTier(business: Account, trx?: Trx): Promise<void> {
     if (!business.business) return
     const now = this.#clock.now()
+    const key = this.#portfolios.keyOf(business.waId)
+    const members = this.#members(business)
     const before = this.tierOf(business)
-    const kept = { upgradeAt: null, lowSince: null, ...this.#progress.get(business.waId) }
+    const kept = { upgradeAt: null, lowSince: null, ...this.#progress.get(key) }
+    // the portfolio's quality is its worst number's
+    const qualities = members.map((m) => this.quality(m.waId))
+    const quality = qualities.includes('RED') ? 'RED' : qualities.includes('YELLOW') ? 'YELLOW' : 'GREEN'
     const { progress, events } = evaluateTier(
       { tier: before, ...kept },
-      { now, quality: this.quality(business.waId), uniqueUsers: this.#usersTowardsUpgrade(business.waId, before, kept.upgradeAt, now) },
+      { now, quality, uniqueUsers: this.#usersTowardsUpgrade(key, before, kept.upgradeAt, now) },
       { upgradeDelayMs: this.#limits.tierUpgradeDelayMs, downgradeAfterMs: this.#limits.tierDowngradeAfterMs },
     )
-    if (progress.upgradeAt === null && progress.lowSince === null) this.#progress.delete(business.waId)
-    else this.#progress.set(business.waId, { upgradeAt: progress.upgradeAt, lowSince: progress.lowSince })
-    if (progress.tier !== before) {
-      const write = (t: Trx) => t.updateTable('accounts').set({ tier: progress.tier }).where('wa_id', '=', business.waId).execute()
-      await (trx ? write(trx) : this.#batcher.run(write))
-      business.tier = progress.tier
+    if (progress.upgradeAt === null && progress.lowSince === null) this.#progress.delete(key)
+    else this.#progress.set(key, { upgradeAt: progress.upgradeAt, lowSince: progress.lowSince })
+    for (const event of events) {
+      // a move is the portfolio's; a flag (its worst number went RED, or recovered) is told to each number too
+      if (event.event === 'UPGRADE' || event.event === 'DOWNGRADE') await this.#moveTier(members, event.current, trx)
+      else for (const m of members) this.#onTierEvent(m, { ...event, current: this.tierOf(m), old: this.tierOf(m) })
     }
-    for (const event of events) this.#onTierEvent(business, event)
   }
 
-  /** An operator set the tier (control API): the number hears of it as of any move, and a pending upgrade is dropped. */
-  tierSet(business: Account, before: Tier): void {
+  /** An operator set the number's tier (control API): its portfolio takes it, each number hears of it, a pending upgrade is dropped. */
+  async tierSet(business: Account, before: Tier): Promise<void> {
     const after = this.tierOf(business)
-    const kept = this.#progress.get(business.waId)
+    const kept = this.#progress.get(this.#portfolios.keyOf(business.waId))
     if (kept) kept.upgradeAt = null
-    if (after === before) return
-    const up = tierCapacity(after) > tierCapacity(before)
-    this.#onTierEvent(business, { event: up ? 'UPGRADE' : 'DOWNGRADE', current: after, old: before })
+    if (after !== before) this.#onTierEvent(business, { event: tierCapacity(after) > tierCapacity(before) ? 'UPGRADE' : 'DOWNGRADE', current: after, old: before })
+    await this.#moveTier(this.#members(business).slice(1), after)
   }
 
   /** Whether `user` blocked `business`: nothing of the business reaches them. */
@@ -135,7 +185,7 @@ export class Integrity {
     if (throughput.count >= limits.throughputPerSecond) throw new WireFailure('throughput_limit', `more than ${limits.throughputPerSecond} envelopes per second`)
     const pairWindow = current(this.#pairs, pair, now, limits.pairWindowMs)
     if (pairWindow.count >= limits.pairBurst) throw new WireFailure('pair_rate_limit', `more than ${limits.pairBurst} envelopes to ${user} in ${limits.pairWindowMs} ms`)
-    const initiated = frame.businessInitiated ? this.#initiatedOf(business.waId) : undefined
+    const initiated = frame.businessInitiated ? this.#initiatedOf(this.#portfolios.keyOf(business.waId)) : undefined
     if (initiated) {
       await this.reviewTier(business, trx)
       if (this.quality(business.waId) === 'RED') throw new WireFailure('spam_rate_limit', 'quality rating is RED: business-initiated messages are refused')
@@ -224,7 +274,7 @@ export class Integrity {
     return {
       tier: this.tierOf(account),
       quality,
-      uniqueUsers: this.#uniqueUsers(this.#initiatedOf(account.waId), now),
+      uniqueUsers: this.#uniqueUsers(this.#initiatedOf(this.#portfolios.keyOf(account.waId)), now),
       blockedBy,
       negativeFeedback: this.#feedbackOf(account.waId).length,
       conversations,
@@ -257,15 +307,20 @@ export class Integrity {
    * Unique users as far as the upgrade rule needs them: counting walks the whole window, so it
    * is skipped while it cannot matter (an upgrade pending, the top tier, under half by size).
    */
-  #usersTowardsUpgrade(business: string, tier: Tier, upgradeAt: number | null, now: number): number {
-    const users = this.#initiatedOf(business)
+  #usersTowardsUpgrade(key: string, tier: Tier, upgradeAt: number | null, now: number): number {
+    const users = this.#initiatedOf(key)
     if (upgradeAt !== null || tier === 'unlimited') return 0
     return users.size * 2 < tierCapacity(tier) ? users.size : this.#uniqueUsers(users, now)
   }
 
   /** Reviews the numbers with a pending upgrade or a low-quality streak: time alone moves them. */
   async reviewTiers(accounts: Iterable<Account>): Promise<void> {
-    for (const account of accounts) if (this.#progress.has(account.waId)) await this.reviewTier(account)
+    const seen = new Set<string>()
+    for (const account of accounts) {
+      const key = this.#portfolios.keyOf(account.waId)
+      if (this.#progress.has(key) && !seen.has(key)) await this.reviewTier(account)
+      seen.add(key)
+    }
   }
 
   #feedbackOf(business: string): number[] {

@@ -168,11 +168,22 @@ const m0002_template_quality: Migration = {
     await db.schema.alterTable('templates').addColumn('edited_at', 'integer').execute()
   },
 }
+/** Business portfolios: the numbers that share one messaging limit (domain/messaging-tiers.ts). */
+const m0003_portfolios: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('portfolios')
+      .addColumn('wa_id', 'text', (c) => c.primaryKey())
+      .addColumn('portfolio', 'text', (c) => c.notNull())
+      .execute()
+  },
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001_initial,
   '0002_template_quality': m0002_template_quality,
+  '0003_portfolios': m0003_portfolios,
 }
 
 export const networkMigrations: MigrationProvider = {

@@ -15,6 +15,13 @@ export interface NetworkDatabase {
   feedback: FeedbackTable
   initiated_users: InitiatedUsersTable
   conversations: ConversationsTable
+  portfolios: PortfoliosTable
+}
+
+/** A business number's portfolio (0003): the numbers of one portfolio share a messaging limit. */
+export interface PortfoliosTable {
+  wa_id: string
+  portfolio: string
 }
 
 export interface AccountsTable {

@@ -79,6 +79,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const integrity = await Integrity.load(db, batcher, clock, limits)
   const relay = new Relay({ db, batcher, clock, integrity, limits, deliver: router.deliver })
   integrity.onTierEvent(tierUpdates({ batcher, relay, logger }))
+  integrity.useAccounts((waId) => accounts.get(waId))
   const templates = new TemplateRegistry({ db, batcher, clock, relay, review: templateReview(profile, opts), quality: opts.templateQuality })
   const blobs = new BlobStore({ dir: path.join(opts.dataDir, 'blobs'), db, batcher, clock, ttlMs: opts.blobTtlMs ?? 14 * DAY, maxBytes: limits.maxBlobBytes })
   const memo = new RequestMemo(clock)
