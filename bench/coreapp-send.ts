@@ -18,7 +18,7 @@ import pg from 'pg'
 import { pino } from 'pino'
 import { request } from 'undici'
 import { systemClock } from '../src/clock.js'
-import { CoreApp } from '../src/coreapp/coreapp.js'
+import { coreNode } from '../src/cli/compose/coreapp-node.js'
 import { messageId } from '../src/ids.js'
 import { MediaVolume } from '../src/media/volume.js'
 import { openDatabase } from '../src/store/database.js'
@@ -55,8 +55,10 @@ async function main(): Promise<void> {
   const store = Store.open(database, new Sealer(randomBytes(32)), clock)
   const media = new MediaVolume({ root: path.join(dir, 'media'), key: randomBytes(32), store })
   await store.numbers.create({ id: 'bench', cc: '1', number: '5550100', displayName: 'Bench' })
-  const app = new CoreApp({ store, clock, logger, networkUrl: info.wsUrl, media, ownerId: 'bench' })
-  await app.start()
+  // the CoreApp as every process runs it (src/cli/compose)
+  const node = coreNode({ store, clock, logger, networkUrl: info.wsUrl, media, ownerId: 'bench', onCallback: () => undefined })
+  const app = node.coreapp
+  await node.start()
   const control = async (method: string, url: string, body?: unknown) => {
     const res = await request(info.url + url, { method: method as 'GET', headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) })
     return (await res.body.json()) as Record<string, string>
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
     coreappCpuMsPerMessage: Number(((cpu.user + cpu.system) / 1000 / N).toFixed(3)),
   }))
 
-  await app.stop()
+  await node.stop()
   await database.close()
   peer.kill('SIGTERM')
   await new Promise((resolve) => peer.once('exit', resolve))
