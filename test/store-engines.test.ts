@@ -127,6 +127,19 @@ describeEachDatabase('store engines', (ctx, dialect) => {
     expect(order).toEqual(order[0] === 'a in' ? ['a in', 'a out', 'b in', 'b out'] : ['b in', 'b out', 'a in', 'a out'])
   })
 
+  it('deleting a number deletes what hangs off it: foreign keys hold, with their cascades', async () => {
+    const { store } = ctx()
+    const id = await addNumber(store, {})
+    await store.apiKeys.create(id, 'admin', 'ops')
+    const userBound = await store.users.create({ username: `bound-${id}`, password: 'pw-1234567', phoneNumberId: id })
+    expect(userBound).toBe(true)
+    await store.ctx.db.deleteFrom('phone_numbers').where('id', '=', id).execute()
+    expect(await store.ctx.db.selectFrom('api_keys').select('key_hash').where('phone_number_id', '=', id).execute()).toEqual([])
+    expect((await store.users.get(`bound-${id}`))?.phoneNumberId).toBeNull()
+    const orphan = store.ctx.db.insertInto('api_keys').values({ key_hash: 'k', phone_number_id: 'pn-missing', scope: 'admin', label: 'x', created_at: 0 }).execute()
+    await expect(orphan).rejects.toThrow()
+  })
+
   it('classifies a unique violation, and leaves other errors unclassified', async () => {
     const { store, database } = ctx()
     const id = await addNumber(store, {})

@@ -1,6 +1,6 @@
 import {
   DataTypeNode, DummyDriver, Kysely, MysqlAdapter, MysqlIntrospector, MysqlQueryCompiler, RawNode,
-  type ColumnDefinitionNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs,
+  type AlterTableColumnAlterationNode, type ColumnDefinitionNode, type ForeignKeyConstraintNode, type KyselyPlugin, type OperationNode, type PluginTransformQueryArgs,
   type PluginTransformResultArgs, type QueryResult, type RootOperationNode, type UnknownRow,
 } from 'kysely'
 
@@ -10,7 +10,9 @@ import {
  * migrations run, a dry run compiles every one of them and collects the text columns any key or
  * index uses; this plugin then creates those columns as VARCHAR(191) (191 utf8mb4 characters fit
  * four to an index of 3072 bytes), TEXT with a default too (MySQL 8 refuses defaults on TEXT).
- * Tables get a binary collation: ids and tokens compare byte for byte, as on PostgreSQL.
+ * Tables get a binary collation: ids and tokens compare byte for byte, as on PostgreSQL. A
+ * column's REFERENCES becomes a FOREIGN KEY of the table: MySQL before 9.0 parses a column-level
+ * REFERENCES and ignores it (no constraint, no cascade); MariaDB honours both alike.
  * New migrations may say `columnTypes(dialect).key` for such columns outright.
  */
 export class MysqlSchemaPlugin implements KyselyPlugin {
@@ -29,6 +31,7 @@ export class MysqlSchemaPlugin implements KyselyPlugin {
       return Object.freeze({
         ...node,
         columns: node.columns.map((c) => this.#column(table, c)),
+        constraints: [...(node.constraints ?? []), ...node.columns.flatMap((c) => foreignKeyOf(c) ?? [])],
         endModifiers: [...(node.endModifiers ?? []), this.#tableOptions],
       })
     }
@@ -36,7 +39,13 @@ export class MysqlSchemaPlugin implements KyselyPlugin {
       const table = tableName(node)
       return Object.freeze({
         ...node,
-        columnAlterations: node.columnAlterations.map((a) => (a.kind === 'AddColumnNode' ? Object.freeze({ ...a, column: this.#column(table, a.column) }) : a)),
+        // `add column x …, add foreign key (x) …` in one statement
+        columnAlterations: node.columnAlterations.flatMap((a) => {
+          if (a.kind !== 'AddColumnNode') return [a]
+          const foreignKey = foreignKeyOf(a.column)
+          const added = Object.freeze({ ...a, column: this.#column(table, a.column) })
+          return foreignKey ? [added, Object.freeze({ kind: 'AddConstraintNode', constraint: foreignKey }) as unknown as AlterTableColumnAlterationNode] : [added]
+        }),
       })
     }
     return node
@@ -47,9 +56,14 @@ export class MysqlSchemaPlugin implements KyselyPlugin {
   }
 
   #column(table: string, c: ColumnDefinitionNode): ColumnDefinitionNode {
-    if (!isText(c.dataType) || !(this.#keys.has(`${table}.${c.column.column.name}`) || c.defaultTo)) return c
-    return Object.freeze({ ...c, dataType: DataTypeNode.create('varchar(191)') })
+    const { references: _moved, ...column } = c
+    if (!isText(c.dataType) || !(this.#keys.has(`${table}.${c.column.column.name}`) || c.defaultTo)) return Object.freeze(column)
+    return Object.freeze({ ...column, dataType: DataTypeNode.create('varchar(191)') })
   }
+}
+
+function foreignKeyOf(c: ColumnDefinitionNode): ForeignKeyConstraintNode | undefined {
+  return c.references && Object.freeze({ kind: 'ForeignKeyConstraintNode', columns: [c.column], references: c.references })
 }
 
 /** Runs `steps` against a connection-less MySQL Kysely and returns the `table.column`s any key or index uses. */
