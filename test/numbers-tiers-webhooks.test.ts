@@ -21,7 +21,7 @@ beforeAll(async () => {
 })
 afterAll(async () => h?.cleanup())
 
-it('moves a Cloud number up a tier and back down: phone_number_quality_update webhooks in order, its quality and limit kept', async () => {
+it('moves a Cloud number up a tier and back down: phone_number_quality_update webhooks in order, an account_update for the restriction, its quality and limit kept', async () => {
   const next = (count: number) => waitFor(async () => {
     const seen = qualityUpdates(await h.callbacks())
     return seen.length >= count && seen
@@ -52,6 +52,9 @@ it('moves a Cloud number up a tier and back down: phone_number_quality_update we
     ['UPGRADE', 'TIER_2K', 'TIER_250'], ['FLAGGED', 'TIER_2K', undefined], ['DOWNGRADE', 'TIER_250', 'TIER_2K'], ['UNFLAGGED', 'TIER_250', undefined],
   ])
   expect(await management()).toMatchObject({ qualityRating: 'GREEN', messagingLimitTier: 'TIER_250' })
+  // the flag came with an account_update: business-initiated messages restricted until the reports age out
+  const restrictions = (await h.callbacks()).filter((e): e is AccountUpdateEvent => e.type === 'account_update' && e.field === 'account_update')
+  expect(restrictions.map((e) => e.value)).toEqual([{ phone_number: BUSINESS.waId, event: 'ACCOUNT_RESTRICTION', restriction_info: [expect.objectContaining({ restriction_type: 'RESTRICTED_BIZ_INITIATED_MESSAGING' })] }])
   const body = renderCloudWebhook([events[2]!], { id: BUSINESS.id, displayPhoneNumber: BUSINESS.waId, wabaId })
   expect(body).toMatchObject({
     object: 'whatsapp_business_account',

@@ -54,7 +54,7 @@ describe('messaging tiers on the network', () => {
   it('walks a number from TIER_250 up to TIER_2K and back down, each move a phone_number_quality_update in order', async () => {
     h = await Harness.start({ profile: 'strict', limits: { qualityRedAt: 3, qualityYellowAt: 2, qualityWindowMs: 30 * DAY, tierDowngradeAfterMs: 2 * DAY } })
     const business = await h.register('1', '5550600', 'Tiers Co')
-    const { client: biz, events } = await h.connectExpecting<AccountUpdatePush>(business, 'account.update', 4)
+    const { client: biz, events } = await h.connectExpecting<AccountUpdatePush>(business, 'account.update', 5)
     const state = async () => (await h.control('GET', `/control/accounts/${business.waId}/integrity`)).body as IntegrityState
     const users = await h.registerPhones(260, '55520')
 
@@ -74,10 +74,13 @@ describe('messaging tiers on the network', () => {
     expect(await state()).toMatchObject({ tier: '250', quality: 'GREEN' })
 
     const updates = await events
-    expect(updates.map((u) => u.field)).toEqual(Array(4).fill('phone_number_quality_update'))
+    expect(updates.map((u) => u.field)).toEqual([...Array(2).fill('phone_number_quality_update'), 'account_update', ...Array(2).fill('phone_number_quality_update')])
+    // the flag restricts business-initiated messages until the third report leaves the 30-day quality window
+    const flaggedAt = updates[1]!.timestamp
     expect(updates.map((u) => u.value)).toEqual([
       { display_phone_number: '+1 5550600', event: 'UPGRADE', current_limit: 'TIER_2K', old_limit: 'TIER_250', max_daily_conversations_per_business: 'TIER_2K' },
       { display_phone_number: '+1 5550600', event: 'FLAGGED', current_limit: 'TIER_2K', max_daily_conversations_per_business: 'TIER_2K' },
+      { phone_number: business.waId, event: 'ACCOUNT_RESTRICTION', restriction_info: [{ restriction_type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: Math.ceil((flaggedAt + 30 * DAY) / 1000) }] },
       { display_phone_number: '+1 5550600', event: 'DOWNGRADE', current_limit: 'TIER_250', old_limit: 'TIER_2K', max_daily_conversations_per_business: 'TIER_250' },
       { display_phone_number: '+1 5550600', event: 'UNFLAGGED', current_limit: 'TIER_250', max_daily_conversations_per_business: 'TIER_250' },
     ])
@@ -85,8 +88,8 @@ describe('messaging tiers on the network', () => {
 
     // unacked updates come again after a new login, in the same order
     await biz.close()
-    const again = await h.connectExpecting<AccountUpdatePush>(business, 'account.update', 4)
-    expect((await again.events).map((u) => u.value.event)).toEqual(['UPGRADE', 'FLAGGED', 'DOWNGRADE', 'UNFLAGGED'])
+    const again = await h.connectExpecting<AccountUpdatePush>(business, 'account.update', 5)
+    expect((await again.events).map((u) => u.value.event)).toEqual(['UPGRADE', 'FLAGGED', 'ACCOUNT_RESTRICTION', 'DOWNGRADE', 'UNFLAGGED'])
     await again.client.request({ t: 'account.update.ack', updateIds: updates.map((u) => u.updateId) })
   })
 })

@@ -66,6 +66,8 @@ export interface TierEvent {
   /** The tier after the event, and before it (equal for FLAGGED and UNFLAGGED). */
   current: Tier
   old: Tier
+  /** FLAGGED: until when business-initiated messages stay refused if no new complaint comes (ms). */
+  restrictedUntil?: number
 }
 
 export interface TierInput {
@@ -131,4 +133,16 @@ export function qualityUpdateState(value: Record<string, unknown>): { qualityRat
   const limit = typeof value.current_limit === 'string' ? value.current_limit : undefined
   const quality = value.event === 'FLAGGED' ? 'RED' : value.event === 'UNFLAGGED' ? 'GREEN' : undefined
   return { ...(limit !== undefined ? { messagingLimitTier: limit } : {}), ...(quality ? { qualityRating: quality } : {}) }
+}
+
+/**
+ * The `value` of the `account_update` that tells a flagged number its business-initiated
+ * messages are refused (Meta's ACCOUNT_RESTRICTION), with the time the refusal ends.
+ */
+export function restrictionUpdateValue(waId: string, until: number): Record<string, unknown> {
+  return {
+    phone_number: waId,
+    event: 'ACCOUNT_RESTRICTION',
+    restriction_info: [{ restriction_type: 'RESTRICTED_BIZ_INITIATED_MESSAGING', expiration: Math.ceil(until / 1000) }],
+  }
 }

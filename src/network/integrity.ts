@@ -154,7 +154,10 @@ export class Integrity {
     for (const event of events) {
       // a move is the portfolio's; a flag (its worst number went RED, or recovered) is told to each number too
       if (event.event === 'UPGRADE' || event.event === 'DOWNGRADE') await this.#moveTier(members, event.current, trx)
-      else for (const m of members) this.#onTierEvent(m, { ...event, current: this.tierOf(m), old: this.tierOf(m) })
+      else {
+        const restrictedUntil = event.event === 'FLAGGED' ? this.#redUntil(members) : undefined
+        for (const m of members) this.#onTierEvent(m, { ...event, current: this.tierOf(m), old: this.tierOf(m), ...(restrictedUntil ? { restrictedUntil } : {}) })
+      }
     }
   }
 
@@ -321,6 +324,16 @@ export class Integrity {
       if (this.#progress.has(key) && !seen.has(key)) await this.reviewTier(account)
       seen.add(key)
     }
+  }
+
+  /** When the last of these numbers stops being RED if no new complaint comes: its complaints age out of the quality window. */
+  #redUntil(members: Account[]): number | undefined {
+    const ends = members.flatMap((m) => {
+      const times = this.#feedbackOf(m.waId)
+      const first = times[times.length - this.#limits.qualityRedAt]
+      return first === undefined ? [] : [first + this.#limits.qualityWindowMs]
+    })
+    return ends.length > 0 ? Math.max(...ends) : undefined
   }
 
   #feedbackOf(business: string): number[] {
