@@ -165,7 +165,8 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
   it('shows the phones and the live charts', async () => {
     await page.getByRole('link', { name: 'Phones' }).click()
     await page.locator(`[data-phone="${phone}"]`).waitFor()
-    await page.locator('.phone .bubble', { hasText: 'Hello from the console' }).waitFor()
+    // the phone shows what it decrypted, and the size of the ciphertext the network relayed
+    await page.locator('.phone .bubble', { hasText: 'Hello from the console' }).locator('.envelope', { hasText: /\d+ B on the wire/ }).waitFor()
     await shot(page, 'phones')
     await page.getByRole('link', { name: 'Live charts' }).click()
     await page.locator('figure.chart canvas').first().waitFor()

@@ -24,13 +24,16 @@ function PhoneChat({ phone, business }: { phone: PhoneInfo; business: string }) 
   return (
     <section class="thread phone" aria-label={`Phone +${phone.waId}, chat with +${business}`}>
       <h2>Phone +{phone.waId} ↔ +{business}</h2>
-      <p class="note">End-to-end encrypted: what you see here was decrypted on the phone. The network relayed only ciphertext.</p>
+      <p class="note">End-to-end encrypted: the text here was decrypted on the phone. The network relayed only ciphertext: its size is all it saw.</p>
       {error && <p role="alert" class="error">{error}</p>}
       <ol class="bubbles inbox" aria-live="polite">
         {(data?.messages ?? []).map((m) => (
           <li key={m.id} class={`bubble ${m.direction === 'out' ? 'out' : 'in'}`} data-direction={m.direction}>
             <span class="body">{m.content ? summary(String((m.content as { type?: string }).type), m.content) : m.error ?? '[not readable]'}</span>
             <span class="meta">
+              <span class="envelope" title="Size of the encrypted envelope the network relayed">
+                {m.envelopeBytes === null ? 'envelope size not seen' : `${m.envelopeBytes} B on the wire`}
+              </span>{' · '}
               {clock(m.at)}{' '}
               {m.direction === 'out' ? <Ticks status={m.status} statuses={[]} error={m.error} />
                 : <button type="button" class="link" aria-label="React with a thumbs up" onClick={() => react(m.id)}>👍</button>}

@@ -149,6 +149,8 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     fleet,
     phones: config.phones,
   }), (err) => provisionStartupError(err, external !== undefined))
+  // the phones provisioning made: the Hub hears of their messages and sees their envelopes from now on
+  hub.watchPhones()
 
   // in reverse order of start: API, engine thread (housekeeping, CoreApp), webhooks, phones, network, database
   return { credentials, network, fleet, close: () => teardown.close() }

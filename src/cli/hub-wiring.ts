@@ -24,8 +24,24 @@ async function refusing<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Envelope sizes the phones saw go over the network since the start, by phone and envelope id; the oldest are forgotten. */
+export class EnvelopeSizes {
+  readonly #bytes = new Map<string, number>()
+
+  constructor(private readonly keep = 10_000) {}
+
+  record(waId: string, envelopeId: string, bytes: number): void {
+    this.#bytes.set(`${waId}/${envelopeId}`, bytes)
+    if (this.#bytes.size > this.keep) this.#bytes.delete(this.#bytes.keys().next().value!)
+  }
+
+  of(waId: string, envelopeId: string): number | null {
+    return this.#bytes.get(`${waId}/${envelopeId}`) ?? null
+  }
+}
+
 /** The Hub's phone port over the in-process fleet. */
-export function fleetHubPhones(fleet: PhoneFleet): HubPhones {
+export function fleetHubPhones(fleet: PhoneFleet, sizes = new EnvelopeSizes()): HubPhones {
   const phoneOf = (waId: string): Phone => {
     const phone = fleet.get(waId)
     if (!phone) throw new HubRefusal(404, `no simulated phone +${waId}`)
@@ -42,9 +58,11 @@ export function fleetHubPhones(fleet: PhoneFleet): HubPhones {
       const phone = phoneOf(waId)
       const received: HubPhoneMessage[] = phone.inbox().filter((m) => m.from === business).map((m) => ({
         id: m.id, direction: 'in', at: m.receivedAt, content: m.content ?? null, status: m.readAt === undefined ? 'unread' : 'read', error: m.error ?? null,
+        envelopeBytes: sizes.of(waId, m.envelopeId),
       }))
       const sent: HubPhoneMessage[] = phone.outbox().filter((m) => m.to === business).map((m) => ({
         id: m.id, direction: 'out', at: m.sentAt, content: m.content, status: m.status, error: m.error?.message ?? null,
+        envelopeBytes: sizes.of(waId, m.envelopeId),
       }))
       return [...received, ...sent].sort((a, b) => a.at - b.at)
     },
@@ -75,6 +93,13 @@ export function controlTemplateReview(controlUrl: string, controlToken: string):
 export class HubWiring {
   readonly events = new HubEventBus()
   readonly #watched = new WeakSet<Phone>()
+  readonly #sizes = new EnvelopeSizes()
+  #fleet: PhoneFleet | undefined
+
+  /** Watches every phone of the fleet not watched yet (call after phones were created elsewhere). */
+  watchPhones(): void {
+    for (const phone of this.#fleet?.list() ?? []) this.#watch(phone)
+  }
 
   /** Tells the Hub that messages or statuses changed (the engine queued callbacks, the API queued a send). */
   readonly messagesChanged = (): void => this.events.publish('messages')
@@ -83,16 +108,25 @@ export class HubWiring {
     const { fleet } = opts
     const common = { events: this.events, wakeDispatcher: opts.wakeDispatcher, ...(opts.templateReview ? { templateReview: opts.templateReview } : {}) }
     if (!fleet) return common
-    const phones = fleetHubPhones(fleet)
-    const watchAll = () => fleet.list().forEach((p) => this.#watch(p))
+    this.#fleet = fleet
+    const phones = fleetHubPhones(fleet, this.#sizes)
+    const watchAll = () => this.watchPhones()
     watchAll()
     return {
       ...common,
-      phones: { ...phones, create: async (count) => {
-        const created = await phones.create(count)
-        watchAll()
-        return created
-      } },
+      // phones made since (by the Hub, `wabox phone create`) are watched from the next listing on
+      phones: {
+        ...phones,
+        list: async () => {
+          watchAll()
+          return phones.list()
+        },
+        create: async (count) => {
+          const created = await phones.create(count)
+          watchAll()
+          return created
+        },
+      },
     }
   }
 
@@ -101,5 +135,6 @@ export class HubWiring {
     this.#watched.add(phone)
     const changed = () => this.events.publish('phones')
     for (const event of ['message', 'receipt', 'read', 'online', 'offline'] as const) phone.on(event, changed)
+    phone.on('envelope', (e) => this.#sizes.record(phone.waId, e.envelopeId, e.bytes))
   }
 }

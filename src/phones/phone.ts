@@ -55,6 +55,8 @@ export interface PhoneEvents {
   read: [string[]]
   /** A counterparty (a business answering through the Cloud API) started typing. */
   typing: [from: string]
+  /** An envelope went over the network: its size is all the network saw of it (the Hub shows it). */
+  envelope: [{ direction: 'in' | 'out'; envelopeId: string; peer: string; bytes: number }]
   /** An envelope the phone sent failed after being accepted. */
   failed: [EnvelopeFailedPush]
   /** Pre-keys were uploaded; the network now holds this many one-time keys. */
@@ -245,6 +247,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
     await this.#storage.appendOutbox({ id, envelopeId: id, to: req.to, sentAt: content.sentAt, content })
     try {
       await client.request<EnvelopeSendResult>({ t: 'envelope.send', envelopeId: id, to: req.to, kind, body })
+      this.emit('envelope', { direction: 'out', envelopeId: id, peer: req.to, bytes: body.length })
     } catch (err) {
       const code = err instanceof WireRequestError ? err.code : 'internal'
       await this.#storage.appendStatus({ type: 'failed', envelopeId: id, code, message: (err as Error).message, at: this.#clock.now() })
@@ -285,6 +288,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
   // next message. The ack goes last: a phone killed before it gets the envelope again and
   // sends the receipts again, where an early ack would lose them.
   async #onEnvelope(client: NetworkClient, env: EnvelopePush): Promise<void> {
+    this.emit('envelope', { direction: 'in', envelopeId: env.envelopeId, peer: env.from, bytes: env.body.length })
     const { view, again } = await this.#inbound.run(env.from, async () => {
       // redelivered after a crash between persisting and acking: its message key is spent
       const earlier = this.#storage.inboxByEnvelope(env.envelopeId)

@@ -20,6 +20,8 @@ export interface HubPhoneMessage {
   /** For messages the phone sent: sent, delivered, read or failed. For received ones: read or unread. */
   status: string
   error: string | null
+  /** Bytes of the end-to-end encrypted envelope, all the network saw of it; null when not seen since the start. */
+  envelopeBytes: number | null
 }
 
 /**
