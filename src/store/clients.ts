@@ -100,6 +100,19 @@ export class Clients {
     return rows.map((r) => ({ id: r.id, name: r.name, clientId: r.client_id!, dataLocalizationRegion: r.data_localization_region, createdAt: r.created_at }))
   }
 
+  /**
+   * Puts an existing WABA under the partner's client: one outside the tenancy or already one of
+   * the partner's. False when the client or the WABA is another partner's, or does not exist.
+   */
+  async assignWaba(partnerId: string, clientId: string, wabaId: string): Promise<boolean> {
+    if (!(await this.get(partnerId, clientId))) return false
+    const owner = await this.ctx.db.selectFrom('wabas').leftJoin('clients', 'clients.id', 'wabas.client_id')
+      .select(['wabas.id', 'clients.partner_id']).where('wabas.id', '=', wabaId).executeTakeFirst()
+    if (!owner || (owner.partner_id !== null && owner.partner_id !== partnerId)) return false
+    await this.ctx.db.updateTable('wabas').set({ client_id: clientId }).where('id', '=', wabaId).execute()
+    return true
+  }
+
   /** Gives every WABA outside the tenancy to the client (first start of a deployment from before it). */
   async adoptOrphanWabas(clientId: string): Promise<number> {
     const result = await this.ctx.db.updateTable('wabas').set({ client_id: clientId }).where('client_id', 'is', null).executeTakeFirst()

@@ -13,14 +13,16 @@ import { methodLabel, WebMetrics } from './metrics.js'
 import { cloudDialect } from './cloud/plugin.js'
 import { hubDialect } from './hub/plugin.js'
 import { onPremDialect } from './onprem/plugin.js'
+import { partnerDialect } from './partner/plugin.js'
 import { RateLimiter } from './rate-limit.js'
+import { tenantGuard } from './services/partner-tenant-guard.js'
 import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-guards.js'
 
 /**
  * The dialects served, each a plugin folder under webapp/. The first answers what cannot be
  * placed in any (a request line that cannot be read); one may claim the URLs no dialect matches.
  */
-export const DIALECTS: readonly Dialect[] = [onPremDialect, hubDialect, cloudDialect, d360Dialect]
+export const DIALECTS: readonly Dialect[] = [onPremDialect, hubDialect, partnerDialect, cloudDialect, d360Dialect]
 
 /** The OpenAPI document at `/docs`: every dialect's routes, descriptions and credentials. */
 function openapi(version: string, dialects: readonly Dialect[]) {
@@ -93,6 +95,8 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
     const refused = missingHost(request) ?? malformedQuery(request.url) ?? nulInParams(request.params)
     if (refused) throw refused
   })
+  // a suspended client's keys and tokens, and its request ceiling, once a dialect's hook named the caller
+  app.addHook('preHandler', async (request, reply) => tenantGuard(ctx).check(request, reply))
   app.addHook('onResponse', async (request, reply) => {
     // a change made through the API shows in the very next request; an unauthenticated caller changed nothing
     const reads = request.method === 'GET' || request.method === 'HEAD'

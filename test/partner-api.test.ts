@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { graphError } from './helpers/cloud.js'
+import { describeEachDatabase } from './helpers/databases.js'
+import { createPartnerWorld, partnerAuth, type PartnerWorld } from './helpers/partner-world.js'
+import { firstError } from './helpers/webapp.js'
+
+describeEachDatabase('Partner API', (ctx) => {
+  let w: PartnerWorld
+  beforeAll(async () => {
+    w = await createPartnerWorld(ctx())
+  })
+  afterAll(async () => w.close())
+
+  const about = (key: string) => w.app.inject({ method: 'GET', url: '/v1/settings/profile/about', headers: { 'd360-api-key': key } })
+  const graph = (token: string) => w.app.inject({ method: 'GET', url: `/v23.0/${w.a.id}`, headers: { authorization: `Bearer ${token}` } })
+
+  it('needs a partner key pair over HTTP Basic, answering {error: {code, message}}', async () => {
+    const none = await w.partner(null, { method: 'GET', url: '/partner/v1/clients' })
+    expect(none.statusCode).toBe(401)
+    expect(none.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.stringContaining('Basic') } })
+    const wrong = await w.partner(null, { method: 'GET', url: '/partner/v1/clients', headers: { authorization: partnerAuth(w.pa.keyId, 'sk_nope') } })
+    expect(wrong.statusCode).toBe(401)
+    const unknown = await w.partner(w.pa, { method: 'GET', url: '/partner/v1/nothing-here' })
+    expect(unknown.statusCode).toBe(404)
+    expect(unknown.json()).toMatchObject({ error: { code: 'not_found' } })
+  })
+
+  it('creates a client and a WABA under it, issues a Graph token, adds a channel and registers it on the network', async () => {
+    const created = await w.partner(w.pa, { method: 'POST', url: '/partner/v1/clients', payload: { name: 'Bakery', limits: { requests_per_second: 10 } } })
+    expect(created.statusCode, created.body).toBe(201)
+    const client = created.json() as { id: string; status: string; limits: { requests_per_second: number; burst: number } }
+    expect(client).toMatchObject({ status: 'active', limits: { requests_per_second: 10, burst: 30 } })
+    const bad = await w.partner(w.pa, { method: 'POST', url: '/partner/v1/clients', payload: { name: '' } })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining("'name'") } })
+
+    const waba = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${client.id}/wabas`, payload: { name: 'Bakery WABA', data_localization_region: 'eu' } })
+    expect(waba.statusCode, waba.body).toBe(201)
+    const wabaId = (waba.json() as { id: string }).id
+    expect(waba.json()).toMatchObject({ client_id: client.id, data_localization_region: 'eu' })
+
+    const token = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/wabas/${wabaId}/tokens`, payload: { label: 'crm' } })
+    expect(token.statusCode, token.body).toBe(201)
+    const { secret, id: tokenId } = token.json() as { secret: string; id: string }
+    const listed = await w.partner(w.pa, { method: 'GET', url: `/partner/v1/wabas/${wabaId}/tokens` })
+    expect(listed.json()).toMatchObject({ data: [{ id: tokenId, label: 'crm', revoked_at: null }] })
+    expect(listed.body).not.toContain(secret)
+
+    const channel = await w.partner(w.pa, { method: 'POST', url: '/partner/v1/channels', payload: { waba_id: wabaId, cc: '44', phone_number: '7700900123', display_name: 'Bakery', cert: 'Y2VydA==' } })
+    expect(channel.statusCode, channel.body).toBe(201)
+    const phoneNumberId = (channel.json() as { phone_number_id: string }).phone_number_id
+    expect(channel.json()).toMatchObject({ wa_id: '447700900123', platform_type: 'CLOUD_API', status: 'PENDING', waba_id: wabaId, client_id: client.id })
+    for (const [step, payload] of [['request_code', { method: 'sms' }], ['verify_code', { code: w.bridge.code }], ['register', { pin: '123456' }]] as const) {
+      const res = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/channels/${phoneNumberId}/${step}`, payload })
+      expect(res.statusCode, `${step}: ${res.body}`).toBe(200)
+    }
+    const channels = await w.partner(w.pa, { method: 'GET', url: `/partner/v1/channels?client_id=${client.id}` })
+    expect(channels.json()).toEqual({ data: [{
+      phone_number_id: phoneNumberId, wa_id: '447700900123', display_phone_number: '+44 7700900123', verified_name: 'Bakery', waba_id: wabaId,
+      client_id: client.id, platform_type: 'CLOUD_API', status: 'CONNECTED', quality: 'UNKNOWN', tier: null,
+    }] })
+    // the token reaches the new channel through the Cloud API
+    const read = await w.app.inject({ method: 'GET', url: `/v23.0/${phoneNumberId}`, headers: { authorization: `Bearer ${secret}` } })
+    expect(read.statusCode, read.body).toBe(200)
+
+    const webhook = await w.partner(w.pa, { method: 'PUT', url: `/partner/v1/channels/${phoneNumberId}/webhook`, payload: { url: 'http://127.0.0.1:9/hook', headers: { 'x-tenant': 'bakery' } } })
+    expect(webhook.statusCode, webhook.body).toBe(200)
+    expect((await w.partner(w.pa, { method: 'GET', url: `/partner/v1/channels/${phoneNumberId}/webhook` })).json()).toMatchObject({ url: 'http://127.0.0.1:9/hook' })
+  })
+
+  it('suspends a client: its API keys and tokens answer 403 in each dialect, its queue is kept; resume restores them', async () => {
+    const token = await w.store.accessTokens.create(w.wabaId, ['whatsapp_business_messaging', 'whatsapp_business_management'], 'x')
+    expect((await about(w.keyB)).statusCode).toBe(200)
+    const suspend = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${w.pa.client.id}/suspend` })
+    expect(suspend.statusCode, suspend.body).toBe(200)
+    expect(suspend.json()).toMatchObject({ status: 'suspended' })
+
+    const onPrem = await about(w.keyB)
+    expect(onPrem.statusCode).toBe(403)
+    expect(firstError(onPrem)).toMatchObject({ code: 1031, details: expect.stringContaining('suspended') })
+    const cloud = await graph(token)
+    expect(cloud.statusCode).toBe(403)
+    expect(graphError(cloud)).toMatchObject({ code: 131031 })
+    const d360 = await w.app.inject({ method: 'GET', url: '/whatsapp_business_profile', headers: { 'd360-api-key': w.keyA } })
+    expect(d360.statusCode).toBe(403)
+    expect(graphError(d360)).toMatchObject({ code: 131031 })
+    // another partner's client is untouched
+    expect((await w.app.inject({ method: 'GET', url: `/v23.0/${w.c.id}`, headers: { authorization: `Bearer ${w.otherToken}` } })).statusCode).toBe(200)
+
+    const resume = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${w.pa.client.id}/resume` })
+    expect(resume.json()).toMatchObject({ status: 'active' })
+    expect((await about(w.keyB)).statusCode).toBe(200)
+    expect((await graph(token)).statusCode).toBe(200)
+
+    const audit = await w.partner(w.pa, { method: 'GET', url: `/partner/v1/audit?object_id=${w.pa.client.id}` })
+    expect((audit.json() as { data: { action: string; credential_id: string }[] }).data.map((e) => [e.action, e.credential_id]))
+      .toEqual([['client.suspend', w.pa.keyId], ['client.resume', w.pa.keyId]])
+    expect(audit.body).not.toContain(w.pa.secret)
+    expect((await w.partner(w.pb, { method: 'GET', url: '/partner/v1/audit' })).json()).toEqual({ data: [] })
+  })
+
+  it("caps all of a client's credentials at its ceiling with each dialect's rate-limit error", async () => {
+    const token = await w.store.accessTokens.create(w.wabaId, ['whatsapp_business_management'], 'y')
+    const limited = await w.partner(w.pa, { method: 'PATCH', url: `/partner/v1/clients/${w.pa.client.id}`, payload: { limits: { requests_per_second: 1, burst: 2 } } })
+    expect(limited.statusCode, limited.body).toBe(200)
+    expect((await about(w.keyB)).statusCode).toBe(200)
+    expect((await graph(token)).statusCode).toBe(200)
+    const onPrem = await about(w.keyB)
+    expect(onPrem.statusCode).toBe(429)
+    expect(firstError(onPrem)).toMatchObject({ code: 1015 })
+    const cloud = await graph(token)
+    expect(cloud.statusCode).toBe(400)
+    expect(graphError(cloud)).toMatchObject({ code: 80007 })
+    w.db.clock.tick(1000)
+    expect((await about(w.keyB)).statusCode).toBe(200)
+    await w.partner(w.pa, { method: 'PATCH', url: `/partner/v1/clients/${w.pa.client.id}`, payload: { limits: null } })
+  })
+
+  it('rotates a channel API key: the old key works through the grace period, then stops', async () => {
+    const issued = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/channels/${w.b.id}/api_keys`, payload: { scope: 'd360', label: 'crm' } })
+    expect(issued.statusCode, issued.body).toBe(201)
+    const old = issued.json() as { id: string; secret: string }
+    const rotated = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/channels/${w.b.id}/api_keys/${old.id}/rotate`, payload: { grace_seconds: 60 } })
+    expect(rotated.statusCode, rotated.body).toBe(200)
+    const fresh = rotated.json() as { id: string; secret: string; label: string }
+    expect(fresh.label).toBe('crm')
+    expect((await about(old.secret)).statusCode).toBe(200)
+    expect((await about(fresh.secret)).statusCode).toBe(200)
+    w.db.clock.tick(60_000)
+    expect((await about(old.secret)).statusCode).toBe(401)
+    expect((await about(fresh.secret)).statusCode).toBe(200)
+    const revoked = await w.partner(w.pa, { method: 'DELETE', url: `/partner/v1/channels/${w.b.id}/api_keys/${fresh.id}` })
+    expect(revoked.statusCode).toBe(204)
+    expect((await about(fresh.secret)).statusCode).toBe(401)
+  })
+
+  it("rotates the partner's own key pair with a grace period", async () => {
+    const rotated = await w.partner(w.pb, { method: 'POST', url: `/partner/v1/keys/${w.pb.keyId}/rotate`, payload: { grace_seconds: 10 } })
+    expect(rotated.statusCode, rotated.body).toBe(200)
+    const { secret } = rotated.json() as { secret: string }
+    expect((await w.partner(w.pb, { method: 'GET', url: '/partner/v1/clients' })).statusCode).toBe(200)
+    w.db.clock.tick(10_000)
+    expect((await w.partner(w.pb, { method: 'GET', url: '/partner/v1/clients' })).statusCode).toBe(401)
+    w.pb = { ...w.pb, secret }
+    expect((await w.partner(w.pb, { method: 'GET', url: '/partner/v1/clients' })).statusCode).toBe(200)
+  })
+})
