@@ -10,7 +10,7 @@ const SECRET = 'the-deployment-secret'
 
 /** A CoreApp's answers, as far as these tests need them. */
 function fakeCoreApp(calls: string[]): CoreBridge {
-  return {
+  const bridge: Partial<CoreBridge> = {
     requestCode: async (id) => {
       calls.push(`requestCode ${id}`)
       return { status: 'code_sent', vname: 'Acme' }
@@ -25,7 +25,8 @@ function fakeCoreApp(calls: string[]): CoreBridge {
     checkContacts: async (_id, inputs) => inputs.map((input) => ({ input, status: 'valid' as const, wa_id: input.replace(/\D/g, '') })),
     resolveUserId: async () => undefined,
     templates: async () => ({ namespace: 'ns', templates: [] }),
-  } as unknown as CoreBridge
+  }
+  return bridge as CoreBridge
 }
 
 describe('the internal RPC between WebApp and CoreApp', () => {
