@@ -114,7 +114,7 @@ describeEachDatabase('store engines', (ctx, dialect) => {
   })
 
   it('an advisory lock admits one holder at a time', async () => {
-    const { database } = ctx()
+    const { database, store } = ctx()
     const order: string[] = []
     const hold = (name: string) => database.engine.withAdvisoryLock(database.db, 'engines-test', async (db) => {
       order.push(`${name} in`)
@@ -125,6 +125,8 @@ describeEachDatabase('store engines', (ctx, dialect) => {
     })
     expect(await Promise.all([hold('a'), hold('b')])).toEqual(['a', 'b'])
     expect(order).toEqual(order[0] === 'a in' ? ['a in', 'a out', 'b in', 'b out'] : ['b in', 'b out', 'a in', 'a out'])
+    // inside a transaction, on the transaction's own connection
+    expect(await store.transaction((tx) => database.engine.withAdvisoryLock(tx.ctx.db, 'engines-test', async () => 'in tx'))).toBe('in tx')
   })
 
   it('deleting a number deletes what hangs off it: foreign keys hold, with their cascades', async () => {

@@ -4,7 +4,7 @@ import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
 import type { Column, DatabaseErrorKind, Engine, Returned, Table, UpdateReturning } from './engine.js'
 import { collectKeyColumns, MysqlSchemaPlugin } from './mysql-schema.js'
-import { loose, looseSet, looseWhere, type LooseDB } from './standard-sql.js'
+import { loose, looseSet, looseWhere, onOneConnection, type LooseDB } from './standard-sql.js'
 
 const RETRY = new Set([1205, 1213]) // lock wait timeout, deadlock
 // server gone away, lost during query, shutdown, connection killed (MariaDB), client timed out (MySQL 8)
@@ -34,7 +34,7 @@ export const mysqlEngine: Engine = {
     const row = await loose(db).selectFrom(table as string).select(columns).where(looseWhere(where)).forUpdate().executeTakeFirst()
     return row as Returned<T, C> | undefined
   },
-  withAdvisoryLock: (db, name, fn) => db.connection().execute(async (conn) => {
+  withAdvisoryLock: (db, name, fn) => onOneConnection(db, async (conn) => {
     // lock names are server-wide: the database's name keeps deployments sharing a server apart
     const lock = sql`left(concat(database(), '/', ${name}), 64)`
     // a negative timeout (wait forever) gives NULL on MariaDB: a year is as long
@@ -48,7 +48,7 @@ export const mysqlEngine: Engine = {
   }),
   classify(err): DatabaseErrorKind | undefined {
     const { errno, code } = err as { errno?: unknown; code?: unknown }
-    if (errno === 1062) return 'unique-violation'
+    if (errno === 1062 || errno === 1586) return 'unique-violation'
     if (typeof errno === 'number' && RETRY.has(errno)) return 'retry'
     if (typeof errno === 'number' && CONNECTION_LOST.has(errno)) return 'connection-lost'
     if (code === 'PROTOCOL_CONNECTION_LOST' || code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE') return 'connection-lost'

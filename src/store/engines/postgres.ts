@@ -3,7 +3,7 @@ import pg from 'pg'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
 import type { DatabaseErrorKind, Engine } from './engine.js'
-import { standardSql } from './standard-sql.js'
+import { onOneConnection, standardSql } from './standard-sql.js'
 
 // int8 and numeric come back as strings by default; our int8 columns are millisecond
 // timestamps and sequence numbers, all far below 2^53.
@@ -21,7 +21,7 @@ export const postgresEngine: Engine = {
   name: 'postgres',
   columnTypes: { blob: 'bytea', time: 'bigint', serial: 'bigserial', key: 'text' },
   ...standardSql(true),
-  withAdvisoryLock: (db, name, fn) => db.connection().execute(async (conn) => {
+  withAdvisoryLock: (db, name, fn) => onOneConnection(db, async (conn) => {
     await sql`select pg_advisory_lock(hashtext(${name}))`.execute(conn)
     try {
       return await fn(conn)

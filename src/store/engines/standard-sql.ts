@@ -54,3 +54,8 @@ export function looseWhere<T extends Table>(where: (eb: ExpressionBuilder<DB, T>
 export function looseSet(set: object): Record<string, unknown> {
   return set as Record<string, unknown>
 }
+
+/** Runs `fn` on one connection: the transaction's own, or one taken from the pool for the while. */
+export function onOneConnection<R>(db: Kysely<DB>, fn: (conn: Kysely<DB>) => Promise<R>): Promise<R> {
+  return db.isTransaction ? fn(db) : db.connection().execute(fn)
+}
