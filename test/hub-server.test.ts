@@ -1,6 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeEachDatabase } from './helpers/databases.js'
+import { HubQueries } from '../src/store/hub-queries.js'
+import { ChartSampler, SAMPLE_MS } from '../src/webapp/hub/charts.js'
+import { HubEventBus, type HubTopic } from '../src/webapp/hub/event-bus.js'
 import { ensureHubBuilt } from './helpers/hub-build.js'
 import { ADMIN_PASSWORD, createWebTest, type WebTest } from './helpers/webapp.js'
 
@@ -110,6 +113,23 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect(listed.templates).toContainEqual(expect.objectContaining({ name: 'hub_ready', status: 'PENDING' }))
     expect((await call('POST', `/hub/api/numbers/${t.a.id}/templates`, { name: 'Bad Name!' })).statusCode).toBe(400)
     expect((await call('POST', '/hub/api/templates/1/approve', {})).statusCode).toBe(404)
+  })
+
+  it('charts accepted sends per second and their accept latency from the /metrics counters', async () => {
+    const bus = new HubEventBus()
+    const heard: HubTopic[] = []
+    bus.subscribe((topic) => heard.push(topic))
+    const charts = new ChartSampler(t.registry, new HubQueries(t.store.ctx), t.db.clock, bus)
+    await charts.sample()
+    for (let i = 0; i < 5; i++) {
+      expect((await call('POST', `/hub/api/numbers/${t.a.id}/messages`, { to: '15550003333', text: `n${i}` })).statusCode).toBe(201)
+    }
+    t.db.clock.tick(SAMPLE_MS)
+    await charts.sample()
+    const [point] = charts.points
+    expect(point).toMatchObject({ acceptedPerS: 5 / (SAMPLE_MS / 1000), acceptP50Ms: expect.any(Number), acceptP99Ms: expect.any(Number) })
+    expect(heard).toContain('metrics')
+    expect((await call('GET', '/hub/api/charts')).json()).toEqual({ points: [] })
   })
 
   it('asks for a new password while the default one is in use, as On-Prem does', async () => {

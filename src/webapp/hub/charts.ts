@@ -9,6 +9,7 @@ export const SAMPLE_MS = 5000
 const KEEP = (15 * 60 * 1000) / SAMPLE_MS
 
 interface Totals {
+  at: number
   accepted: number
   delivered: number
   attempts: number
@@ -67,6 +68,7 @@ export class ChartSampler {
       const attempts = await values(this.registry, 'wabox_callback_attempts_total')
       const latency = await values(this.registry, SEND_LATENCY)
       const totals: Totals = {
+        at,
         accepted: sum(requests, (v) => /^POST_.*_messages$/.test(String(v.labels.method)) && Number(v.labels.result) < 300),
         delivered: await this.queries.deliveredTotal(),
         attempts: sum(attempts),
@@ -77,7 +79,8 @@ export class ChartSampler {
       this.#last = totals
       const changedAttempts = previous !== undefined && totals.attempts !== previous.attempts
       if (previous) {
-        const seconds = SAMPLE_MS / 1000
+        // the time that really passed: a sample may come late on a busy machine
+        const seconds = Math.max(1, at - previous.at) / 1000
         const tried = totals.attempts - previous.attempts
         const p50 = quantile(0.5)
         const p99 = quantile(0.99)
