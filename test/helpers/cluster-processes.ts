@@ -17,7 +17,7 @@ export interface Node {
   stdout(): string
 }
 
-const READY_TIMEOUT_MS = 60_000
+const READY_TIMEOUT_MS = 120_000
 
 /**
  * The processes of one test deployment on a database of its own, all on loopback; `close`
