@@ -15,7 +15,7 @@ import { apiListen, startApiNode } from './compose/api-node.js'
 import { builtInNetworkDir, startNetworkNode } from './compose/network-node.js'
 import { canListen, explained } from './compose/steps.js'
 import { EngineThread } from './engine-host.js'
-import { controlTemplateReview, HubWiring } from './hub-wiring.js'
+import { controlHubPhones, controlTemplateReview, HubWiring } from './hub-wiring.js'
 import { CliError, errorLine } from './cli-error.js'
 import { openStoreFromConfig } from './open-store.js'
 import { httpNetworkControl, provision, type Credentials } from './provision.js'
@@ -130,6 +130,7 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     },
     hub: hub.deps({
       fleet,
+      ...(external ? { remotePhones: controlHubPhones(outside.controlUrl, outside.controlToken) } : {}),
       wakeDispatcher: () => dispatcher.wake(),
       // in the dev profile the Hub plays Meta's template review too
       ...(dev ? { templateReview: controlTemplateReview(outside.controlUrl, outside.controlToken) } : {}),

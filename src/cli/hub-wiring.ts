@@ -69,6 +69,69 @@ export function fleetHubPhones(fleet: PhoneFleet, sizes = new EnvelopeSizes()): 
   }
 }
 
+interface ControlPhone {
+  waId: string
+  profileName: string
+  online: boolean
+  blocked: string[]
+  inbox: { total: number; unread: number }
+}
+
+interface ControlMessage {
+  id: string
+  envelopeId: string
+  from?: string
+  to?: string
+  receivedAt?: number
+  sentAt?: number
+  content?: unknown
+  readAt?: number
+  status?: string
+  error?: string | { message: string }
+}
+
+/**
+ * The Hub's phone port over the phone control API of a network run elsewhere (`wabox network`,
+ * docs/phones.md). The phones' envelopes are not seen from here, so their sizes are not shown.
+ */
+export function controlHubPhones(controlUrl: string, controlToken: string): HubPhones {
+  const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${controlUrl}/control/phones${path}`, {
+      method,
+      headers: { authorization: `Bearer ${controlToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const answer = (await res.json().catch(() => ({}))) as T & { error?: { message?: string } }
+    if (res.ok) return answer
+    const message = answer.error?.message ?? `HTTP ${res.status}`
+    if (res.status === 400 || res.status === 404 || res.status === 409) throw new HubRefusal(res.status, message)
+    throw new Error(`the phone control API answered ${res.status}: ${message}`)
+  }
+  const summary = ({ waId, profileName, online, blocked, inbox }: ControlPhone): HubPhoneSummary => ({ waId, profileName, online, blocked, inbox })
+  const phonePath = (waId: string) => `/${encodeURIComponent(waId)}`
+  return {
+    list: async () => (await call<{ phones: ControlPhone[] }>('GET', '')).phones.map(summary),
+    create: async (count) => (await call<{ phones: ControlPhone[] }>('POST', '', { count })).phones.map(summary),
+    setOnline: async (waId, online) => void (await call('POST', `${phonePath(waId)}/${online ? 'online' : 'offline'}`)),
+    block: async (waId, business) => void (await call('POST', `${phonePath(waId)}/block`, { business })),
+    report: async (waId, business) => void (await call('POST', `${phonePath(waId)}/report`, { business })),
+    send: async (waId, request) => ({ id: (await call<{ message: { id: string } }>('POST', `${phonePath(waId)}/send`, request)).message.id }),
+    chat: async (waId, business) => {
+      const inbox = (await call<{ messages: ControlMessage[] }>('GET', `${phonePath(waId)}/inbox`)).messages
+      const outbox = (await call<{ messages: ControlMessage[] }>('GET', `${phonePath(waId)}/outbox`)).messages
+      const errorOf = (e: ControlMessage['error']) => (e === undefined ? null : typeof e === 'string' ? e : e.message)
+      return [
+        ...inbox.filter((m) => m.from === business).map((m): HubPhoneMessage => ({
+          id: m.id, direction: 'in', at: m.receivedAt ?? 0, content: m.content ?? null, status: m.readAt === undefined ? 'unread' : 'read', error: errorOf(m.error), envelopeBytes: null,
+        })),
+        ...outbox.filter((m) => m.to === business).map((m): HubPhoneMessage => ({
+          id: m.id, direction: 'out', at: m.sentAt ?? 0, content: m.content ?? null, status: m.status ?? 'sent', error: errorOf(m.error), envelopeBytes: null,
+        })),
+      ].sort((a, b) => a.at - b.at)
+    },
+  }
+}
+
 /** Template review through the network's control API (`POST /control/templates/{id}/{action}`), as `wabox templates review` does. */
 export function controlTemplateReview(controlUrl: string, controlToken: string): HubTemplateReview {
   return {
@@ -104,10 +167,11 @@ export class HubWiring {
   /** Tells the Hub that messages or statuses changed (the engine queued callbacks, the API queued a send). */
   readonly messagesChanged = (): void => this.events.publish('messages')
 
-  deps(opts: { fleet: PhoneFleet | undefined; wakeDispatcher: () => void; templateReview?: HubTemplateReview }): HubDeps {
+  /** `remotePhones`: the phones of a network run elsewhere, used when there is no fleet in this process. */
+  deps(opts: { fleet: PhoneFleet | undefined; remotePhones?: HubPhones; wakeDispatcher: () => void; templateReview?: HubTemplateReview }): HubDeps {
     const { fleet } = opts
     const common = { events: this.events, wakeDispatcher: opts.wakeDispatcher, ...(opts.templateReview ? { templateReview: opts.templateReview } : {}) }
-    if (!fleet) return common
+    if (!fleet) return opts.remotePhones ? { ...common, phones: opts.remotePhones } : common
     this.#fleet = fleet
     const phones = fleetHubPhones(fleet, this.#sizes)
     const watchAll = () => this.watchPhones()
