@@ -27,12 +27,20 @@ export interface CloudCredentials {
   phone_number_id: string
 }
 
+/** The Partner API (`/partner/v1/`) with the default partner's key pair, sent as HTTP Basic `key_id:secret`. */
+export interface PartnerCredentials {
+  base_url: string
+  key_id: string
+  secret: string
+}
+
 /** `<data-dir>/credentials.json`: what a user (or `wabox phone`) needs to talk to this instance. */
 export interface Credentials {
   api_url: string
   /** `numbers[0]` is the On-Prem demo number, then the Cloud-hosted one. */
   numbers: NumberCredentials[]
   cloud: CloudCredentials
+  partner: PartnerCredentials
   /** The default login while it is unchanged; once changed, the password is never written here. */
   admin: { username: string; password: string | null; password_changed: boolean }
   phones: string[]
@@ -48,10 +56,11 @@ export interface NetworkCredentials {
   phones: string[]
 }
 
-/** What an earlier start may have left: before Cloud hosting there was no `cloud` and no `platform_type`. */
-export type EarlierCredentials = Omit<Credentials, 'numbers' | 'cloud'> & {
+/** What an earlier start may have left: before Cloud hosting there was no `cloud` and no `platform_type`, before the tenancy no `partner`. */
+export type EarlierCredentials = Omit<Credentials, 'numbers' | 'cloud' | 'partner'> & {
   numbers: (Omit<NumberCredentials, 'platform_type'> & { platform_type?: PlatformType })[]
   cloud?: Partial<CloudCredentials>
+  partner?: Partial<PartnerCredentials>
 }
 
 function credentialsFile(dataDir: string): string {

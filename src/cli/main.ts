@@ -2,6 +2,7 @@ import { Command } from 'commander'
 import { configTable } from '../config/config.js'
 import { coreappCommand } from './commands/coreapp-command.js'
 import { migrateCommand } from './commands/migrate-command.js'
+import { partnerCommand } from './commands/partner-command.js'
 import { provisionCommand } from './commands/provision-command.js'
 import { webappCommand } from './commands/webapp-command.js'
 import { webhooksCommand } from './commands/webhooks-command.js'
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   program.addCommand(templatesCommand())
   program.addCommand(keysCommand())
   program.addCommand(tokensCommand())
+  program.addCommand(partnerCommand())
   exitTwoOnUsageErrors(program)
   return program
 }

@@ -10,6 +10,7 @@ import { privateDir } from '../private-files.js'
 import type { Store } from '../store/store.js'
 import { DEFAULT_ADMIN, DEFAULT_ADMIN_PASSWORD } from '../store/users.js'
 import { readCredentials, writeCredentials, type Credentials, type EarlierCredentials, type NumberCredentials } from './credentials.js'
+import { partnerCredentials } from './demo-partner.js'
 import { attachNumber, cloudCredentials, demoWaba } from './demo-waba.js'
 
 export type { Credentials } from './credentials.js'
@@ -191,6 +192,7 @@ export const provision = {
       api_url: input.apiUrl,
       numbers: numbers.map(({ fresh: _fresh, ...n }) => n),
       cloud: await cloudCredentials(store, waba, cloudNumber.phone_number_id, input.apiUrl, existing),
+      partner: await partnerCredentials(store, input.apiUrl, existing),
       admin: await adminLogin(store),
       phones: existing?.phones ?? phones.map((p) => p.waId),
       control_url: input.controlUrl,
