@@ -35,7 +35,10 @@ describe('the internal RPC between WebApp and CoreApp', () => {
   const downUrl = 'http://127.0.0.1:1'
 
   beforeAll(async () => {
-    server = await startBridgeServer({ bridge: fakeCoreApp(calls), secret: SECRET, host: '127.0.0.1', port: 0 })
+    server = await startBridgeServer({
+      bridge: fakeCoreApp(calls), secret: SECRET, host: '127.0.0.1', port: 0,
+      metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'wabox_coreapp_shards_held{phone_number_id="111"} 1\n' }),
+    })
   })
   afterAll(async () => {
     await server.close()
@@ -102,5 +105,12 @@ describe('the internal RPC between WebApp and CoreApp', () => {
     } finally {
       await wrong.close()
     }
+  })
+
+  it('serves the node\'s Prometheus metrics at GET /metrics', async () => {
+    const res = await request(server.url + '/metrics')
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-type']).toContain('text/plain')
+    expect(await res.body.text()).toContain('wabox_coreapp_shards_held{phone_number_id="111"} 1')
   })
 })

@@ -12,6 +12,8 @@ export interface BridgeServerOptions {
   host: string
   /** 0 picks a free port. */
   port: number
+  /** Served at `GET /metrics` without the secret (Prometheus scrapes it on the private interface). */
+  metrics?: () => Promise<{ contentType: string; body: string }>
 }
 
 export interface BridgeServer {
@@ -26,13 +28,21 @@ const MAX_BODY = 1024 * 1024
 /**
  * A CoreApp's internal RPC: `POST /internal/bridge` with `{method, args}` answers
  * `{value}` or `{error}` (a WaboxError keeps its code). Only nodes that know the shared
- * secret get in; it listens on the private interface given.
+ * secret get in; it listens on the private interface given. `GET /metrics` serves the node's
+ * Prometheus metrics when given.
  */
 export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
   const expected = digest(`Bearer ${opts.secret}`)
   const server = http.createServer((req, res) => {
     const answer = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    }
+    if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics' && opts.metrics) {
+      opts.metrics().then(
+        ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+        () => answer(500, { error: { message: 'metrics unavailable' } }),
+      )
+      return
     }
     if (req.method !== 'POST' || req.url !== RPC_PATH) return answer(404, { error: { message: 'not found' } })
     if (!timingSafeEqual(digest(req.headers.authorization ?? ''), expected)) return answer(401, { error: { message: 'unauthorized' } })

@@ -49,9 +49,11 @@ export function coreappCommand(): Command {
         const { store, atRestKey, notifier } = await openDeploymentStore(config, logger, teardown)
         const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
 
+        const registry = new prom.Registry()
+        prom.collectDefaultMetrics({ register: registry })
         let dispatcher: WebhookDispatcher | undefined
         if (flags.webhooks) {
-          dispatcher = new WebhookDispatcher({ store, clock: systemClock, logger, registry: new prom.Registry(), allowInsecureLoopback: config.profile === 'dev' })
+          dispatcher = new WebhookDispatcher({ store, clock: systemClock, logger, registry, allowInsecureLoopback: config.profile === 'dev' })
           teardown.add('webhooks', () => dispatcher!.stop())
           await notifier.listen(Channel.callbacks, () => dispatcher!.wake())
           await notifier.listen(Channel.webhookConfig, () => dispatcher!.reloadConfigs())
@@ -73,6 +75,7 @@ export function coreappCommand(): Command {
           secret: await store.nodes.sharedSecret(RPC_SECRET),
           host: flags.rpcHost ?? '127.0.0.1',
           port: Number(flags.rpcPort ?? 0),
+          metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
         })
         teardown.add('rpc', () => server.close())
         rpcUrl = flags.rpcUrl ?? server.url
@@ -80,6 +83,7 @@ export function coreappCommand(): Command {
         await notifier.listen(Channel.reconcile, () => void node.coreapp.reconcile())
         await node.start()
         teardown.add('coreapp', () => node.stop())
+        shardGauge(registry, () => node.coreapp.ownedShards())
         dispatcher?.start()
         return `wabox coreapp ${nodeId} is running: internal RPC ${rpcUrl}, network ${flags.networkUrl}`
       })
@@ -93,5 +97,19 @@ function announcing(bridge: CoreBridge, announce: () => void): CoreBridge {
     const value = await (bridge[method] as (...a: unknown[]) => Promise<unknown>).apply(bridge, args)
     if (announced.has(method)) announce()
     return value
+  })
+}
+
+/** `wabox_coreapp_shards_held{phone_number_id}`: what this node holds now, for alerts on a node that holds nothing or too much. */
+function shardGauge(registry: prom.Registry, owned: () => Map<string, number[]>): void {
+  new prom.Gauge({
+    name: 'wabox_coreapp_shards_held',
+    help: 'Shards of each number this CoreApp holds the lease of',
+    labelNames: ['phone_number_id'],
+    registers: [registry],
+    collect() {
+      this.reset()
+      for (const [id, shards] of owned()) this.set({ phone_number_id: id }, shards.length)
+    },
   })
 }
