@@ -1,32 +1,18 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
-import pino from 'pino'
-import { afterEach, beforeEach, expect, it } from 'vitest'
-import { Housekeeper, INBOUND_RETENTION_MS } from '../src/coreapp/housekeeping.js'
+import { expect, it } from 'vitest'
+import { INBOUND_RETENTION_MS } from '../src/coreapp/housekeeping.js'
 import { messageId } from '../src/ids.js'
-import { MediaVolume } from '../src/media/volume.js'
 import { describeEachDatabase } from './helpers/databases.js'
+import { housekeepingFixture } from './helpers/housekeeping.js'
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(64)])
 const HOUR = 3600 * 1000
 
 describeEachDatabase('coreapp housekeeping', (ctx) => {
-  let dir: string
-  let media: MediaVolume
-  let keeper: Housekeeper
+  const fx = housekeepingFixture(ctx)
   let n = 0
-
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-housekeeping-'))
-    media = new MediaVolume({ root: path.join(dir, 'media'), key: randomBytes(32), store: ctx().store })
-    keeper = new Housekeeper({ store: ctx().store, media, clock: ctx().clock, logger: pino({ level: 'silent' }), batchSize: 2 })
-  })
-  afterEach(async () => {
-    await keeper.stop()
-    fs.rmSync(dir, { recursive: true, force: true })
-  })
 
   async function number(gc: boolean): Promise<string> {
     const id = `hk-${++n}`
@@ -35,22 +21,7 @@ describeEachDatabase('coreapp housekeeping', (ctx) => {
     return id
   }
 
-  async function receive(phoneNumberId: string): Promise<string> {
-    const id = messageId()
-    const message = { from: '15552000', id, timestamp: '1', type: 'text', text: { body: 'hi' } }
-    await ctx().store.transaction(async (tx) => {
-      await tx.inbound.persist([{ phoneNumberId, envelopeId: id, messageId: id, peer: '15552000', shard: 0, type: 'text', message, receivedAt: ctx().clock.now() }])
-      await tx.callbacks.enqueue(phoneNumberId, { type: 'message', contact: { wa_id: '15552000', profile: { name: 'Ann' } }, message })
-    })
-    return id
-  }
-
-  async function deliverCallbacks(phoneNumberId: string): Promise<void> {
-    const claimed = await ctx().store.callbacks.claim(phoneNumberId, 100, 60_000, 'test')
-    await ctx().store.callbacks.record(claimed.map((c) => ({
-      seq: c.seq, phoneNumberId, at: ctx().clock.now(), httpStatus: 200, latencyMs: 1, error: null, next: { kind: 'done' as const },
-    })), 'test')
-  }
+  const { receive, deliverCallbacks } = fx
 
   const exists = async (id: string) => (await ctx().store.ctx.db.selectFrom('messages').select('id').where('id', '=', id).executeTakeFirst()) !== undefined
 
@@ -60,30 +31,30 @@ describeEachDatabase('coreapp housekeeping', (ctx) => {
     ctx().clock.setTime(old.expiresAt - HOUR)
     const fresh = await ctx().store.users.issueToken(`hk-user-${n}`)
     ctx().clock.setTime(old.expiresAt)
-    expect((await keeper.runOnce()).tokens).toBe(1)
+    expect((await fx.keeper().runOnce()).tokens).toBe(1)
     expect(await ctx().store.users.verifyToken(old.token)).toBeUndefined()
     expect(await ctx().store.users.verifyToken(fresh.token)).toMatchObject({ username: `hk-user-${n}` })
-    expect((await keeper.runOnce()).tokens).toBe(0)
+    expect((await fx.keeper().runOnce()).tokens).toBe(0)
   })
 
   it('deletes expired media, row and sealed file, in batches, and keeps the rest', async () => {
     const id = await number(false)
     const now = ctx().clock.now()
     const expiring = []
-    for (let i = 0; i < 3; i++) expiring.push(await media.put(PNG, { phoneNumberId: id, mimeType: 'image/png', expiresAt: now + HOUR }))
-    const lasting = await media.put(PNG, { phoneNumberId: id, mimeType: 'image/png', expiresAt: now + 30 * 24 * HOUR })
-    const forever = await media.put(PNG, { phoneNumberId: id, mimeType: 'image/png' })
-    const fileOf = (mediaId: string) => path.join(media.root, mediaId.slice(0, 2), mediaId)
-    expect((await keeper.runOnce()).media).toBe(0)
+    for (let i = 0; i < 3; i++) expiring.push(await fx.media().put(PNG, { phoneNumberId: id, mimeType: 'image/png', expiresAt: now + HOUR }))
+    const lasting = await fx.media().put(PNG, { phoneNumberId: id, mimeType: 'image/png', expiresAt: now + 30 * 24 * HOUR })
+    const forever = await fx.media().put(PNG, { phoneNumberId: id, mimeType: 'image/png' })
+    const fileOf = (mediaId: string) => path.join(fx.media().root, mediaId.slice(0, 2), mediaId)
+    expect((await fx.keeper().runOnce()).media).toBe(0)
 
     ctx().clock.tick(HOUR)
-    expect((await keeper.runOnce()).media).toBe(3)
+    expect((await fx.keeper().runOnce()).media).toBe(3)
     for (const m of expiring) {
-      expect(await media.info(m.id)).toBeUndefined()
+      expect(await fx.media().info(m.id)).toBeUndefined()
       expect(fs.existsSync(fileOf(m.id))).toBe(false)
     }
     for (const m of [lasting, forever]) {
-      expect(await media.read(m.id)).toEqual(PNG)
+      expect(await fx.media().read(m.id)).toEqual(PNG)
     }
   })
 
@@ -101,9 +72,9 @@ describeEachDatabase('coreapp housekeeping', (ctx) => {
     await deliverCallbacks(gc)
 
     ctx().clock.tick(HOUR - 1)
-    expect((await keeper.runOnce()).inbound).toBe(0)
+    expect((await fx.keeper().runOnce()).inbound).toBe(0)
     ctx().clock.tick(2)
-    expect((await keeper.runOnce()).inbound).toBe(3)
+    expect((await fx.keeper().runOnce()).inbound).toBe(3)
     for (const id of old) expect(await exists(id)).toBe(false)
     expect(await ctx().store.inbound.envelopeOf(gc, old[0]!)).toBeUndefined()
     expect(await ctx().store.inbound.count(gc)).toBe(1)
@@ -126,13 +97,13 @@ describeEachDatabase('coreapp housekeeping', (ctx) => {
     ctx().clock.tick(INBOUND_RETENTION_MS * 2)
 
     // (earlier tests' numbers share the database: count this number's messages only)
-    await keeper.runOnce()
+    await fx.keeper().runOnce()
     expect(await exists(delivered)).toBe(false)
     expect(await exists(undelivered)).toBe(true)
     expect(await exists(later)).toBe(true)
 
     await deliverCallbacks(gc)
-    await keeper.runOnce()
+    await fx.keeper().runOnce()
     expect(await ctx().store.inbound.count(gc)).toBe(0)
     expect(await exists(undelivered)).toBe(false)
   })

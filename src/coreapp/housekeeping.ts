@@ -1,6 +1,10 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import { isPlatformType } from '../domain/hosting.js'
+import { retentionMs } from '../domain/retention.js'
 import type { MediaVolume } from '../media/volume.js'
+import { RetentionRecords } from '../store/retention.js'
+import type { MediaRow, PhoneNumberRow } from '../store/schema.js'
 import type { Store } from '../store/store.js'
 
 export interface HousekeeperOptions {
@@ -21,15 +25,20 @@ export interface HousekeepingReport {
   tokens: number
   media: number
   inbound: number
+  /** Messages whose content retention removed (the rows stay). */
+  content: number
+  /** Delivered callbacks past retention, deleted. */
+  callbacks: number
 }
 
 export const DEFAULT_HOUSEKEEPING_INTERVAL_MS = 5 * 60 * 1000
 export const INBOUND_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 
 /**
- * Periodic cleanup: expired bearer tokens, expired media (row and sealed file), and inbound
- * messages past retention for numbers that enabled the garbage collector. Deletes are
- * idempotent, so several processes may run one each.
+ * Periodic cleanup: expired bearer tokens, expired media (row and sealed file), inbound
+ * messages past retention for numbers that enabled the garbage collector, and each number's
+ * retention (message content, media, delivered callbacks older than its `retention_days`).
+ * Deletes are idempotent, so several processes may run one each.
  */
 export class Housekeeper {
   readonly #opts: HousekeeperOptions
@@ -77,7 +86,7 @@ export class Housekeeper {
     this.#timer = setTimeout(() => {
       this.runOnce().then(
         (report) => {
-          if (report.tokens + report.media + report.inbound > 0) this.#opts.logger.info(report, 'housekeeping')
+          if (Object.values(report).some((n) => n > 0)) this.#opts.logger.info(report, 'housekeeping')
         },
         (err: unknown) => this.#opts.logger.error({ err }, 'housekeeping failed'),
       ).finally(() => this.#schedule())
@@ -87,16 +96,40 @@ export class Housekeeper {
 
   async #pass(): Promise<HousekeepingReport> {
     const tokens = await this.#opts.store.users.purgeExpiredTokens()
-    const media = await this.#purgeMedia()
+    let media = await this.#purgeMedia(() => this.#opts.store.media.expired(this.#batch))
     const inbound = await this.#purgeInbound()
-    return { tokens, media, inbound }
+    let content = 0
+    let callbacks = 0
+    const retention = new RetentionRecords(this.#opts.store.ctx)
+    for (const number of await this.#opts.store.numbers.list()) {
+      const before = this.#opts.clock.now() - this.#retentionMs(number)
+      content += await retention.purgeMessageContent(number.id, before, this.#batch)
+      callbacks += await this.#drain(() => this.#opts.store.callbacks.purgeDelivered(before, this.#batch, number.id))
+      media += await this.#purgeMedia(() => retention.expiredMedia(number.id, before, this.#batch))
+    }
+    return { tokens, media, inbound, content, callbacks }
   }
 
-  async #purgeMedia(): Promise<number> {
-    const { store, media, logger } = this.#opts
+  #retentionMs(number: PhoneNumberRow): number {
+    const days = this.#opts.store.numbers.settings(number).retention_days
+    return retentionMs(days, isPlatformType(number.platform_type) ? number.platform_type : 'ON_PREMISE')
+  }
+
+  /** Repeats a bounded batch until one comes back short. */
+  async #drain(batch: () => Promise<number>): Promise<number> {
+    let total = 0
+    for (;;) {
+      const n = await batch()
+      total += n
+      if (n < this.#batch) return total
+    }
+  }
+
+  async #purgeMedia(next: () => Promise<MediaRow[]>): Promise<number> {
+    const { media, logger } = this.#opts
     let deleted = 0
     for (;;) {
-      const rows = await store.media.expired(this.#batch)
+      const rows = await next()
       let progress = 0
       for (const row of rows) {
         try {
@@ -118,11 +151,7 @@ export class Housekeeper {
     for (const number of await store.numbers.list()) {
       if (!store.numbers.settings(number).db_garbagecollector_enable) continue
       const before = clock.now() - retention
-      for (;;) {
-        const n = await store.transaction((tx) => tx.inbound.purgeReceivedBefore(number.id, before, this.#batch))
-        deleted += n
-        if (n < this.#batch) break
-      }
+      deleted += await this.#drain(() => store.transaction((tx) => tx.inbound.purgeReceivedBefore(number.id, before, this.#batch)))
     }
     return deleted
   }

@@ -3,6 +3,8 @@ export interface ApplicationSettings {
   callback_backoff_delay_ms: number
   callback_persist: boolean
   db_garbagecollector_enable: boolean
+  /** Days message content, media and callback payloads are kept (domain/retention.ts); absent = the default. */
+  retention_days?: number
   heartbeat_interval: number
   max_callback_backoff_delay_ms: number
   media: { auto_download: MediaKind[] }

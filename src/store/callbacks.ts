@@ -271,11 +271,11 @@ export class Callbacks {
     return rows.map((r) => ({ httpStatus: r.http_status, eventType: r.event_type, count: Number(r.n) }))
   }
 
-  /** Deletes up to `limit` callbacks delivered before `before`, with their attempt log. */
-  async purgeDelivered(before: number, limit: number): Promise<number> {
-    const seqs = (await this.ctx.db.selectFrom('callbacks').select('seq')
-      .where('status', '=', 'done').where('delivered_at', '<', before)
-      .orderBy('seq').limit(limit).execute()).map((r) => r.seq)
+  /** Deletes up to `limit` callbacks (of one number, or all) delivered before `before`, with their attempt log. */
+  async purgeDelivered(before: number, limit: number, phoneNumberId?: string): Promise<number> {
+    let query = this.ctx.db.selectFrom('callbacks').select('seq').where('status', '=', 'done').where('delivered_at', '<', before)
+    if (phoneNumberId !== undefined) query = query.where('phone_number_id', '=', phoneNumberId)
+    const seqs = (await query.orderBy('seq').limit(limit).execute()).map((r) => r.seq)
     if (seqs.length === 0) return 0
     await this.ctx.db.deleteFrom('callback_attempts').where('callback_seq', 'in', seqs).execute()
     await this.ctx.db.deleteFrom('callbacks').where('seq', 'in', seqs).execute()

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
+import { isPlatformType } from '../../domain/hosting.js'
+import { retentionProblem } from '../../domain/retention.js'
 import type { ApplicationSettings } from '../../domain/settings.js'
 import type { MediaProvider } from '../../store/profile.js'
 import type { WebContext } from '../context.js'
@@ -14,6 +16,7 @@ const ApplicationPatch = Type.Object({
   max_callback_backoff_delay_ms: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000, description: 'retry delay cap, ms (default 900000)' })),
   callback_persist: Type.Optional(Type.Boolean()),
   db_garbagecollector_enable: Type.Optional(Type.Boolean()),
+  retention_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, description: 'wabox: days message content, media and callback payloads are kept (default 30, at most 30 for a Cloud-hosted number)' })),
   heartbeat_interval: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   unhealthy_interval: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   media: Type.Optional(Type.Object({ auto_download: Type.Array(oneOf(MEDIA_KINDS), { uniqueItems: true }) }, { additionalProperties: false })),
@@ -70,6 +73,8 @@ export function settingsRoutes(app: FastifyInstance, ctx: WebContext): void {
     if (rest.pass_through === true && !current.pass_through) {
       throw invalid('pass_through', 'cannot be enabled again once it is off (On-Prem v2.35 and later)')
     }
+    const retention = rest.retention_days === undefined ? undefined : retentionProblem(rest.retention_days, isPlatformType(number.platform_type) ? number.platform_type : 'ON_PREMISE')
+    if (retention) throw invalid('retention_days', retention)
     const stored = store.numbers.storedSettings(number)
     const next: Partial<ApplicationSettings> = { ...stored, ...rest }
     if (media) next.media = { ...stored.media, ...media } as ApplicationSettings['media']
