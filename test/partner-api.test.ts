@@ -23,6 +23,9 @@ describeEachDatabase('Partner API', (ctx) => {
     const unknown = await w.partner(w.pa, { method: 'GET', url: '/partner/v1/nothing-here' })
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json()).toMatchObject({ error: { code: 'not_found' } })
+    const doc = (await w.app.inject({ method: 'GET', url: '/docs/json' })).json() as { paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } }
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/partner/v1/channels', '/partner/v1/clients/{client_id}/suspend', '/partner/v1/audit']))
+    expect(Object.keys(doc.components.securitySchemes)).toContain('partnerKey')
   })
 
   it('creates a client and a WABA under it, issues a Graph token, adds a channel and registers it on the network', async () => {
@@ -71,6 +74,7 @@ describeEachDatabase('Partner API', (ctx) => {
   it('suspends a client: its API keys and tokens answer 403 in each dialect, its queue is kept; resume restores them', async () => {
     const token = await w.store.accessTokens.create(w.wabaId, ['whatsapp_business_messaging', 'whatsapp_business_management'], 'x')
     expect((await about(w.keyB)).statusCode).toBe(200)
+    await w.store.messages.insertOutbound([{ id: 'wamid.queued-before', phoneNumberId: w.b.id, to: '15550001', type: 'text', content: { text: { body: 'hi' } }, shard: 0 }])
     const suspend = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${w.pa.client.id}/suspend` })
     expect(suspend.statusCode, suspend.body).toBe(200)
     expect(suspend.json()).toMatchObject({ status: 'suspended' })
@@ -84,6 +88,7 @@ describeEachDatabase('Partner API', (ctx) => {
     const d360 = await w.app.inject({ method: 'GET', url: '/whatsapp_business_profile', headers: { 'd360-api-key': w.keyA } })
     expect(d360.statusCode).toBe(403)
     expect(graphError(d360)).toMatchObject({ code: 131031 })
+    expect(await w.store.messages.get('wamid.queued-before')).toMatchObject({ status: 'queued', phone_number_id: w.b.id })
     // another partner's client is untouched
     expect((await w.app.inject({ method: 'GET', url: `/v23.0/${w.c.id}`, headers: { authorization: `Bearer ${w.otherToken}` } })).statusCode).toBe(200)
 
