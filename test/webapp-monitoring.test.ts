@@ -95,7 +95,7 @@ describeEachDatabase('webapp monitoring, certificates and envelope', (ctx) => {
 
     it('/v1/support describes the deployment', async () => {
       const s = (await call(t.app, admin(), { method: 'GET', url: '/v1/support' })).json().support
-      expect(s).toMatchObject({ debug_info: t.a.wa_id, db_engine: expect.stringMatching(/^(SQLITE|PGSQL)$/), socket_conn: 'UP', multi_connect: false })
+      expect(s).toMatchObject({ debug_info: t.a.wa_id, db_engine: expect.stringMatching(/^(SQLITE|PGSQL|MYSQL)$/), socket_conn: 'UP', multi_connect: false })
     })
   })
 
