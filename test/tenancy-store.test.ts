@@ -59,9 +59,18 @@ describeEachDatabase('tenancy store', (db) => {
     const [listed] = await store.channels.apiKeys(n.id)
     expect(await store.channels.endApiKey(n.id, listed!.id, clock.now() + 1000)).toEqual({ scope: 'd360', label: 'old' })
     expect(await store.apiKeys.verify(key)).toBeDefined()
+    // still in its grace period: a later end does not extend it
+    expect(await store.channels.endApiKey(n.id, listed!.id, clock.now() + 5000)).toBeDefined()
     clock.tick(1000)
     expect(await store.apiKeys.verify(key)).toBeUndefined()
     expect(await store.channels.endApiKey(n.id, '%', clock.now())).toBeUndefined()
+    expect(await store.channels.endApiKey(n.id, listed!.id, clock.now())).toBeUndefined()
+
+    const rotated = await store.apiKeys.create(n.id, 'd360', 'rotated')
+    const [, second] = await store.channels.apiKeys(n.id)
+    await store.channels.endApiKey(n.id, second!.id, clock.now() + 60_000)
+    expect(await store.apiKeys.revoke(rotated)).toBe(true)
+    expect(await store.apiKeys.verify(rotated)).toBeUndefined()
   })
 
   it('the audit log reads back by partner and filter, oldest first', async () => {

@@ -52,7 +52,8 @@ export class ApiKeys {
 
   async revoke(key: string): Promise<boolean> {
     const result = await this.ctx.db.updateTable('api_keys').set({ revoked_at: this.ctx.clock.now() })
-      .where('key_hash', '=', secretDigest(key)).where('revoked_at', 'is', null).executeTakeFirst()
+      .where('key_hash', '=', secretDigest(key))
+      .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', this.ctx.clock.now())])).executeTakeFirst()
     return Number(result.numUpdatedRows) === 1
   }
 

@@ -79,11 +79,15 @@ export class Channels {
    * The key is named by the id its listing shows; false when the channel has no such live key.
    */
   async endApiKey(phoneNumberId: string, id: string, at: number): Promise<{ scope: ApiKeyScope; label: string } | undefined> {
-    const row = await this.ctx.db.selectFrom('api_keys').select(['key_hash', 'scope', 'label'])
-      .where('phone_number_id', '=', phoneNumberId).where('key_hash', 'like', `${hex(id)}%`).where('revoked_at', 'is', null)
+    const now = this.ctx.clock.now()
+    // a key in a rotation's grace period is still live: it may be revoked (or rotated) again, never extended
+    const row = await this.ctx.db.selectFrom('api_keys').select(['key_hash', 'scope', 'label', 'revoked_at'])
+      .where('phone_number_id', '=', phoneNumberId).where('key_hash', 'like', `${hex(id)}%`)
+      .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))
       .executeTakeFirst()
     if (!row) return undefined
-    await this.ctx.db.updateTable('api_keys').set({ revoked_at: at }).where('key_hash', '=', row.key_hash).execute()
+    const end = row.revoked_at === null ? at : Math.min(Number(row.revoked_at), at)
+    await this.ctx.db.updateTable('api_keys').set({ revoked_at: end }).where('key_hash', '=', row.key_hash).execute()
     return { scope: row.scope as ApiKeyScope, label: row.label }
   }
 
