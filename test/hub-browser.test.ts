@@ -146,7 +146,7 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await shot(page, 'webhooks')
   })
 
-  it('submits a template and pauses it, as Meta\'s review would in the dev profile', async () => {
+  it('submits a template and pauses it as Meta\'s review would (dev profile); sends one from a conversation', async () => {
     await page.getByRole('link', { name: 'Templates' }).click()
     await page.getByLabel('Name').fill('hub_order_ready')
     await page.getByLabel('Body').fill('Your order is ready for pickup')
@@ -160,6 +160,15 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await page.locator('tr[data-template="hub_order_ready"] [data-status="APPROVED"]').waitFor()
     expect(await status.textContent()).toBe('APPROVED')
     await shot(page, 'templates')
+    // a template the engine has known since the start goes out from the conversation, its {{1}} filled
+    await page.getByRole('link', { name: 'Conversations' }).click()
+    await page.getByRole('button', { name: new RegExp(`\\+${phone}`) }).click()
+    await page.getByText('Send a template').click()
+    await page.getByRole('combobox', { name: /^Template/ }).selectOption({ label: 'hello_world (en_US)' })
+    await page.getByLabel('Parameters, comma-separated').fill('Ann')
+    await page.getByRole('button', { name: 'Send template' }).click()
+    await page.getByText('Sent hello_world').waitFor()
+    await page.locator('.bubble.out', { hasText: 'hello_world' }).locator('[data-status="delivered"], [data-status="read"]').waitFor()
   })
 
   it('shows the phones and the live charts', async () => {

@@ -14,3 +14,14 @@ export function summary(type: string, opened: unknown): string {
   if (type === 'interactive') return JSON.stringify(part[String(part.type)] ?? part)
   return `[${type}]`
 }
+
+/** A stored failure (`[{code, title, details}]` as the API reports it) as one line. */
+export function failure(error: string): string {
+  try {
+    const [first] = JSON.parse(error) as { code?: number; title?: string; details?: string }[]
+    if (first) return `${first.code ?? ''} ${first.title ?? ''}${first.details ? `: ${first.details}` : ''}`.trim()
+  } catch {
+    // not JSON: shown as it is
+  }
+  return error
+}
