@@ -9,7 +9,7 @@ import { isGraphPath } from '../src/webapp/cloud/paths.js'
 import { BUSINESS, startHarness, waitFor, type Harness } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 import { bodyFor, serialise, type Schema } from './helpers/fuzz-bodies.js'
-import { envelopeProblem, graphEnvelopeProblem } from './helpers/fuzz-envelope.js'
+import { envelopeProblem, graphEnvelopeProblem, partnerEnvelopeProblem } from './helpers/fuzz-envelope.js'
 import { frame, framingRequest } from './helpers/fuzz-framing.js'
 import { parseResponses, rawExchange } from './helpers/fuzz-raw-http.js'
 import { pathParam, queryFor, type QueryParam } from './helpers/fuzz-urls.js'
@@ -61,15 +61,16 @@ const RAW_SUCCESS = new Set([
 ])
 
 /**
- * `path` is what the server saw (the client resolves `..`): a Graph path answers the Graph
- * envelope, the rest On-Prem's. A 431 has no readable request line, so the first dialect,
- * On-Prem, answers it wherever it was sent.
+ * `path` is what the server saw (the client resolves `..`): a Partner API path answers its
+ * `{error: {code, message}}`, a Graph path the Graph envelope, the rest On-Prem's. A 431 has
+ * no readable request line, so the first dialect, On-Prem, answers it wherever it was sent.
  */
 function problemWith(route: Route, path: string, status: number, contentType: string | undefined, body: string): string | undefined {
   if (status >= 500) return 'a server error'
   const key = `${route.method} ${route.path}`
   if (status === 404 && body === '' && BARE_404.has(key)) return undefined
   if (status < 400 && !contentType?.startsWith('application/json') && RAW_SUCCESS.has(key)) return undefined
+  if (path.startsWith('/partner/') && status !== 431) return partnerEnvelopeProblem(status, contentType, body)
   const graph = (isGraphPath(path) || D360_UNDER_V1.has(key)) && status !== 431
   return graph ? graphEnvelopeProblem(status, contentType, body) : envelopeProblem(status, contentType, body, VERSION)
 }

@@ -59,3 +59,18 @@ export function graphEnvelopeProblem(status: number, contentType: string | undef
   }
   return undefined
 }
+
+/**
+ * Why a response is not a well-formed Partner API answer, or undefined when it is: JSON, and
+ * for a status ≥ 400 `{error: {code, message}}` with a string code and a message.
+ */
+export function partnerEnvelopeProblem(status: number, contentType: string | undefined, body: string): string | undefined {
+  if (status === 204 && body === '') return undefined
+  const parsed = jsonObject(contentType, body)
+  if (typeof parsed === 'string') return parsed
+  const { error } = parsed as { error?: { code?: unknown; message?: unknown } }
+  if (status < 400) return error === undefined ? undefined : `a ${status} answer carries an error`
+  if (!error || typeof error.code !== 'string' || !error.code) return `a ${status} answer has no error: ${body.slice(0, 200)}`
+  if (typeof error.message !== 'string' || !error.message) return `malformed error ${JSON.stringify(error)}`
+  return undefined
+}
