@@ -17,8 +17,8 @@ async function stop(wabox: WaboxProcess): Promise<void> {
 
 /** What a restart may change: the listeners' ports (the test asks for any free one). */
 function withoutPorts(creds: Credentials) {
-  const { api_url: _api, control_url: _control, cloud: { base_url: _base, ...cloud }, ...rest } = creds
-  return { ...rest, cloud }
+  const { api_url: _api, control_url: _control, cloud: { base_url: _base, ...cloud }, partner: { base_url: _partner, ...partner }, ...rest } = creds
+  return { ...rest, cloud, partner }
 }
 
 describe('wabox start provisions an On-Prem and a Cloud-hosted number in one WABA', () => {
