@@ -143,4 +143,11 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect(changed.statusCode).toBe(200)
     expect((await signIn('admin', ADMIN_PASSWORD)).statusCode).toBe(200)
   })
+
+  it('slows down a client guessing passwords', async () => {
+    const answers: number[] = []
+    for (let i = 0; i < 12; i++) answers.push((await signIn('admin', `Guess-${i}-Pass!`)).statusCode)
+    expect(answers).toContain(429)
+    expect(answers.filter((s) => s !== 429).every((s) => s === 401)).toBe(true)
+  })
 })

@@ -6,6 +6,8 @@ import { forbidden, invalid, unauthorized } from '../errors.js'
 import { checkPassword } from '../onprem/users.js'
 
 export const SESSION_COOKIE = 'wabox_hub'
+/** Sign-in attempts per client address: a burst of 10, then one a second. */
+const SIGN_IN_RATE = { perSecond: 1, burst: 10 }
 
 /** The cookie value of `name` in a Cookie header. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
@@ -62,6 +64,11 @@ export function sessionRoutes(app: FastifyInstance, ctx: WebContext): void {
   const hide = { hide: true }
 
   app.post<{ Body: LoginBody }>('/hub/api/session', { schema: hide }, async (request, reply: FastifyReply) => {
+    // each attempt costs a scrypt hash: a client guessing passwords is slowed down, not the server
+    if (!ctx.rateLimiter.take(SIGN_IN_RATE, `hub-sign-in|${request.ip}`)) {
+      void reply.header('retry-after', '1')
+      throw new WaboxError(OnPremCode.TOO_MANY_REQUESTS, 'Too many sign-in attempts from this address; wait a moment and retry')
+    }
     const body = request.body ?? {}
     const username = text(body, 'username')
     const password = text(body, 'password')
