@@ -10,9 +10,10 @@ describe('wabox partner', () => {
   const pairOf = (lines: string[]) => ({ keyId: lines.find((l) => l.startsWith('key_id='))!.slice(7), secret: lines.find((l) => l.startsWith('secret='))!.slice(7) })
 
   it('create prints a working key pair once; list shows the partner and its client; keys rotate with a grace period and revoke', async () => {
-    await run('create', '--name', 'Acme BSP', '--client', 'Bakery')
+    await run('create', '--name', 'Acme BSP', '--client', 'Bakery', '--adopt-wabas')
     const pair = pairOf(out)
     expect(err.join('\n')).toContain('cannot be shown again')
+    expect(err.join('\n')).toContain('which now owns 1 WABA(s)')
     const partnerId = await cli.inStore(async (store) => (await store.partners.verify(pair.keyId, pair.secret))?.partnerId)
     expect(partnerId).toMatch(/^ptn_/)
 

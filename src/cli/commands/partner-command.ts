@@ -52,12 +52,14 @@ export function partnerCommand(output: KeysOutput = consoleOutput): Command {
     .description('create a partner with a first client and a key pair; prints the pair once')
     .requiredOption('--name <name>', 'the partner (hosting business) name')
     .option('--client <name>', 'the name of its first client', 'default client')
-    .action(async (flags: Flags & { name: string; client: string }) => {
+    .option('--adopt-wabas', 'give the first client every WABA outside the tenancy (e.g. those `wabox provision` made)')
+    .action(async (flags: Flags & { name: string; client: string; adoptWabas?: boolean }) => {
       await withStore(flags, async (store) => {
         const created = await store.partners.create(flags.name)
         const client = await createClient({ store }, operator(created.id), { name: flags.client })
+        const adopted = flags.adoptWabas ? await store.clients.adoptOrphanWabas(client.id) : 0
         const pair = await createPartnerKey({ store }, operator(created.id), 'cli')
-        output.err(`partner ${created.id} (${created.name}) with client ${client.id}`)
+        output.err(`partner ${created.id} (${created.name}) with client ${client.id}${flags.adoptWabas ? `, which now owns ${adopted} WABA(s)` : ''}`)
         showPair(pair.keyId, pair.secret)
       })
     })
