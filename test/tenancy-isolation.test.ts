@@ -82,13 +82,16 @@ describeEachDatabase('tenancy isolation', (ctx) => {
       if (OUTSIDE_TENANCY.some((r) => r.test(route.path))) continue
       const params = route.path.match(/:[a-z_]+/g) ?? []
       const fillings = params.length === 0 ? [route.path] : idsOfB.map((id) => route.path.replace(/:[a-z_]+/g, id))
-      for (const url of fillings) {
+      // filters naming B's objects too (`GET /partner/v1/channels?client_id=…`)
+      const filtered = idsOfB.map((id) => `${route.path.replace(/:[a-z_]+/g, idsOfB[0]!)}?client_id=${id}&waba_id=${id}&object_id=${id}`)
+      for (const url of [...fillings, ...filtered]) {
         for (const method of route.methods) {
+          if (url.includes('?') && method !== 'GET') continue
           for (const headers of credentialsFor(route.path)) {
             const res = await w.app.inject({ method: method as 'GET', url, headers, ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }) })
             calls++
             const seen = secretsOfB.filter((s) => res.body.includes(s))
-            const succeeded = params.length > 0 && res.statusCode < 300
+            const succeeded = params.length > 0 && !url.includes('?') && res.statusCode < 300
             if (seen.length > 0 || succeeded) leaks.push(`${method} ${url} [${Object.keys(headers).join()}] → ${res.statusCode} ${seen.join(', ')} ${res.body.slice(0, 200)}`)
           }
         }
