@@ -81,6 +81,8 @@ export interface NumberInfo {
   /** The messaging limit tier (TIER_250 … TIER_UNLIMITED), once the network reported one. */
   tier: string | null
   webhookUrl: string | null
+  /** Which setting decides it: phone or WABA override, app subscription, or the number's URL setting. */
+  webhookLevel: 'phone' | 'waba' | 'app' | 'number_setting' | null
   delivery: { attempts: number; succeeded: number }
   backlog: { pending: number; dead: number }
 }

@@ -1,5 +1,7 @@
 import type { NumberInfo } from './api'
 
+const LEVELS = { phone: 'phone number override', waba: 'WABA override', app: 'app subscription', number_setting: 'number setting' } as const
+
 function successRate(n: NumberInfo): string {
   const { attempts, succeeded } = n.delivery
   return attempts === 0 ? 'no deliveries' : `${Math.round((100 * succeeded) / attempts)}% of ${attempts}`
@@ -33,7 +35,7 @@ export function NumbersPage({ numbers }: { numbers: NumberInfo[] }) {
                 <td>{n.status}</td>
                 <td><span class={`badge ${healthy ? 'ok' : 'bad'}`} data-health={healthy ? 'healthy' : 'unhealthy'}>{healthy ? 'healthy' : n.health}</span></td>
                 <td>{n.quality}{n.tier ? `, ${n.tier}` : ''}</td>
-                <td class="url">{n.webhookUrl ?? <em>none</em>}</td>
+                <td class="url">{n.webhookUrl ?? <em>none</em>}{n.webhookLevel && <><br /><small>{LEVELS[n.webhookLevel]}</small></>}</td>
                 <td>{successRate(n)}</td>
                 <td>{n.backlog.pending} pending, {n.backlog.dead} dead</td>
               </tr>

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { resolveWebhookTarget } from '../../domain/webhook-target.js'
 import { HubQueries } from '../../store/hub-queries.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
 import type { WebContext } from '../context.js'
@@ -47,6 +48,10 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
   /** A number as the Numbers page shows it. */
   const summary = async (n: PhoneNumberRow, depth: { pending: number; dead: number } | undefined, since: number) => {
     const { qualityRating, messagingLimitTier } = await store.management.get(n.id)
+    // where a message notification goes now, as the dispatcher decides: a Cloud number's subscriptions and overrides, else the URL setting
+    const setting = webhookOf(ctx, n).url
+    const routes = n.platform_type === 'CLOUD_API' ? await store.webhookSubscriptions.routesFor(n.id, setting) : undefined
+    const target = routes ? resolveWebhookTarget('messages', routes) : setting ? { level: 'number_setting' as const, url: setting } : undefined
     return {
       id: n.id,
       waId: n.wa_id,
@@ -56,7 +61,8 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
       health: n.gateway_status,
       quality: qualityRating ?? 'UNKNOWN',
       tier: messagingLimitTier,
-      webhookUrl: webhookOf(ctx, n).url,
+      webhookUrl: target?.url ?? null,
+      webhookLevel: target?.level ?? null,
       delivery: await queries.deliveryStats(n.id, since),
       backlog: { pending: depth?.pending ?? 0, dead: depth?.dead ?? 0 },
     }
