@@ -4,7 +4,6 @@ import type { Logger } from 'pino'
 import prom from 'prom-client'
 import { systemClock, type Clock } from '../clock.js'
 import type { Config } from '../config/config.js'
-import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
 import type { NetworkServer } from '../network/index.js'
 import type { PhoneFleet } from '../phones/index.js'
@@ -74,7 +73,7 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   const { controlToken, existing } = await explained(() => provision.prepare(config.dataDir), (err) => storeStartupError(err, config))
   // API and engine threads take turns on the SQLite file
   const gate = new SqliteGate()
-  const { database, store, atRestKey } = await openStoreFromConfig(config, clock, { gate })
+  const { database, store, mediaKey } = await openStoreFromConfig(config, clock, { gate })
   teardown.add('database', () => database.close())
   // a taken port or a wrong --host fails now, not after the network and the engine started
   await explained(() => canListen(config.host, config.port), (err) => listenStartupError(err, apiListen(config)))
@@ -95,7 +94,7 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     }, teardown), controlToken }
   const { network, fleet } = outside
 
-  const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
+  const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: mediaKey, store })
   const registry = new prom.Registry()
   const dev = config.profile === 'dev'
   const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })

@@ -8,7 +8,6 @@ import path from 'node:path'
 import { parentPort, workerData } from 'node:worker_threads'
 import { systemClock } from '../clock.js'
 import type { CoreBridge } from '../domain/bridge.js'
-import { deriveMediaKey } from '../media/sealed-stream.js'
 import { MediaVolume } from '../media/volume.js'
 import { SqliteGate } from '../sqlite.js'
 import { coreNode } from './compose/coreapp-node.js'
@@ -26,8 +25,8 @@ lowerThreadPriority(ENGINE_NICE_DELTA)
 
 // the API thread's connection checkpoints the SQLite file for both
 const sqlite = { checkpoints: false, gate: new SqliteGate(data.gate) }
-const { database, store, atRestKey } = await openStoreFromConfig(config, systemClock, sqlite)
-const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
+const { database, store, mediaKey } = await openStoreFromConfig(config, systemClock, sqlite)
+const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: mediaKey, store })
 const node = coreNode({
   store,
   media,

@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js'
 import { CliError } from './cli-error.js'
 import { configFrom, withConfigFlags } from './config-flags.js'
 import { openStoreFromConfig } from './open-store.js'
+import { rotateMasterCommand } from './rotate-master-command.js'
 
 /** Where the command writes: stdout for results (the key alone, for scripts), stderr for notes. */
 export interface KeysOutput {
@@ -100,6 +101,8 @@ export function keysCommand(output: KeysOutput = consoleOutput): Command {
         output.out('API key revoked')
       })
     })
+
+  keys.addCommand(rotateMasterCommand(output))
 
   return keys
 }

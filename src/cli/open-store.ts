@@ -6,7 +6,9 @@ import { privateDir } from '../private-files.js'
 import { verifyAtRestKey } from '../store/at-rest-check.js'
 import { checkDatabase, openDatabase, type Database, type DatabaseOptions } from '../store/database.js'
 import { migrate } from '../store/migrate.js'
-import { loadAtRestKey, Sealer } from '../store/sealer.js'
+import { storedMediaKey } from '../store/key-rotation.js'
+import { loadAtRestKeys, Sealer } from '../store/sealer.js'
+import { deriveMediaKey } from '../media/sealed-stream.js'
 import { Store } from '../store/store.js'
 import { storeStartupError } from './startup-errors.js'
 
@@ -14,6 +16,8 @@ export interface OpenedStore {
   database: Database
   store: Store
   atRestKey: Buffer
+  /** The media volume's key: kept in meta once the master key was rotated, else derived from the first master key. */
+  mediaKey: Buffer
   applied: string[]
 }
 
@@ -28,14 +32,17 @@ export async function openStoreFromConfig(config: Config, clock: Clock = systemC
   try {
     // the data directory holds the SQLite file or the key file; with neither it is not needed
     if (!config.databaseUrl || !config.masterKey) privateDir(config.dataDir)
-    const atRestKey = loadAtRestKey(config.masterKey, config.dataDir)
+    // while a rotation is under way (master.key.next) both keys open, the new one seals
+    const keys = loadAtRestKeys(config.masterKey, config.dataDir)
+    const atRestKey = keys.primary
     // the pool would wait forever on a host that never answers: fail within seconds instead
     if (config.databaseUrl) await checkDatabase(config.databaseUrl)
     database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite })
     const applied = await migrate(database)
-    const sealer = new Sealer(atRestKey)
+    const sealer = new Sealer(keys.primary, keys.older)
     await verifyAtRestKey(database, sealer)
-    return { database, store: Store.open(database, sealer, clock), atRestKey, applied }
+    const mediaKey = (await storedMediaKey(database, sealer)) ?? deriveMediaKey(keys.older.at(-1) ?? keys.primary)
+    return { database, store: Store.open(database, sealer, clock), atRestKey, mediaKey, applied }
   } catch (err) {
     await database?.close().catch(() => undefined)
     throw storeStartupError(err, config)

@@ -1,40 +1,96 @@
-import { createCipheriv, createDecipheriv, createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { pooledRandomBytes } from '../ids.js'
 import { privateDir } from '../private-files.js'
 
-const VERSION = 1
+const LEGACY_VERSION = 1
+const VERSION = 2
+const KEY_ID_BYTES = 4
 const IV_BYTES = 12
 const TAG_BYTES = 16
 
-/** AES-256-GCM for data at rest: message bodies, callback payloads, media files, secrets. */
-export class Sealer {
-  // a KeyObject is converted once, not on every cipher
-  readonly #key: KeyObject
+/** A key's public name: 4 bytes derived from it, carried by every value it seals. */
+export function keyIdOf(key: Buffer): string {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'wabox key id v1', KEY_ID_BYTES)).toString('hex')
+}
 
-  constructor(key: Buffer) {
-    if (key.length !== 32) throw new Error('The at-rest key must be 32 bytes')
-    this.#key = createSecretKey(key)
+/** The data key of a region, derived from a master key, so each region's data has its own key. */
+export function regionKey(masterKey: Buffer, region: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), `wabox region data key v1:${region}`, 32))
+}
+
+interface RingKey {
+  id: string
+  key: KeyObject
+}
+
+/**
+ * AES-256-GCM for data at rest: message bodies, callback payloads, secrets. A keyring: seals
+ * with the primary key and opens with any key of the ring, so a master-key rotation can
+ * re-seal values in batches while reads accept both keys (store/key-rotation.ts).
+ */
+export class Sealer {
+  // KeyObjects are converted once, not on every cipher
+  readonly #primary: RingKey
+  readonly #ring: RingKey[]
+  readonly #raw: Buffer[]
+
+  constructor(key: Buffer, older: readonly Buffer[] = []) {
+    this.#raw = [key, ...older]
+    this.#ring = this.#raw.map((k) => {
+      if (k.length !== 32) throw new Error('The at-rest key must be 32 bytes')
+      return { id: keyIdOf(k), key: createSecretKey(k) }
+    })
+    this.#primary = this.#ring[0]!
   }
 
-  /** Layout: version (1) | iv (12) | tag (16) | ciphertext. IVs are random, never reused. */
+  /** Id of the key new values are sealed with. */
+  get keyId(): string {
+    return this.#primary.id
+  }
+
+  /** The same ring for one region's data keys. */
+  forRegion(region: string): Sealer {
+    const [primary, ...older] = this.#raw.map((k) => regionKey(k, region))
+    return new Sealer(primary!, older)
+  }
+
+  /** Layout: version (2) | key id (4) | iv (12) | tag (16) | ciphertext. IVs are random, never reused. */
   seal(plain: Uint8Array | string): Buffer {
     const iv = pooledRandomBytes(IV_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', this.#key, iv)
+    const cipher = createCipheriv('aes-256-gcm', this.#primary.key, iv)
     const body = cipher.update(plain)
     cipher.final()
-    return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), body])
+    return Buffer.concat([Buffer.of(VERSION), Buffer.from(this.#primary.id, 'hex'), iv, cipher.getAuthTag(), body])
+  }
+
+  /** Whether the value is sealed with the primary key (a rotation re-seals the others). */
+  isCurrent(sealed: Uint8Array): boolean {
+    const buf = asBuffer(sealed)
+    return buf[0] === VERSION && buf.subarray(1, 1 + KEY_ID_BYTES).toString('hex') === this.#primary.id
   }
 
   open(sealed: Uint8Array): Buffer {
-    const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+    const buf = asBuffer(sealed)
+    if (buf[0] === LEGACY_VERSION) return this.#openWithAny(buf.subarray(1))
     if (buf[0] !== VERSION) throw new Error(`Unknown sealed-data version ${buf[0]}`)
-    const iv = buf.subarray(1, 1 + IV_BYTES)
-    const tag = buf.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES)
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, iv)
-    decipher.setAuthTag(tag)
-    return Buffer.concat([decipher.update(buf.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()])
+    const id = buf.subarray(1, 1 + KEY_ID_BYTES).toString('hex')
+    const ring = this.#ring.find((k) => k.id === id)
+    if (!ring) throw new Error(`sealed with key ${id}, which is not in the keyring`)
+    return decrypt(ring.key, buf.subarray(1 + KEY_ID_BYTES))
+  }
+
+  // values from before key ids name no key: GCM's tag tells which one opens them
+  #openWithAny(rest: Buffer): Buffer {
+    for (const { key } of this.#ring.slice(0, -1)) {
+      try {
+        return decrypt(key, rest)
+      } catch {
+        // try the next key
+      }
+    }
+    return decrypt(this.#ring[this.#ring.length - 1]!.key, rest)
   }
 
   sealJson(value: unknown): Buffer {
@@ -46,6 +102,17 @@ export class Sealer {
   }
 }
 
+function asBuffer(sealed: Uint8Array): Buffer {
+  return Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
+}
+
+/** iv | tag | ciphertext */
+function decrypt(key: KeyObject, rest: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, rest.subarray(0, IV_BYTES))
+  decipher.setAuthTag(rest.subarray(IV_BYTES, IV_BYTES + TAG_BYTES))
+  return Buffer.concat([decipher.update(rest.subarray(IV_BYTES + TAG_BYTES)), decipher.final()])
+}
+
 /** `master.key` is not a key: a clear refusal instead of a store whose every read fails. */
 export class BadKeyFileError extends Error {}
 
@@ -55,7 +122,7 @@ export class BadKeyFileError extends Error {}
  */
 export function loadAtRestKey(configured: Buffer | undefined, dataDir: string): Buffer {
   if (configured) return configured
-  const file = path.join(dataDir, 'master.key')
+  const file = masterKeyFile(dataDir)
   try {
     return parseKeyFile(file)
   } catch (err) {
@@ -69,6 +136,35 @@ export function loadAtRestKey(configured: Buffer | undefined, dataDir: string): 
   } catch (err) {
     // Another process created it first: use theirs.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return parseKeyFile(file)
+    throw err
+  }
+}
+
+export function masterKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'master.key')
+}
+
+/** Written first by `wabox keys rotate-master`; renamed over master.key when nothing uses the old key any more. */
+export function nextMasterKeyFile(dataDir: string): string {
+  return path.join(dataDir, 'master.key.next')
+}
+
+/**
+ * The keyring of this deployment: the master key, and while a rotation is under way the next
+ * key first (new values are sealed with it) and the current one after it.
+ */
+export function loadAtRestKeys(configured: Buffer | undefined, dataDir: string): { primary: Buffer; older: Buffer[] } {
+  const current = loadAtRestKey(configured, dataDir)
+  const next = readKeyFile(nextMasterKeyFile(dataDir))
+  return next && !next.equals(current) ? { primary: next, older: [current] } : { primary: current, older: [] }
+}
+
+/** The key in the file, or undefined when there is no such file. */
+export function readKeyFile(file: string): Buffer | undefined {
+  try {
+    return parseKeyFile(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
 }

@@ -3,7 +3,6 @@ import { Command } from 'commander'
 import prom from 'prom-client'
 import { systemClock } from '../../clock.js'
 import type { CoreBridge } from '../../domain/bridge.js'
-import { deriveMediaKey } from '../../media/sealed-stream.js'
 import { MediaVolume } from '../../media/volume.js'
 import { bridgeOver, type BridgeMethod } from '../../rpc/bridge-methods.js'
 import { startBridgeServer } from '../../rpc/bridge-server.js'
@@ -46,8 +45,8 @@ export function coreappCommand(): Command {
       const logger = createLogger(config).child({ node: nodeId })
       const teardown = new Teardown()
       await serveUntilSignal(teardown, logger, async () => {
-        const { store, atRestKey, notifier } = await openDeploymentStore(config, logger, teardown)
-        const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store })
+        const { store, mediaKey, notifier } = await openDeploymentStore(config, logger, teardown)
+        const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: mediaKey, store })
 
         const registry = new prom.Registry()
         prom.collectDefaultMetrics({ register: registry })

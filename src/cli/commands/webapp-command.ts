@@ -2,7 +2,6 @@ import path from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import prom from 'prom-client'
 import { systemClock } from '../../clock.js'
-import { deriveMediaKey } from '../../media/sealed-stream.js'
 import { MediaVolume } from '../../media/volume.js'
 import { httpBridge } from '../../rpc/bridge-client.js'
 import { Channel } from '../../store/notifications.js'
@@ -33,12 +32,12 @@ export function webappCommand(): Command {
       const logger = createLogger(config).child({ node: nodeId })
       const teardown = new Teardown()
       await serveUntilSignal(teardown, logger, async () => {
-        const { store, atRestKey, notifier } = await openDeploymentStore(config, logger, teardown)
+        const { store, mediaKey, notifier } = await openDeploymentStore(config, logger, teardown)
         const bridge = httpBridge({ route: clusterRouter(store, unhealthyMs), secret: () => store.nodes.sharedSecret(RPC_SECRET) })
         teardown.add('rpc', () => bridge.close())
         const web = await startApiNode({
           config, store, clock: systemClock, logger, bridge,
-          media: new MediaVolume({ root: path.join(config.dataDir, 'media'), key: deriveMediaKey(atRestKey), store }),
+          media: new MediaVolume({ root: path.join(config.dataDir, 'media'), key: mediaKey, store }),
           registry: new prom.Registry(),
           webhooks: new WebhookService({ store, wake: () => notifier.notify(Channel.callbacks), reload: () => notifier.notify(Channel.webhookConfig) }),
           onMessagesQueued: (id) => notifier.notify(Channel.outbound, id),

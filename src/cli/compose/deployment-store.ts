@@ -9,9 +9,9 @@ import type { Teardown } from '../teardown.js'
  * PostgreSQL, polling alone on other engines. Both closed by `teardown`.
  */
 export async function openDeploymentStore(config: Config, logger: Logger, teardown: Teardown) {
-  const { database, store, atRestKey } = await openStoreFromConfig(config)
+  const { database, store, mediaKey } = await openStoreFromConfig(config)
   teardown.add('database', () => database.close())
   const notifier = new Notifier(store.dialect === 'postgres' ? config.databaseUrl : undefined, logger)
   teardown.add('notifications', () => notifier.close())
-  return { store, atRestKey, notifier }
+  return { store, mediaKey, notifier }
 }
