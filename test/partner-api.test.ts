@@ -139,6 +139,23 @@ describeEachDatabase('Partner API', (ctx) => {
     expect((await about(fresh.secret)).statusCode).toBe(401)
   })
 
+  it('rotates a Graph token: the old token works through the grace period, then answers 190', async () => {
+    const issued = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/wabas/${w.wabaId}/tokens`, payload: { scopes: ['whatsapp_business_management'], label: 'erp' } })
+    const old = issued.json() as { id: string; secret: string }
+    const rotated = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/wabas/${w.wabaId}/tokens/${old.id}/rotate`, payload: { grace_seconds: 30 } })
+    expect(rotated.statusCode, rotated.body).toBe(200)
+    const fresh = rotated.json() as { secret: string; scopes: string[]; label: string; previous_valid_until: string }
+    expect(fresh).toMatchObject({ scopes: ['whatsapp_business_management'], label: 'erp', previous_valid_until: new Date(w.db.clock.now() + 30_000).toISOString() })
+    expect((await graph(old.secret)).statusCode).toBe(200)
+    w.db.clock.tick(30_000)
+    const expired = await graph(old.secret)
+    expect(expired.statusCode).toBe(401)
+    expect(graphError(expired)).toMatchObject({ code: 190 })
+    expect((await graph(fresh.secret)).statusCode).toBe(200)
+    const other = await w.partner(w.pb, { method: 'POST', url: `/partner/v1/wabas/${w.wabaId}/tokens/${old.id}/rotate` })
+    expect(other.statusCode).toBe(404)
+  })
+
   it("rotates the partner's own key pair with a grace period", async () => {
     const rotated = await w.partner(w.pb, { method: 'POST', url: `/partner/v1/keys/${w.pb.keyId}/rotate`, payload: { grace_seconds: 10 } })
     expect(rotated.statusCode, rotated.body).toBe(200)

@@ -45,7 +45,8 @@ export class AccessTokens {
     if (!token) return undefined
     const row = await this.ctx.db.selectFrom('access_tokens').selectAll()
       .where('token_hash', '=', secretDigest(token))
-      .where('revoked_at', 'is', null)
+      // a rotated-out token stays valid until its revoked_at (the rotation's grace period)
+      .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', this.ctx.clock.now())]))
       .executeTakeFirst()
     return row && toInfo(row)
   }
@@ -57,7 +58,8 @@ export class AccessTokens {
 
   async revoke(token: string): Promise<boolean> {
     const result = await this.ctx.db.updateTable('access_tokens').set({ revoked_at: this.ctx.clock.now() })
-      .where('token_hash', '=', secretDigest(token)).where('revoked_at', 'is', null).executeTakeFirst()
+      .where('token_hash', '=', secretDigest(token))
+      .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', this.ctx.clock.now())])).executeTakeFirst()
     return Number(result.numUpdatedRows) === 1
   }
 

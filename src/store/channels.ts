@@ -100,11 +100,17 @@ export class Channels {
     }))
   }
 
-  /** Revokes a WABA's token named by its listed id; false when there is no such live token. */
-  async revokeToken(wabaId: string, id: string): Promise<boolean> {
-    const result = await this.ctx.db.updateTable('access_tokens').set({ revoked_at: this.ctx.clock.now() })
-      .where('waba_id', '=', wabaId).where('token_hash', 'like', `${hex(id)}%`).where('revoked_at', 'is', null).executeTakeFirst()
-    return Number(result.numUpdatedRows) === 1
+  /** Ends a WABA's token named by its listed id at `at`, as `endApiKey` does a key. */
+  async endToken(wabaId: string, id: string, at: number): Promise<{ scopes: AccessTokenScope[]; label: string } | undefined> {
+    const now = this.ctx.clock.now()
+    const row = await this.ctx.db.selectFrom('access_tokens').select(['token_hash', 'scopes', 'label', 'revoked_at'])
+      .where('waba_id', '=', wabaId).where('token_hash', 'like', `${hex(id)}%`)
+      .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>', now)]))
+      .executeTakeFirst()
+    if (!row) return undefined
+    const end = row.revoked_at === null ? at : Math.min(Number(row.revoked_at), at)
+    await this.ctx.db.updateTable('access_tokens').set({ revoked_at: end }).where('token_hash', '=', row.token_hash).execute()
+    return { scopes: row.scopes.split(',') as AccessTokenScope[], label: row.label }
   }
 }
 

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebContext } from '../context.js'
 import { createClient, createWaba, getClient, listClients, listWabas, updateClient, type PartnerDeps } from '../services/partner-clients.js'
-import { createPartnerKey, issueToken, listPartnerKeys, listTokens, revokePartnerKey, revokeToken, rotatePartnerKey } from '../services/partner-credentials.js'
+import { createPartnerKey, issueToken, listPartnerKeys, listTokens, revokePartnerKey, revokeToken, rotatePartnerKey, rotateToken } from '../services/partner-credentials.js'
 import { PartnerRefusal } from '../services/partner-refusal.js'
 import { actorOf } from './auth.js'
 import { bodyOf, toJson } from './envelope.js'
@@ -61,6 +61,8 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext, deps: Partn
     const { scopes, label } = bodyOf(request)
     return reply.code(201).send(toJson(await issueToken(deps, a(request), request.params.waba_id!, { scopes, label })))
   })
+  app.post<{ Params: Params }>('/partner/v1/wabas/:waba_id/tokens/:token_id/rotate', { schema: { tags, summary: 'A new token; the old one works for grace_seconds (default a day)' } }, async (request) =>
+    toJson(await rotateToken(deps, a(request), request.params.waba_id!, request.params.token_id!, bodyOf(request).grace_seconds)))
   app.delete<{ Params: Params }>('/partner/v1/wabas/:waba_id/tokens/:token_id', { schema: { tags, summary: 'Revoke a token' } }, async (request, reply) => {
     await revokeToken(deps, a(request), request.params.waba_id!, request.params.token_id!)
     return reply.code(204).send()

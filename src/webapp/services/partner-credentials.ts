@@ -49,18 +49,38 @@ export async function listApiKeys(deps: PartnerDeps, actor: PartnerActor, channe
   return deps.store.channels.apiKeys(channel.id)
 }
 
-/** A new key of the same scope and label; the old one keeps working for the grace period, then stops. */
-export async function rotateApiKey(deps: PartnerDeps, actor: PartnerActor, channelId: string, keyId: string, graceRaw: unknown): Promise<IssuedSecret & { scope: ApiKeyScope; previousValidUntil: number }> {
-  const channel = await partnerChannel(deps, actor, channelId)
+/** What a rotation needs to know of the credential kind: how to end the old one and make its successor. */
+interface Rotation<T extends { label: string }> {
+  what: 'api_key' | 'token'
+  id: string
+  clientId: string
+  /** The owner, for the audit detail: `{phone_number_id}` or `{waba_id}`. */
+  owner: Record<string, string>
+  end(until: number): Promise<T | undefined>
+  successor(old: T): Promise<string>
+}
+
+/** Ends the old credential after the grace period and issues its successor, with the same scopes and label. */
+async function rotate<T extends { label: string }>(deps: PartnerDeps, actor: PartnerActor, r: Rotation<T>, graceRaw: unknown): Promise<IssuedSecret & Omit<T, 'label'> & { previousValidUntil: number }> {
   const grace = checkedGrace(graceRaw)
   const until = deps.store.ctx.clock.now() + grace
-  const old = await deps.store.channels.endApiKey(channel.id, keyId, until)
-  if (!old) throw notFound('API key', keyId)
-  const secret = await deps.store.apiKeys.create(channel.id, old.scope, old.label)
-  const issued = { id: idOf(secret), scope: old.scope, label: old.label, createdAt: deps.store.ctx.clock.now(), revokedAt: null, secret, previousValidUntil: until }
-  await audit(deps, actor, 'api_key.rotate', 'api_key', keyId, channel.clientId, { phone_number_id: channel.id, new_id: issued.id, grace_seconds: grace / 1000 })
+  const old = await r.end(until)
+  if (!old) throw notFound(r.what === 'token' ? 'token' : 'API key', r.id)
+  const secret = await r.successor(old)
+  const issued = { ...old, id: idOf(secret), createdAt: deps.store.ctx.clock.now(), revokedAt: null, secret, previousValidUntil: until }
+  await audit(deps, actor, `${r.what}.rotate`, r.what, r.id, r.clientId, { ...r.owner, new_id: issued.id, grace_seconds: grace / 1000 })
   deps.changed?.()
   return issued
+}
+
+/** A new key of the same scope and label; the old one keeps working for the grace period, then stops. */
+export async function rotateApiKey(deps: PartnerDeps, actor: PartnerActor, channelId: string, keyId: string, graceRaw: unknown) {
+  const channel = await partnerChannel(deps, actor, channelId)
+  return rotate(deps, actor, {
+    what: 'api_key', id: keyId, clientId: channel.clientId, owner: { phone_number_id: channel.id },
+    end: (until) => deps.store.channels.endApiKey(channel.id, keyId, until),
+    successor: (old) => deps.store.apiKeys.create(channel.id, old.scope, old.label),
+  }, graceRaw)
 }
 
 export async function revokeApiKey(deps: PartnerDeps, actor: PartnerActor, channelId: string, keyId: string): Promise<void> {
@@ -90,9 +110,19 @@ export async function listTokens(deps: PartnerDeps, actor: PartnerActor, wabaId:
   return deps.store.channels.tokens(waba.id)
 }
 
+/** A new token of the same scopes and label; the old one keeps working for the grace period, then stops. */
+export async function rotateToken(deps: PartnerDeps, actor: PartnerActor, wabaId: string, tokenId: string, graceRaw: unknown) {
+  const waba = await partnerWaba(deps, actor, wabaId)
+  return rotate(deps, actor, {
+    what: 'token', id: tokenId, clientId: waba.clientId, owner: { waba_id: waba.id },
+    end: (until) => deps.store.channels.endToken(waba.id, tokenId, until),
+    successor: (old) => deps.store.accessTokens.create(waba.id, old.scopes, old.label),
+  }, graceRaw)
+}
+
 export async function revokeToken(deps: PartnerDeps, actor: PartnerActor, wabaId: string, tokenId: string): Promise<void> {
   const waba = await partnerWaba(deps, actor, wabaId)
-  if (!(await deps.store.channels.revokeToken(waba.id, tokenId))) throw notFound('token', tokenId)
+  if (!(await deps.store.channels.endToken(waba.id, tokenId, deps.store.ctx.clock.now()))) throw notFound('token', tokenId)
   await audit(deps, actor, 'token.revoke', 'token', tokenId, waba.clientId, { waba_id: waba.id })
   deps.changed?.()
 }
