@@ -97,6 +97,15 @@ it('rotate-master killed mid-way with SIGKILL resumes: every sealed value readab
   })
 }, 120_000)
 
+it('rotate-master refuses while a process of the deployment is running, before staging a key', async () => {
+  const dir = cli.dir()
+  await cli.inStore((store) => store.nodes.heartbeat({ id: 'coreapp-a', kind: 'coreapp' }))
+  const run = await runWabox(['keys', 'rotate-master', '--data-dir', dir], { timeoutMs: 60_000 })
+  expect(run.code).not.toBe(0)
+  expect(run.stderr).toContain('coreapp coreapp-a is running on this database: stop it')
+  expect(fs.existsSync(path.join(dir, 'master.key.next'))).toBe(false)
+}, 60_000)
+
 it('a sealer opens values of every key in its ring and seals with the first; region keys differ', () => {
   const a = Buffer.alloc(32, 1)
   const b = Buffer.alloc(32, 2)

@@ -10,6 +10,10 @@ import { configFrom, withConfigFlags } from './config-flags.js'
 import type { Flags, KeysOutput } from './keys-command.js'
 import { openStoreFromConfig } from './open-store.js'
 
+const NODE_KINDS = ['coreapp', 'webapp', 'webhooks'] as const
+/** A node that beat this recently may still be running. */
+const LIVE_MS = 30_000
+
 /** Test aid: stop (alive) after this many batches, so a test can kill the rotation mid-way. */
 const PAUSE_AFTER = Number(process.env.WABOX_KEY_ROTATION_PAUSE_AFTER ?? 0)
 
@@ -30,6 +34,7 @@ async function rotateMaster(config: Config, newKeyFile: string | undefined, batc
   if (config.masterKey) throw new CliError('WABOX_MASTER_KEY is set: rotate-master rotates the key file master.key of --data-dir; unset it (move the key into the file) first')
   const current = readKeyFile(masterKeyFile(config.dataDir))
   if (!current) throw new CliError(`no master.key in ${config.dataDir}: pass the --data-dir of your instance`)
+  await refuseWhileRunning(config)
   const next = stageNextKey(config.dataDir, current, newKeyFile)
   output.err(`rotating the master key ${keyIdOf(current)} to ${keyIdOf(next)}`)
   // with master.key.next in place the store opens with both keys and seals with the new one
@@ -50,6 +55,18 @@ async function rotateMaster(config: Config, newKeyFile: string | undefined, batc
     fs.renameSync(nextMasterKeyFile(config.dataDir), masterKeyFile(config.dataDir))
     await endRotation(database)
     output.out(`master key rotated to ${keyIdOf(next)}: ${report.resealed} values re-sealed`)
+  } finally {
+    await database.close()
+  }
+}
+
+/** A running process would go on sealing with the key it holds: the rotation waits until none beats. */
+async function refuseWhileRunning(config: Config): Promise<void> {
+  const { database, store } = await openStoreFromConfig(config)
+  try {
+    const running = (await Promise.all(NODE_KINDS.map((kind) => store.nodes.live(kind, LIVE_MS)))).flat()
+    if (running.length === 0) return
+    throw new CliError(`${running.map((n) => `${n.kind} ${n.id}`).join(', ')} ${running.length === 1 ? 'is' : 'are'} running on this database: stop ${running.length === 1 ? 'it' : 'them'} (or wait ${LIVE_MS / 1000} s after a crash) and run rotate-master again`)
   } finally {
     await database.close()
   }
