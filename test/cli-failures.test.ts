@@ -88,6 +88,11 @@ describe('wabox start refuses to run, exits non-zero and leaves nothing listenin
     expectFailure(run, 1, /^wabox: PostgreSQL at 127\.0\.0\.1:1 refused the connection: .*WABOX_DATABASE_URL/)
   }, EXIT_WITHIN_MS)
 
+  it('when MySQL cannot be reached', async () => {
+    const run = await start(dataDir(), await pickPorts(), ['--database-url', 'mysql://root@127.0.0.1:1/x'])
+    expectFailure(run, 1, /^wabox: MySQL\/MariaDB at 127\.0\.0\.1:1 refused the connection: .*WABOX_DATABASE_URL/)
+  }, EXIT_WITHIN_MS)
+
   it('when wabox.db is not a database', async () => {
     const dir = dataDir()
     fs.writeFileSync(path.join(dir, 'wabox.db'), Buffer.alloc(8192, 0x5a))

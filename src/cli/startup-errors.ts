@@ -59,6 +59,7 @@ function serverDatabaseError(err: unknown, url: string): CliError {
     case '28P01':
     case '28000':
     case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
       return line(`${at} refused the login (${cause.message}): fix the user or password in --database-url (WABOX_DATABASE_URL)`)
     case '3D000':
       return line(`${at}: ${cause.message}: create it (createdb ${parsed.pathname.slice(1)}), or ${fix}`)
