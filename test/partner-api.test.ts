@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { CloudCode, WaboxError } from '../src/errors/index.js'
+import { partnerErrors } from '../src/webapp/partner/envelope.js'
 import { graphError } from './helpers/cloud.js'
 import { describeEachDatabase } from './helpers/databases.js'
 import { createPartnerWorld, partnerAuth, type PartnerWorld } from './helpers/partner-world.js'
@@ -154,6 +156,13 @@ describeEachDatabase('Partner API', (ctx) => {
     expect((await graph(fresh.secret)).statusCode).toBe(200)
     const other = await w.partner(w.pb, { method: 'POST', url: `/partner/v1/wabas/${w.wabaId}/tokens/${old.id}/rotate` })
     expect(other.statusCode).toBe(404)
+  })
+
+  it("answers a shared use case's errors with their Graph code, a rate limit as 429", () => {
+    expect(partnerErrors.render(new WaboxError(CloudCode.REGISTER_RATE_LIMIT, 'wait'))).toEqual({
+      status: 429, body: { error: { code: 'rate_limited', message: 'wait', graph_code: 133016 } },
+    })
+    expect(partnerErrors.render(new WaboxError(CloudCode.PIN_MISMATCH, 'wrong PIN'))).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', graph_code: 133005 } } })
   })
 
   it("rotates the partner's own key pair with a grace period", async () => {

@@ -20,7 +20,8 @@ function codeForStatus(status: number): PartnerErrorCode | 'error' {
 export const partnerErrors: DialectErrors = {
   matches: isPartnerPath,
   render: (err: WaboxError) => {
-    const status = err.httpStatusFor('cloud')
+    // Graph answers rate limits with 400; a rate limit here is a 429, as On-Prem answers it
+    const status = err.httpStatusFor('onprem') === 429 ? 429 : err.httpStatusFor('cloud')
     return { status, body: { error: { code: codeForStatus(status), message: err.details || err.title, graph_code: err.cloudCode } } }
   },
 }
