@@ -52,7 +52,7 @@ function routesOf(doc: { paths: Record<string, Record<string, Operation>> }): Ro
 
 /** On-Prem answers an unknown media id and a missing CA with a bare 404 (onprem-api.md §4, §8). */
 // 360dialog's waba-v2 routes under /v1: its dialect answers Meta's envelope there
-const D360_UNDER_V1 = new Set(['GET /v1/configs/templates'])
+const D360_UNDER_V1 = new Set(['GET /v1/configs/templates', 'POST /v1/configs/templates', 'DELETE /v1/configs/templates/{name}'])
 const BARE_404 = new Set(['GET /v1/media/{id}', 'GET /v1/certificates/external/ca', 'GET /v1/certificates/webhooks/ca'])
 /** Successful answers that are files or Prometheus text rather than JSON. */
 const RAW_SUCCESS = new Set([
@@ -71,7 +71,7 @@ function problemWith(route: Route, path: string, status: number, contentType: st
   if (status === 404 && body === '' && BARE_404.has(key)) return undefined
   if (status < 400 && !contentType?.startsWith('application/json') && RAW_SUCCESS.has(key)) return undefined
   if (path.startsWith('/partner/') && status !== 431) return partnerEnvelopeProblem(status, contentType, body)
-  const graph = (isGraphPath(path) || D360_UNDER_V1.has(key)) && status !== 431
+  const graph = (isGraphPath(path) || (D360_UNDER_V1.has(key) && path.startsWith('/v1/configs/templates'))) && status !== 431
   return graph ? graphEnvelopeProblem(status, contentType, body) : envelopeProblem(status, contentType, body, VERSION)
 }
 

@@ -21,6 +21,8 @@ export interface DialectErrors {
   render(err: WaboxError): RenderedError
   /** The error for a request no route serves; default 1006 "Unknown endpoint" (Graph answers code 100). */
   unknownEndpoint?(method: string, path: string): WaboxError
+  /** Its paths lie inside another dialect's (360dialog's `/v1/configs/templates` in On-Prem's `/v1`): asked first. */
+  nested?: boolean
 }
 
 /** What the OpenAPI document at `/docs` says about a dialect. */
@@ -52,7 +54,8 @@ export interface Dialect {
 }
 
 /**
- * The registry of dialect envelopes for root-level answers. A URL a dialect matches is its;
+ * The registry of dialect envelopes for root-level answers. A URL a dialect matches is its (a
+ * nested dialect's first);
  * else a connection keeps the dialect of its previous request; else the fallback dialect;
  * a request whose URL cannot even be read gets the first dialect registered.
  */
@@ -69,7 +72,8 @@ export class ErrorDialects {
   /** The dialect for `url` (path and query; undefined if the request line could not be read) on `socket`. */
   for(url: string | undefined, socket?: object): DialectErrors {
     const path = url?.split('?')[0]
-    const matched = path === undefined ? undefined : this.#all.find((d) => d.matches(path))
+    const matched = path === undefined ? undefined
+      : this.#all.find((d) => d.nested === true && d.matches(path)) ?? this.#all.find((d) => d.matches(path))
     const previous = socket ? this.#bySocket.get(socket) : undefined
     const first = this.#all[0]
     if (!first) throw new Error('no dialect is registered')
