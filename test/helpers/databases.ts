@@ -79,6 +79,8 @@ export async function createTestDatabase(dialect: Dialect, options: { migrateTo?
 export interface ServerDatabase {
   /** How to open it (`openDatabase(options)`). */
   options: { url: string; schema?: string; poolSize: number }
+  /** A URL that names it alone, for `wabox --database-url` (PostgreSQL: the schema as search_path). */
+  url: string
   drop(): Promise<void>
 }
 
@@ -90,12 +92,14 @@ export async function createServerDatabase(dialect: Exclude<Dialect, 'sqlite'>, 
     markRun('WABOX_MYSQL_MARKER')
     const url = new URL(MYSQL_URL)
     url.pathname = `/${name}`
-    return { options: { url: url.toString(), poolSize: 4 }, drop: () => mysqlAdmin(`DROP DATABASE ${name}`) }
+    return { options: { url: url.toString(), poolSize: 4 }, url: url.toString(), drop: () => mysqlAdmin(`DROP DATABASE ${name}`) }
   }
   if (!PG_URL) throw new Error('PostgreSQL is not configured (WABOX_TEST_DATABASE_URL)')
   await pgAdmin(`CREATE SCHEMA ${name}`)
   markRun('WABOX_PG_MARKER')
-  return { options: { url: PG_URL, schema: name, poolSize: 4 }, drop: () => pgAdmin(`DROP SCHEMA ${name} CASCADE`) }
+  const url = new URL(PG_URL)
+  url.searchParams.set('options', `-c search_path=${name}`)
+  return { options: { url: PG_URL, schema: name, poolSize: 4 }, url: url.toString(), drop: () => pgAdmin(`DROP SCHEMA ${name} CASCADE`) }
 }
 
 async function pgAdmin(statement: string): Promise<void> {

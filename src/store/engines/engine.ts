@@ -77,6 +77,8 @@ export interface Engine {
   /** Runs `fn` while holding a named lock that every process on this database shares. */
   withAdvisoryLock<R>(db: Kysely<DB>, name: string, fn: (db: Kysely<DB>) => Promise<R>): Promise<R>
   classify(err: unknown): DatabaseErrorKind | undefined
+  /** The schema unqualified names resolve to, where the engine has schemas within a database. */
+  currentSchema?(db: Kysely<DB>): Promise<string | undefined>
   /** Plugins that adapt the migrations' schema statements; `steps` runs every migration on a given Kysely. */
   migrationPlugins?(db: Kysely<unknown>, steps: (db: Kysely<unknown>) => Promise<void>): Promise<KyselyPlugin[]>
 }

@@ -29,6 +29,9 @@ export const postgresEngine: Engine = {
       await sql`select pg_advisory_unlock(hashtext(${name}))`.execute(conn)
     }
   }),
+  async currentSchema(db) {
+    return (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+  },
   classify(err): DatabaseErrorKind | undefined {
     const code = (err as { code?: unknown }).code
     if (code === '23505') return 'unique-violation'
