@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { tokensCommand } from '../src/cli/tokens-command.js'
+import { tokensCommand } from '../src/cli/commands/tokens-command.js'
 import { cliStore } from './helpers/cli-store.js'
 import { runWabox, type Finished } from './helpers/wabox-process.js'
 

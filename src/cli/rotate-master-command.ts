@@ -7,7 +7,7 @@ import { countNotCurrent, endRotation, resealAll, saveMediaKey } from '../store/
 import { keyIdOf, masterKeyFile, nextMasterKeyFile, readKeyFile } from '../store/sealer.js'
 import { CliError } from './cli-error.js'
 import { configFrom, withConfigFlags } from './config-flags.js'
-import type { Flags, KeysOutput } from './keys-command.js'
+import type { Flags, KeysOutput } from './commands/keys-command.js'
 import { openStoreFromConfig } from './open-store.js'
 
 const NODE_KINDS = ['coreapp', 'webapp', 'webhooks'] as const

@@ -5,7 +5,7 @@ import { createPartnerKey, listPartnerKeys, revokePartnerKey, rotatePartnerKey }
 import { PartnerRefusal, type PartnerActor } from '../../webapp/services/partner-refusal.js'
 import { CliError, usageError } from '../cli-error.js'
 import { withConfigFlags } from '../config-flags.js'
-import { consoleOutput, iso, table, withStore, type Flags, type KeysOutput } from '../keys-command.js'
+import { consoleOutput, iso, table, withStore, type Flags, type KeysOutput } from './keys-command.js'
 
 type PartnerFlags = Flags & { partnerId: string }
 

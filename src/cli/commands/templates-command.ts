@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { usageError } from '../cli-error.js'
-import { controlRequest, resolveControl } from '../phone-command.js'
+import { controlRequest, resolveControl } from './phone-command.js'
 
 interface ReviewFlags {
   id: string

@@ -2,12 +2,12 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import { pino } from 'pino'
-import { randomToken } from '../ids.js'
-import { privateDir } from '../private-files.js'
-import { startNetworkNode } from './compose/network-node.js'
-import { serveUntilSignal } from './compose/steps.js'
-import { writeCredentials, type NetworkCredentials } from './credentials.js'
-import { Teardown } from './teardown.js'
+import { randomToken } from '../../ids.js'
+import { privateDir } from '../../private-files.js'
+import { startNetworkNode } from '../compose/network-node.js'
+import { serveUntilSignal } from '../compose/steps.js'
+import { writeCredentials, type NetworkCredentials } from '../credentials.js'
+import { Teardown } from '../teardown.js'
 
 interface NetworkFlags {
   dataDir: string

@@ -1,8 +1,8 @@
 import { Command } from 'commander'
-import { ACCESS_TOKEN_SCOPES, isAccessTokenScope, type AccessTokenScope } from '../domain/hosting.js'
-import type { Store } from '../store/store.js'
-import { CliError, usageError } from './cli-error.js'
-import { withConfigFlags } from './config-flags.js'
+import { ACCESS_TOKEN_SCOPES, isAccessTokenScope, type AccessTokenScope } from '../../domain/hosting.js'
+import type { Store } from '../../store/store.js'
+import { CliError, usageError } from '../cli-error.js'
+import { withConfigFlags } from '../config-flags.js'
 import { consoleOutput, iso, table, withStore, type Flags, type KeysOutput } from './keys-command.js'
 
 /** `--scope a,b`: each a known permission, at least one; a wrong one is a usage error naming it. */

@@ -1,12 +1,12 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { Command, Option } from 'commander'
-import { API_KEY_SCOPES, type ApiKeyScope } from '../store/api-keys.js'
-import type { Store } from '../store/store.js'
-import { CliError } from './cli-error.js'
-import { configFrom, withConfigFlags } from './config-flags.js'
-import { openStoreFromConfig } from './open-store.js'
-import { rotateMasterCommand } from './rotate-master-command.js'
+import { API_KEY_SCOPES, type ApiKeyScope } from '../../store/api-keys.js'
+import type { Store } from '../../store/store.js'
+import { CliError } from '../cli-error.js'
+import { configFrom, withConfigFlags } from '../config-flags.js'
+import { openStoreFromConfig } from '../open-store.js'
+import { rotateMasterCommand } from '../rotate-master-command.js'
 
 /** Where the command writes: stdout for results (the key alone, for scripts), stderr for notes. */
 export interface KeysOutput {

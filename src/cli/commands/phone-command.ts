@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { extname, join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { CliError, codedCause, usageError } from './cli-error.js'
+import { CliError, codedCause, usageError } from '../cli-error.js'
 
 interface ControlTarget {
   url: string

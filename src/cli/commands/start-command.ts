@@ -1,9 +1,9 @@
 import { Command } from 'commander'
-import { startAllInOne, type ExternalNetwork } from './all-in-one.js'
-import { usageError } from './cli-error.js'
-import { createLogger } from './logger.js'
-import type { Credentials } from './credentials.js'
-import { configFrom, withConfigFlags } from './config-flags.js'
+import { startAllInOne, type ExternalNetwork } from '../all-in-one.js'
+import { usageError } from '../cli-error.js'
+import { createLogger } from '../logger.js'
+import type { Credentials } from '../credentials.js'
+import { configFrom, withConfigFlags } from '../config-flags.js'
 
 export function startCommand(): Command {
   return withConfigFlags(new Command('start').description('run everything in one process: network, phones, API, message engine, webhooks'))
