@@ -8,9 +8,9 @@ import * as m0005 from './migrations/0005-callback-data.js'
 import * as m0006 from './migrations/0006-meta.js'
 import * as m0007 from './migrations/0007-cloud-accounts.js'
 import * as m0008 from './migrations/0008-bsuid.js'
+import * as m0009 from './migrations/0009-number-management.js'
 import * as m0010 from './migrations/0010-nodes.js'
 import * as m0011 from './migrations/0011-tenancy.js'
-import * as m0009 from './migrations/0009-number-management.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -24,8 +24,8 @@ const STEPS: Record<string, Step> = {
   '0006-meta': m0006,
   '0007-cloud-accounts': m0007,
   '0008-bsuid': m0008,
-  '0010-nodes': m0010,
   '0009-number-management': m0009,
+  '0010-nodes': m0010,
   '0011-tenancy': m0011,
 }
 

@@ -67,9 +67,9 @@ export class Store {
   readonly wabas: Wabas
   readonly accessTokens: AccessTokens
   readonly webhookSubscriptions: WebhookSubscriptions
-  readonly nodes: Nodes
   // the Cloud API's number management
   readonly management: NumberManagement
+  readonly nodes: Nodes
   // the BSP hub's tenancy: partners → clients → WABAs → channels
   readonly partners: Partners
   readonly clients: Clients
@@ -98,8 +98,8 @@ export class Store {
     this.wabas = new Wabas(ctx)
     this.accessTokens = new AccessTokens(ctx)
     this.webhookSubscriptions = new WebhookSubscriptions(ctx)
-    this.nodes = new Nodes(ctx)
     this.management = new NumberManagement(ctx)
+    this.nodes = new Nodes(ctx)
     this.partners = new Partners(ctx)
     this.clients = new Clients(ctx)
     this.channels = new Channels(ctx)

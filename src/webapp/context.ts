@@ -121,10 +121,10 @@ export interface WebAppDeps {
   onCertificateChange?: (tls: TlsMaterial) => void
   /** `node` label of the metrics; default the host name. */
   nodeName?: string
-  /** A multi-node deployment: `/v1/health` lists each CoreApp node that beat within `unhealthyMs`, with its role. */
-  cluster?: { unhealthyMs: number }
   /** The Hub's view of the simulated phones and its change notices (src/cli/hub-wiring.ts). */
   hub?: HubDeps
+  /** A multi-node deployment: `/v1/health` lists each CoreApp node that beat within `unhealthyMs`, with its role. */
+  cluster?: { unhealthyMs: number }
 }
 
 /** What route modules share: the deps and small helpers bound to them. */
