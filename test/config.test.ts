@@ -21,7 +21,8 @@ describe('configuration', () => {
   it('an invalid value names the variable and the rule', () => {
     expect(() => resolveConfig({ WABOX_PORT: 'abc' })).toThrow(new ConfigError('Invalid WABOX_PORT="abc": must be an integer from 0 to 65535'))
     expect(() => resolveConfig({}, { port: '70000' })).toThrow(/--port.*integer from 0 to 65535/)
-    expect(() => resolveConfig({ WABOX_DATABASE_URL: 'mysql://x' })).toThrow(/WABOX_DATABASE_URL="<redacted>": must be a postgres/)
+    expect(() => resolveConfig({ WABOX_DATABASE_URL: 'sqlite://x' })).toThrow(/WABOX_DATABASE_URL="<redacted>": must be a postgres:\/\/, postgresql:\/\/ or mysql:\/\//)
+    expect(resolveConfig({ WABOX_DATABASE_URL: 'mysql://root@127.0.0.1:3306/wabox' }).databaseUrl).toBe('mysql://root@127.0.0.1:3306/wabox')
   })
 
   it('logs JSON lines unless told pretty', () => {
