@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { CoreBridge } from '../domain/bridge.js'
 import type { PlatformType } from '../domain/hosting.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
@@ -31,6 +32,9 @@ const WELCOME_TEMPLATE = {
   components: [{ type: 'BODY', text: 'Hello {{1}}, welcome to wabox!' }],
 }
 const TEMPLATE_EXISTS = 409
+/** How long a first start waits for the engine to store the phones' greetings: 30 s in polls of 50 ms. */
+const GREETING_POLL_MS = 50
+const GREETING_POLLS = 600
 
 /** The network operator calls provisioning needs: in-process for the built-in network, HTTP for an external one. */
 export interface NetworkControl {
@@ -152,11 +156,23 @@ async function firstStartPhones(fleet: PhoneFleet | undefined, count: number): P
   return have.length < count ? [...have, ...(await fleet.create(count - have.length))] : have
 }
 
-/** Each phone says hi to each number, one number after the other: that opens the 24-hour window. */
-async function greet(phones: Phone[], numbers: Provisioned[]): Promise<void> {
+/**
+ * Each phone says hi to each number, one number after the other: that opens the 24-hour window
+ * once the number has stored the greeting. Until then the engine answers a free-form message
+ * with 470, and so does a restart that sends the queue before the network redelivered the
+ * greeting: the start waits for the greetings to be stored before it accepts messages.
+ */
+async function greet(store: Store, phones: Phone[], numbers: Provisioned[]): Promise<void> {
   await Promise.all(phones.map(async (phone) => {
     for (const n of numbers) await phone.send({ to: n.wa_id, type: 'text', text: 'Hi!' })
   }))
+  const waIds = phones.map((p) => p.waId)
+  const open = async (n: Provisioned) => [...(await store.contactState.get(n.phone_number_id, waIds)).values()].filter((c) => c.lastInboundAt !== null).length === waIds.length
+  for (let polls = 0; polls < GREETING_POLLS; polls++) {
+    if ((await Promise.all(numbers.map(open))).every(Boolean)) return
+    await sleep(GREETING_POLL_MS)
+  }
+  // a very slow engine still opens the windows when the greetings land: the start goes on
 }
 
 export const provision = {
@@ -186,7 +202,7 @@ export const provision = {
     const phones = existing
       ? existing.phones.flatMap((waId) => input.fleet?.get(waId) ?? [])
       : await firstStartPhones(input.fleet, input.phones)
-    await greet(phones, numbers.filter((n) => n.fresh))
+    await greet(store, phones, numbers.filter((n) => n.fresh))
 
     const credentials: Credentials = {
       api_url: input.apiUrl,
