@@ -1,6 +1,6 @@
 import type { ContactCheckResult, CoreBridge, RegistrationRequest, TemplateOperation, TemplateOperationResult } from '../domain/bridge.js'
 import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
-import { OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
+import { CloudCode, OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
 import { NetworkClient, WireRequestError } from '../wire/client.js'
 import {
   SHARD_COUNTS, type BsuidResolveResult, type RegisterRequestResult, type RegisterVerifyResult, type TemplatesDeleteResult, type TemplateWire, type WireErrorCode,
@@ -116,7 +116,7 @@ export class CoreAppBridge implements CoreBridge {
     const row = await this.#number(phoneNumberId)
     if (row.pin_hash) {
       if (!pin) throw new WaboxError(OnPremCode.PARAMETER_MISSING, 'two-step verification is on: pin is required')
-      if (!(await verifyPassword(pin, row.pin_hash))) throw new WaboxError(133005, 'the two-step verification PIN is wrong')
+      if (!(await verifyPassword(pin, row.pin_hash))) throw new WaboxError(CloudCode.PIN_MISMATCH, 'the two-step verification PIN is wrong')
     }
     if (row.shard_count === shards) return
     // every connection changes; stop sending while queued messages move to their new shard

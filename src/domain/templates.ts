@@ -1,3 +1,4 @@
+import { OnPremCode } from '../errors/index.js'
 import type { HsmObject, LocationObject, MediaObject, TemplateComponent, TemplateObject, TemplateParameter } from './message/outbound.js'
 
 /**
@@ -52,7 +53,16 @@ export interface HydratedTemplate {
 }
 
 /** On-Prem codes of template failures (the webhook renderer maps them to Cloud 1320xx). */
-export type TemplateFailureCode = 2000 | 2001 | 2005 | 2012 | 2014 | 2060 | 2061 | 2062
+export type TemplateFailureCode = (typeof OnPremCode)[
+  'TEMPLATE_PARAM_COUNT_MISMATCH'
+  | 'TEMPLATE_MISSING'
+  | 'TEMPLATE_HYDRATED_TEXT_TOO_LONG'
+  | 'TEMPLATE_PARAM_FORMAT_MISMATCH'
+  | 'NAMESPACE_EMPTY'
+  | 'TEMPLATE_REJECTED'
+  | 'TEMPLATE_PAUSED'
+  | 'TEMPLATE_DISABLED'
+]
 
 export type TemplateResult = { ok: true; template: HydratedTemplate } | { ok: false; code: TemplateFailureCode; details: string }
 
@@ -73,16 +83,16 @@ class TemplateFailure extends Error {
 
 export function resolveTemplate(pack: TemplatePack, request: TemplateObject): TemplateResult {
   if (request.namespace !== undefined && request.namespace !== pack.namespace) {
-    return { ok: false, code: 2001, details: `namespace ${request.namespace} does not match this number's namespace` }
+    return { ok: false, code: OnPremCode.TEMPLATE_MISSING, details: `namespace ${request.namespace} does not match this number's namespace` }
   }
   return guarded(() => hydrate(findTemplate(pack, request.name, request.language), request.components ?? []))
 }
 
 /** Legacy `hsm`: `localizable_params` are the body parameters, their `default` the text. */
 export function resolveHsm(pack: TemplatePack, hsm: HsmObject): TemplateResult {
-  if (!hsm.namespace) return { ok: false, code: 2014, details: 'hsm.namespace is empty' }
+  if (!hsm.namespace) return { ok: false, code: OnPremCode.NAMESPACE_EMPTY, details: 'hsm.namespace is empty' }
   if (hsm.namespace !== pack.namespace) {
-    return { ok: false, code: 2001, details: `namespace ${hsm.namespace} does not match this number's namespace` }
+    return { ok: false, code: OnPremCode.TEMPLATE_MISSING, details: `namespace ${hsm.namespace} does not match this number's namespace` }
   }
   const body: TemplateComponent = { type: 'body', parameters: (hsm.localizable_params ?? []).map((p) => ({ type: 'text', text: p.default })) }
   return guarded(() => hydrate(findTemplate(pack, hsm.element_name, hsm.language), [body]))
@@ -100,24 +110,24 @@ function guarded(fn: () => HydratedTemplate): TemplateResult {
 /** The approved template for name + language (with the `fallback` policy, any of the same base language). */
 export function findTemplate(pack: TemplatePack, name: string, language: { code: string; policy?: string }): TemplateDefinition {
   const named = pack.templates.filter((t) => t.name === name)
-  if (named.length === 0) throw new TemplateFailure(2001, `template ${name} does not exist`)
+  if (named.length === 0) throw new TemplateFailure(OnPremCode.TEMPLATE_MISSING, `template ${name} does not exist`)
   let found = named.find((t) => t.language === language.code)
   if (!found && language.policy === 'fallback') {
     const base = language.code.split(/[_-]/)[0]
     found = named.find((t) => t.language.split(/[_-]/)[0] === base)
   }
-  if (!found) throw new TemplateFailure(2001, `template ${name} does not exist in language ${language.code}`)
+  if (!found) throw new TemplateFailure(OnPremCode.TEMPLATE_MISSING, `template ${name} does not exist in language ${language.code}`)
   switch (found.status) {
     case 'APPROVED':
       return found
     case 'PAUSED':
-      throw new TemplateFailure(2061, `template ${name} is paused`)
+      throw new TemplateFailure(OnPremCode.TEMPLATE_PAUSED, `template ${name} is paused`)
     case 'DISABLED':
-      throw new TemplateFailure(2062, `template ${name} is disabled`)
+      throw new TemplateFailure(OnPremCode.TEMPLATE_DISABLED, `template ${name} is disabled`)
     case 'REJECTED':
-      throw new TemplateFailure(2060, `template ${name} was rejected`)
+      throw new TemplateFailure(OnPremCode.TEMPLATE_REJECTED, `template ${name} was rejected`)
     default:
-      throw new TemplateFailure(2001, `template ${name} is not approved (${found.status})`)
+      throw new TemplateFailure(OnPremCode.TEMPLATE_MISSING, `template ${name} is not approved (${found.status})`)
   }
 }
 
@@ -133,12 +143,12 @@ function hydrate(def: TemplateDefinition, components: readonly TemplateComponent
 
   const header = find('HEADER')
   const headerParams = given('header')
-  if (!header && headerParams.length > 0) throw new TemplateFailure(2000, `header: template has no header, got ${headerParams.length} parameters`)
+  if (!header && headerParams.length > 0) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `header: template has no header, got ${headerParams.length} parameters`)
   if (header) out.header = hydrateHeader(header, headerParams)
 
   const body = find('BODY')
   out.body = fill(body?.text ?? '', given('body'), 'body')
-  if (out.body.length > MAX_TEMPLATE_BODY) throw new TemplateFailure(2005, `hydrated body is ${out.body.length} characters, at most ${MAX_TEMPLATE_BODY}`)
+  if (out.body.length > MAX_TEMPLATE_BODY) throw new TemplateFailure(OnPremCode.TEMPLATE_HYDRATED_TEXT_TOO_LONG, `hydrated body is ${out.body.length} characters, at most ${MAX_TEMPLATE_BODY}`)
 
   const footer = find('FOOTER')
   if (footer?.text) out.footer = footer.text
@@ -148,7 +158,7 @@ function hydrate(def: TemplateDefinition, components: readonly TemplateComponent
   for (const c of buttonComponents) {
     const index = Number(c.index ?? 0)
     if (!Number.isInteger(index) || index < 0 || index >= defined.length) {
-      throw new TemplateFailure(2000, `button index ${String(c.index)}: template has ${defined.length} buttons`)
+      throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `button index ${String(c.index)}: template has ${defined.length} buttons`)
     }
   }
   if (defined.length > 0) out.buttons = defined.map((b, i) => hydrateButton(b, i, buttonComponents.find((c) => Number(c.index ?? 0) === i)))
@@ -158,16 +168,16 @@ function hydrate(def: TemplateDefinition, components: readonly TemplateComponent
 function hydrateHeader(header: TemplateDefinition['components'][number], params: TemplateParameter[]): NonNullable<HydratedTemplate['header']> {
   const format = header.format ?? 'TEXT'
   if (format === 'TEXT') return { text: fill(header.text ?? '', params, 'header') }
-  if (params.length !== 1) throw new TemplateFailure(2000, `header: expected 1 ${format.toLowerCase()} parameter, got ${params.length}`)
+  if (params.length !== 1) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `header: expected 1 ${format.toLowerCase()} parameter, got ${params.length}`)
   const p = params[0]!
   if (MEDIA_FORMATS.has(format)) {
     const type = format.toLowerCase() as 'image' | 'video' | 'document'
     const object = p.type === type ? p[type] : undefined
-    if (!object) throw new TemplateFailure(2012, `header: expected a ${type} parameter, got ${p.type}`)
+    if (!object) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_FORMAT_MISMATCH, `header: expected a ${type} parameter, got ${p.type}`)
     return { media: { type, object } }
   }
   if (format === 'LOCATION' && p.type === 'location' && p.location) return { location: p.location }
-  throw new TemplateFailure(2012, `header: expected a ${format.toLowerCase()} parameter, got ${p.type}`)
+  throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_FORMAT_MISMATCH, `header: expected a ${format.toLowerCase()} parameter, got ${p.type}`)
 }
 
 function hydrateButton(def: { type: string; text: string; url?: string }, index: number, component: TemplateComponent | undefined): HydratedButton {
@@ -184,12 +194,12 @@ function hydrateButton(def: { type: string; text: string; url?: string }, index:
       return button
     case 'COPY_CODE': {
       const code = params[0]?.coupon_code ?? params[0]?.text
-      if (code === undefined) throw new TemplateFailure(2000, `button ${index}: copy_code needs a coupon_code parameter`)
+      if (code === undefined) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `button ${index}: copy_code needs a coupon_code parameter`)
       button.payload = code
       return button
     }
     default:
-      if (params.length > 0) throw new TemplateFailure(2000, `button ${index}: ${def.type.toLowerCase()} buttons take no parameters`)
+      if (params.length > 0) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `button ${index}: ${def.type.toLowerCase()} buttons take no parameters`)
       return button
   }
 }
@@ -197,16 +207,16 @@ function hydrateButton(def: { type: string; text: string; url?: string }, index:
 /** Fills placeholders, positional (`{{1}}`) or named (`{{order_id}}` with `parameter_name`). */
 export function fill(text: string, params: readonly TemplateParameter[], where: string): string {
   const keys = placeholders(text)
-  if (keys.length !== params.length) throw new TemplateFailure(2000, `${where}: expected ${keys.length} parameters, got ${params.length}`)
+  if (keys.length !== params.length) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `${where}: expected ${keys.length} parameters, got ${params.length}`)
   if (keys.length === 0) return text
   const positional = keys.every((k) => /^\d+$/.test(k))
   const values = new Map<string, string>()
   for (const [i, p] of params.entries()) {
     const key = positional ? String(i + 1) : p.parameter_name
-    if (key === undefined) throw new TemplateFailure(2000, `${where}: parameter ${i + 1} needs a parameter_name`)
+    if (key === undefined) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `${where}: parameter ${i + 1} needs a parameter_name`)
     values.set(key, parameterText(p, where))
   }
-  for (const k of keys) if (!values.has(k)) throw new TemplateFailure(2000, `${where}: no parameter for {{${k}}}`)
+  for (const k of keys) if (!values.has(k)) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `${where}: no parameter for {{${k}}}`)
   return text.replace(PLACEHOLDER, (_m, key: string) => values.get(key) ?? '')
 }
 
@@ -228,5 +238,5 @@ function parameterText(p: TemplateParameter, where: string): string {
       if (p.coupon_code !== undefined) return p.coupon_code
       break
   }
-  throw new TemplateFailure(2012, `${where}: a ${p.type} parameter cannot fill a text placeholder`)
+  throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_FORMAT_MISMATCH, `${where}: a ${p.type} parameter cannot fill a text placeholder`)
 }
