@@ -127,6 +127,7 @@ describe.skipIf(!PG_URL)('a cluster: kill and stop CoreApps under load', () => {
     const afterStop = await failover(afterKill.to, stoppedAt)
     console.log(`failover after SIGSTOP of ${afterKill.to}: ${afterStop.to} holds the shard after ${Math.round(afterStop.ms)} ms`)
     expect(afterStop.ms).toBeLessThan(FAILOVER_BOUND_MS)
+    // the scenario itself is a node frozen for STOP_MS (well past its lease), so this time must pass
     await new Promise((r) => setTimeout(r, Math.max(0, STOP_MS - (performance.now() - stoppedAt))))
     stopped.child.kill('SIGCONT')
     await load('after resume', 3)

@@ -1,9 +1,8 @@
-import { once } from 'node:events'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { eventually, startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
 
 describe('360dialog waba-v2 against wabox start, with plain fetch', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-d360-'))
@@ -13,13 +12,7 @@ describe('360dialog waba-v2 against wabox start, with plain fetch', () => {
     wabox = await startWabox(dataDir, 1)
   }, 60_000)
 
-  afterAll(async () => {
-    if (wabox.child.exitCode === null) {
-      wabox.child.kill('SIGTERM')
-      await once(wabox.child, 'exit')
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true })
-  })
+  afterAll(() => stopWabox(wabox, dataDir))
 
   it('sends a text with the Cloud number\'s D360-API-KEY to POST /messages, and the phone receives it', async () => {
     const { api_url: apiUrl, numbers, phones } = wabox.creds

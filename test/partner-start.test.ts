@@ -1,10 +1,9 @@
-import { once } from 'node:events'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
 
 describe('wabox start writes a working Partner API key pair', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-partner-'))
@@ -14,13 +13,7 @@ describe('wabox start writes a working Partner API key pair', () => {
     wabox = await startWabox(dataDir)
   }, 60_000)
 
-  afterAll(async () => {
-    if (wabox.child.exitCode === null) {
-      wabox.child.kill('SIGTERM')
-      await once(wabox.child, 'exit')
-    }
-    fs.rmSync(dataDir, { recursive: true, force: true })
-  })
+  afterAll(() => stopWabox(wabox, dataDir))
 
   it('lists both demo numbers as channels of the default client, with their phone_number_id', async () => {
     const { partner, numbers, cloud, api_url: apiUrl } = wabox.creds

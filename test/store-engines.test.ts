@@ -119,6 +119,7 @@ describeEachDatabase('store engines', (ctx, dialect) => {
     const hold = (name: string) => database.engine.withAdvisoryLock(database.db, 'engines-test', async (db) => {
       order.push(`${name} in`)
       await sql`select 1`.execute(db)
+      // hold the lock a while: the other holder's lock query is in flight and must be made to wait
       await new Promise((resolve) => setTimeout(resolve, 20))
       order.push(`${name} out`)
       return name

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { templatesCommand } from '../src/cli/commands/templates-command.js'
 import type { NetworkClient } from '../src/wire/client.js'
 import type { AccountUpdatePush, TemplateWire } from '../src/wire/frames.js'
+import { eventually } from './helpers/wabox-process.js'
 import { bytes, Harness, type Credentials } from './network-harness.js'
 
 let h: Harness
@@ -26,9 +27,9 @@ function updatesOf(client: NetworkClient, ack = true): AccountUpdatePush[] {
   return seen
 }
 
+/** Until the updates pushed so far satisfy `check` (the one shared waiter). */
 async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10))
-  expect(check()).toBe(true)
+  await eventually(async () => check() || undefined)
 }
 
 const summary = (u: AccountUpdatePush) => `${u.field}:${String(u.value.event ?? `${String(u.value.previous_quality_score)}>${String(u.value.new_quality_score)}`)}`

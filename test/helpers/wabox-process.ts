@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -129,4 +130,13 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (performance.now() > deadline) throw new Error('condition not met in time')
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/** Stops a `wabox start` of a test (SIGTERM, then its exit) and removes its data directory. */
+export async function stopWabox(wabox: WaboxProcess | undefined, dataDir: string): Promise<void> {
+  if (wabox && wabox.child.exitCode === null) {
+    wabox.child.kill('SIGTERM')
+    await once(wabox.child, 'exit')
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true })
 }
