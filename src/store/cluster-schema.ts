@@ -7,6 +7,8 @@ export interface NodeTable {
   rpc_url: string | null
   started_at: number
   heartbeat_at: number
+  /** Id of the master key the node seals with (0012); null before its first beat after the upgrade. */
+  sealing_key_id: string | null
 }
 
 export interface ClusterSecretTable {

@@ -11,6 +11,7 @@ import * as m0008 from './migrations/0008-bsuid.js'
 import * as m0009 from './migrations/0009-number-management.js'
 import * as m0010 from './migrations/0010-nodes.js'
 import * as m0011 from './migrations/0011-tenancy.js'
+import * as m0012 from './migrations/0012-sealing-key.js'
 
 type Step = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> }
 
@@ -27,6 +28,7 @@ const STEPS: Record<string, Step> = {
   '0009-number-management': m0009,
   '0010-nodes': m0010,
   '0011-tenancy': m0011,
+  '0012-sealing-key': m0012,
 }
 
 class StaticProvider implements MigrationProvider {
