@@ -25,6 +25,8 @@ export interface DatabaseOptions {
   /** PostgreSQL schema to use (tests isolate themselves this way). */
   schema?: string
   poolSize?: number
+  /** PostgreSQL, MariaDB: end a transaction whose client has been idle this long (default IDLE_TRANSACTION_TIMEOUT_MS). */
+  idleTransactionTimeoutMs?: number
   /**
    * SQLite: run the WAL checkpoint thread (default true). A second connection in the same
    * process (`wabox start`'s engine thread) leaves checkpoints to the first.

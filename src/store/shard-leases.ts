@@ -11,15 +11,25 @@ export class ShardLeases {
   /**
    * Takes the lease if it is free, expired or already ours; true if we hold it afterwards. The
    * conditional update decides between holders; of two processes inserting a free lease, the
-   * first insert wins and the other's is ignored.
+   * first insert wins and the other's is ignored. A lease row locked by its holder's commit is
+   * skipped, not waited for: a holder frozen mid-commit must not stall this node's loop (the
+   * database ends that transaction, see IDLE_TRANSACTION_TIMEOUT_MS, and a later pass takes it).
    */
   async acquire(phoneNumberId: string, shard: number, owner: string, ttlMs: number): Promise<boolean> {
     const now = this.ctx.clock.now()
-    const taken = await this.ctx.db.updateTable('shard_leases').set({ owner, expires_at: now + ttlMs })
-      .where('phone_number_id', '=', phoneNumberId).where('shard', '=', shard)
-      .where((eb) => eb.or([eb('owner', '=', owner), eb('expires_at', '<=', now)]))
-      .executeTakeFirst()
-    if (taken.numUpdatedRows > 0n) return true
+    const taken = await this.ctx.engine.claim(this.ctx.db, {
+      table: 'shard_leases', key: ['phone_number_id', 'shard'], orderBy: ['shard'], limit: 1,
+      set: { owner, expires_at: now + ttlMs }, returning: ['shard'],
+      where: (eb) => eb.and([
+        eb('phone_number_id', '=', phoneNumberId), eb('shard', '=', shard),
+        eb.or([eb('owner', '=', owner), eb('expires_at', '<=', now)]),
+      ]),
+    })
+    if (taken.length > 0) return true
+    // a plain read takes no lock; only a lease that does not exist yet is inserted
+    const exists = await this.ctx.db.selectFrom('shard_leases').select('shard')
+      .where('phone_number_id', '=', phoneNumberId).where('shard', '=', shard).executeTakeFirst()
+    if (exists) return false
     const inserted = await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('shard_leases')
       .values({ phone_number_id: phoneNumberId, shard, owner, expires_at: now + ttlMs }), ['phone_number_id', 'shard'])
       .executeTakeFirst()

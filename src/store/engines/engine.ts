@@ -39,6 +39,15 @@ export interface Claim<T extends Table, C extends Column<T>> extends UpdateRetur
 
 export type Returned<T extends Table, C extends Column<T>> = Pick<Selectable<DB[T]>, C & keyof Selectable<DB[T]>>
 
+/**
+ * How long a server waits on a client idle inside a transaction before ending it (PostgreSQL
+ * `idle_in_transaction_session_timeout`, MariaDB `idle_transaction_timeout`). A CoreApp frozen
+ * mid-commit (SIGSTOP, a paused VM) keeps its lease row locked; this frees it soon after the
+ * lease itself expires (6 s), so a standby can take over. A healthy node is never idle that long
+ * inside a transaction.
+ */
+export const IDLE_TRANSACTION_TIMEOUT_MS = 5000
+
 /** What a database error means to the caller, whatever the engine's codes. */
 export type DatabaseErrorKind =
   /** A unique or primary key already holds the value. */

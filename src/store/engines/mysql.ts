@@ -2,7 +2,7 @@ import { CompiledQuery, Kysely, MysqlDialect, sql, type ExpressionBuilder, type 
 import mysql from 'mysql2'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
-import type { Column, DatabaseErrorKind, Engine, Returned, Table, UpdateReturning } from './engine.js'
+import { IDLE_TRANSACTION_TIMEOUT_MS, type Column, type DatabaseErrorKind, type Engine, type Returned, type Table, type UpdateReturning } from './engine.js'
 import { collectKeyColumns, MysqlSchemaPlugin } from './mysql-schema.js'
 import { loose, looseSet, looseWhere, onOneConnection, type LooseDB } from './standard-sql.js'
 
@@ -93,7 +93,8 @@ export async function checkMysql(url: string, timeoutMs = 10_000): Promise<void>
   await connection.end()
 }
 
-export function openMysqlDatabase(url: string, options: Pick<DatabaseOptions, 'poolSize'>): Database {
+export function openMysqlDatabase(url: string, options: Pick<DatabaseOptions, 'poolSize' | 'idleTransactionTimeoutMs'>): Database {
+  const idleSeconds = Math.max(1, Math.round((options.idleTransactionTimeoutMs ?? IDLE_TRANSACTION_TIMEOUT_MS) / 1000))
   const pool = mysql.createPool({
     uri: url,
     connectionLimit: options.poolSize ?? 10,
@@ -107,6 +108,11 @@ export function openMysqlDatabase(url: string, options: Pick<DatabaseOptions, 'p
       pool,
       onCreateConnection: async (connection) => {
         await connection.executeQuery(CompiledQuery.raw('set session transaction isolation level read committed'))
+        try {
+          await connection.executeQuery(CompiledQuery.raw(`set session idle_transaction_timeout = ${idleSeconds}`))
+        } catch {
+          // MySQL 8 has no such variable: there a frozen client's locks last until wait_timeout
+        }
       },
     }),
   })

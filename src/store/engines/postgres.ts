@@ -2,7 +2,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
-import type { DatabaseErrorKind, Engine } from './engine.js'
+import { IDLE_TRANSACTION_TIMEOUT_MS, type DatabaseErrorKind, type Engine } from './engine.js'
 import { onOneConnection, standardSql } from './standard-sql.js'
 
 // int8 and numeric come back as strings by default; our int8 columns are millisecond
@@ -54,12 +54,18 @@ export async function checkPostgres(url: string, timeoutMs = 10_000): Promise<vo
   await client.end()
 }
 
-export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions, 'schema' | 'poolSize'>): Database {
+export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions, 'schema' | 'poolSize' | 'idleTransactionTimeoutMs'>): Database {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
+    idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs ?? IDLE_TRANSACTION_TIMEOUT_MS,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   })
+  // A connection the server ends (a restart, a failover, the idle-transaction timeout) emits
+  // 'error', which would end the process unheard: the pool drops the connection instead, and a
+  // statement in flight on it fails as 'connection-lost' to its caller.
+  pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
   return { db, dialect: 'postgres', engine: postgresEngine, ...(options.schema ? { schema: options.schema } : {}), close: () => db.destroy() }
 }

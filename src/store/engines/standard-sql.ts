@@ -20,13 +20,14 @@ export function standardSql(rowLocks: boolean): Pick<Engine, 'upsert' | 'insertI
     },
 
     async claim<T extends Table, C extends Column<T>>(db: Kysely<DB>, spec: Claim<T, C>): Promise<Returned<T, C>[]> {
-      const [first, more] = spec.key
-      const key: string | undefined = first
-      if (key === undefined || more !== undefined) throw new Error('claim needs a one-column key')
+      const key: readonly string[] = spec.key
+      const [first, second] = key
+      if (first === undefined || key.length > 2) throw new Error('claim needs a key of one or two columns')
       const q = loose(db)
-      const candidates = spec.orderBy.reduce((s, column) => s.orderBy(column), q.selectFrom(spec.table as string).select(key).where(looseWhere(spec.where))).limit(spec.limit)
+      const candidates = spec.orderBy.reduce((s, column) => s.orderBy(column), q.selectFrom(spec.table as string).select([...key]).where(looseWhere(spec.where))).limit(spec.limit)
+      const locked = rowLocks ? candidates.forUpdate().skipLocked() : candidates
       const rows = await q.updateTable(spec.table as string).set(looseSet(spec.set))
-        .where(key, 'in', rowLocks ? candidates.forUpdate().skipLocked() : candidates)
+        .where((eb) => (second === undefined ? eb(first, 'in', locked) : eb(eb.refTuple(first, second), 'in', locked as never)))
         .returning(spec.returning).execute()
       return rows as Returned<T, C>[]
     },
