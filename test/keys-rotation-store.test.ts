@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { expect, it } from 'vitest'
 import { messageId } from '../src/ids.js'
-import { countNotCurrent, endRotation, resealAll } from '../src/store/key-rotation.js'
-import { Sealer } from '../src/store/sealer.js'
+import { countNotCurrent, endRotation, resealAll, resealUntilCurrent } from '../src/store/key-rotation.js'
+import { MasterKeyFiles } from '../src/store/master-key-files.js'
+import { keyIdOf, loadAtRestKeys, masterKeyFile, nextMasterKeyFile, Sealer } from '../src/store/sealer.js'
 import { emptySignalChanges } from '../src/store/signal-state.js'
 import { Store } from '../src/store/store.js'
 import { describeEachDatabase } from './helpers/databases.js'
@@ -59,5 +63,74 @@ describeEachDatabase('master-key rotation in the store', (ctx) => {
       const rows = await s.ctx.db.selectFrom('messages').selectAll().where('phone_number_id', '=', PHONE).orderBy('seq').execute()
       expect(rows.map((r) => s.messages.content<unknown>(r))).toEqual(bodies)
     }
+  })
+
+  it('a running process adopts a staged key at its heartbeat, reports it, keeps opening the old one, and drops it once master.key is replaced', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-keyring-'))
+    try {
+      const files = new MasterKeyFiles(dir)
+      const keys = loadAtRestKeys(undefined, dir)
+      const oldKey = keys.primary
+      const sealer = new Sealer(keys.primary, keys.older, files)
+      const store = Store.open(ctx().database, sealer, ctx().clock)
+      const eu = sealer.forRegion('eu')
+      const reported = async () => (await store.nodes.live(undefined, 60_000)).find((n) => n.id === 'api-1')?.sealingKeyId
+      const beat = () => store.nodes.heartbeat({ id: 'api-1', kind: 'webapp' })
+
+      await beat()
+      expect(await reported()).toBe(keyIdOf(oldKey))
+      const before = sealer.seal('before')
+      const euBefore = eu.seal('eu before')
+
+      // rotate-master stages the next key: the next beat adopts it and says so
+      const newKey = randomBytes(32)
+      fs.writeFileSync(nextMasterKeyFile(dir), newKey.toString('hex') + '\n', { mode: 0o600 })
+      expect(sealer.keyId).toBe(keyIdOf(oldKey))
+      await beat()
+      expect(await reported()).toBe(keyIdOf(newKey))
+      const during = sealer.seal('during')
+      expect(sealer.isCurrent(during)).toBe(true)
+      expect(sealer.isCurrent(before)).toBe(false)
+      expect(sealer.open(before).toString()).toBe('before')
+      // the region view follows: new region values under the new key's region key, old ones still open
+      const euDuring = eu.seal('eu during')
+      expect(eu.isCurrent(euDuring) && !eu.isCurrent(euBefore)).toBe(true)
+      expect(eu.open(euBefore).toString()).toBe('eu before')
+      expect(() => new Sealer(oldKey).forRegion('eu').open(euDuring)).toThrow()
+
+      // a damaged file is not adopted: the ring stays as it was
+      fs.writeFileSync(nextMasterKeyFile(dir), 'not a key\n')
+      await beat()
+      expect(await reported()).toBe(keyIdOf(newKey))
+      fs.writeFileSync(nextMasterKeyFile(dir), newKey.toString('hex') + '\n')
+
+      // the rotation ends: master.key.next renamed over master.key, the old key leaves the ring
+      fs.renameSync(nextMasterKeyFile(dir), masterKeyFile(dir))
+      await beat()
+      expect(await reported()).toBe(keyIdOf(newKey))
+      expect(sealer.open(during).toString()).toBe('during')
+      expect(() => sealer.open(before)).toThrow(/not in the keyring/)
+      expect(() => eu.open(euBefore)).toThrow()
+      expect(eu.open(euDuring).toString()).toBe('eu during')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+// its own database: every sealed value there is under the two keys of this test
+describeEachDatabase('master-key rotation with a late writer', (ctx) => {
+  it('a value sealed with the old key after the pass went by it (a process adopting late) is re-sealed by a further pass', async () => {
+    const oldKey = randomBytes(32)
+    const ring = new Sealer(randomBytes(32), [oldKey])
+    const late = Store.open(ctx().database, new Sealer(oldKey), ctx().clock)
+    const send = (s: Store, body: string) => s.messages.insertOutbound([{ id: messageId(), phoneNumberId: 'rot-late', to: '15552000', type: 'text', shard: 0, expiresAt: null, content: { to: '15552000', type: 'text', text: { body } } }])
+    await late.numbers.create({ id: 'rot-late', cc: '1', number: '5554101', displayName: 'Late' })
+    await send(late, 'first')
+    expect((await resealAll(ctx().database, ring, 2)).resealed).toBe(1)
+    await send(late, 'late')
+    const report = await resealUntilCurrent(ctx().database, ring, 2)
+    expect(report).toMatchObject({ resealed: 1, left: 0 })
+    expect(await countNotCurrent(ctx().database, ring)).toBe(0)
   })
 })

@@ -97,13 +97,25 @@ it('rotate-master killed mid-way with SIGKILL resumes: every sealed value readab
   })
 }, 120_000)
 
-it('rotate-master refuses while a process of the deployment is running, before staging a key', async () => {
+it('rotate-master waits for every running node to seal with the new key: one that does not is named, nothing is re-sealed', async () => {
   const dir = cli.dir()
-  await cli.inStore((store) => store.nodes.heartbeat({ id: 'coreapp-a', kind: 'coreapp' }))
-  const run = await runWabox(['keys', 'rotate-master', '--data-dir', dir], { timeoutMs: 60_000 })
-  expect(run.code).not.toBe(0)
-  expect(run.stderr).toContain('coreapp coreapp-a is running on this database: stop it')
-  expect(fs.existsSync(path.join(dir, 'master.key.next'))).toBe(false)
+  const oldKey = fs.readFileSync(path.join(dir, 'master.key'), 'utf8')
+  // a node that beat with the current key and will not beat again within the wait
+  const oldId = await cli.inStore(async (store) => {
+    await store.nodes.heartbeat({ id: 'coreapp-a', kind: 'coreapp' })
+    return store.ctx.sealer.keyId
+  })
+  const before = await opened(dir, ({ database, store }) => countNotCurrent(database, store.ctx.sealer))
+  const run = await runWabox(['keys', 'rotate-master', '--data-dir', dir, '--adopt-timeout', '1'], { timeoutMs: 60_000 })
+  expect(run.code).toBe(1)
+  expect(run.stderr).toContain(`coreapp coreapp-a (key ${oldId}) did not adopt key`)
+  expect(run.stderr).toContain('nothing was re-sealed')
+  // the rotation stays staged (run again, it continues); no value was touched
+  expect(fs.readFileSync(path.join(dir, 'master.key'), 'utf8')).toBe(oldKey)
+  expect(fs.existsSync(path.join(dir, 'master.key.next'))).toBe(true)
+  const left = await opened(dir, ({ database, store }) => countNotCurrent(database, store.ctx.sealer))
+  expect(before).toBe(0)
+  expect(left).toBeGreaterThan(20)
 }, 60_000)
 
 it('a sealer opens values of every key in its ring and seals with the first; region keys differ', () => {

@@ -11,6 +11,7 @@ import type { CoreBridge } from '../domain/bridge.js'
 import { MediaVolume } from '../media/volume.js'
 import { SqliteGate } from '../sqlite.js'
 import { coreNode } from './compose/coreapp-node.js'
+import { startNodeBeat } from './compose/node-beat.js'
 import { remoteError, type EngineThreadData, type FromEngine, type ToEngine } from './engine-messages.js'
 import { createLogger } from './logger.js'
 import { openStoreFromConfig } from './open-store.js'
@@ -26,6 +27,8 @@ lowerThreadPriority(ENGINE_NICE_DELTA)
 // the API thread's connection checkpoints the SQLite file for both
 const sqlite = { checkpoints: false, gate: new SqliteGate(data.gate) }
 const { database, store, mediaKey } = await openStoreFromConfig(config, systemClock, sqlite)
+// its own sealer adopts a staged master key at each beat, as the API thread's does
+const beat = await startNodeBeat(store, { id: `${data.ownerId}/engine`, kind: 'all-in-one' }, logger)
 const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: mediaKey, store })
 const node = coreNode({
   store,
@@ -63,6 +66,7 @@ async function call(id: number, method: keyof CoreBridge, args: unknown[]): Prom
 
 async function close(): Promise<void> {
   await node.stop()
+  await beat.stop()
   await database.close()
   // with its port closed and nothing left to do, the thread exits: the host waits for that
   port.close()

@@ -7,6 +7,7 @@ import { verifyAtRestKey } from '../store/at-rest-check.js'
 import { checkDatabase, openDatabase, type Database, type DatabaseOptions } from '../store/database.js'
 import { migrate } from '../store/migrate.js'
 import { storedMediaKey } from '../store/key-rotation.js'
+import { MasterKeyFiles } from '../store/master-key-files.js'
 import { loadAtRestKeys, Sealer } from '../store/sealer.js'
 import { deriveMediaKey } from '../media/sealed-stream.js'
 import { Store } from '../store/store.js'
@@ -32,14 +33,16 @@ export async function openStoreFromConfig(config: Config, clock: Clock = systemC
   try {
     // the data directory holds the SQLite file or the key file; with neither it is not needed
     if (!config.databaseUrl || !config.masterKey) privateDir(config.dataDir)
-    // while a rotation is under way (master.key.next) both keys open, the new one seals
+    // while a rotation is under way (master.key.next) both keys open, the new one seals; key
+    // files are checked again at each heartbeat (a key given in the environment stays as it is)
+    const files = config.masterKey ? undefined : new MasterKeyFiles(config.dataDir)
     const keys = loadAtRestKeys(config.masterKey, config.dataDir)
     const atRestKey = keys.primary
     // the pool would wait forever on a host that never answers: fail within seconds instead
     if (config.databaseUrl) await checkDatabase(config.databaseUrl)
     database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite })
     const applied = await migrate(database)
-    const sealer = new Sealer(keys.primary, keys.older)
+    const sealer = new Sealer(keys.primary, keys.older, files)
     await verifyAtRestKey(database, sealer)
     const mediaKey = (await storedMediaKey(database, sealer)) ?? deriveMediaKey(keys.older.at(-1) ?? keys.primary)
     return { database, store: Store.open(database, sealer, clock), atRestKey, mediaKey, applied }

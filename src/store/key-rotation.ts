@@ -88,6 +88,36 @@ export async function resealAll(database: Database, sealer: Sealer, batch: numbe
   return report
 }
 
+/**
+ * `resealAll`, then full passes until one finds nothing left to re-seal: a value a process
+ * sealed with the old key just before it adopted the new one may commit after the first pass
+ * went by its row. `left` is what is still under another key after `maxPasses` such passes.
+ */
+export async function resealUntilCurrent(database: Database, sealer: Sealer, batch: number, afterBatch?: (report: RotationReport) => Promise<void>, maxPasses = 5): Promise<RotationReport & { left: number }> {
+  const total = { resealed: 0, batches: 0 }
+  const pass = async () => {
+    const before = { ...total }
+    const report = await resealAll(database, sealer, batch, (r) => {
+      total.resealed = before.resealed + r.resealed
+      total.batches = before.batches + r.batches
+      return afterBatch?.(total) ?? Promise.resolve()
+    })
+    return report.resealed
+  }
+  await pass()
+  for (let n = 0; n < maxPasses; n++) {
+    const db = database.db as unknown as AnyDb
+    await writeProgress(database, db, { keyId: sealer.keyId, column: 0, after: null })
+    if ((await pass()) === 0) return { ...total, left: 0 }
+  }
+  return { ...total, left: await countNotCurrent(database, sealer) }
+}
+
+/** The id of the key a rotation under way re-seals with (its progress row), if one is. */
+export async function rotationKeyId(database: Database): Promise<string | undefined> {
+  return (await readProgress(database.db as unknown as AnyDb))?.keyId
+}
+
 /** Ends a finished rotation: the progress row goes. */
 export async function endRotation(database: Database): Promise<void> {
   await (database.db as unknown as AnyDb).deleteFrom('meta').where('name', '=', PROGRESS).execute()

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import type { StoreContext } from './store.js'
 
-export type NodeKind = 'coreapp' | 'webapp' | 'webhooks'
+/** `all-in-one`: either thread of `wabox start` (its API and its engine), which share no shards with a cluster. */
+export type NodeKind = 'coreapp' | 'webapp' | 'webhooks' | 'all-in-one'
 
 export interface NodeInfo {
   id: string
@@ -9,6 +10,8 @@ export interface NodeInfo {
   rpcUrl: string | null
   startedAt: number
   heartbeatAt: number
+  /** The master key it seals with (null: a node from before 0012). */
+  sealingKeyId: string | null
 }
 
 /** Who holds a shard of a number now, and where its CoreApp answers internal calls. */
@@ -25,9 +28,14 @@ export interface ShardRoute {
 export class Nodes {
   constructor(private readonly ctx: StoreContext) {}
 
+  /**
+   * Each beat first adopts a master key staged or dropped since the last one (the sealer checks
+   * its key files), then reports the key this process seals with: a rotation waits on that.
+   */
   async heartbeat(node: { id: string; kind: NodeKind; rpcUrl?: string | null }): Promise<void> {
+    this.ctx.sealer.refresh()
     const now = this.ctx.clock.now()
-    const fields = { kind: node.kind, rpc_url: node.rpcUrl ?? null, heartbeat_at: now }
+    const fields = { kind: node.kind, rpc_url: node.rpcUrl ?? null, heartbeat_at: now, sealing_key_id: this.ctx.sealer.keyId }
     const updated = await this.ctx.db.updateTable('nodes').set(fields).where('id', '=', node.id).executeTakeFirst()
     if (updated.numUpdatedRows > 0n) return
     try {
@@ -38,12 +46,12 @@ export class Nodes {
     }
   }
 
-  /** Nodes of `kind` that beat within `unhealthyMs`, by id. */
-  async live(kind: NodeKind, unhealthyMs: number): Promise<NodeInfo[]> {
-    const rows = await this.ctx.db.selectFrom('nodes').selectAll()
-      .where('kind', '=', kind).where('heartbeat_at', '>', this.ctx.clock.now() - unhealthyMs)
-      .orderBy('id').execute()
-    return rows.map((r) => ({ id: r.id, kind: r.kind as NodeKind, rpcUrl: r.rpc_url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at }))
+  /** Nodes of `kind` (every kind: undefined) that beat within `unhealthyMs`, by id. */
+  async live(kind: NodeKind | undefined, unhealthyMs: number): Promise<NodeInfo[]> {
+    let q = this.ctx.db.selectFrom('nodes').selectAll().where('heartbeat_at', '>', this.ctx.clock.now() - unhealthyMs)
+    if (kind) q = q.where('kind', '=', kind)
+    const rows = await q.orderBy('id').execute()
+    return rows.map((r) => ({ id: r.id, kind: r.kind as NodeKind, rpcUrl: r.rpc_url, startedAt: r.started_at, heartbeatAt: r.heartbeat_at, sealingKeyId: r.sealing_key_id }))
   }
 
   /** A node that stops cleanly leaves the registry at once instead of after the unhealthy interval. */

@@ -25,49 +25,77 @@ interface RingKey {
   key: KeyObject
 }
 
+/** Where a sealer's keys come from while it runs: the changed keys, or undefined when none changed. */
+export interface KeySource {
+  changed(): { primary: Buffer; older: Buffer[] } | undefined
+}
+
 /**
  * AES-256-GCM for data at rest: message bodies, callback payloads, secrets. A keyring: seals
  * with the primary key and opens with any key of the ring, so a master-key rotation can
- * re-seal values in batches while reads accept both keys (store/key-rotation.ts).
+ * re-seal values in batches while reads accept both keys (store/key-rotation.ts). A running
+ * process adopts a new ring in place (`adopt`, `refresh`); region sealers follow their parent.
  */
 export class Sealer {
-  // KeyObjects are converted once, not on every cipher
-  readonly #primary: RingKey
-  readonly #ring: RingKey[]
-  readonly #raw: Buffer[]
+  // KeyObjects are converted once per ring, not on every cipher
+  #primary!: RingKey
+  #ring!: RingKey[]
+  #raw!: Buffer[]
+  #generation = 0
+  readonly #source: KeySource | undefined
+  #region: { parent: Sealer; name: string; generation: number } | undefined
 
-  constructor(key: Buffer, older: readonly Buffer[] = []) {
-    this.#raw = [key, ...older]
-    this.#ring = this.#raw.map((k) => {
-      if (k.length !== 32) throw new Error('The at-rest key must be 32 bytes')
-      return { id: keyIdOf(k), key: createSecretKey(k) }
-    })
-    this.#primary = this.#ring[0]!
+  constructor(key: Buffer, older: readonly Buffer[] = [], source?: KeySource) {
+    this.#source = source
+    this.#set(key, older)
   }
 
   /** Id of the key new values are sealed with. */
   get keyId(): string {
+    this.#sync()
     return this.#primary.id
   }
 
-  /** The same ring for one region's data keys. */
+  /** The same ring for one region's data keys; it follows this ring when it changes. */
   forRegion(region: string): Sealer {
+    this.#sync()
     const [primary, ...older] = this.#raw.map((k) => regionKey(k, region))
-    return new Sealer(primary!, older)
+    const view = new Sealer(primary!, older)
+    view.#region = { parent: this, name: region, generation: this.#generation }
+    return view
+  }
+
+  /** Seals with `primary` from now on and opens with it and `older`: a rotation's next key, or the ring without the dropped key. */
+  adopt(primary: Buffer, older: readonly Buffer[] = []): void {
+    if (this.#region) throw new Error('a region sealer follows its parent: adopt keys there')
+    this.#set(primary, older)
+  }
+
+  /** Adopts the source's keys if they changed (a staged or finished rotation); the ring is kept if they cannot be read. */
+  refresh(): void {
+    try {
+      const keys = this.#source?.changed()
+      if (keys) this.adopt(keys.primary, keys.older)
+    } catch {
+      // a damaged key file: keep sealing with the current key; the rotation names this node as not adopting
+    }
   }
 
   /** Layout: version (2) | key id (4) | iv (12) | tag (16) | ciphertext. IVs are random, never reused. */
   seal(plain: Uint8Array | string): Buffer {
+    this.#sync()
+    const primary = this.#primary
     const iv = pooledRandomBytes(IV_BYTES)
-    const cipher = createCipheriv('aes-256-gcm', this.#primary.key, iv)
+    const cipher = createCipheriv('aes-256-gcm', primary.key, iv)
     const body = cipher.update(plain)
     cipher.final()
-    return Buffer.concat([Buffer.of(VERSION), Buffer.from(this.#primary.id, 'hex'), iv, cipher.getAuthTag(), body])
+    return Buffer.concat([Buffer.of(VERSION), Buffer.from(primary.id, 'hex'), iv, cipher.getAuthTag(), body])
   }
 
   /** Whether the value is sealed with the primary key (a rotation re-seals the others). */
   isCurrent(sealed: Uint8Array): boolean {
     const buf = asBuffer(sealed)
+    this.#sync()
     return buf[0] === VERSION && buf.subarray(1, 1 + KEY_ID_BYTES).toString('hex') === this.#primary.id
   }
 
@@ -76,6 +104,7 @@ export class Sealer {
     if (buf[0] === LEGACY_VERSION) return this.#openWithAny(buf.subarray(1))
     if (buf[0] !== VERSION) throw new Error(`Unknown sealed-data version ${buf[0]}`)
     const id = buf.subarray(1, 1 + KEY_ID_BYTES).toString('hex')
+    this.#sync()
     const ring = this.#ring.find((k) => k.id === id)
     if (!ring) throw new Error(`sealed with key ${id}, which is not in the keyring`)
     return decrypt(ring.key, buf.subarray(1 + KEY_ID_BYTES))
@@ -83,14 +112,40 @@ export class Sealer {
 
   // values from before key ids name no key: GCM's tag tells which one opens them
   #openWithAny(rest: Buffer): Buffer {
-    for (const { key } of this.#ring.slice(0, -1)) {
+    this.#sync()
+    const ring = this.#ring
+    for (const { key } of ring.slice(0, -1)) {
       try {
         return decrypt(key, rest)
       } catch {
         // try the next key
       }
     }
-    return decrypt(this.#ring[this.#ring.length - 1]!.key, rest)
+    return decrypt(ring[ring.length - 1]!.key, rest)
+  }
+
+  #set(key: Buffer, older: readonly Buffer[]): void {
+    const raw = [key, ...older]
+    const ring = raw.map((k) => {
+      if (k.length !== 32) throw new Error('The at-rest key must be 32 bytes')
+      return { id: keyIdOf(k), key: createSecretKey(k) }
+    })
+    this.#raw = raw
+    this.#ring = ring
+    this.#primary = ring[0]!
+    this.#generation++
+  }
+
+  /** A region view re-derives its keys once its parent adopted new ones. */
+  #sync(): void {
+    const region = this.#region
+    if (!region) return
+    const parent = region.parent
+    parent.#sync()
+    if (region.generation === parent.#generation) return
+    const [primary, ...older] = parent.#raw.map((k) => regionKey(k, region.name))
+    this.#set(primary!, older)
+    region.generation = parent.#generation
   }
 
   sealJson(value: unknown): Buffer {
@@ -154,8 +209,11 @@ export function nextMasterKeyFile(dataDir: string): string {
  * key first (new values are sealed with it) and the current one after it.
  */
 export function loadAtRestKeys(configured: Buffer | undefined, dataDir: string): { primary: Buffer; older: Buffer[] } {
-  const current = loadAtRestKey(configured, dataDir)
-  const next = readKeyFile(nextMasterKeyFile(dataDir))
+  return keyringOf(loadAtRestKey(configured, dataDir), readKeyFile(nextMasterKeyFile(dataDir)))
+}
+
+/** The current key alone, or with a staged next key first (it seals, the current one still opens). */
+export function keyringOf(current: Buffer, next: Buffer | undefined): { primary: Buffer; older: Buffer[] } {
   return next && !next.equals(current) ? { primary: next, older: [current] } : { primary: current, older: [] }
 }
 
