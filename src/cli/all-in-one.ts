@@ -12,6 +12,7 @@ import type { WebAppLimits } from '../webapp/context.js'
 import { WebhookDispatcher, WebhookService } from '../webhooks/index.js'
 import { apiListen, startApiNode } from './compose/api-node.js'
 import { builtInNetworkDir, startNetworkNode } from './compose/network-node.js'
+import { startNodeBeat } from './compose/node-beat.js'
 import { canListen, explained } from './compose/steps.js'
 import { EngineThread } from './engine-host.js'
 import { controlHubPhones, controlTemplateReview, HubWiring } from './hub-wiring.js'
@@ -75,6 +76,9 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   const gate = new SqliteGate()
   const { database, store, mediaKey } = await openStoreFromConfig(config, clock, { gate })
   teardown.add('database', () => database.close())
+  const ownerId = `${os.hostname()}:${process.pid}`
+  const beat = await startNodeBeat(store, { id: `${ownerId}/api`, kind: 'all-in-one' }, logger)
+  teardown.add('node', () => beat.stop())
   // a taken port or a wrong --host fails now, not after the network and the engine started
   await explained(() => canListen(config.host, config.port), (err) => listenStartupError(err, apiListen(config)))
 
@@ -107,7 +111,7 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
     config,
     gate,
     networkUrl: outside.wsUrl,
-    ownerId: `${os.hostname()}:${process.pid}`,
+    ownerId,
     ...(opts.housekeepingIntervalMs === undefined ? {} : { housekeepingIntervalMs: opts.housekeepingIntervalMs }),
     onCallback: () => {
       dispatcher.wake()

@@ -10,6 +10,7 @@ import { startApiNode } from '../compose/api-node.js'
 import { clusterRouter, RPC_SECRET } from '../compose/cluster.js'
 import { clusterTiming, nodeIdFrom, requireSharedDatabase, withClusterFlags } from '../compose/cluster-flags.js'
 import { openDeploymentStore } from '../compose/deployment-store.js'
+import { startNodeBeat } from '../compose/node-beat.js'
 import { serveUntilSignal } from '../compose/steps.js'
 import { configFrom, withConfigFlags, type FlagValues } from '../config-flags.js'
 import { createLogger } from '../logger.js'
@@ -27,12 +28,14 @@ export function webappCommand(): Command {
     .action(async (flags: FlagValues & { nodeId?: string; heartbeatInterval?: number; unhealthyInterval?: number; messagesPerSecond?: number }) => {
       const config = configFrom(flags)
       requireSharedDatabase(config, 'webapp')
-      const { unhealthyMs } = clusterTiming(flags)
+      const { heartbeatMs, unhealthyMs } = clusterTiming(flags)
       const nodeId = nodeIdFrom(flags)
       const logger = createLogger(config).child({ node: nodeId })
       const teardown = new Teardown()
       await serveUntilSignal(teardown, logger, async () => {
         const { store, mediaKey, notifier } = await openDeploymentStore(config, logger, teardown)
+        const beat = await startNodeBeat(store, { id: nodeId, kind: 'webapp' }, logger, heartbeatMs)
+        teardown.add('node', () => beat.stop())
         const bridge = httpBridge({ route: clusterRouter(store, unhealthyMs), secret: () => store.nodes.sharedSecret(RPC_SECRET) })
         teardown.add('rpc', () => bridge.close())
         const web = await startApiNode({

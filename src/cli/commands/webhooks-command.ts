@@ -3,8 +3,9 @@ import prom from 'prom-client'
 import { systemClock } from '../../clock.js'
 import { Channel } from '../../store/notifications.js'
 import { WebhookDispatcher } from '../../webhooks/index.js'
-import { requireSharedDatabase } from '../compose/cluster-flags.js'
+import { nodeIdFrom, requireSharedDatabase } from '../compose/cluster-flags.js'
 import { openDeploymentStore } from '../compose/deployment-store.js'
+import { startNodeBeat } from '../compose/node-beat.js'
 import { serveUntilSignal } from '../compose/steps.js'
 import { configFrom, withConfigFlags, type FlagValues } from '../config-flags.js'
 import { createLogger } from '../logger.js'
@@ -22,6 +23,8 @@ export function webhooksCommand(): Command {
       const teardown = new Teardown()
       await serveUntilSignal(teardown, logger, async () => {
         const { store, notifier } = await openDeploymentStore(config, logger, teardown)
+        const beat = await startNodeBeat(store, { id: nodeIdFrom({}), kind: 'webhooks' }, logger)
+        teardown.add('node', () => beat.stop())
         const dispatcher = new WebhookDispatcher({ store, clock: systemClock, logger, registry: new prom.Registry(), allowInsecureLoopback: config.profile === 'dev' })
         teardown.add('webhooks', () => dispatcher.stop())
         await notifier.listen(Channel.callbacks, () => dispatcher.wake())
