@@ -42,8 +42,8 @@ function wabox(name: string, args: string[], ready?: string): Promise<string> {
 function cpuOf(child: ChildProcess): Usage {
   const stat = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
   const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8')
-  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return { cpuUs: (Number(stat[11]) + Number(stat[12])) * TICK_US, maxRssMb: Math.round(hwm / 1024) }
+  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0)
+  return { cpuUs: (Number(stat[11]) + Number(stat[12])) * TICK_US, rssMb: Math.round(kb('VmRSS') / 1024), maxRssMb: Math.round(kb('VmHWM') / 1024) }
 }
 
 await wabox('migrate', ['migrate', ...common])
@@ -61,7 +61,7 @@ process.on('message', (raw) => {
   if (msg.t === 'usage') {
     const parts = Object.fromEntries([...procs].map(([name, child]) => [name, cpuOf(child)]))
     const all = Object.values(parts)
-    process.send!({ t: 'usage', usage: { cpuUs: all.reduce((s, u) => s + u.cpuUs, 0), maxRssMb: all.reduce((s, u) => s + u.maxRssMb, 0), parts } })
+    process.send!({ t: 'usage', usage: { cpuUs: all.reduce((s, u) => s + u.cpuUs, 0), rssMb: all.reduce((s, u) => s + u.rssMb, 0), maxRssMb: all.reduce((s, u) => s + u.maxRssMb, 0), parts } })
   }
   if (msg.t === 'close') {
     const exits = [...procs.values()].map((child) => new Promise((resolve) => child.once('exit', resolve)))

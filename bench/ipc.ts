@@ -10,15 +10,16 @@ export type ToPhones =
   | { t: 'usage' }
   | { t: 'close' }
 
-/** CPU since the process started (µs, user + system) and peak RSS (MB). */
+/** CPU since the process started (µs, user + system, all its threads), RSS now and peak RSS (MB). */
 export interface Usage {
   cpuUs: number
+  rssMb: number
   maxRssMb: number
 }
 
 export function usage(): Usage {
   const cpu = process.cpuUsage()
-  return { cpuUs: cpu.user + cpu.system, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }
+  return { cpuUs: cpu.user + cpu.system, rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }
 }
 
 export type Message = { t: string } & Record<string, unknown>

@@ -1,4 +1,4 @@
-/** The load generator: `POST /v1/messages` over a keep-alive undici Pool, at a fixed rate or as fast as it goes. */
+/** The load generator: `POST` of messages over a keep-alive undici Pool, at a fixed rate or as fast as it goes. */
 import { Pool } from 'undici'
 
 export interface Request {
@@ -9,6 +9,8 @@ export interface Request {
 export interface LoadOptions {
   /** Origin, e.g. `http://127.0.0.1:9090`. */
   origin: string
+  /** The send path: `/v1/messages` (On-Prem, the default) or `/{version}/{phone_number_id}/messages` (Cloud). */
+  path?: string
   headers: Record<string, string>
   /** Messages per second; undefined = closed loop, as fast as `concurrency` clients get answers. */
   rate: number | undefined
@@ -39,7 +41,7 @@ export class LoadGenerator {
 
   /** One request; resolves with the message id, or throws with the status and body. */
   async post(req: Request): Promise<string> {
-    const res = await this.pool.request({ method: 'POST', path: '/v1/messages', headers: { ...this.opts.headers, 'content-type': 'application/json' }, body: req.body })
+    const res = await this.pool.request({ method: 'POST', path: this.opts.path ?? '/v1/messages', headers: { ...this.opts.headers, 'content-type': 'application/json' }, body: req.body })
     const text = await res.body.text()
     if (res.statusCode !== 201 && res.statusCode !== 200) throw Object.assign(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 300)}`), { status: res.statusCode })
     const id = (JSON.parse(text) as { messages?: { id: string }[] }).messages?.[0]?.id

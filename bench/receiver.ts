@@ -1,11 +1,21 @@
-/** The webhook receiver of `npm run bench`: answers 200 at once and records every status and inbound message it sees. */
+/**
+ * The webhook receiver of `npm run bench`: answers 200 (after `latencyMs`, on a timer, like a
+ * receiver that does some I/O) and records every status and inbound message it sees, in the
+ * On-Prem format and in the Cloud format alike. It counts the TCP connections it accepted, so
+ * the report shows whether wabox's webhooks kept them alive.
+ */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-interface OnPremCallback {
+interface Events {
   statuses?: { id: string; status: string }[]
   messages?: { id: string }[]
   errors?: unknown[]
+}
+
+/** On-Prem bodies are the events; Cloud bodies carry them in `entry[].changes[].value`. */
+interface CallbackBody extends Events {
+  entry?: { changes?: { value?: Events }[] }[]
 }
 
 export class WebhookReceiver {
@@ -16,10 +26,14 @@ export class WebhookReceiver {
   readonly inbound = new Map<string, number>()
   posts = 0
   events = 0
+  /** Status events received, every status and duplicates included. */
+  statusEvents = 0
   errors = 0
+  /** TCP connections accepted so far. */
+  connections = 0
   listeners: ((status: string, id: string, at: number) => void)[] = []
 
-  constructor() {
+  constructor(readonly latencyMs = 0) {
     this.#server = http.createServer((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
@@ -27,13 +41,16 @@ export class WebhookReceiver {
         const at = performance.now()
         this.posts++
         try {
-          this.#record(JSON.parse(Buffer.concat(chunks).toString('utf8')) as OnPremCallback, at)
+          this.#record(JSON.parse(Buffer.concat(chunks).toString('utf8')) as CallbackBody, at)
         } catch {
           this.errors++
         }
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
+        const answer = () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': 2 }).end('{}')
+        if (latencyMs > 0) setTimeout(answer, latencyMs)
+        else answer()
       })
     })
+    this.#server.on('connection', () => this.connections++)
     this.#server.keepAliveTimeout = 60_000
   }
 
@@ -46,9 +63,15 @@ export class WebhookReceiver {
     return this.statuses.get(status)?.size ?? 0
   }
 
-  #record(body: OnPremCallback, at: number): void {
+  #record(body: CallbackBody, at: number): void {
+    this.#events(body, at)
+    for (const entry of body.entry ?? []) for (const change of entry.changes ?? []) if (change.value) this.#events(change.value, at)
+  }
+
+  #events(body: Events, at: number): void {
     for (const s of body.statuses ?? []) {
       this.events++
+      this.statusEvents++
       let byId = this.statuses.get(s.status)
       if (!byId) this.statuses.set(s.status, (byId = new Map()))
       const times = byId.get(s.id)

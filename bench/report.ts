@@ -1,91 +1,23 @@
-/** Turns what the bench recorded into the result object (`--json`) and the printed summary. */
+/** Turns what the bench recorded into figures (the `--json` objects) and the printed summary. */
 import type { Usage } from './ipc.js'
-import type { LoadResult } from './load.js'
 import type { BenchOptions } from './options.js'
-import type { WebhookReceiver } from './receiver.js'
+import type { WindowRecord } from './window.js'
+import { PROCESSES, type World } from './world.js'
 
-const PROCESSES = ['wabox', 'network', 'phones', 'bench'] as const
-type Process = (typeof PROCESSES)[number]
-
-export interface CollectInput {
-  opts: BenchOptions
-  result: LoadResult
-  accepted: Map<string, { to: string; at: number; latencyMs: number }>
-  atPhone: Map<string, number>
-  receiver: WebhookReceiver
-  inboundSent: Set<string>
-  inboundBefore: number
-  t0: number
-  tEnd: number
-  windowS: number
-  drainS: number
-  before: Record<Process, Usage>
-  after: Record<Process, Usage>
-  floor: { mps: number; p50: number; p99: number; usage: Usage } | undefined
-}
-
-function percentile(sorted: number[], p: number): number {
+export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 }
 
-const round = (n: number, digits = 1) => Number(n.toFixed(digits))
+export const round = (n: number, digits = 1) => Number(n.toFixed(digits))
 
-export function collectResults(i: CollectInput) {
-  const { opts, accepted, atPhone, receiver, windowS } = i
-  const acceptMs = [...accepted.values()].map((a) => a.latencyMs).sort((a, b) => a - b)
-  const delivered = receiver.statuses.get('delivered') ?? new Map<string, number[]>()
-  const e2eMs: number[] = []
-  let deliveredInWindow = 0
-  let lostAtPhone = 0
-  let lostCallback = 0
-  let lost = 0
-  let dupAtPhone = 0
-  let dupCallback = 0
-  for (const [id, a] of accepted) {
-    const times = delivered.get(id)
-    const phone = atPhone.get(id) ?? 0
-    if (times) {
-      e2eMs.push(Math.max(0, times[0]! - a.at))
-      if (times[0]! <= i.tEnd) deliveredInWindow++
-      if (times.length > 1) dupCallback++
-    } else lostCallback++
-    if (phone === 0) lostAtPhone++
-    if (phone > 1) dupAtPhone++
-    if (!times || phone === 0) lost++
-  }
-  e2eMs.sort((a, b) => a - b)
-
-  // callbacks per status about messages of the window, counted as they arrived within it
-  const callbacks: Record<string, { total: number; per_s: number }> = {}
-  for (const [status, byId] of receiver.statuses) {
-    let total = 0
-    let inWindow = 0
-    for (const [id, times] of byId) {
-      if (!accepted.has(id)) continue
-      total += times.length
-      inWindow += times.filter((t) => t >= i.t0 && t <= i.tEnd).length
-    }
-    callbacks[status] = { total, per_s: round(inWindow / windowS) }
-  }
-  let inboundLost = 0
-  let inboundDup = 0
-  for (const id of i.inboundSent) {
-    const n = receiver.inbound.get(id) ?? 0
-    if (n === 0) inboundLost++
-    if (n > 1) inboundDup++
-  }
-
-  const processes: Record<string, { cpu_cores: number; peak_rss_mb: number }> = {}
-  let cores = 0
-  for (const name of PROCESSES) {
-    const c = (i.after[name].cpuUs - i.before[name].cpuUs) / 1e6 / windowS
-    cores += c
-    processes[name] = { cpu_cores: round(c, 2), peak_rss_mb: i.after[name].maxRssMb }
-  }
-  const acceptedMps = accepted.size / windowS
+/** The run's settings, first in every JSON result. */
+export function settingsOf(opts: BenchOptions) {
   return {
+    mode: opts.mode,
     db: opts.db,
+    format: opts.format,
+    coreapps: opts.coreapps ?? null,
     duration_s: opts.durationS,
     rate: opts.rate ?? 'max',
     phones: opts.phones,
@@ -93,17 +25,94 @@ export function collectResults(i: CollectInput) {
     concurrency: opts.concurrency,
     webhook_batch: opts.webhookBatch,
     webhook_concurrency: opts.webhookConcurrency,
+    webhook_latency_ms: opts.webhookLatencyMs,
     sent_status: opts.sentStatus,
     world_nice: opts.worldNice,
-    accepted: accepted.size,
-    rejected: Object.fromEntries(i.result.rejected),
-    behind: i.result.behind,
-    accepted_mps: round(acceptedMps),
-    delivered_mps: round(deliveredInWindow / windowS),
-    inbound_mps: round((receiver.inbound.size - i.inboundBefore) / windowS),
     inbound_offered_mps: opts.inbound,
-    inbound_lost: inboundLost,
-    inbound_duplicates: inboundDup,
+  }
+}
+
+/**
+ * The backlog at the window's middle and end, read off a least-squares line through the second
+ * half's samples: one webhook batch or group commit in flight at either moment does not decide.
+ */
+export function backlogTrend(samples: { t: number; n: number }[], windowMs: number): { middle: number; end: number } {
+  const half = samples.filter((s) => s.t >= windowMs / 2)
+  if (half.length < 2) return { middle: NaN, end: NaN }
+  const meanT = half.reduce((sum, s) => sum + s.t, 0) / half.length
+  const meanN = half.reduce((sum, s) => sum + s.n, 0) / half.length
+  const sxx = half.reduce((sum, s) => sum + (s.t - meanT) ** 2, 0)
+  const slope = sxx ? half.reduce((sum, s) => sum + (s.t - meanT) * (s.n - meanN), 0) / sxx : 0
+  return { middle: meanN + slope * (windowMs / 2 - meanT), end: meanN + slope * (windowMs - meanT) }
+}
+
+/** The figures of one window: throughput, latencies, callbacks, CPU and memory per process. */
+export function windowFigures(world: World, rec: WindowRecord) {
+  const { receiver } = world
+  const { accepted, windowS, t0, tEnd } = rec
+  const acceptMs = [...accepted.values()].map((a) => a.latencyMs).sort((a, b) => a - b)
+  const delivered = receiver.statuses.get('delivered') ?? new Map<string, number[]>()
+  const e2eMs: number[] = []
+  let deliveredInWindow = 0
+  let newUsersAccepted = 0
+  let newUsersDelivered = 0
+  for (const [id, a] of accepted) {
+    const times = delivered.get(id)
+    const toNew = world.fresh.has(a.to)
+    if (toNew) newUsersAccepted++
+    if (!times) continue
+    e2eMs.push(Math.max(0, times[0]! - a.at))
+    if (times[0]! <= tEnd) {
+      deliveredInWindow++
+      if (toNew) newUsersDelivered++
+    }
+  }
+  e2eMs.sort((a, b) => a - b)
+
+  // callbacks per status about messages of the window, counted as they arrived within it; and about any message
+  const callbacks: Record<string, { total: number; per_s: number }> = {}
+  const anyMessage: Record<string, number> = {}
+  for (const [status, byId] of receiver.statuses) {
+    let total = 0
+    let inWindow = 0
+    let all = 0
+    for (const [id, times] of byId) {
+      const arrived = times.filter((t) => t >= t0 && t <= tEnd).length
+      all += arrived
+      if (!accepted.has(id)) continue
+      total += times.length
+      inWindow += arrived
+    }
+    callbacks[status] = { total, per_s: round(inWindow / windowS) }
+    anyMessage[status] = round(all / windowS)
+  }
+
+  // CPU-ms per message delivered end to end in the window; RSS at the window's end
+  const perMsg = (cpuUs: number) => (deliveredInWindow ? round(cpuUs / 1000 / deliveredInWindow, 3) : null)
+  const processes: Record<string, { cpu_cores: number; cpu_ms_per_msg: number | null; rss_mb: number; peak_rss_mb: number }> = {}
+  let cores = 0
+  for (const name of PROCESSES) {
+    const cpuUs = rec.after[name].cpuUs - rec.before[name].cpuUs
+    cores += cpuUs / 1e6 / windowS
+    processes[name] = { cpu_cores: round(cpuUs / 1e6 / windowS, 2), cpu_ms_per_msg: perMsg(cpuUs), rss_mb: rec.after[name].rssMb, peak_rss_mb: rec.after[name].maxRssMb }
+  }
+  const parts = rec.after.wabox.parts
+  const waboxParts = parts
+    ? Object.fromEntries(Object.entries(parts).map(([name, u]) => [name, partFigures(u, rec.before.wabox.parts?.[name], windowS, perMsg)]))
+    : undefined
+  const { middle, end } = backlogTrend(rec.backlog, windowS * 1000)
+  const hook = (k: 'statusEvents' | 'posts') => round((rec.hookAfter[k] - rec.hookBefore[k]) / windowS)
+  return {
+    offered_mps: rec.rate ?? 'max',
+    accepted: accepted.size,
+    rejected: Object.fromEntries(rec.result.rejected),
+    behind: rec.result.behind,
+    accepted_mps: round(accepted.size / windowS),
+    delivered: deliveredInWindow,
+    delivered_mps: round(deliveredInWindow / windowS),
+    backlog_middle: round(middle),
+    backlog_end: round(end),
+    inbound_mps: round((rec.hookAfter.inbound - rec.hookBefore.inbound) / windowS),
     p50_accept_ms: round(percentile(acceptMs, 0.5)),
     p95_accept_ms: round(percentile(acceptMs, 0.95)),
     p99_accept_ms: round(percentile(acceptMs, 0.99)),
@@ -111,35 +120,100 @@ export function collectResults(i: CollectInput) {
     p95_e2e_ms: round(percentile(e2eMs, 0.95)),
     p99_e2e_ms: round(percentile(e2eMs, 0.99)),
     callbacks,
-    drain_s: round(i.drainS),
+    // every status the receiver got in the window, whoever's message, and the TCP connections it accepted
+    webhook_statuses_per_s: hook('statusEvents'),
+    webhook_statuses_per_s_by_status: anyMessage,
+    webhook_posts_per_s: hook('posts'),
+    webhook_new_connections: rec.hookAfter.connections - rec.hookBefore.connections,
+    webhook_connections_total: rec.hookAfter.connections,
+    new_user_messages: {
+      offered: rec.newUsersOffered,
+      offered_per_s: round(rec.newUsersOffered / windowS),
+      accepted: newUsersAccepted,
+      delivered_in_window: newUsersDelivered,
+      delivered_per_s: round(newUsersDelivered / windowS),
+      delivered_ratio: rec.newUsersOffered ? round(newUsersDelivered / rec.newUsersOffered, 3) : null,
+    },
+    wabox_cpu_ms_per_msg: processes.wabox!.cpu_ms_per_msg,
+    network_cpu_ms_per_msg: processes.network!.cpu_ms_per_msg,
+    phones_cpu_ms_per_msg: processes.phones!.cpu_ms_per_msg,
+    loadgen_cpu_ms_per_msg: processes.bench!.cpu_ms_per_msg,
+    cpu_cores: round(cores, 2),
+    peak_rss_mb: Math.max(...Object.values(processes).map((p) => p.peak_rss_mb)),
+    processes,
+    ...(waboxParts ? { wabox_processes: waboxParts } : {}),
+  }
+}
+
+function partFigures(after: Usage, before: Usage | undefined, windowS: number, perMsg: (cpuUs: number) => number | null) {
+  const cpuUs = after.cpuUs - (before?.cpuUs ?? 0)
+  return { cpu_cores: round(cpuUs / 1e6 / windowS, 2), cpu_ms_per_msg: perMsg(cpuUs), rss_mb: after.rssMb, peak_rss_mb: after.maxRssMb }
+}
+
+export type WindowFigures = ReturnType<typeof windowFigures>
+
+/** Lost and duplicated among `ids` (outbound, checked at the phones and the receiver) and the inbound messages. */
+export function lossFigures(world: World, ids: Iterable<string>) {
+  const { receiver, atPhone } = world
+  const delivered = receiver.statuses.get('delivered') ?? new Map<string, number[]>()
+  let lostAtPhone = 0
+  let lostCallback = 0
+  let lost = 0
+  let dupAtPhone = 0
+  let dupCallback = 0
+  for (const id of ids) {
+    const times = delivered.get(id)
+    const phone = atPhone.get(id) ?? 0
+    if (!times) lostCallback++
+    else if (times.length > 1) dupCallback++
+    if (phone === 0) lostAtPhone++
+    if (phone > 1) dupAtPhone++
+    if (!times || phone === 0) lost++
+  }
+  let inboundLost = 0
+  let inboundDup = 0
+  for (const id of world.inboundSent) {
+    const n = receiver.inbound.get(id) ?? 0
+    if (n === 0) inboundLost++
+    if (n > 1) inboundDup++
+  }
+  return {
     lost,
     lost_at_phone: lostAtPhone,
     lost_delivered_callback: lostCallback,
     duplicates: dupAtPhone + dupCallback,
     duplicates_at_phone: dupAtPhone,
     duplicate_delivered_callbacks: dupCallback,
-    floor_mps: i.floor ? round(i.floor.mps) : null,
-    floor_p50_accept_ms: i.floor ? round(i.floor.p50) : null,
-    floor_p99_accept_ms: i.floor ? round(i.floor.p99) : null,
-    floor_ratio: i.floor ? round(acceptedMps / i.floor.mps, 3) : null,
-    cpu_cores: round(cores, 2),
-    peak_rss_mb: Math.max(...Object.values(processes).map((p) => p.peak_rss_mb)),
-    processes,
+    inbound_sent: world.inboundSent.size,
+    inbound_lost: inboundLost,
+    inbound_duplicates: inboundDup,
   }
 }
 
-export type Results = ReturnType<typeof collectResults>
+export type LossFigures = ReturnType<typeof lossFigures>
 
-export function printResults(r: Results, rejected: Map<string, number>): void {
+const mb = (n: number) => `${n} MB`
+
+export function printWindow(r: WindowFigures): void {
+  const procs = Object.entries(r.processes)
   const lines = [
-    '',
-    `accepted     ${r.accepted} = ${r.accepted_mps} msg/s   (p50 ${r.p50_accept_ms} ms, p95 ${r.p95_accept_ms} ms, p99 ${r.p99_accept_ms} ms)${rejected.size ? `   rejected ${JSON.stringify(Object.fromEntries(rejected))}` : ''}${r.behind ? `   ${r.behind} behind schedule` : ''}`,
-    `delivered    ${r.delivered_mps} msg/s in the window   accept→delivered callback p50 ${r.p50_e2e_ms} ms, p95 ${r.p95_e2e_ms} ms, p99 ${r.p99_e2e_ms} ms   drain ${r.drain_s} s`,
+    `accepted     ${r.accepted} = ${r.accepted_mps} msg/s of ${r.offered_mps} offered   (p50 ${r.p50_accept_ms} ms, p95 ${r.p95_accept_ms} ms, p99 ${r.p99_accept_ms} ms)${Object.keys(r.rejected).length ? `   rejected ${JSON.stringify(r.rejected)}` : ''}${r.behind ? `   ${r.behind} behind schedule` : ''}`,
+    `delivered    ${r.delivered_mps} msg/s in the window   accept→delivered callback p50 ${r.p50_e2e_ms} ms, p95 ${r.p95_e2e_ms} ms, p99 ${r.p99_e2e_ms} ms   backlog ${r.backlog_middle} at the middle, ${r.backlog_end} at the end`,
     `callbacks    ${Object.entries(r.callbacks).map(([s, c]) => `${s} ${c.per_s}/s (${c.total})`).join(', ')}`,
-    `inbound      ${r.inbound_mps} msg/s (offered ${r.inbound_offered_mps}/s, lost ${r.inbound_lost}, duplicated ${r.inbound_duplicates})`,
-    `lost         ${r.lost} (not at phone ${r.lost_at_phone}, no delivered callback ${r.lost_delivered_callback})   duplicates ${r.duplicates} (at phone ${r.duplicates_at_phone}, delivered callbacks ${r.duplicate_delivered_callbacks})`,
-    `floor        ${r.floor_mps ?? '-'} msg/s (p50 ${r.floor_p50_accept_ms ?? '-'} ms, p99 ${r.floor_p99_accept_ms ?? '-'} ms)   wabox/floor ${r.floor_ratio ?? '-'}`,
-    `cpu          ${r.cpu_cores} cores in all: ${Object.entries(r.processes).map(([n, p]) => `${n} ${p.cpu_cores} cores, peak RSS ${p.peak_rss_mb} MB`).join('; ')}`,
+    `webhooks     ${r.webhook_statuses_per_s} statuses/s received (${Object.entries(r.webhook_statuses_per_s_by_status).map(([s, n]) => `${s} ${n}/s`).join(', ')}; offered ${r.offered_mps} msg/s) in ${r.webhook_posts_per_s} POSTs/s, ${r.webhook_new_connections} new connections in the window (${r.webhook_connections_total} in all)`,
+    `inbound      ${r.inbound_mps} msg/s`,
+    ...(r.new_user_messages.offered ? [`new users    ${r.new_user_messages.offered} offered (${r.new_user_messages.offered_per_s}/s), ${r.new_user_messages.delivered_in_window} delivered in the window (${r.new_user_messages.delivered_per_s}/s) = ${r.new_user_messages.delivered_ratio} of offered`] : []),
+    `cpu          ${r.cpu_cores} cores in all: ${procs.map(([n, p]) => `${n} ${p.cpu_cores} cores`).join(', ')}`,
+    `cpu-ms/msg   ${procs.map(([n, p]) => `${n === 'bench' ? 'loadgen' : n} ${p.cpu_ms_per_msg ?? '-'}`).join(', ')}   (CPU over the window ÷ ${r.delivered} delivered in it)`,
+    `rss          ${procs.map(([n, p]) => `${n} ${mb(p.rss_mb)} (peak ${mb(p.peak_rss_mb)})`).join(', ')}`,
+    ...(r.wabox_processes ? [`wabox procs  ${Object.entries(r.wabox_processes).map(([n, p]) => `${n} ${p.cpu_cores} cores, ${p.cpu_ms_per_msg ?? '-'} ms/msg, ${mb(p.rss_mb)}`).join('; ')}`] : []),
   ]
   console.log(lines.join('\n'))
+}
+
+export function printLoss(r: LossFigures): void {
+  console.log([
+    `lost         ${r.lost} (not at phone ${r.lost_at_phone}, no delivered callback ${r.lost_delivered_callback})   duplicates ${r.duplicates} (at phone ${r.duplicates_at_phone}, delivered callbacks ${r.duplicate_delivered_callbacks})`,
+    `inbound      ${r.inbound_sent} sent, lost ${r.inbound_lost}, duplicated ${r.inbound_duplicates}`,
+  ].join('\n'))
 }
