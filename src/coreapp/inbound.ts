@@ -18,6 +18,8 @@ import { OverlaySignalStore } from './signal-store.js'
 const MEDIA_KINDS: ReadonlySet<string> = new Set(['image', 'video', 'audio', 'voice', 'document', 'sticker'])
 const DOWNLOAD_ATTEMPTS = 3
 const MAX_ATTEMPTS = 8
+/** Receipt ids per `receipt.ack`; the wire takes lists of up to 1000. */
+const ACK_CHUNK = 500
 
 /**
  * The inbound pipeline of one number: an envelope is decrypted, persisted with its session
@@ -28,6 +30,8 @@ export class InboundPipeline {
   readonly #ctx: EngineContext
   readonly #engine: EngineView
   readonly #wakeReceipts: () => void
+  /** Receipts recorded and not yet acked, per connection: acked together, one request per event-loop turn. */
+  readonly #acks = new Map<ShardConnection, string[]>()
 
   constructor(ctx: EngineContext, engine: EngineView, wakeReceipts: () => void) {
     this.#ctx = ctx
@@ -53,12 +57,26 @@ export class InboundPipeline {
     try {
       await this.#ctx.statuses.add(receipt.envelopeIds.map((messageId) => ({ messageId, status: receipt.kind, at, userId: receipt.fromUserId })))
       // acked only once the statuses are committed; a lost ack means a redelivery, which changes nothing
-      conn.client.request({ t: 'receipt.ack', receiptIds: [receipt.receiptId] }).catch(() => undefined)
+      this.#ack(conn, receipt.receiptId)
     } catch (err) {
       const retry = attempt < MAX_ATTEMPTS && this.#engine.connection(conn.shard) === conn
       this.#ctx.logger.warn({ err, receiptId: receipt.receiptId, attempt, retry }, 'receipt not recorded')
       if (retry) setTimeout(() => void this.receipt(conn, receipt, attempt + 1), Math.min(5000, 200 * 2 ** attempt)).unref()
     }
+  }
+
+  /** Under load one status commit records hundreds of receipts: one request acks them, not a frame each way per receipt. */
+  #ack(conn: ShardConnection, receiptId: string): void {
+    const pending = this.#acks.get(conn)
+    if (pending) return void pending.push(receiptId)
+    this.#acks.set(conn, [receiptId])
+    setImmediate(() => {
+      const ids = this.#acks.get(conn) ?? []
+      this.#acks.delete(conn)
+      for (let i = 0; i < ids.length; i += ACK_CHUNK) {
+        conn.client.request({ t: 'receipt.ack', receiptIds: ids.slice(i, i + ACK_CHUNK) }).catch(() => undefined)
+      }
+    })
   }
 
   /** An envelope the network accepted earlier failed later (e.g. expired undelivered). */
