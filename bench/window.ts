@@ -78,6 +78,11 @@ export async function measureWindow(world: World, o: WindowOptions): Promise<Win
   const hookBefore = hookCounters(world)
   const backlog: { t: number; n: number }[] = []
   const t0 = performance.now()
+  // usage and counters at the window's end, not once the last requests have been answered
+  const atEnd = new Promise<{ usage: Usages; hook: HookCounters }>((resolve, reject) => setTimeout(() => {
+    const hook = hookCounters(world)
+    world.usage().then((u) => resolve({ usage: u, hook }), reject)
+  }, o.durationS * 1000))
   let last = { t: t0, accepted: 0, delivered: 0, inbound: hookBefore.inbound }
   const sampler = setInterval(() => backlog.push({ t: performance.now() - t0, n: load.accepted - delivered }), 100)
   let seconds = 0
@@ -99,8 +104,7 @@ export async function measureWindow(world: World, o: WindowOptions): Promise<Win
   clearInterval(ticker)
   await busy
   const tEnd = t0 + o.durationS * 1000
-  const after = await world.usage()
-  const hookAfter = hookCounters(world)
+  const { usage: after, hook: hookAfter } = await atEnd
   await load.close()
   receiver.listeners.splice(receiver.listeners.indexOf(onStatus), 1)
   return { rate: o.rate, accepted, result, t0, tEnd, windowS: o.durationS, before, after, hookBefore, hookAfter, backlog, newUsersOffered: world.freshUsed - freshBefore }
