@@ -39,10 +39,13 @@ describeEachDatabase('Partner API', (ctx) => {
     expect(bad.statusCode).toBe(400)
     expect(bad.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining("'name'") } })
 
-    const waba = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${client.id}/wabas`, payload: { name: 'Bakery WABA', data_localization_region: 'eu' } })
+    const unconfigured = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${client.id}/wabas`, payload: { name: 'Bakery WABA', data_localization_region: 'eu' } })
+    expect(unconfigured.statusCode).toBe(400)
+    expect(unconfigured.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining('region EU is not configured in this deployment (configured regions: none)') } })
+    const waba = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/clients/${client.id}/wabas`, payload: { name: 'Bakery WABA' } })
     expect(waba.statusCode, waba.body).toBe(201)
     const wabaId = (waba.json() as { id: string }).id
-    expect(waba.json()).toMatchObject({ client_id: client.id, data_localization_region: 'eu' })
+    expect(waba.json()).toMatchObject({ client_id: client.id, data_localization_region: null })
 
     const token = await w.partner(w.pa, { method: 'POST', url: `/partner/v1/wabas/${wabaId}/tokens`, payload: { label: 'crm' } })
     expect(token.statusCode, token.body).toBe(201)

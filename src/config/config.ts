@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { resolveRegions, type RegionConfig } from './regions.js'
 
 /** Everything wabox reads from its environment, resolved once and frozen. */
 export interface Config {
@@ -19,6 +20,8 @@ export interface Config {
   readonly phones: number
   /** Port of the built-in network (0 = any free port). */
   readonly networkPort: number
+  /** Data-residency regions (`--region NAME=LOCATION`); empty when all data stays in the database above. */
+  readonly regions: readonly RegionConfig[]
 }
 
 export class ConfigError extends Error {}
@@ -60,7 +63,9 @@ function pick<T extends string>(values: readonly T[]) {
   return (raw: string): T | undefined => values.find((v) => v === raw)
 }
 
-const OPTIONS: { [K in keyof Config]: Option<K> } = {
+type Scalar = Exclude<keyof Config, 'regions'>
+
+const OPTIONS: { [K in Scalar]: Option<K> } = {
   dataDir: { key: 'dataDir', env: 'WABOX_DATA_DIR', flag: '--data-dir', rule: 'a directory path', parse: (r) => (r ? path.resolve(r) : undefined), fallback: path.resolve('wabox-data') },
   host: { key: 'host', env: 'WABOX_HOST', flag: '--host', rule: 'a host name or IP address', parse: (r) => (r ? r : undefined), fallback: '127.0.0.1' },
   port: { key: 'port', env: 'WABOX_PORT', flag: '--port', rule: 'an integer from 0 to 65535', parse: integer(0, 65535), fallback: 9090 },
@@ -81,9 +86,9 @@ const OPTIONS: { [K in keyof Config]: Option<K> } = {
  * Resolves flags (already parsed by the CLI, keyed by Config field) over environment
  * variables over defaults. An invalid value throws a ConfigError naming its source and rule.
  */
-export function resolveConfig(env: Source, flags: Partial<Record<keyof Config, string | boolean | undefined>> = {}): Config {
+export function resolveConfig(env: Source, flags: Partial<Record<Scalar, string | boolean | undefined>> = {}, lists: RegionFlags = {}): Config {
   const out: Record<string, unknown> = {}
-  for (const option of Object.values(OPTIONS) as Option<keyof Config>[]) {
+  for (const option of Object.values(OPTIONS) as Option<Scalar>[]) {
     const flag = flags[option.key]
     const [raw, source] = flag !== undefined ? [String(flag), option.flag] : [env[option.env], option.env]
     if (raw === undefined || raw === '') {
@@ -94,14 +99,35 @@ export function resolveConfig(env: Source, flags: Partial<Record<keyof Config, s
     if (value === undefined) throw new ConfigError(`Invalid ${source}=${JSON.stringify(redact(option.key, raw))}: must be ${option.rule}`)
     out[option.key] = value
   }
+  out.regions = resolveRegions(
+    listSource(lists.regions, '--region', env.WABOX_REGIONS, 'WABOX_REGIONS'),
+    listSource(lists.regionMedia, '--region-media', env.WABOX_REGION_MEDIA, 'WABOX_REGION_MEDIA'),
+    out.dataDir as string,
+    (message) => new ConfigError(message),
+  )
   return Object.freeze(out as unknown as Config)
 }
 
-function redact(key: keyof Config, raw: string): string {
+/** Repeatable flags; given, they replace their environment variable. */
+export interface RegionFlags {
+  regions?: readonly string[] | undefined
+  regionMedia?: readonly string[] | undefined
+}
+
+function listSource(flags: readonly string[] | undefined, flag: string, env: string | undefined, name: string): { values: readonly string[]; source: string } {
+  if (flags && flags.length > 0) return { values: flags, source: flag }
+  return { values: env ? [env] : [], source: name }
+}
+
+function redact(key: Scalar, raw: string): string {
   return key === 'masterKey' || key === 'databaseUrl' ? '<redacted>' : raw
 }
 
 /** The environment variables wabox reads, for `--help` and the README. */
 export function configTable(): { env: string; flag: string; rule: string }[] {
-  return Object.values(OPTIONS).map(({ env, flag, rule }) => ({ env, flag, rule }))
+  return [
+    ...Object.values(OPTIONS).map(({ env, flag, rule }) => ({ env, flag, rule })),
+    { env: 'WABOX_REGIONS', flag: '--region', rule: 'NAME=LOCATION[,NAME=LOCATION…]: a postgres://, mysql:// URL or a directory per region' },
+    { env: 'WABOX_REGION_MEDIA', flag: '--region-media', rule: 'NAME=DIR[,…]: media root of a region' },
+  ]
 }

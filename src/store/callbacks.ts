@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { CallbackEvent } from '../domain/events.js'
 import type { CallbackRow } from './schema.js'
+import { sealContent, withResolved } from './region-content.js'
 import type { StoreContext } from './store.js'
 import { statementChunks } from './statement-chunks.js'
 import type { SealedRoutes } from './webhook-subscriptions.js'
@@ -92,10 +93,11 @@ export class Callbacks {
     const now = this.ctx.clock.now()
     // a group commit can carry thousands of events: stay far below the bind-parameter limits
     for (const part of statementChunks(events, ROWS_PER_STATEMENT)) {
-      await this.ctx.db.insertInto('callbacks').values(part.map((event) => ({
+      const sealed = await sealContent(this.ctx, part.map((event) => ({ phoneNumberId, kind: 'callback' as const, value: event })))
+      await this.ctx.db.insertInto('callbacks').values(part.map((event, i) => ({
         phone_number_id: phoneNumberId,
         event_type: event.type,
-        payload: this.ctx.sealer.sealJson(event),
+        payload: sealed[i]!,
         status: 'pending',
         attempts: 0,
         next_attempt_at: now,
@@ -142,7 +144,7 @@ export class Callbacks {
       where: (eb) => eb.and([eb('phone_number_id', '=', phoneNumberId), eb('status', '=', 'pending'), eb('next_attempt_at', '<=', now)]),
       returning: ['seq', 'phone_number_id', 'event_type', 'payload', 'attempts', 'created_at', 'retry_since'],
     })
-    return rows.sort((a, b) => a.seq - b.seq)
+    return (await withResolved(this.ctx, rows, 'payload')).sort((a, b) => a.seq - b.seq)
   }
 
   /**
@@ -205,7 +207,7 @@ export class Callbacks {
       .orderBy('seq').limit(limit + 1)
     if (filter === 'failed') q = q.where('attempts', '>', 0)
     if (page.after !== undefined) q = q.where('seq', '>', page.after)
-    const rows = await q.execute()
+    const rows = await withResolved(this.ctx, await q.execute(), 'payload')
     const items = rows.slice(0, limit).map((row) => this.#info(row))
     return { items, next: rows.length > limit ? items[items.length - 1]?.seq ?? null : null }
   }
@@ -213,7 +215,7 @@ export class Callbacks {
   async get(phoneNumberId: string, seq: number): Promise<CallbackInfo | undefined> {
     const row = await this.ctx.db.selectFrom('callbacks').selectAll()
       .where('seq', '=', seq).where('phone_number_id', '=', phoneNumberId).executeTakeFirst()
-    return row && this.#info(row)
+    return row && this.#info((await withResolved(this.ctx, [row], 'payload'))[0]!)
   }
 
   /** The attempt log of one callback, oldest first. */

@@ -1,3 +1,4 @@
+import { withResolved } from './region-content.js'
 import type { StoreContext } from './store.js'
 import type { DeliveryStats, HubCallback, HubConversation, HubMessage } from './hub-types.js'
 import { statementChunks } from './statement-chunks.js'
@@ -41,8 +42,8 @@ export class HubQueries {
       .where('phone_number_id', '=', phoneNumberId)
       .groupBy('peer').orderBy('last_seq', 'desc').limit(clampLimit(limit, 50)).execute()
     if (heads.length === 0) return []
-    const lastRows = await db.selectFrom('messages').select(['seq', 'peer', 'direction', 'type', 'content', 'created_at'])
-      .where('seq', 'in', heads.map((h) => Number(h.last_seq))).execute()
+    const lastRows = await withResolved(this.ctx, await db.selectFrom('messages').select(['seq', 'peer', 'direction', 'type', 'content', 'created_at'])
+      .where('seq', 'in', heads.map((h) => Number(h.last_seq))).execute(), 'content')
     const names = await db.selectFrom('contacts').select(['wa_id', 'profile_name'])
       .where('phone_number_id', '=', phoneNumberId).where('wa_id', 'in', heads.map((h) => h.peer)).execute()
     const bySeq = new Map(lastRows.map((r) => [r.seq, r]))
@@ -63,9 +64,9 @@ export class HubQueries {
   /** The latest messages of one chat, oldest first. */
   async messages(phoneNumberId: string, peer: string, limit?: number): Promise<HubMessage[]> {
     const { db } = this.ctx
-    const rows = await db.selectFrom('messages').select(['id', 'direction', 'type', 'content', 'status', 'error', 'created_at'])
+    const rows = await withResolved(this.ctx, await db.selectFrom('messages').select(['id', 'direction', 'type', 'content', 'status', 'error', 'created_at'])
       .where('phone_number_id', '=', phoneNumberId).where('peer', '=', peer)
-      .orderBy('seq', 'desc').limit(clampLimit(limit, 100)).execute()
+      .orderBy('seq', 'desc').limit(clampLimit(limit, 100)).execute(), 'content')
     const statuses = rows.length === 0 ? [] : await db.selectFrom('message_statuses').select(['message_id', 'status', 'at', 'error'])
       .where('message_id', 'in', rows.map((r) => r.id)).orderBy('at').execute()
     return rows.reverse().map((r) => ({
@@ -85,7 +86,7 @@ export class HubQueries {
     const { db } = this.ctx
     let q = db.selectFrom('callbacks').selectAll().where('phone_number_id', '=', phoneNumberId)
     if (opts.dead) q = q.where('status', '=', 'dead')
-    const rows = await q.orderBy('seq', 'desc').limit(clampLimit(opts.limit, 50)).execute()
+    const rows = await withResolved(this.ctx, await q.orderBy('seq', 'desc').limit(clampLimit(opts.limit, 50)).execute(), 'payload')
     const attempts = rows.length === 0 ? [] : await db.selectFrom('callback_attempts')
       .select(['callback_seq', 'at', 'http_status', 'latency_ms', 'error'])
       .where('phone_number_id', '=', phoneNumberId).where('callback_seq', 'in', rows.map((r) => r.seq)).orderBy('seq').execute()

@@ -1,3 +1,4 @@
+import { sealContent } from './region-content.js'
 import type { StoreContext } from './store.js'
 
 export interface InboundRecord {
@@ -34,12 +35,13 @@ export class Inbound {
   async persist(records: InboundRecord[]): Promise<void> {
     for (let i = 0; i < records.length; i += 200) {
       const part = records.slice(i, i + 200)
+      const sealed = await sealContent(this.ctx, part.map((r) => ({ phoneNumberId: r.phoneNumberId, kind: 'content' as const, key: r.messageId, value: r.message })))
       await this.ctx.db.insertInto('inbound_envelopes').values(part.map((r) => ({
         phone_number_id: r.phoneNumberId, envelope_id: r.envelopeId, message_id: r.messageId, peer: r.peer, received_at: r.receivedAt,
       }))).execute()
-      await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('messages').values(part.map((r) => ({
+      await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('messages').values(part.map((r, j) => ({
         id: r.messageId, phone_number_id: r.phoneNumberId, direction: 'in', peer: r.peer, type: r.type,
-        content: this.ctx.sealer.sealJson(r.message), status: 'received', shard: r.shard, error: null, category: null,
+        content: sealed[j]!, status: 'received', shard: r.shard, error: null, category: null,
         conversation_id: null, expires_at: null, created_at: r.receivedAt, updated_at: r.receivedAt,
       }))), ['id']).execute()
     }

@@ -1,5 +1,6 @@
 import type { MessageRow } from './schema.js'
 import type { StoreContext } from './store.js'
+import { sealContent, withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
 
 export interface OutboundMessage {
@@ -25,17 +26,25 @@ export class Messages {
   }
 
   async #insert(messages: OutboundMessage[], now: number): Promise<void> {
-    await this.ctx.db.insertInto('messages').values(messages.map((m) => {
+    // what statuses echo: the opaque data, and the user id the send addressed (BSUID)
+    const echoes = messages.map((m) => {
       const { biz_opaque_callback_data: opaque, recipient } = m.content as { biz_opaque_callback_data?: string; recipient?: string }
+      return opaque === undefined && recipient === undefined ? null : { biz_opaque_callback_data: opaque, recipient }
+    })
+    const sealed = await sealContent(this.ctx, messages.flatMap((m, i) => [
+      { phoneNumberId: m.phoneNumberId, kind: 'content' as const, key: m.id, value: m.content },
+      ...(echoes[i] ? [{ phoneNumberId: m.phoneNumberId, kind: 'callback_data' as const, key: `${m.id}:echo`, value: echoes[i] }] : []),
+    ]))
+    let next = 0
+    await this.ctx.db.insertInto('messages').values(messages.map((m, i) => {
       return {
         id: m.id,
         phone_number_id: m.phoneNumberId,
         direction: 'out',
         peer: m.to,
         type: m.type,
-        content: this.ctx.sealer.sealJson(m.content),
-        // what statuses echo: the opaque data, and the user id the send addressed (BSUID)
-        callback_data: opaque === undefined && recipient === undefined ? null : this.ctx.sealer.sealJson({ biz_opaque_callback_data: opaque, recipient }),
+        content: sealed[next++]!,
+        callback_data: echoes[i] ? sealed[next++]! : null,
         status: 'queued',
         shard: m.shard,
         error: null,
@@ -48,8 +57,9 @@ export class Messages {
     })).execute()
   }
 
-  get(id: string): Promise<MessageRow | undefined> {
-    return this.ctx.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst()
+  async get(id: string): Promise<MessageRow | undefined> {
+    const row = await this.ctx.db.selectFrom('messages').selectAll().where('id', '=', id).executeTakeFirst()
+    return row && (await withResolved(this.ctx, [row], 'content', 'callback_data'))[0]
   }
 
   content<T>(row: MessageRow): T {

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
 import type { StoreContext } from './store.js'
 
@@ -79,6 +80,7 @@ export class Outbox {
       .orderBy('m.seq')
       .limit(limit)
       .execute()
+      .then((found) => withResolved(this.ctx, found, 'content'))
     return rows.map((r) => ({
       seq: r.seq,
       id: r.id,
@@ -124,17 +126,17 @@ export class Outbox {
         table: 'messages', key: ['seq'], set: { status: to, updated_at: at }, returning: CHANGED,
         where: (eb) => eb.and([eb('id', 'in', part), eb('direction', '=', 'out'), eb('status', 'in', PREDECESSORS[to])]),
       })
-      for (const r of rows) out.push(changed(r))
+      for (const r of await withResolved(this.ctx, rows, 'callback_data')) out.push(changed(r))
     }
     return out
   }
 
   /** Fails a queued or sent message with webhook error objects; undefined if it had moved on. */
   async fail(id: string, errors: unknown[], at: number): Promise<ChangedMessage | undefined> {
-    const [r] = await this.ctx.engine.updateReturning(this.ctx.db, {
+    const [r] = await withResolved(this.ctx, await this.ctx.engine.updateReturning(this.ctx.db, {
       table: 'messages', key: ['seq'], set: { status: 'failed', error: JSON.stringify(errors), updated_at: at }, returning: CHANGED,
       where: (eb) => eb.and([eb('id', '=', id), eb('direction', '=', 'out'), eb('status', 'in', PREDECESSORS.failed)]),
-    })
+    }), 'callback_data')
     return r && changed(r)
   }
 

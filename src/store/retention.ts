@@ -1,3 +1,5 @@
+import { sql } from 'kysely'
+import { isContentReference, parseContentReference } from './regions.js'
 import type { MediaRow } from './schema.js'
 import type { StoreContext } from './store.js'
 
@@ -56,8 +58,28 @@ export class RetentionRecords {
       const last = rows[rows.length - 1]!
       after = { at: Number(last.created_at), seq: Number(last.seq) }
     }
+    await this.purgeRegionContent(phoneNumberId, before, batch)
     await this.#setWatermark(phoneNumberId, { before: Math.max(before, mark.before), passAt })
     return purged
+  }
+
+  /**
+   * The same cut-off in the number's region: its content written before `before` goes, except
+   * what still waits for delivery (queued messages, pending or dead callbacks); orphans of a
+   * crash between the region write and the home row go too. Returns how many region rows.
+   */
+  async purgeRegionContent(phoneNumberId: string, before: number, batch: number): Promise<number> {
+    const region = await this.ctx.regions?.of(this.ctx.db, phoneNumberId)
+    if (!region) return 0
+    const keep = new Set<string>()
+    const waiting = [
+      ...(await this.ctx.db.selectFrom('messages').select(['content as a', 'callback_data as b'])
+        .where('phone_number_id', '=', phoneNumberId).where('status', '=', 'queued').where('created_at', '<', before).execute()),
+      ...(await this.ctx.db.selectFrom('callbacks').select(['payload as a', sql<null>`null`.as('b')])
+        .where('phone_number_id', '=', phoneNumberId).where('status', 'in', ['pending', 'dead']).where('created_at', '<', before).execute()),
+    ]
+    for (const value of waiting.flatMap((r) => [r.a, r.b])) if (isContentReference(value)) keep.add(parseContentReference(value!).key)
+    return region.purgeBefore(phoneNumberId, before, keep, batch)
   }
 
   /** Up to `limit` of the number's media created before `before`; a profile photo is no message content. */

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js'
 import type { Database, Dialect } from './database.js'
 import type { Engine } from './engines/engine.js'
 import type { DB } from './schema.js'
+import type { Regions } from './regions.js'
 import type { Sealer } from './sealer.js'
 import { AccessTokens } from './access-tokens.js'
 import { ApiKeys } from './api-keys.js'
@@ -40,6 +41,8 @@ export interface StoreContext {
   readonly engine: Engine
   readonly sealer: Sealer
   readonly clock: Clock
+  /** Data-residency regions; unset when none is configured (all content stays in `db`). */
+  readonly regions?: Regions | undefined
 }
 
 /** All SQL of wabox lives behind this facade; `transaction` gives the same facade over one transaction. */
@@ -114,7 +117,7 @@ export class Store {
     return this.ctx.db.transaction().execute((trx) => fn(new Store({ ...this.ctx, db: trx })))
   }
 
-  static open(database: Database, sealer: Sealer, clock: Clock): Store {
-    return new Store({ db: database.db, dialect: database.dialect, engine: database.engine, sealer, clock })
+  static open(database: Database, sealer: Sealer, clock: Clock, regions?: Regions): Store {
+    return new Store({ db: database.db, dialect: database.dialect, engine: database.engine, sealer, clock, regions })
   }
 }

@@ -1,5 +1,6 @@
 import type { ClientChange, ClientInfo, ClientLimits, PartnerWaba } from '../../store/clients.js'
 import type { Store } from '../../store/store.js'
+import { regionName, REGION_NAME_RULE } from '../../config/regions.js'
 import { notFound, PartnerRefusal, type PartnerActor } from './partner-refusal.js'
 
 /** What a change through the Partner API needs: the store and what to tell when it changed. */
@@ -63,13 +64,20 @@ export async function updateClient(deps: PartnerDeps, actor: PartnerActor, id: s
   return client
 }
 
-const REGION = /^[a-z][a-z0-9-]{0,31}$/
+/** A region this deployment configures (stored upper-case), or null; any other value is refused naming the configured ones. */
+export function checkedRegion(deps: PartnerDeps, raw: unknown): string | null {
+  if (raw === null || raw === undefined) return null
+  const region = regionName(raw)
+  if (!region) throw new PartnerRefusal('invalid_request', `'data_localization_region' must be a region name (${REGION_NAME_RULE}) or null`)
+  const configured = deps.store.ctx.regions?.names ?? []
+  if (!configured.includes(region)) {
+    throw new PartnerRefusal('invalid_request', `region ${region} is not configured in this deployment (configured regions: ${configured.join(', ') || 'none'}); the operator adds one with --region ${region}=LOCATION`)
+  }
+  return region
+}
 
 export async function createWaba(deps: PartnerDeps, actor: PartnerActor, clientId: string, input: { name: unknown; data_localization_region?: unknown }): Promise<PartnerWaba> {
-  const region = input.data_localization_region ?? null
-  if (region !== null && (typeof region !== 'string' || !REGION.test(region))) {
-    throw new PartnerRefusal('invalid_request', "'data_localization_region' must be a region name (lower-case letters, digits, '-') or null")
-  }
+  const region = checkedRegion(deps, input.data_localization_region)
   const waba = await deps.store.clients.createWaba(actor.partnerId, clientId, checkedName(input.name), region)
   if (!waba) throw notFound('client', clientId)
   await audit(deps, actor, 'waba.create', 'waba', waba.id, clientId, { name: waba.name, data_localization_region: region })

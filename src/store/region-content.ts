@@ -1,0 +1,86 @@
+import { pooledRandomBytes } from '../ids.js'
+import { PURGED_CONTENT } from './retention.js'
+import { contentReference, isContentReference, parseContentReference, type RegionContentKind, type RegionRow, type RegionStore } from './regions.js'
+import type { StoreContext } from './store.js'
+
+/*
+ * Data residency on the home side: the content of a number whose WABA is localised in a region
+ * is sealed with the region's key and written to the region's database first; the home column
+ * keeps only a reference to it (regions.ts).
+ */
+
+export interface ContentItem {
+  phoneNumberId: string
+  kind: RegionContentKind
+  /** Unique in the region: derived from the message id; unset, a random one (callbacks). */
+  key?: string
+  value: unknown
+}
+
+/**
+ * The home column values for `items`, in order: sealed in place for a number without a region,
+ * else written to the region (one statement per batch, committed before the home row) and
+ * referenced. Without configured regions this is the plain seal.
+ */
+export async function sealContent(ctx: StoreContext, items: readonly ContentItem[]): Promise<Buffer[]> {
+  const regions = ctx.regions
+  if (!regions) return items.map((i) => ctx.sealer.sealJson(i.value))
+  const storeOf = new Map<string, RegionStore | undefined>()
+  for (const i of items) if (!storeOf.has(i.phoneNumberId)) storeOf.set(i.phoneNumberId, await regions.of(ctx.db, i.phoneNumberId))
+  const out: Buffer[] = []
+  const writes = new Map<RegionStore, RegionRow[]>()
+  for (const i of items) {
+    const region = storeOf.get(i.phoneNumberId)
+    if (!region) {
+      out.push(ctx.sealer.sealJson(i.value))
+      continue
+    }
+    const key = i.key ?? `${i.kind}.${pooledRandomBytes(12).toString('base64url')}`
+    writes.set(region, [...(writes.get(region) ?? []), { key, phoneNumberId: i.phoneNumberId, kind: i.kind, value: region.sealer.sealJson(i.value) }])
+    out.push(contentReference(region.name, key))
+  }
+  for (const [region, rows] of writes) await region.put(rows)
+  return out
+}
+
+/**
+ * The values of home columns with references replaced by the region's content, sealed again
+ * for this process (callers open them with the home sealer as before). Content a retention
+ * purge removed reads as PURGED_CONTENT. One query per region.
+ */
+export async function resolveContent<T extends Uint8Array | null>(ctx: StoreContext, values: readonly T[]): Promise<T[]> {
+  const regions = ctx.regions
+  if (!regions || !values.some(isContentReference)) return [...values]
+  const wanted = new Map<string, string[]>()
+  for (const v of values) {
+    if (!isContentReference(v)) continue
+    const ref = parseContentReference(v!)
+    wanted.set(ref.region, [...(wanted.get(ref.region) ?? []), ref.key])
+  }
+  const found = new Map<string, Map<string, Buffer>>()
+  for (const [name, keys] of wanted) {
+    const region = regions.get(name)
+    if (!region) throw new Error(`content is stored in region ${name}, which is not configured here (configured: ${regions.names.join(', ') || 'none'}); add --region ${name}=LOCATION`)
+    found.set(name, await region.get(keys))
+  }
+  return values.map((v) => {
+    if (!isContentReference(v)) return v
+    const ref = parseContentReference(v!)
+    const sealed = found.get(ref.region)?.get(ref.key)
+    const plain = sealed ? regions.get(ref.region)!.sealer.open(sealed) : JSON.stringify(PURGED_CONTENT)
+    return ctx.sealer.seal(plain) as unknown as T
+  })
+}
+
+type Sealed = Uint8Array | null
+
+/** `rows` with the given columns resolved (resolveContent); the same array when none holds a reference. */
+export async function withResolved<R extends { [C in K]: Sealed }, K extends keyof R>(ctx: StoreContext, rows: R[], ...columns: K[]): Promise<R[]> {
+  if (!ctx.regions || !rows.some((r) => columns.some((c) => isContentReference(r[c])))) return rows
+  const out = rows.map((r) => ({ ...r }))
+  for (const c of columns) {
+    const values = await resolveContent(ctx, rows.map((r) => r[c]))
+    out.forEach((r, i) => (r[c] = values[i] as R[K]))
+  }
+  return out
+}
