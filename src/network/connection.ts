@@ -2,6 +2,7 @@ import type { Logger } from 'pino'
 import type WebSocket from 'ws'
 import type { Clock } from '../clock.js'
 import { decodeClientFrame, encodeFrame, FrameError } from '../wire/codec.js'
+import { writeAtTickEnd } from '../wire/tick-writes.js'
 import { CloseCode, PROTOCOL_VERSION, SHARD_COUNTS, type ClientFrame, type Login, type LoginResult, type ServerFrame } from '../wire/frames.js'
 import type { Account, Accounts } from './accounts.js'
 import type { Integrity } from './integrity.js'
@@ -98,6 +99,7 @@ export class Connection implements RoutedConnection {
 
   send(frame: ServerFrame, onWritten?: (err?: Error) => void): void {
     if (this.#closed) return onWritten?.(new Error('closed'))
+    writeAtTickEnd(this.#ws)
     this.#ws.send(encodeFrame(frame), onWritten)
   }
 

@@ -9,6 +9,8 @@ const BLOCK = 16
 /** The first half of a sealed block is zero: a number that is none of a business's ids opens to anything else. */
 const MARK = Buffer.alloc(8)
 const DIGITS = /^[A-Z]{2}\.([0-9]{1,39})$/
+/** Ids kept computed (oldest dropped first); each is under 100 bytes. */
+const MAX_CACHED_IDS = 100_000
 
 /**
  * Business-scoped user ids (BSUIDs): the network plays Meta and gives each (business number,
@@ -23,6 +25,7 @@ export class UserIds {
   readonly #secret: Buffer
   readonly #account: (waId: string) => Account | undefined
   readonly #keys = new Map<string, Buffer>()
+  readonly #ids = new Map<string, string>()
 
   constructor(secret: Buffer, account: (waId: string) => Account | undefined) {
     this.#secret = secret
@@ -38,6 +41,18 @@ export class UserIds {
 
   /** The id of user `user` (a wa_id) towards business number `business`. */
   of(business: string, user: string): string {
+    // every push to a business and every send from one names an id, and sealing one builds an AES cipher
+    const key = `${business}\0${user}`
+    let id = this.#ids.get(key)
+    if (id === undefined) {
+      id = this.#seal(business, user)
+      this.#ids.set(key, id)
+      if (this.#ids.size > MAX_CACHED_IDS) this.#ids.delete(this.#ids.keys().next().value!)
+    }
+    return id
+  }
+
+  #seal(business: string, user: string): string {
     const block = Buffer.alloc(BLOCK)
     block.writeBigUInt64BE(BigInt(user), 8)
     const cipher = createCipheriv('aes-128-ecb', this.#key(business), null).setAutoPadding(false)

@@ -299,11 +299,18 @@ export class Phone extends EventEmitter<PhoneEvents> {
     this.#typing.delete(env.from)
     if (!again) this.emit('message', view)
     // an undecryptable envelope gets no receipts, only the ack (else it comes back for ever)
+    let owed: Promise<unknown> = Promise.resolve()
     if (!view.error) {
-      if (again) await this.#acknowledge(client, view).catch((err: unknown) => this.#logger.warn({ err, id: view.id }, 'phone receipts failed'))
-      else await this.#react(client, view, view.content as Content)
+      owed = again
+        ? this.#acknowledge(client, view).catch((err: unknown) => this.#logger.warn({ err, id: view.id }, 'phone receipts failed'))
+        : this.#react(client, view, view.content as Content)
     }
-    await client.request({ t: 'envelope.ack', envelopeIds: [env.envelopeId] })
+    // The delivered receipt is already queued on this connection, and the network stores a
+    // connection's requests in the order they arrive: the ack may follow it without waiting
+    // for its answer (one write instead of two round trips). A read receipt sent at once
+    // comes after that answer, so then the ack waits for it.
+    if (this.#profile.autoReadDelayMs === 0) await owed
+    await Promise.all([owed, client.request({ t: 'envelope.ack', envelopeIds: [env.envelopeId] })])
   }
 
   /** Decrypts an envelope into an inbox entry; failures become entries too, so a bad envelope is acked, not retried forever. */

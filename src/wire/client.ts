@@ -19,6 +19,7 @@ import {
   type TypingPush,
   type WireErrorCode,
 } from './frames.js'
+import { writeAtTickEnd } from './tick-writes.js'
 
 /** An `ack` with `ok: false` (or an HTTP blob call that failed), carrying the protocol error code. */
 export class WireRequestError extends Error {
@@ -330,7 +331,9 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
 
   #send(frame: ClientFrame | Uint8Array): void {
     const ws = this.#ws
-    if (ws?.readyState === WebSocket.OPEN) ws.send(frame instanceof Uint8Array ? frame : encodeFrame(frame))
+    if (ws?.readyState !== WebSocket.OPEN) return
+    writeAtTickEnd(ws)
+    ws.send(frame instanceof Uint8Array ? frame : encodeFrame(frame))
   }
 
   #failAll(err: Error): void {
