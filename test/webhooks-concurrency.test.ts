@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Store } from '../src/store/store.js'
+import { CLOUD_POSTS_IN_FLIGHT } from '../src/webhooks/delivery-config.js'
 import { WebhookDispatcher, type WebhookDispatcherOptions } from '../src/webhooks/index.js'
 import { createTestDatabase, DIALECTS, type TestDatabase } from './helpers/databases.js'
-import { addNumber, captureLogger, eventIds, events, gate, Receiver, statusEvent } from './webhooks-harness.js'
+import { addCloudAccount, addCloudNumber, addNumber, captureLogger, eventIds, events, gate, Receiver, statusEvent } from './webhooks-harness.js'
 
 for (const dialect of DIALECTS) {
   describe(`webhook concurrency and isolation [${dialect}]`, () => {
@@ -59,6 +60,28 @@ for (const dialect of DIALECTS) {
         expect(new Set(r.requests.flatMap((q) => eventIds(q.json))).size).toBe(cap * 4)
       })
     }
+
+    it('a Cloud-hosted number, one event per POST, has 32 POSTs open to its endpoint whatever max_concurrent_requests says', async () => {
+      const r = await receiver()
+      const hold = gate()
+      r.respond = async () => {
+        await hold.wait
+        return 200
+      }
+      const account = await addCloudAccount(db.store)
+      await db.store.webhookSubscriptions.setApp(account.appId, { url: r.url('/app'), verifyToken: 'vt', fields: ['messages'] })
+      const id = await addCloudNumber(db.store, account, { url: null, max_concurrent_requests: 6 })
+      await db.store.callbacks.enqueueMany(id, events(40))
+      const d = dispatcher()
+      const first = d.runOnce()
+      await r.until(() => r.active === CLOUD_POSTS_IN_FLIGHT, `${CLOUD_POSTS_IN_FLIGHT} requests open`)
+      expect(await d.runOnce()).toBe(0)
+      expect(r.requests).toHaveLength(32)
+      hold.open()
+      expect(await first).toBe(32)
+      expect(await d.runOnce()).toBe(8)
+      expect(new Set(r.requests.flatMap((q) => eventIds(q.json))).size).toBe(40)
+    })
 
     it('a hanging endpoint of one number does not delay another number', async () => {
       const hanging = await receiver()

@@ -22,7 +22,16 @@ export interface NumberConfig extends NumberDeliveryConfig {
   sealedSigningSecret: Buffer | null
   /** The parsed target, or why the URL is refused. */
   target: WebhookTarget | WebhookUrlRefused | null
+  /** Most POSTs in flight to this number's endpoint, per dispatcher. */
+  maxConcurrent: number
 }
+
+/**
+ * POSTs in flight per Cloud-hosted number and dispatcher. The Cloud API has no setting for it
+ * and sends one event per POST: On-Prem's default of 6 would cap a receiver that answers in
+ * 5 ms at 1,200 callbacks/s; 32 keeps 2,000/s up to ~15 ms per answer.
+ */
+export const CLOUD_POSTS_IN_FLIGHT = 32
 
 /**
  * What the dispatcher needs to deliver a number's callbacks. An On-Prem number is delivered
@@ -58,5 +67,6 @@ export function deliveryConfig(row: NumberDeliveryConfig, store: Store, policy: 
     }
   }
   const shape = callbackShape({ id: row.id, waId: row.waId, wabaId: row.wabaId, platformType: row.platformType, format: parsed.webhooks.format })
-  return { ...row, parsed, route, shape, sealedSigningSecret: cloudHosted ? row.sealedAppSecret : null, target }
+  const maxConcurrent = cloudHosted ? CLOUD_POSTS_IN_FLIGHT : Number(parsed.webhooks.max_concurrent_requests) || 6
+  return { ...row, parsed, route, shape, sealedSigningSecret: cloudHosted ? row.sealedAppSecret : null, target, maxConcurrent }
 }

@@ -227,7 +227,7 @@ export class WebhookDispatcher {
         continue
       }
       const number = this.#state(config.id)
-      let slots = (Number(settings.webhooks.max_concurrent_requests) || 6) - number.inFlight
+      let slots = config.maxConcurrent - number.inFlight
       if (slots <= 0) continue
       const perPost = eventsPerPost(settings.webhooks)
       this.#dropExpiring(number)
@@ -349,7 +349,7 @@ export class WebhookDispatcher {
       target,
       headers: settings.webhooks.headers,
       ca: config.ca,
-      maxConcurrent: Number(settings.webhooks.max_concurrent_requests) || 6,
+      maxConcurrent: config.maxConcurrent,
       body,
       signature: signatureHeader(body, await this.#secret(config)),
       signal,
