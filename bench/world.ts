@@ -257,10 +257,21 @@ export class World {
     if (this.opts.db === 'sqlite') {
       return fs.readdirSync(this.dataDir).filter((f) => /^wabox\.db(-wal)?$/.test(f)).reduce((sum, f) => sum + fs.statSync(path.join(this.dataDir, f)).size, 0)
     }
-    const rows = this.opts.db === 'postgres'
-      ? await adminQuery('postgres', this.#databaseUrl, 'SELECT pg_database_size(current_database()) AS bytes')
-      : await adminQuery('mysql', this.#databaseUrl, 'SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = DATABASE()')
-    return Number((rows[0] as { bytes: unknown }).bytes)
+    if (this.opts.db === 'postgres') {
+      const rows = await adminQuery('postgres', this.#databaseUrl, 'SELECT pg_database_size(current_database()) AS bytes')
+      return Number((rows[0] as { bytes: unknown }).bytes)
+    }
+    // InnoDB's lengths in information_schema are its statistics, refreshed by ANALYZE TABLE
+    const connection = await mysql.createConnection({ uri: this.#databaseUrl })
+    try {
+      const [tables] = await connection.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()')
+      const names = (tables as { name: string }[]).map((t) => `\`${t.name}\``)
+      if (names.length) await connection.query(`ANALYZE TABLE ${names.join(', ')}`)
+      const [rows] = await connection.query('SELECT SUM(data_length + index_length) AS bytes FROM information_schema.tables WHERE table_schema = DATABASE()')
+      return Number((rows as { bytes: unknown }[])[0]!.bytes)
+    } finally {
+      await connection.end()
+    }
   }
 
   /** Stops the processes; the receiver and the database go with close(). */
