@@ -5,6 +5,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { CallbackEvent } from '../src/domain/events.js'
 import { messageId } from '../src/ids.js'
+import { MediaVolume } from '../src/media/volume.js'
 import { HubQueries } from '../src/store/hub-queries.js'
 import { sealContent } from '../src/store/region-content.js'
 import { isContentReference, openRegions, type RegionLocation, type Regions } from '../src/store/regions.js'
@@ -128,6 +129,22 @@ describeEachDatabase('data residency', (db, dialect) => {
     await expect(store.messages.insertOutbound([{ id: messageId(), phoneNumberId: br, to: '15551234567', type: 'text', content: { text: { body: 'x' } }, shard: 0 }]))
       .rejects.toThrow(/region BR, which is not configured here \(configured: DE\); add --region BR=LOCATION/)
     expect(await db().database.db.selectFrom('messages').select('id').where('phone_number_id', '=', br).execute()).toEqual([])
+  })
+
+  it("keeps a regional number's media files under its region's media root, and reads and deletes them there", async () => {
+    const de = await regionalNumber('7100005')
+    const home = (await addNumber(store, '7100006', '1', '7100006')).id
+    const volume = new MediaVolume({ root: path.join(db().dir, 'media'), key: randomBytes(32), store })
+    const bytes = Buffer.from('%PDF-1.4 regional document')
+    const regional = await volume.put(bytes, { phoneNumberId: de, mimeType: 'application/pdf' })
+    const local = await volume.put(bytes, { phoneNumberId: home, mimeType: 'application/pdf' })
+    const underRegion = filesUnder(path.join(dir, 'media')).map((f) => path.basename(f))
+    expect(underRegion).toContain(regional.id)
+    expect(underRegion).not.toContain(local.id)
+    expect(filesUnder(path.join(db().dir, 'media')).map((f) => path.basename(f))).not.toContain(regional.id)
+    expect(await volume.read(regional.id)).toEqual(bytes)
+    expect(await volume.delete(regional.id)).toBe(true)
+    expect(filesUnder(path.join(dir, 'media')).map((f) => path.basename(f))).not.toContain(regional.id)
   })
 
   it('retention purges region content past the cut-off and orphans of a crash, and keeps what waits for delivery and what is newer', async () => {

@@ -221,11 +221,15 @@ export class MediaVolume {
     const tmp = this.#staging.get(staged)
     if (!tmp) throw new Error(`Media ${staged.id} is not staged on this volume`)
     this.#staging.delete(staged)
-    const rel = path.join(staged.id.slice(0, 2), staged.id)
-    const final = path.join(this.root, rel)
+    let rel = path.join(staged.id.slice(0, 2), staged.id)
+    let final: string
     try {
+      // a regional number's media go to its region's media root, the row names the region
+      const region = await this.#store.ctx.regions?.of(this.#store.ctx.db, opts.phoneNumberId)
+      if (region) rel = `${REGION_FILE}${region.name}/${rel}`
+      final = this.#path(rel)
       await fs.promises.mkdir(path.dirname(final), { recursive: true, mode: 0o700 })
-      await fs.promises.rename(tmp, final)
+      await moveFile(tmp, final)
     } catch (err) {
       await fs.promises.rm(tmp, { force: true })
       throw err
@@ -255,7 +259,7 @@ export class MediaVolume {
   async open(id: string): Promise<{ media: MediaInfo; stream: Readable } | undefined> {
     const row = await this.#store.media.get(id)
     if (!row) return undefined
-    const file = path.join(this.root, row.file)
+    const file = this.#path(row.file)
     // open before returning, so a missing file is an error here and not mid-response
     const fh = await fs.promises.open(file, 'r')
     const source = fh.createReadStream()
@@ -284,7 +288,31 @@ export class MediaVolume {
     const row = await this.#store.media.get(id)
     if (!row) return false
     const deleted = await this.#store.media.delete(id)
-    await fs.promises.rm(path.join(this.root, row.file), { force: true })
+    await fs.promises.rm(this.#path(row.file), { force: true })
     return deleted
+  }
+
+  /** Where a row's file is: under the volume, or `@REGION/…` under that region's media root. */
+  #path(file: string): string {
+    if (!file.startsWith(REGION_FILE)) return path.join(this.root, file)
+    const slash = file.indexOf('/')
+    const name = file.slice(REGION_FILE.length, slash)
+    const region = this.#store.ctx.regions?.get(name)
+    if (!region) throw new Error(`media file ${file} is kept in region ${name}, which is not configured here; add --region ${name}=LOCATION`)
+    return path.join(region.mediaRoot, file.slice(slash + 1))
+  }
+}
+
+/** Prefix of a media row's file kept under a region's media root. */
+const REGION_FILE = '@'
+
+/** rename(), or copy and unlink where the region's media root is on another file system. */
+async function moveFile(from: string, to: string): Promise<void> {
+  try {
+    await fs.promises.rename(from, to)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err
+    await fs.promises.copyFile(from, to)
+    await fs.promises.rm(from, { force: true })
   }
 }
