@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { CallbackEvent } from '../domain/events.js'
 import type { CallbackRow } from './schema.js'
+import { insertCompiled } from './compiled-statements.js'
 import { sealContent, withResolved } from './region-content.js'
 import type { StoreContext } from './store.js'
 import { statementChunks } from './statement-chunks.js'
@@ -94,7 +95,7 @@ export class Callbacks {
     // a group commit can carry thousands of events: stay far below the bind-parameter limits
     for (const part of statementChunks(events, ROWS_PER_STATEMENT)) {
       const sealed = await sealContent(this.ctx, part.map((event) => ({ phoneNumberId, kind: 'callback' as const, value: event })))
-      await this.ctx.db.insertInto('callbacks').values(part.map((event, i) => ({
+      const rows = part.map((event, i) => ({
         phone_number_id: phoneNumberId,
         event_type: event.type,
         payload: sealed[i]!,
@@ -102,7 +103,8 @@ export class Callbacks {
         attempts: 0,
         next_attempt_at: now,
         created_at: now,
-      }))).execute()
+      }))
+      await insertCompiled(this.ctx.db, this.ctx.engine.name, 'enqueueCallbacks', rows, (r) => this.ctx.db.insertInto('callbacks').values([...r]))
     }
   }
 

@@ -1,4 +1,5 @@
 import { sql } from 'kysely'
+import { insertCompiled, runCompiled } from './compiled-statements.js'
 import { withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
 import type { StoreContext } from './store.js'
@@ -68,7 +69,7 @@ export class Outbox {
   /** Queued messages of the given shards after `afterSeq`, oldest first. */
   async claimQueued(phoneNumberId: string, shards: number[], afterSeq: number, limit: number): Promise<QueuedMessage[]> {
     if (shards.length === 0) return []
-    const rows = await this.ctx.db.selectFrom('messages as m')
+    const found = await runCompiled(this.ctx.db, this.ctx.engine.name, `claimQueued:${shards.length}`, () => this.ctx.db.selectFrom('messages as m')
       .leftJoin('outbound_envelopes as e', 'e.message_id', 'm.id')
       .select(['m.seq', 'm.id', 'm.phone_number_id', 'm.peer', 'm.type', 'm.content', 'm.shard', 'm.category', 'm.expires_at', 'm.created_at',
         'e.kind as env_kind', 'e.body as env_body', 'e.category as env_category', 'e.business_initiated as env_bi'])
@@ -78,9 +79,8 @@ export class Outbox {
       .where('m.seq', '>', afterSeq)
       .where('m.direction', '=', 'out')
       .orderBy('m.seq')
-      .limit(limit)
-      .execute()
-      .then((found) => withResolved(this.ctx, found, 'content'))
+      .limit(limit), [phoneNumberId, 'queued', ...shards, afterSeq, 'out', limit])
+    const rows = await withResolved(this.ctx, found.rows, 'content')
     return rows.map((r) => ({
       seq: r.seq,
       id: r.id,
@@ -106,15 +106,19 @@ export class Outbox {
   async saveEnvelopes(envelopes: NewEnvelope[]): Promise<void> {
     const now = this.ctx.clock.now()
     for (const part of chunks(envelopes)) {
-      await this.ctx.db.insertInto('outbound_envelopes').values(part.map((e) => ({
+      const rows = part.map((e) => ({
         message_id: e.messageId, phone_number_id: e.phoneNumberId, peer: e.peer, kind: e.kind, body: Buffer.from(e.body),
         category: e.category, business_initiated: e.businessInitiated ? 1 : 0, created_at: now,
-      }))).execute()
+      }))
+      await insertCompiled(this.ctx.db, this.ctx.engine.name, 'saveEnvelopes', rows, (r) => this.ctx.db.insertInto('outbound_envelopes').values([...r]))
     }
     const byCategory = new Map<string, string[]>()
     for (const e of envelopes) if (e.category) byCategory.set(e.category, [...(byCategory.get(e.category) ?? []), e.messageId])
     for (const [category, ids] of byCategory) {
-      for (const part of chunks(ids)) await this.ctx.db.updateTable('messages').set({ category }).where('id', 'in', part).execute()
+      for (const part of chunks(ids)) {
+        await runCompiled(this.ctx.db, this.ctx.engine.name, `setCategory:${part.length}`,
+          () => this.ctx.db.updateTable('messages').set({ category }).where('id', 'in', part), [category, ...part])
+      }
     }
   }
 
@@ -143,14 +147,18 @@ export class Outbox {
   /** History rows; a status already recorded keeps its first timestamp. */
   async recordStatuses(rows: { messageId: string; status: string; at: number; error?: string | null }[]): Promise<void> {
     for (const part of chunks(rows)) {
-      await this.ctx.engine.insertIgnore(this.ctx.db.insertInto('message_statuses')
-        .values(part.map((r) => ({ message_id: r.messageId, status: r.status, at: r.at, error: r.error ?? null }))), ['message_id', 'status']).execute()
+      const values = part.map((r) => ({ message_id: r.messageId, status: r.status, at: r.at, error: r.error ?? null }))
+      await insertCompiled(this.ctx.db, this.ctx.engine.name, 'recordStatuses', values,
+        (v) => this.ctx.engine.insertIgnore(this.ctx.db.insertInto('message_statuses').values([...v]), ['message_id', 'status']))
     }
   }
 
   /** The network holds a message once it acked it: its ciphertext is no longer needed. */
   async deleteEnvelopes(ids: string[]): Promise<void> {
-    for (const part of chunks(ids)) await this.ctx.db.deleteFrom('outbound_envelopes').where('message_id', 'in', part).execute()
+    for (const part of chunks(ids)) {
+      await runCompiled(this.ctx.db, this.ctx.engine.name, `deleteEnvelopes:${part.length}`,
+        () => this.ctx.db.deleteFrom('outbound_envelopes').where('message_id', 'in', part), part)
+    }
   }
 
   /** Links messages to their conversations, many conversations per statement. */
