@@ -67,11 +67,16 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect(none.json()).toMatchObject({ error: { details: expect.stringMatching(/no Origin/) } })
   })
 
-  it('lists the numbers with their health, webhook and backlog', async () => {
+  it('lists the numbers with their health, webhook, backlog and data-residency region', async () => {
+    const partner = await t.store.partners.create('BSP')
+    const client = await t.store.clients.create(partner.id, 'Shop')
+    const waba = await t.store.clients.createWaba(partner.id, client.id, 'German WABA', 'DE')
+    await t.store.numbers.setHosting(t.b.id, { wabaId: waba!.id })
     const res = await call('GET', '/hub/api/numbers')
     expect(res.statusCode).toBe(200)
     const numbers = (res.json() as { numbers: { id: string; health: string; backlog: { pending: number } }[] }).numbers
-    expect(numbers.find((n) => n.id === t.a.id)).toMatchObject({ health: 'connected', backlog: { pending: expect.any(Number) } })
+    expect(numbers.find((n) => n.id === t.a.id)).toMatchObject({ health: 'connected', backlog: { pending: expect.any(Number) }, region: null })
+    expect(numbers.find((n) => n.id === t.b.id)).toMatchObject({ region: 'DE' })
   })
 
   it('sends as the business and shows the message in the chat with its status', async () => {

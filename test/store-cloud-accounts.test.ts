@@ -22,7 +22,7 @@ describeEachDatabase('store cloud accounts', (ctx) => {
     expect(app.id).toMatch(/^[1-9][0-9]{14}$/)
     expect(app.secret).toMatch(/^[0-9a-f]{32}$/)
     const waba = await store.wabas.create({ name: 'Shop', appId: app.id })
-    expect(waba).toEqual({ id: expect.stringMatching(/^[1-9][0-9]{14}$/) as unknown, name: 'Shop', appId: app.id, createdAt: clock.now() })
+    expect(waba).toEqual({ id: expect.stringMatching(/^[1-9][0-9]{14}$/) as unknown, name: 'Shop', appId: app.id, dataLocalizationRegion: null, createdAt: clock.now() })
     expect(await store.wabas.get(waba.id)).toEqual(waba)
     expect(await store.apps.get(app.id)).toEqual({ id: app.id, name: 'Shop app', createdAt: clock.now() })
     expect(await store.apps.secret(app.id)).toBe(app.secret)

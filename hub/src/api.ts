@@ -83,6 +83,8 @@ export interface NumberInfo {
   webhookUrl: string | null
   /** Which setting decides it: phone or WABA override, app subscription, or the number's URL setting. */
   webhookLevel: 'phone' | 'waba' | 'app' | 'number_setting' | null
+  /** The data-residency region its content is kept in; null: the home store. */
+  region: string | null
   delivery: { attempts: number; succeeded: number }
   backlog: { pending: number; dead: number }
 }

@@ -17,6 +17,7 @@ export function NumbersPage({ numbers }: { numbers: NumberInfo[] }) {
           <tr>
             <th scope="col">Number</th>
             <th scope="col">Platform</th>
+            <th scope="col">Region</th>
             <th scope="col">Status</th>
             <th scope="col">Health</th>
             <th scope="col">Quality, tier</th>
@@ -32,6 +33,7 @@ export function NumbersPage({ numbers }: { numbers: NumberInfo[] }) {
               <tr key={n.id} data-number={n.waId}>
                 <th scope="row">{n.displayName}<br /><small>+{n.waId} · id {n.id}</small></th>
                 <td>{n.platform === 'CLOUD_API' ? 'Cloud API' : 'On-Premises'}</td>
+                <td data-region={n.region ?? ''}>{n.region ?? <em>home</em>}</td>
                 <td>{n.status}</td>
                 <td><span class={`badge ${healthy ? 'ok' : 'bad'}`} data-health={healthy ? 'healthy' : 'unhealthy'}>{healthy ? 'healthy' : n.health}</span></td>
                 <td>{n.quality}{n.tier ? `, ${n.tier}` : ''}</td>

@@ -7,6 +7,8 @@ export interface WabaInfo {
   name: string
   /** The app whose subscription and secret serve the WABA's webhooks; null when none. */
   appId: string | null
+  /** The data-residency region its numbers' content is kept in; null: the home store. */
+  dataLocalizationRegion: string | null
   createdAt: number
 }
 
@@ -27,7 +29,7 @@ export class Wabas {
     const createdAt = this.ctx.clock.now()
     const appId = input.appId ?? null
     await this.ctx.db.insertInto('wabas').values({ id, name: input.name, app_id: appId, webhook_override: null, created_at: createdAt }).execute()
-    return { id, name: input.name, appId, createdAt }
+    return { id, name: input.name, appId, dataLocalizationRegion: null, createdAt }
   }
 
   async get(id: string): Promise<WabaInfo | undefined> {
@@ -48,5 +50,5 @@ export class Wabas {
 }
 
 function toInfo(row: WabaRow): WabaInfo {
-  return { id: row.id, name: row.name, appId: row.app_id, createdAt: row.created_at }
+  return { id: row.id, name: row.name, appId: row.app_id, dataLocalizationRegion: row.data_localization_region, createdAt: row.created_at }
 }

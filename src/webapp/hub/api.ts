@@ -63,6 +63,7 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
       tier: messagingLimitTier,
       webhookUrl: target?.url ?? null,
       webhookLevel: target?.level ?? null,
+      region: n.waba_id ? (await store.wabas.get(n.waba_id))?.dataLocalizationRegion ?? null : null,
       delivery: await queries.deliveryStats(n.id, since),
       backlog: { pending: depth?.pending ?? 0, dead: depth?.dead ?? 0 },
     }
