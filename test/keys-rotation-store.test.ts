@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { expect, it } from 'vitest'
 import { messageId } from '../src/ids.js'
-import { countNotCurrent, endRotation, resealAll, resealUntilCurrent } from '../src/store/key-rotation.js'
+import { countNotCurrent, endRotation, resealAll, resealUntilCurrent, setSealingKey } from '../src/store/key-rotation.js'
 import { MasterKeyFiles } from '../src/store/master-key-files.js'
 import { keyIdOf, loadAtRestKeys, masterKeyFile, nextMasterKeyFile, Sealer } from '../src/store/sealer.js'
 import { emptySignalChanges } from '../src/store/signal-state.js'
@@ -65,7 +65,7 @@ describeEachDatabase('master-key rotation in the store', (ctx) => {
     }
   })
 
-  it('a running process adopts a staged key at its heartbeat, reports it, keeps opening the old one, and drops it once master.key is replaced', async () => {
+  it('a running process holds a staged key for reading, seals with it from the beat after the database names it, reports it, and drops the old key once master.key is replaced', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-keyring-'))
     try {
       const files = new MasterKeyFiles(dir)
@@ -82,10 +82,15 @@ describeEachDatabase('master-key rotation in the store', (ctx) => {
       const before = sealer.seal('before')
       const euBefore = eu.seal('eu before')
 
-      // rotate-master stages the next key: the next beat adopts it and says so
+      // rotate-master stages the next key: held for reading at once (even before this process
+      // beats again, a value another process sealed with it opens), sealing with the old one still
       const newKey = randomBytes(32)
       fs.writeFileSync(nextMasterKeyFile(dir), newKey.toString('hex') + '\n', { mode: 0o600 })
-      expect(sealer.keyId).toBe(keyIdOf(oldKey))
+      expect(sealer.open(new Sealer(newKey).seal('elsewhere')).toString()).toBe('elsewhere')
+      await beat()
+      expect(await reported()).toBe(keyIdOf(oldKey))
+      // the database names it: the next beat seals with it and says so
+      await setSealingKey(ctx().database, keyIdOf(newKey))
       await beat()
       expect(await reported()).toBe(keyIdOf(newKey))
       const during = sealer.seal('during')

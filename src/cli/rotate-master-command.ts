@@ -3,7 +3,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import type { Config } from '../config/config.js'
-import { endRotation, resealUntilCurrent, rotationKeyId, saveMediaKey } from '../store/key-rotation.js'
+import { endRotation, resealUntilCurrent, rotationKeyId, saveMediaKey, setSealingKey } from '../store/key-rotation.js'
 import type { NodeInfo } from '../store/nodes.js'
 import { keyIdOf, masterKeyFile, nextMasterKeyFile, readKeyFile } from '../store/sealer.js'
 import type { Store } from '../store/store.js'
@@ -53,9 +53,10 @@ async function rotateMaster(config: Config, flags: RotateFlags, output: KeysOutp
     const next = stageNextKey(config.dataDir, current, flags.newKeyFile)
     const nextId = keyIdOf(next)
     output.err(`rotating the master key ${keyIdOf(current)} to ${nextId}`)
-    // this process adopts it as the running ones do, through the key files
+    // from now on every process whose files hold the key seals with it, this one too
+    await setSealingKey(database, nextId)
     const sealer = store.ctx.sealer
-    sealer.refresh()
+    sealer.refresh(nextId)
     if (sealer.keyId !== nextId) throw new CliError(`${nextMasterKeyFile(config.dataDir)} could not be read back`)
     await waitForAdoption(store, nextId, flags, output)
     await saveMediaKey(database, sealer, mediaKey)

@@ -1,5 +1,7 @@
 import type { Expression, Kysely, SqlBool } from 'kysely'
 import type { Database } from './database.js'
+import type { DB } from './schema.js'
+import { isContentReference } from './regions.js'
 import type { Sealer } from './sealer.js'
 
 /** A column holding sealed values; `settings` is the phone number's JSON with `webhooks.sealed` (base64). */
@@ -14,6 +16,8 @@ interface SealedColumn {
 
 const MEDIA_KEY = 'media_volume_key'
 const PROGRESS = 'master_key_rotation'
+/** The id of the key every process seals with, once a rotation named one (plain, not sealed). */
+const SEALING_KEY = 'sealing_key_id'
 
 /** Every sealed value of the store (media files are sealed with the media volume key, itself sealed in meta). */
 const SEALED: SealedColumn[] = [
@@ -113,6 +117,22 @@ export async function resealUntilCurrent(database: Database, sealer: Sealer, bat
   return { ...total, left: await countNotCurrent(database, sealer) }
 }
 
+/**
+ * The key every process is to seal with: written when a rotation begins, after its key file was
+ * staged; each process reads it at its heartbeat (Nodes) and seals with it once its files hold it.
+ */
+export async function sealingKeyId(db: Kysely<DB>): Promise<string | undefined> {
+  const row = await (db as unknown as AnyDb).selectFrom('meta').select('value').where('name', '=', SEALING_KEY).executeTakeFirst()
+  return row ? Buffer.from(row.value as Buffer).toString('utf8') : undefined
+}
+
+export async function setSealingKey(database: Database, keyId: string): Promise<void> {
+  const db = database.db as unknown as AnyDb
+  const value = Buffer.from(keyId, 'utf8')
+  const updated = await db.updateTable('meta').set({ value }).where('name', '=', SEALING_KEY).executeTakeFirst()
+  if (Number(updated.numUpdatedRows) === 0) await database.engine.insertIgnore(db.insertInto('meta').values({ name: SEALING_KEY, value }), ['name']).execute()
+}
+
 /** The id of the key a rotation under way re-seals with (its progress row), if one is. */
 export async function rotationKeyId(database: Database): Promise<string | undefined> {
   return (await readProgress(database.db as unknown as AnyDb))?.keyId
@@ -156,6 +176,8 @@ function reseal(sealer: Sealer, col: SealedColumn, value: unknown): unknown {
   if (value === null || value === undefined) return undefined
   if (!col.settings) {
     const sealed = value as Buffer
+    // a regional number's content is in its region: the home row only references it
+    if (isContentReference(sealed)) return undefined
     return sealer.isCurrent(sealed) ? undefined : sealer.seal(sealer.open(sealed))
   }
   const settings = JSON.parse(value as string) as { webhooks?: { sealed?: string } }

@@ -1,5 +1,5 @@
 import fs from 'node:fs'
-import { keyringOf, masterKeyFile, nextMasterKeyFile, readKeyFile, type KeySource } from './sealer.js'
+import { masterKeyFile, nextMasterKeyFile, readKeyFile, type KeyFiles, type KeySource } from './sealer.js'
 
 /**
  * The key files of a data directory as a running sealer's key source: `master.key`, and
@@ -8,23 +8,21 @@ import { keyringOf, masterKeyFile, nextMasterKeyFile, readKeyFile, type KeySourc
  */
 export class MasterKeyFiles implements KeySource {
   readonly #dataDir: string
-  #seen: string
+  #seen: string | undefined
 
-  /** Create it before the keys are first loaded: a file staged in between is then seen as a change. */
   constructor(dataDir: string) {
     this.#dataDir = dataDir
-    this.#seen = this.#stamp()
   }
 
-  changed(): { primary: Buffer; older: Buffer[] } | undefined {
+  changed(): KeyFiles | undefined {
     const stamp = this.#stamp()
     if (stamp === this.#seen) return undefined
     const current = readKeyFile(masterKeyFile(this.#dataDir))
     // never make a new key here (loadAtRestKey does on first start): that would orphan the data
     if (!current) throw new Error(`${masterKeyFile(this.#dataDir)} is gone`)
-    const ring = keyringOf(current, readKeyFile(nextMasterKeyFile(this.#dataDir)))
+    const next = readKeyFile(nextMasterKeyFile(this.#dataDir))
     this.#seen = stamp
-    return ring
+    return { current, next }
   }
 
   #stamp(): string {

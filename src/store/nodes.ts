@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { sealingKeyId } from './key-rotation.js'
 import type { StoreContext } from './store.js'
 
 /** `all-in-one`: either thread of `wabox start` (its API and its engine), which share no shards with a cluster. */
@@ -29,11 +30,12 @@ export class Nodes {
   constructor(private readonly ctx: StoreContext) {}
 
   /**
-   * Each beat first adopts a master key staged or dropped since the last one (the sealer checks
-   * its key files), then reports the key this process seals with: a rotation waits on that.
+   * Each beat first brings the sealer in line with the key files (a key staged or dropped) and
+   * with the key the database names, then reports the key this process seals with: a rotation
+   * waits on that.
    */
   async heartbeat(node: { id: string; kind: NodeKind; rpcUrl?: string | null }): Promise<void> {
-    this.ctx.sealer.refresh()
+    this.ctx.sealer.refresh(await sealingKeyId(this.ctx.db))
     const now = this.ctx.clock.now()
     const fields = { kind: node.kind, rpc_url: node.rpcUrl ?? null, heartbeat_at: now, sealing_key_id: this.ctx.sealer.keyId }
     const updated = await this.ctx.db.updateTable('nodes').set(fields).where('id', '=', node.id).executeTakeFirst()

@@ -25,9 +25,15 @@ interface RingKey {
   key: KeyObject
 }
 
-/** Where a sealer's keys come from while it runs: the changed keys, or undefined when none changed. */
+/** The master key files: the current key, and a rotation's next key once staged. */
+export interface KeyFiles {
+  current: Buffer
+  next: Buffer | undefined
+}
+
+/** Where a sealer's keys come from while it runs: the files when they changed since the last call (always on the first), else undefined. */
 export interface KeySource {
-  changed(): { primary: Buffer; older: Buffer[] } | undefined
+  changed(): KeyFiles | undefined
 }
 
 /**
@@ -44,6 +50,9 @@ export class Sealer {
   #generation = 0
   readonly #source: KeySource | undefined
   #region: { parent: Sealer; name: string; generation: number } | undefined
+  #files: KeyFiles | undefined
+  /** The key the database says to seal with (key-rotation.ts), once told. */
+  #sealWith: string | undefined
 
   constructor(key: Buffer, older: readonly Buffer[] = [], source?: KeySource) {
     this.#source = source
@@ -71,14 +80,26 @@ export class Sealer {
     this.#set(primary, older)
   }
 
-  /** Adopts the source's keys if they changed (a staged or finished rotation); the ring is kept if they cannot be read. */
-  refresh(): void {
+  /**
+   * Re-reads the key files if they changed and seals with `sealWith` (the id the database
+   * names; omitted: as told last) when the files hold it, else with the current key. A staged
+   * key is held for reading before it seals, so every process opens values another sealed with
+   * it. A ring whose files cannot be read is kept.
+   */
+  refresh(sealWith?: string): void {
+    if (!this.#source) return
+    if (sealWith !== undefined) this.#sealWith = sealWith
     try {
-      const keys = this.#source?.changed()
-      if (keys) this.adopt(keys.primary, keys.older)
+      this.#files = this.#source.changed() ?? this.#files
     } catch {
-      // a damaged key file: keep sealing with the current key; the rotation names this node as not adopting
+      // a damaged key file: keep the ring; the rotation names this node as not adopting
     }
+    if (!this.#files) return
+    const { current, next } = this.#files
+    const keys = next && !next.equals(current) ? [current, next] : [current]
+    const sealing = keys.find((k) => keyIdOf(k) === this.#sealWith) ?? current
+    const ring = [sealing, ...keys.filter((k) => k !== sealing)]
+    if (ring.length !== this.#raw.length || ring.some((k, i) => !k.equals(this.#raw[i]!))) this.#set(ring[0]!, ring.slice(1))
   }
 
   /** Layout: version (2) | key id (4) | iv (12) | tag (16) | ciphertext. IVs are random, never reused. */
@@ -105,7 +126,13 @@ export class Sealer {
     if (buf[0] !== VERSION) throw new Error(`Unknown sealed-data version ${buf[0]}`)
     const id = buf.subarray(1, 1 + KEY_ID_BYTES).toString('hex')
     this.#sync()
-    const ring = this.#ring.find((k) => k.id === id)
+    let ring = this.#ring.find((k) => k.id === id)
+    if (!ring && this.#root().#source) {
+      // another process sealed with a key staged since this one's last beat: read the files now
+      this.#root().refresh()
+      this.#sync()
+      ring = this.#ring.find((k) => k.id === id)
+    }
     if (!ring) throw new Error(`sealed with key ${id}, which is not in the keyring`)
     return decrypt(ring.key, buf.subarray(1 + KEY_ID_BYTES))
   }
@@ -137,6 +164,10 @@ export class Sealer {
   }
 
   /** A region view re-derives its keys once its parent adopted new ones. */
+  #root(): Sealer {
+    return this.#region ? this.#region.parent.#root() : this
+  }
+
   #sync(): void {
     const region = this.#region
     if (!region) return
