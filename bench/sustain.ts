@@ -80,7 +80,8 @@ export async function sustain(world: World): Promise<SustainResult> {
     const rec = await measureWindow(world, { rate, durationS: opts.durationS, progress: true })
     for (const id of rec.accepted.keys()) ids.push(id)
     const t = performance.now()
-    const outstanding = await drain(world, rec.accepted.keys(), opts.drainTimeoutS)
+    // the step's own messages; inbound goes on through the search and is checked at its end
+    const outstanding = await drain(world, rec.accepted.keys(), opts.drainTimeoutS, false)
     const drainS = (performance.now() - t) / 1000
     const f = windowFigures(world, rec)
     const failed = failedConditions(rate, f)

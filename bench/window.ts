@@ -112,16 +112,16 @@ export async function measureWindow(world: World, o: WindowOptions): Promise<Win
 
 /**
  * Waits until every id of `ids` has reached its phone and has its delivered callback, and
- * every inbound message its webhook, or until nothing moved for `timeoutS`. Returns how many
- * are still outstanding.
+ * (with `inbound`, once the phones stopped sending) every inbound message its webhook, or
+ * until nothing moved for `timeoutS`. Returns how many are still outstanding.
  */
-export async function drain(world: World, ids: Iterable<string>, timeoutS: number): Promise<number> {
+export async function drain(world: World, ids: Iterable<string>, timeoutS: number, inbound = true): Promise<number> {
   const pending = new Set(ids)
   const outstanding = () => {
     const delivered = world.receiver.statuses.get('delivered')
     for (const id of pending) if (world.atPhone.has(id) && delivered?.has(id)) pending.delete(id)
     let n = pending.size
-    for (const id of world.inboundSent) if (!world.receiver.inbound.has(id)) n++
+    if (inbound) for (const id of world.inboundSent) if (!world.receiver.inbound.has(id)) n++
     return n
   }
   let lastOutstanding = -1
