@@ -58,7 +58,7 @@ Modes (default: one measured window):
   --new-users F           share of the messages that go to a phone with no Signal session (pre-key fetch and
                           session setup), 0..1 (default 0). Each such phone gets one message, so the run needs
                           F x rate x duration of them: pass --phones of at least that, plus some for the other
-                          messages when F < 1 (--new-users 1 at 1000 msg/s for 30 s: --phones 30000). Not with
+                          messages when F < 1 (--new-users 1 at 1000 msg/s for 10 s: --phones 10000). Not with
                           --sustain or --soak
   --inbound R             phones also send R messages/s to the business (default 0; --soak: 10 % of --rate)
   --format onprem|cloud   onprem (default): the On-Prem number, POST /v1/messages, On-Prem webhooks (up to 50
@@ -68,16 +68,17 @@ Modes (default: one measured window):
                           postgres: WABOX_BENCH_DATABASE_URL or postgres://postgres@127.0.0.1:5432/test;
                           mysql: WABOX_BENCH_MYSQL_URL or mysql://root@127.0.0.1:3306/test; a fresh database dropped after
   --concurrency C         keep-alive connections of the load generator = most requests in flight (default 64)
-  --webhook-batch B       webhooks.batch_size (default: the number's, 50 for On-Prem)
+  --webhook-batch B       webhooks.batch_size (default: the format's, 50 for On-Prem, 1 for Cloud)
   --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
   --webhook-latency-ms N  the webhook receiver answers each POST after N ms, on a timer (default 0)
   --sent-status           turn on the sent_status setting: a sent callback per message too (default off, as on On-Prem)
-  --floor-duration S      window of the floor run (default 10; 0 skips it)
+  --floor-duration S      window of the floor run, after a one-window run (default 10; 0 skips it)
   --world-nice N          nice value of the network and phones processes, 0..19 (default 10): they stand
                           for the rest of the world, so when the two cores are short wabox and the
                           load generator go first; 0 runs all four processes alike
-  --drain-timeout S       after the window, how long to wait for outstanding deliveries (default 60)
-  --json FILE             write the results as one JSON object
+  --drain-timeout S       after the window (each step of --sustain), how long to wait for outstanding deliveries
+                          without any progress (default 60)
+  --json FILE             write the results as one JSON object (its fields: docs/benchmarks.md)
   --coreapps N            the production shape instead of one process (needs --db postgres): N \`wabox coreapp\`,
                           one \`wabox webapp\` and one \`wabox webhooks\`; the number gets the next power of two of N shards
 `
