@@ -8,8 +8,9 @@ import { messageId } from '../src/ids.js'
 import { MediaVolume } from '../src/media/volume.js'
 import { HubQueries } from '../src/store/hub-queries.js'
 import { sealContent } from '../src/store/region-content.js'
-import { isContentReference, openRegions, type RegionLocation, type Regions } from '../src/store/regions.js'
+import { isContentReference, openRegions, RegionStore, type RegionLocation, type Regions } from '../src/store/regions.js'
 import { PURGED_CONTENT, RetentionRecords } from '../src/store/retention.js'
+import { Sealer } from '../src/store/sealer.js'
 import { Store } from '../src/store/store.js'
 import { createServerDatabase, describeEachDatabase, type ServerDatabase } from './helpers/databases.js'
 import { addNumber } from './helpers/webapp.js'
@@ -178,5 +179,30 @@ describeEachDatabase('data residency', (db, dialect) => {
     expect(store.messages.content(await store.messages.get(queued) as never)).toEqual(text('still queued'))
     const pending = await store.callbacks.list(de, 'pending')
     expect(pending.items.map((c) => c.event)).toMatchObject([{ message: { text: { body: 'pending callback' } } }])
+  })
+
+  it('resealStale re-seals region content under the rotated ring\'s new region key, so it stays readable once the old key is gone', async () => {
+    const [master, next] = [randomBytes(32), randomBytes(32)]
+    const own = dialect === 'sqlite' ? undefined : await createServerDatabase(dialect, 'region-rotation')
+    const rotationDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-region-rotation-'))
+    const location = { name: 'DE', url: own?.url, sqlitePath: own ? undefined : path.join(rotationDir, 'region.db'), mediaRoot: rotationDir }
+    const opened = await openRegions([location], new Sealer(master), db().clock)
+    try {
+      const region = opened.get('DE')!
+      const values = Array.from({ length: 5 }, (_, i) => ({ key: `m${i}`, phoneNumberId: '7100007', kind: 'content' as const, value: region.sealer.sealJson({ text: { body: `rotated ${i}` } }) }))
+      await region.put(values)
+      // during the rotation the ring seals with the next key and opens with both
+      const during = new RegionStore('DE', region.database, new Sealer(next, [master]).forRegion('DE'), region.mediaRoot, db().clock)
+      expect(await during.resealStale(2)).toBe(5)
+      expect(await during.resealStale(2)).toBe(0)
+      const after = new Sealer(next).forRegion('DE')
+      const stored = await region.get(values.map((v) => v.key))
+      expect([...stored.values()].map((v) => after.openJson(v))).toEqual(values.map((_, i) => ({ text: { body: `rotated ${i}` } })))
+      for (const v of stored.values()) expect(() => region.sealer.open(v)).toThrow()
+    } finally {
+      await opened.close()
+      await own?.drop()
+      fs.rmSync(rotationDir, { recursive: true, force: true })
+    }
   })
 })

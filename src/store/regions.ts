@@ -125,6 +125,27 @@ export class RegionStore {
     return rows.map((r) => ({ key: r.key, phoneNumberId: r.phone_number_id, kind: r.kind as RegionContentKind, value: Buffer.from(r.value) }))
   }
 
+  /**
+   * Re-seals the values not sealed with the region's current key, `batch` rows per pass; a
+   * master-key rotation runs it for each region before the old key is dropped (the region's
+   * key derives from the master key). A value changed meanwhile is left to the next run.
+   */
+  async resealStale(batch: number): Promise<number> {
+    let resealed = 0
+    let after = ''
+    for (;;) {
+      const rows = await this.#db.selectFrom('region_content').select(['key', 'value']).where('key', '>', after).orderBy('key').limit(batch).execute()
+      for (const r of rows) {
+        if (this.sealer.isCurrent(r.value)) continue
+        await this.#db.updateTable('region_content').set({ value: this.sealer.seal(this.sealer.open(r.value)) })
+          .where('key', '=', r.key).where('value', '=', r.value).execute()
+        resealed++
+      }
+      if (rows.length < batch) return resealed
+      after = rows[rows.length - 1]!.key
+    }
+  }
+
   async count(phoneNumberId?: string): Promise<number> {
     let q = this.#db.selectFrom('region_content').select((eb) => eb.fn.countAll<number>().as('n'))
     if (phoneNumberId !== undefined) q = q.where('phone_number_id', '=', phoneNumberId)
