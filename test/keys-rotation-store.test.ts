@@ -6,6 +6,7 @@ import { expect, it } from 'vitest'
 import { messageId } from '../src/ids.js'
 import { countNotCurrent, endRotation, resealAll, resealUntilCurrent, setSealingKey } from '../src/store/key-rotation.js'
 import { MasterKeyFiles } from '../src/store/master-key-files.js'
+import { openRegions } from '../src/store/regions.js'
 import { keyIdOf, loadAtRestKeys, masterKeyFile, nextMasterKeyFile, Sealer } from '../src/store/sealer.js'
 import { emptySignalChanges } from '../src/store/signal-state.js'
 import { Store } from '../src/store/store.js'
@@ -137,5 +138,33 @@ describeEachDatabase('master-key rotation with a late writer', (ctx) => {
     const report = await resealUntilCurrent(ctx().database, ring, 2)
     expect(report).toMatchObject({ resealed: 1, left: 0 })
     expect(await countNotCurrent(ctx().database, ring)).toBe(0)
+  })
+})
+
+// a region database of its own (SQLite in a directory, whatever the home engine)
+describeEachDatabase('master-key rotation of region content', (ctx) => {
+  it('re-seals the content of every region database with the region key of the new master key', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-rotate-region-'))
+    const oldKey = randomBytes(32)
+    const newKey = randomBytes(32)
+    const sealer = new Sealer(oldKey)
+    const regions = await openRegions([{ name: 'DE', url: undefined, sqlitePath: path.join(dir, 'region.db'), mediaRoot: path.join(dir, 'media') }], sealer, ctx().clock)
+    try {
+      const de = regions.get('DE')!
+      const rows = Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, phoneNumberId: 'p1', kind: 'content' as const, value: de.sealer.sealJson({ body: `regional ${i}` }) }))
+      await de.put(rows)
+      // the process adopts the new key: its region sealer follows
+      sealer.adopt(newKey, [oldKey])
+      const report = await resealUntilCurrent(ctx().database, sealer, 2, { regions })
+      expect(report.left).toBe(0)
+      expect(report.resealed).toBeGreaterThanOrEqual(5)
+      const stored = await de.get(rows.map((r) => r.key))
+      const only = new Sealer(newKey).forRegion('DE')
+      expect(rows.map((r) => only.openJson<{ body: string }>(stored.get(r.key)!).body)).toEqual(rows.map((_, i) => `regional ${i}`))
+      expect(() => new Sealer(oldKey).forRegion('DE').open(stored.get('k0')!)).toThrow()
+    } finally {
+      await regions.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -60,14 +60,17 @@ async function rotateMaster(config: Config, flags: RotateFlags, output: KeysOutp
     if (sealer.keyId !== nextId) throw new CliError(`${nextMasterKeyFile(config.dataDir)} could not be read back`)
     await waitForAdoption(store, nextId, flags, output)
     await saveMediaKey(database, sealer, mediaKey)
-    const report = await resealUntilCurrent(database, sealer, flags.batchSize, async (r) => {
-      output.err(`re-sealed ${r.resealed} values in ${r.batches} batches`)
-      if (PAUSE_AFTER > 0 && r.batches >= PAUSE_AFTER) {
-        output.err('paused')
-        await new Promise(() => setInterval(() => undefined, 60_000))
-      }
+    const report = await resealUntilCurrent(database, sealer, flags.batchSize, {
+      regions: store.ctx.regions,
+      afterBatch: async (r) => {
+        output.err(`re-sealed ${r.resealed} values in ${r.batches} batches`)
+        if (PAUSE_AFTER > 0 && r.batches >= PAUSE_AFTER) {
+          output.err('paused')
+          await new Promise(() => setInterval(() => undefined, 60_000))
+        }
+      },
     })
-    if (report.left > 0) throw new CliError(`${report.left} values are still sealed with the old key after several passes: a process that is not in the node registry (or beats less often than --live-window) still seals with it; find it, then run rotate-master again`)
+    if (report.left > 0) throw new CliError(`${report.left} values were still sealed with the old key in the last of several passes: a process that is not in the node registry (or beats less often than --live-window) still seals with it; find it, then run rotate-master again`)
     // nothing uses the old key any more: drop it (running processes see the rename at their next beat)
     fs.renameSync(nextMasterKeyFile(config.dataDir), masterKeyFile(config.dataDir))
     await endRotation(database)

@@ -1,5 +1,6 @@
 import type { Expression, Kysely, SqlBool } from 'kysely'
 import type { Database } from './database.js'
+import type { Regions } from './regions.js'
 import type { DB } from './schema.js'
 import { isContentReference } from './regions.js'
 import type { Sealer } from './sealer.js'
@@ -39,6 +40,9 @@ const SEALED: SealedColumn[] = [
   { table: 'callbacks', key: ['seq'], column: 'payload' },
 ]
 
+/** Content of the numbers localised in a region, in that region's database, under the region's data key. */
+const REGION_CONTENT: SealedColumn = { table: 'region_content', key: ['key'], column: 'value' }
+
 /** Where a rotation stands: persisted with each batch, so a killed rotation resumes there. */
 interface Progress {
   keyId: string
@@ -74,14 +78,7 @@ export async function resealAll(database: Database, sealer: Sealer, batch: numbe
       : { keyId: progress.keyId, column: progress.column, after: col.key.map((k) => last[k]) }
     report.resealed += await database.db.transaction().execute(async (trx) => {
       const tx = trx as unknown as AnyDb
-      let n = 0
-      for (const row of rows) {
-        const value = reseal(sealer, col, row[col.column])
-        if (value === undefined) continue
-        await col.key.reduce((q, k) => q.where(k, '=', row[k]), tx.updateTable(col.table).set({ [col.column]: value }))
-          .where(col.column, '=', row[col.column]).execute()
-        n++
-      }
+      const n = await resealRows(tx, sealer, col, rows)
       await writeProgress(database, tx, next)
       return n
     })
@@ -93,28 +90,57 @@ export async function resealAll(database: Database, sealer: Sealer, batch: numbe
 }
 
 /**
- * `resealAll`, then full passes until one finds nothing left to re-seal: a value a process
- * sealed with the old key just before it adopted the new one may commit after the first pass
- * went by its row. `left` is what is still under another key after `maxPasses` such passes.
+ * Re-seals each region database's content with the region's ring, `batch` rows per transaction.
+ * No progress is kept there: a resumed pass reads again and skips what is current.
  */
-export async function resealUntilCurrent(database: Database, sealer: Sealer, batch: number, afterBatch?: (report: RotationReport) => Promise<void>, maxPasses = 5): Promise<RotationReport & { left: number }> {
+export async function resealRegions(regions: Regions | undefined, batch: number, afterBatch?: (report: RotationReport) => Promise<void>): Promise<RotationReport> {
+  const report = { resealed: 0, batches: 0 }
+  for (const name of regions?.names ?? []) {
+    const region = regions!.get(name)!
+    const db = region.database.db as unknown as AnyDb
+    for (let after: unknown[] | null = null; ;) {
+      const rows = await selectBatch(db, REGION_CONTENT, after, batch)
+      report.resealed += await db.transaction().execute((tx) => resealRows(tx, region.sealer, REGION_CONTENT, rows))
+      report.batches++
+      await afterBatch?.(report)
+      if (rows.length < batch) break
+      after = [rows[rows.length - 1]!.key]
+    }
+  }
+  return report
+}
+
+export interface ResealOptions {
+  afterBatch?: (report: RotationReport) => Promise<void>
+  /** The region databases, whose content is sealed under the region keys of the same ring. */
+  regions?: Regions | undefined
+  maxPasses?: number
+}
+
+/**
+ * `resealAll` and `resealRegions`, then full passes until one finds nothing left to re-seal: a
+ * value a process sealed with the old key just before it adopted the new one may commit after
+ * the first pass went by its row. `left`: what the last pass still found (0: done).
+ */
+export async function resealUntilCurrent(database: Database, sealer: Sealer, batch: number, opts: ResealOptions = {}): Promise<RotationReport & { left: number }> {
   const total = { resealed: 0, batches: 0 }
-  const pass = async () => {
+  // each call's report counts from zero: the caller sees the running total
+  const counted = () => {
     const before = { ...total }
-    const report = await resealAll(database, sealer, batch, (r) => {
+    return async (r: RotationReport) => {
       total.resealed = before.resealed + r.resealed
       total.batches = before.batches + r.batches
-      return afterBatch?.(total) ?? Promise.resolve()
-    })
-    return report.resealed
+      await opts.afterBatch?.(total)
+    }
   }
-  await pass()
-  for (let n = 0; n < maxPasses; n++) {
-    const db = database.db as unknown as AnyDb
-    await writeProgress(database, db, { keyId: sealer.keyId, column: 0, after: null })
-    if ((await pass()) === 0) return { ...total, left: 0 }
+  const pass = async () => (await resealAll(database, sealer, batch, counted())).resealed + (await resealRegions(opts.regions, batch, counted())).resealed
+  // the first pass may have resumed half-way: at least one full pass follows it
+  let left = await pass()
+  for (let n = 0; n < (opts.maxPasses ?? 5) && (n === 0 || left > 0); n++) {
+    await writeProgress(database, database.db as unknown as AnyDb, { keyId: sealer.keyId, column: 0, after: null })
+    left = await pass()
   }
-  return { ...total, left: await countNotCurrent(database, sealer) }
+  return { ...total, left }
 }
 
 /**
@@ -169,6 +195,19 @@ export async function storedMediaKey(database: Database, sealer: Sealer): Promis
 export async function saveMediaKey(database: Database, sealer: Sealer, key: Buffer): Promise<void> {
   const db = database.db as unknown as AnyDb
   await database.engine.insertIgnore(db.insertInto('meta').values({ name: MEDIA_KEY, value: sealer.seal(key) }), ['name']).execute()
+}
+
+/** Writes the re-sealed values of `rows`, each only if the row still holds what was read (a process may have written it meanwhile, with the new key). */
+async function resealRows(tx: AnyDb, sealer: Sealer, col: SealedColumn, rows: Row[]): Promise<number> {
+  let n = 0
+  for (const row of rows) {
+    const value = reseal(sealer, col, row[col.column])
+    if (value === undefined) continue
+    await col.key.reduce((q, k) => q.where(k, '=', row[k]), tx.updateTable(col.table).set({ [col.column]: value }))
+      .where(col.column, '=', row[col.column]).execute()
+    n++
+  }
+  return n
 }
 
 /** The new value of a sealed cell, or undefined when it is empty or already sealed with the primary key. */
