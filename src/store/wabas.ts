@@ -42,6 +42,21 @@ export class Wabas {
     return rows.map(toInfo)
   }
 
+  /** Sets the WABA's data-residency region only while it has none; false when it had one (or is unknown). */
+  async claimRegion(wabaId: string, region: string): Promise<boolean> {
+    const result = await this.ctx.db.updateTable('wabas').set({ data_localization_region: region })
+      .where('id', '=', wabaId).where('data_localization_region', 'is', null).executeTakeFirst()
+    return Number(result.numUpdatedRows) > 0
+  }
+
+  /** Whether any number of the WABA has a message or a callback stored (content a region change would have to move). */
+  async hasContent(wabaId: string): Promise<boolean> {
+    const numbers = this.ctx.db.selectFrom('phone_numbers').select('id').where('waba_id', '=', wabaId)
+    const message = await this.ctx.db.selectFrom('messages').select('id').where('phone_number_id', 'in', numbers).limit(1).executeTakeFirst()
+    const callback = message ?? await this.ctx.db.selectFrom('callbacks').select('seq').where('phone_number_id', 'in', numbers).limit(1).executeTakeFirst()
+    return callback !== undefined
+  }
+
   /** Subscribes `appId` to the WABA (its webhooks are then the app's), or with null none. False for an unknown WABA. */
   async setApp(wabaId: string, appId: string | null): Promise<boolean> {
     const result = await this.ctx.db.updateTable('wabas').set({ app_id: appId }).where('id', '=', wabaId).executeTakeFirst()

@@ -4,6 +4,7 @@ import { isObject } from '../../domain/message/fields.js'
 import { CloudCode, WaboxError } from '../../errors/index.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
 import type { WebContext } from '../context.js'
+import { applyRegisterRegion, checkRegisterRegion } from '../services/number-region.js'
 import { deregisterNumber, registerNumber, requestCode, setTwoStepPin, verifyCode } from '../services/registration.js'
 import { numberInReach, requireCloudHosted } from './auth.js'
 import type { GraphObjectKind } from './objects.js'
@@ -82,7 +83,7 @@ export function registrationRoutes(app: FastifyInstance, ctx: WebContext): void 
     messaging_product: Type.Literal('whatsapp'),
     pin: Type.String({ pattern: '^\\d{6}$' }),
     backup: Type.Optional(Type.Object({ data: Type.String(), password: Type.String() })),
-    data_localization_region: Type.Optional(Type.String({ description: 'accepted; wabox stores data where it runs' })),
+    data_localization_region: Type.Optional(Type.String({ description: "ISO 3166 alpha-2 code of a region the deployment configures: the number's WABA keeps its content there (set once, before it has any)" })),
   }), async (request) => {
     const params = paramsOf(request, ['messaging_product', 'pin', 'backup', 'data_localization_region'])
     product(params)
@@ -91,7 +92,9 @@ export function registrationRoutes(app: FastifyInstance, ctx: WebContext): void 
     const region = params.data_localization_region
     if (region !== undefined && (typeof region !== 'string' || !/^[A-Z]{2}$/.test(region))) throw badParam('data_localization_region', 'an ISO 3166 alpha-2 country code such as "DE"')
     const number = await managed(ctx, request, 'register', true)
+    const residency = region === undefined ? undefined : await checkRegisterRegion(ctx.store, number, region)
     await registerNumber(ctx, number, backup ? { pin, backup } : { pin }, request.log)
+    if (residency) await applyRegisterRegion(ctx.store, residency)
     return success
   })
 
