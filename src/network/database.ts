@@ -1,10 +1,12 @@
 import path from 'node:path'
-import { Kysely, Migrator, SqliteDialect } from 'kysely'
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely'
 import { openSqlite } from '../sqlite.js'
 import { networkMigrations } from './migrations.js'
 import type { NetworkDatabase } from './schema.js'
 
 export type NetworkDb = Kysely<NetworkDatabase>
+/** The same connection without the query builder: statements of a hot path, prepared once (cached by their text). */
+export type RawSqlite = Pick<SqliteDatabase, 'prepare'>
 
 /**
  * Opens (and migrates) `network.sqlite` in the data directory.
@@ -14,7 +16,7 @@ export type NetworkDb = Kysely<NetworkDatabase>
  * CoreApp never resends them). The group commit in write-batcher.ts pays one fsync per batch.
  * Without it a killed process still loses nothing; load tests use that.
  */
-export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boolean } = {}): Promise<{ db: NetworkDb; close(): Promise<void> }> {
+export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boolean } = {}): Promise<{ db: NetworkDb; raw: RawSqlite; close(): Promise<void> }> {
   // openSqlite creates it (and its -wal and -shm) owner-only
   const file = path.join(dataDir, 'network.sqlite')
   const database = openSqlite(file, { synchronous: opts.fsync === false ? 'NORMAL' : 'FULL' })
@@ -34,6 +36,6 @@ export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boole
     await close()
     throw new Error(`network database migration ${failed?.migrationName ?? ''} failed: ${String(error)}`)
   }
-  return { db, close }
+  return { db, raw: database, close }
 }
 

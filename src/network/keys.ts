@@ -1,10 +1,24 @@
+import type { Selectable } from 'kysely'
 import type { KeysUpload, PreKeyBundleWire } from '../wire/frames.js'
-import type { NetworkDb } from './database.js'
+import type { NetworkDb, RawSqlite } from './database.js'
+import type { IdentityKeysTable } from './schema.js'
 import { WireFailure } from './wire-failure.js'
 import type { Trx, WriteBatcher } from './write-batcher.js'
 
 /** Every account is one device: the bundle's deviceId is always 1. */
 const DEVICE_ID = 1
+
+type IdentityRow = Selectable<IdentityKeysTable>
+
+/** `keys.get`: the identity, the lowest one-time EC and Kyber keys (taken), and the EC keys left. */
+const TAKE = {
+  identity: 'SELECT * FROM identity_keys WHERE wa_id = ?',
+  preKey: `DELETE FROM one_time_pre_keys WHERE wa_id = ? AND key_id = (SELECT min(key_id) FROM one_time_pre_keys WHERE wa_id = ?)
+    RETURNING key_id, public_key`,
+  kyber: `DELETE FROM kyber_pre_keys WHERE wa_id = ? AND key_id = (SELECT min(key_id) FROM kyber_pre_keys WHERE wa_id = ?)
+    RETURNING key_id, public_key, signature`,
+  left: 'SELECT count(*) AS n FROM one_time_pre_keys WHERE wa_id = ?',
+}
 
 /**
  * The public pre-key directory: identity key, signed pre-key, one-time EC pre-keys and
@@ -12,10 +26,13 @@ const DEVICE_ID = 1
  */
 export class KeyDirectory {
   readonly #db: NetworkDb
+  readonly #raw: RawSqlite
   readonly #batcher: WriteBatcher
 
-  constructor(db: NetworkDb, batcher: WriteBatcher) {
+  /** `raw` is `db`'s connection: its statements run in the batcher's transaction. */
+  constructor(db: NetworkDb, raw: RawSqlite, batcher: WriteBatcher) {
     this.#db = db
+    this.#raw = raw
     this.#batcher = batcher
   }
 
@@ -62,21 +79,13 @@ export class KeyDirectory {
 
   /** Hands out a bundle, consuming one one-time EC pre-key and one one-time Kyber key when there are any. */
   take(waId: string): Promise<{ bundle: PreKeyBundleWire; preKeysLeft: number }> {
-    return this.#batcher.run(async (trx) => {
-      const identity = await trx.selectFrom('identity_keys').selectAll().where('wa_id', '=', waId).executeTakeFirst()
+    // A new user's first message costs one of these: raw statements, not four queries built each time.
+    return this.#batcher.run(async () => {
+      const identity = this.#raw.prepare(TAKE.identity).all([waId])[0] as IdentityRow | undefined
       if (!identity) throw new WireFailure('not_found', `${waId} has not uploaded keys`)
-      const preKey = await trx
-        .deleteFrom('one_time_pre_keys')
-        .where('wa_id', '=', waId)
-        .where('key_id', '=', (eb) => eb.selectFrom('one_time_pre_keys').select((e) => e.fn.min('key_id').as('k')).where('wa_id', '=', waId))
-        .returning(['key_id', 'public_key'])
-        .executeTakeFirst()
-      const kyber = await trx
-        .deleteFrom('kyber_pre_keys')
-        .where('wa_id', '=', waId)
-        .where('key_id', '=', (eb) => eb.selectFrom('kyber_pre_keys').select((e) => e.fn.min('key_id').as('k')).where('wa_id', '=', waId))
-        .returning(['key_id', 'public_key', 'signature'])
-        .executeTakeFirst()
+      const preKey = this.#raw.prepare(TAKE.preKey).all([waId, waId])[0] as { key_id: number; public_key: Uint8Array } | undefined
+      const kyber = this.#raw.prepare(TAKE.kyber).all([waId, waId])[0] as { key_id: number; public_key: Uint8Array; signature: Uint8Array } | undefined
+      const { n } = this.#raw.prepare(TAKE.left).all([waId])[0] as { n: number }
       const bundle: PreKeyBundleWire = {
         registrationId: identity.registration_id,
         deviceId: DEVICE_ID,
@@ -87,7 +96,7 @@ export class KeyDirectory {
           ? { id: kyber.key_id, publicKey: kyber.public_key, signature: kyber.signature }
           : { id: identity.kyber_pre_key_id, publicKey: identity.kyber_pre_key, signature: identity.kyber_pre_key_signature },
       }
-      return { bundle, preKeysLeft: await countPreKeys(trx, waId) }
+      return { bundle, preKeysLeft: n }
     })
   }
 

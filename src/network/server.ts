@@ -55,11 +55,11 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const limits = resolveLimits(profile, opts.limits)
   privateDir(opts.dataDir)
 
-  const { db, close: closeDb } = await openNetworkDatabase(opts.dataDir, { fsync: opts.fsync ?? true })
+  const { db, raw, close: closeDb } = await openNetworkDatabase(opts.dataDir, { fsync: opts.fsync ?? true })
   const batcher = new WriteBatcher(db, logger)
   const vname = VnameIssuer.load(opts.dataDir, clock)
   const router = new Router()
-  const keys = new KeyDirectory(db, batcher)
+  const keys = new KeyDirectory(db, raw, batcher)
   const accounts = await Accounts.load({
     db,
     batcher,
