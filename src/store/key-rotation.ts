@@ -40,9 +40,6 @@ const SEALED: SealedColumn[] = [
   { table: 'callbacks', key: ['seq'], column: 'payload' },
 ]
 
-/** Content of the numbers localised in a region, in that region's database, under the region's data key. */
-const REGION_CONTENT: SealedColumn = { table: 'region_content', key: ['key'], column: 'value' }
-
 /** Where a rotation stands: persisted with each batch, so a killed rotation resumes there. */
 interface Progress {
   keyId: string
@@ -89,23 +86,13 @@ export async function resealAll(database: Database, sealer: Sealer, batch: numbe
   return report
 }
 
-/**
- * Re-seals each region database's content with the region's ring, `batch` rows per transaction.
- * No progress is kept there: a resumed pass reads again and skips what is current.
- */
+/** Re-seals each region database's content with the region's ring (RegionStore.resealStale), reporting once per region. */
 export async function resealRegions(regions: Regions | undefined, batch: number, afterBatch?: (report: RotationReport) => Promise<void>): Promise<RotationReport> {
   const report = { resealed: 0, batches: 0 }
   for (const name of regions?.names ?? []) {
-    const region = regions!.get(name)!
-    const db = region.database.db as unknown as AnyDb
-    for (let after: unknown[] | null = null; ;) {
-      const rows = await selectBatch(db, REGION_CONTENT, after, batch)
-      report.resealed += await db.transaction().execute((tx) => resealRows(tx, region.sealer, REGION_CONTENT, rows))
-      report.batches++
-      await afterBatch?.(report)
-      if (rows.length < batch) break
-      after = [rows[rows.length - 1]!.key]
-    }
+    report.resealed += await regions!.get(name)!.resealStale(batch)
+    report.batches++
+    await afterBatch?.(report)
   }
   return report
 }
