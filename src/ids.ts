@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { systemClock, type Clock } from './clock.js'
 
 const POOL_BYTES = 8192
 let pool = Buffer.alloc(0)
@@ -21,13 +22,20 @@ export function pooledRandomBytes(n: number): Buffer {
 }
 
 /**
- * Message ids look like Meta's: `wamid.` + base64url of 16 random bytes, with a per-process
- * prefix so two processes never collide even if their random sources were identical.
+ * Message ids look like Meta's: `wamid.` + base64url of 16 bytes: a per-process prefix (two
+ * processes never collide even if their random sources were identical), the time in ms and 7
+ * random bytes. Ids made close in time share a prefix, so the indexes keyed by message id
+ * (messages, status history, envelopes) take a commit's new keys on a few pages, not one
+ * random page per key. The time only orders keys; `clock` is the system's unless a caller has one.
  */
 const processTag = randomBytes(4)
 
-export function messageId(): string {
-  return 'wamid.' + Buffer.concat([processTag, pooledRandomBytes(12)]).toString('base64url')
+export function messageId(clock: Clock = systemClock): string {
+  const id = Buffer.allocUnsafe(16)
+  processTag.copy(id, 0)
+  id.writeUIntBE(clock.now() % 2 ** 40, 4, 5)
+  pooledRandomBytes(7).copy(id, 9)
+  return 'wamid.' + id.toString('base64url')
 }
 
 /** Media ids are UUIDs, as in the On-Premises API. */
