@@ -140,10 +140,7 @@ export async function sealingKeyId(db: Kysely<DB>): Promise<string | undefined> 
 }
 
 export async function setSealingKey(database: Database, keyId: string): Promise<void> {
-  const db = database.db as unknown as AnyDb
-  const value = Buffer.from(keyId, 'utf8')
-  const updated = await db.updateTable('meta').set({ value }).where('name', '=', SEALING_KEY).executeTakeFirst()
-  if (Number(updated.numUpdatedRows) === 0) await database.engine.insertIgnore(db.insertInto('meta').values({ name: SEALING_KEY, value }), ['name']).execute()
+  await writeMeta(database, database.db as unknown as AnyDb, SEALING_KEY, Buffer.from(keyId, 'utf8'))
 }
 
 /** The id of the key a rotation under way re-seals with (its progress row), if one is. */
@@ -227,7 +224,11 @@ async function readProgress(db: AnyDb): Promise<Progress | undefined> {
 }
 
 async function writeProgress(database: Database, tx: AnyDb, progress: Progress): Promise<void> {
-  const value = Buffer.from(JSON.stringify(progress), 'utf8')
-  const updated = await tx.updateTable('meta').set({ value }).where('name', '=', PROGRESS).executeTakeFirst()
-  if (Number(updated.numUpdatedRows) === 0) await database.engine.insertIgnore(tx.insertInto('meta').values({ name: PROGRESS, value }), ['name']).execute()
+  await writeMeta(database, tx, PROGRESS, Buffer.from(JSON.stringify(progress), 'utf8'))
+}
+
+/** Update, then insert: every engine runs it. */
+async function writeMeta(database: Database, db: AnyDb, name: string, value: Buffer): Promise<void> {
+  const updated = await db.updateTable('meta').set({ value }).where('name', '=', name).executeTakeFirst()
+  if (Number(updated.numUpdatedRows) === 0) await database.engine.insertIgnore(db.insertInto('meta').values({ name, value }), ['name']).execute()
 }
