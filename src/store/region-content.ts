@@ -57,17 +57,23 @@ export async function resolveContent<T extends Uint8Array | null>(ctx: StoreCont
     const ref = parseContentReference(v!)
     wanted.set(ref.region, [...(wanted.get(ref.region) ?? []), ref.key])
   }
-  const found = new Map<string, Map<string, Buffer>>()
+  // by key: keys are unique across regions, and a region change moves them as they are
+  const found = new Map<string, { from: RegionStore; sealed: Buffer }>()
   for (const [name, keys] of wanted) {
     const region = regions.get(name)
     if (!region) throw new Error(`content is stored in region ${name}, which is not configured here (configured: ${regions.names.join(', ') || 'none'}); add --region ${name}=LOCATION`)
-    found.set(name, await region.get(keys))
+    for (const [key, sealed] of await region.get(keys)) found.set(key, { from: region, sealed })
+  }
+  // a key missing from its region may have been moved to another one just now
+  const missing = [...wanted.values()].flat().filter((k) => !found.has(k))
+  for (const name of missing.length > 0 ? regions.names : []) {
+    const region = regions.get(name)!
+    for (const [key, sealed] of await region.get(missing)) if (!found.has(key)) found.set(key, { from: region, sealed })
   }
   return values.map((v) => {
     if (!isContentReference(v)) return v
-    const ref = parseContentReference(v!)
-    const sealed = found.get(ref.region)?.get(ref.key)
-    const plain = sealed ? regions.get(ref.region)!.sealer.open(sealed) : JSON.stringify(PURGED_CONTENT)
+    const hit = found.get(parseContentReference(v!).key)
+    const plain = hit ? hit.from.sealer.open(hit.sealed) : JSON.stringify(PURGED_CONTENT)
     return ctx.sealer.seal(plain) as unknown as T
   })
 }

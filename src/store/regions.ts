@@ -53,8 +53,10 @@ export function parseContentReference(value: Uint8Array): { region: string; key:
 }
 
 const ROWS_PER_STATEMENT = 256
-/** How long a process trusts what it read of a number's region (a region change pauses the number longer). */
+/** How long a process trusts what it read of a number's region. */
 const REGION_CACHE_MS = 2_000
+/** How long after a region change every process writes to the new region. */
+export const REGION_SETTLE_MS = REGION_CACHE_MS + 1_000
 
 /** One region's database: content at rest of the numbers whose WABA is localised there. */
 export class RegionStore {

@@ -42,6 +42,11 @@ export class Wabas {
     return rows.map(toInfo)
   }
 
+  /** Sets the WABA's data-residency region (its content then moves: services/partner-region.ts). */
+  async setRegion(wabaId: string, region: string): Promise<void> {
+    await this.ctx.db.updateTable('wabas').set({ data_localization_region: region }).where('id', '=', wabaId).execute()
+  }
+
   /** Sets the WABA's data-residency region only while it has none; false when it had one (or is unknown). */
   async claimRegion(wabaId: string, region: string): Promise<boolean> {
     const result = await this.ctx.db.updateTable('wabas').set({ data_localization_region: region })

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebContext } from '../context.js'
 import { createClient, createWaba, getClient, listClients, listWabas, updateClient, type PartnerDeps } from '../services/partner-clients.js'
 import { createPartnerKey, issueToken, listPartnerKeys, listTokens, revokePartnerKey, revokeToken, rotatePartnerKey, rotateToken } from '../services/partner-credentials.js'
+import { changeWabaRegion } from '../services/partner-region.js'
 import { PartnerRefusal } from '../services/partner-refusal.js'
 import { actorOf } from './auth.js'
 import { bodyOf, toJson } from './envelope.js'
@@ -52,6 +53,10 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext, deps: Partn
   app.post<{ Params: Params }>('/partner/v1/clients/:client_id/wabas', { schema: { tags, summary: 'Create a WABA {name, data_localization_region?}' } }, async (request, reply) => {
     const { name, data_localization_region } = bodyOf(request)
     return reply.code(201).send(toJson(await createWaba(deps, a(request), request.params.client_id!, { name, data_localization_region })))
+  })
+  app.post<{ Params: Params }>('/partner/v1/wabas/:waba_id/region', { schema: { tags, summary: "Move a WABA's content at rest to another configured region {data_localization_region, pin}; pin: its channels' two-step PIN" } }, async (request) => {
+    const { data_localization_region, pin } = bodyOf(request)
+    return toJson(await changeWabaRegion(deps, a(request), request.params.waba_id!, { data_localization_region, pin }))
   })
   app.get('/partner/v1/wabas', { schema: { tags, summary: "The partner's WABAs" } }, async (request) => ({ data: toJson(await listWabas(deps, a(request))) }))
 
