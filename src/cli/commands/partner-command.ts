@@ -2,7 +2,9 @@ import { Command } from 'commander'
 import type { Store } from '../../store/store.js'
 import { createClient, listClients, updateClient } from '../../webapp/services/partner-clients.js'
 import { createPartnerKey, listPartnerKeys, revokePartnerKey, rotatePartnerKey } from '../../webapp/services/partner-credentials.js'
+import { changeWabaRegion } from '../../webapp/services/partner-region.js'
 import { PartnerRefusal, type PartnerActor } from '../../webapp/services/partner-refusal.js'
+import { WaboxError } from '../../errors/index.js'
 import { CliError, usageError } from '../cli-error.js'
 import { withConfigFlags } from '../config-flags.js'
 import { consoleOutput, iso, table, withStore, type Flags, type KeysOutput } from './keys-command.js'
@@ -131,5 +133,25 @@ export function partnerCommand(output: KeysOutput = consoleOutput): Command {
         output.out(`client ${client.id} is ${client.status}`)
       })
   }
+  const wabas = partner.command('wabas').description("a partner's WABAs")
+  withConfigFlags(wabas.command('region'))
+    .description("move a WABA's content at rest to another configured region; the channels' two-step PIN is read from WABOX_CHANNEL_PIN")
+    .requiredOption('--partner-id <id>', 'the partner')
+    .requiredOption('--waba-id <id>', 'the WABA')
+    .requiredOption('--to <region>', 'the region (one of the --region names)')
+    .action(async (flags: PartnerFlags & { wabaId: string; to: string }) => {
+      // a secret has no flag: command lines are visible to every user of the machine
+      const pin = process.env.WABOX_CHANNEL_PIN
+      if (!pin) throw usageError("set WABOX_CHANNEL_PIN to the two-step PIN of the WABA's channels")
+      const change = await forPartner(flags, async (store, actor) => {
+        try {
+          return await changeWabaRegion({ store }, actor, flags.wabaId, { data_localization_region: flags.to, pin })
+        } catch (err) {
+          if (err instanceof WaboxError) throw new CliError(`${err.title}: ${err.details}`)
+          throw err
+        }
+      })
+      output.out(`WABA ${change.wabaId}: ${change.rowsMoved} rows and ${change.mediaFilesMoved} media files moved from ${change.from ?? 'home'} to ${change.to} in ${change.durationMs} ms`)
+    })
   return partner
 }
