@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { sql } from 'kysely'
 import { contentReference, isContentReference, parseContentReference, type RegionContentKind, type RegionRow, type RegionStore } from './regions.js'
 import type { StoreContext } from './store.js'
 
@@ -19,6 +20,7 @@ const COLUMNS: ContentColumn[] = [
 ]
 
 export interface MoveReport {
+  /** Values copied to the new region (a row changed meanwhile keeps its value; its copy is an orphan retention removes). */
   rows: number
   mediaFiles: number
 }
@@ -88,14 +90,13 @@ async function moveBatch(ctx: StoreContext, col: ContentColumn, phoneNumberId: s
     switches.push({ row: r, ref: contentReference(to.name, key) })
   }
   await to.put(writes)
-  const db = ctx.db.withTables<Record<string, Record<string, unknown>>>()
-  let moved = 0
-  for (const s of switches) {
-    const result = await db.updateTable(col.table).set({ [col.column]: s.ref }).where('seq', '=', s.row.seq).where(col.column, '=', s.row.value).executeTakeFirst()
-    moved += Number(result.numUpdatedRows)
-  }
+  // one statement: each row takes its new reference only if it still holds the value read
+  const column = sql.ref(col.column)
+  const next = sql`case ${sql.join(switches.map((s) => sql`when seq = ${s.row.seq} and ${column} = ${s.row.value} then ${s.ref}`), sql` `)} else ${column} end`
+  await ctx.db.withTables<Record<string, Record<string, unknown>>>().updateTable(col.table).set({ [col.column]: next })
+    .where('seq', 'in', switches.map((s) => s.row.seq)).execute()
   for (const [name, keys] of old) if (name !== to.name) await regions.get(name)?.delete(keys)
-  return moved
+  return switches.length
 }
 
 /** Moves the number's media files (home or another region's) under `to`'s media root and renames their rows. */
