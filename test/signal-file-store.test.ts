@@ -67,6 +67,60 @@ describe('FileSignalStore', () => {
   })
 })
 
+describe('FileSignalStore reads', () => {
+  it('serves a record it has read or written from memory', async () => {
+    const store = new FileSignalStore(dir, { fsync: false })
+    await store.setPreKey(7, utf8('pre-key 7'))
+    await store.setRemoteIdentity('15550000003', { publicKey: utf8('key'), firstSeenAt: 1000 })
+    await store.setSession('15550000003', utf8('session'))
+    const reader = new FileSignalStore(dir)
+    expect(text((await reader.getPreKey(7))!)).toBe('pre-key 7')
+    // the files go away behind the stores' backs: both answer from what they hold
+    await rm(join(dir, 'prekeys'), { recursive: true })
+    await rm(join(dir, 'identities'), { recursive: true })
+    await rm(join(dir, 'sessions'), { recursive: true })
+    for (const s of [store, reader]) expect(text((await s.getPreKey(7))!)).toBe('pre-key 7')
+    expect(text((await store.getRemoteIdentity('15550000003'))!.publicKey)).toBe('key')
+    expect(text((await store.getSession('15550000003'))!)).toBe('session')
+  })
+
+  it('takes what is on disk from one listing at open: a file added later by someone else is not looked for', async () => {
+    const first = new FileSignalStore(dir)
+    await first.setSession('15550000004', utf8('existing'))
+    const store = new FileSignalStore(dir)
+    expect(text((await store.getSession('15550000004'))!)).toBe('existing')
+    await new FileSignalStore(dir).setSession('15550000005', utf8('written elsewhere'))
+    await writeFile(join(dir, 'prekeys', '9.bin'), utf8('written elsewhere'))
+    expect(await store.getSession('15550000005')).toBeNull()
+    expect(await store.getPreKey(9)).toBeNull()
+    // the store's own first write of a record goes to disk like any other
+    await store.setSession('15550000006', utf8('new peer'))
+    await store.setPreKey(10, utf8('pre-key 10'))
+    const reopened = new FileSignalStore(dir)
+    expect(text((await reopened.getSession('15550000006'))!)).toBe('new peer')
+    expect(text((await reopened.getPreKey(10))!)).toBe('pre-key 10')
+    expect(text((await reopened.getSession('15550000005'))!)).toBe('written elsewhere')
+  })
+
+  it('reads an identity file torn by a crash as unknown, and the next save replaces it', async () => {
+    await mkdir(join(dir, 'identities'), { recursive: true })
+    await writeFile(join(dir, 'identities', '15550000007.json'), '{"publicKey":"a2V5","firs')
+    const store = new FileSignalStore(dir)
+    expect(await store.getRemoteIdentity('15550000007')).toBeNull()
+    await store.setRemoteIdentity('15550000007', { publicKey: utf8('key'), firstSeenAt: 2000 })
+    expect(await new FileSignalStore(dir).getRemoteIdentity('15550000007')).toEqual({ publicKey: utf8('key'), firstSeenAt: 2000 })
+  })
+
+  it('removing records that were never written leaves the folder as it was', async () => {
+    const store = new FileSignalStore(dir)
+    await store.removePreKey(3)
+    await store.markKyberPreKeyUsed(3)
+    await store.removeSession('15550000008')
+    expect(await store.getPreKey(3)).toBeNull()
+    expect(await readdir(dir)).toEqual([])
+  })
+})
+
 describe('SlotFile (session records)', () => {
   it('reads the newest record; a write torn mid-way falls back to the one before it', async () => {
     const path = join(dir, 'peer.bin')

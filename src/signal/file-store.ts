@@ -1,17 +1,25 @@
-import { mkdir, rm } from 'node:fs/promises'
+import { rmSync, writeFileSync } from 'node:fs'
+import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js'
 import { KeyedQueue } from './keyed-queue.js'
 import { SlotFile } from './slot-file.js'
 import type { LocalIdentity, RemoteIdentity, SignalStateStore } from './state-store.js'
 
+const LOCAL = 'local.json'
 const DIRS = ['identities', 'sessions', 'prekeys', 'signed-prekeys', 'kyber-prekeys', 'kyber-last-resort'] as const
 
 /**
  * Signal state as one file per record under one directory (a simulated phone's folder).
- * Every write is temp file + rename, so a crash leaves the old or the new record; sessions,
- * rewritten after every message, use two slot files instead (slot-file.ts). The directory
- * must have a single owner: reads are served from a write-through cache.
+ * Replacing a record is temp file + rename, so a crash leaves the old or the new record;
+ * sessions, rewritten after every message, use two slot files instead (slot-file.ts).
+ *
+ * The directory must have a single owner: it is listed once when the store opens and then
+ * reads are served from a write-through cache, so a record that does not exist (a new peer's
+ * session or identity) costs no failed open. A record that did not exist before is written
+ * in place without temp file and rename (unless fsync is on): a crash mid-write can tear only
+ * a record nothing refers to yet (pre-keys are uploaded after their files are written, a
+ * session is saved after its identity), and a torn identity reads as unknown.
  */
 export class FileSignalStore implements SignalStateStore {
   readonly #dir: string
@@ -19,6 +27,8 @@ export class FileSignalStore implements SignalStateStore {
   readonly #cache = new Map<string, Uint8Array | null>()
   readonly #writes = new KeyedQueue()
   readonly #slots = new Map<string, SlotFile>()
+  /** Files present when the store opened; consulted only for records not cached yet. */
+  #listing: Promise<Set<string>> | null = null
   #dirsReady: Promise<unknown> | null = null
 
   /** `fsync: false` trades power-loss durability for speed (process crashes stay safe). */
@@ -32,17 +42,22 @@ export class FileSignalStore implements SignalStateStore {
   }
 
   async getLocalIdentity(): Promise<LocalIdentity | null> {
-    const json = await this.#readJson<{ identityKeyPair: string; registrationId: number; nextKeyId: number }>('local.json')
+    const json = await this.#readJson<{ identityKeyPair: string; registrationId: number; nextKeyId: number }>(LOCAL)
     if (!json) return null
     return { ...json, identityKeyPair: fromBase64(json.identityKeyPair) }
   }
 
   async setLocalIdentity(identity: LocalIdentity): Promise<void> {
-    await this.#writeJson('local.json', { ...identity, identityKeyPair: toBase64(identity.identityKeyPair) })
+    await this.#writeJson(LOCAL, { ...identity, identityKeyPair: toBase64(identity.identityKeyPair) })
   }
 
   async getRemoteIdentity(address: string): Promise<RemoteIdentity | null> {
-    const json = await this.#readJson<{ publicKey: string; firstSeenAt: number }>(addressFile('identities', address, 'json'))
+    const rel = addressFile('identities', address, 'json')
+    // written in place when new: a torn file is an identity not saved yet (trust on first use again)
+    const json = await this.#readJson<{ publicKey: string; firstSeenAt: number }>(rel).catch((err: unknown) => {
+      if (err instanceof SyntaxError) return null
+      throw err
+    })
     if (!json) return null
     return { publicKey: fromBase64(json.publicKey), firstSeenAt: json.firstSeenAt }
   }
@@ -91,8 +106,11 @@ export class FileSignalStore implements SignalStateStore {
     const rel = addressFile('sessions', address, 'bin')
     const cached = this.#cache.get(rel)
     if (cached !== undefined) return cached
+    const listing = await this.#list()
+    let bytes: Uint8Array | null = null
+    if (listing.has(`${rel}.0`) || listing.has(`${rel}.1`)) bytes = this.#slot(rel).read()
     // a session saved before slot files existed is a plain file: read until first rewritten
-    const bytes = this.#slot(rel).read() ?? (await readFileIfExists(join(this.#dir, rel)))
+    if (!bytes && listing.has(rel)) bytes = await readFileIfExists(join(this.#dir, rel))
     if (!this.#cache.has(rel)) this.#cache.set(rel, bytes)
     return this.#cache.get(rel) ?? null
   }
@@ -107,9 +125,10 @@ export class FileSignalStore implements SignalStateStore {
   async removeSession(address: string): Promise<void> {
     const rel = addressFile('sessions', address, 'bin')
     this.#cache.set(rel, null)
+    const listing = await this.#list()
     await this.#writes.run(rel, async () => {
       this.#slot(rel).remove()
-      await rm(join(this.#dir, rel), { force: true })
+      if (listing.delete(rel)) rmSync(join(this.#dir, rel), { force: true })
     })
   }
 
@@ -124,10 +143,22 @@ export class FileSignalStore implements SignalStateStore {
     return this.#dirsReady
   }
 
+  /** One readdir per folder, the first time anything is read or written. */
+  #list(): Promise<Set<string>> {
+    this.#listing ??= (async () => {
+      const listing = new Set<string>()
+      for (const sub of ['.', ...DIRS]) {
+        for (const name of await readdirIfExists(join(this.#dir, sub))) listing.add(join(sub, name))
+      }
+      return listing
+    })()
+    return this.#listing
+  }
+
   async #read(rel: string): Promise<Uint8Array | null> {
     const cached = this.#cache.get(rel)
     if (cached !== undefined) return cached
-    const bytes = await readFileIfExists(join(this.#dir, rel))
+    const bytes = (await this.#list()).has(rel) ? await readFileIfExists(join(this.#dir, rel)) : null
     // a write may have landed while we read; it wins
     if (!this.#cache.has(rel)) this.#cache.set(rel, bytes)
     return this.#cache.get(rel) ?? null
@@ -135,12 +166,19 @@ export class FileSignalStore implements SignalStateStore {
 
   /** Writes (or, with null, deletes) one record; resolves once it is on disk. */
   async #write(rel: string, bytes: Uint8Array | null): Promise<void> {
-    await this.#ensureDirs()
+    const listing = await this.#list()
+    // whether the file exists once the writes queued before this one have landed
+    const cached = this.#cache.get(rel)
+    const exists = cached === undefined ? listing.has(rel) : cached !== null
     this.#cache.set(rel, bytes)
+    if (!bytes && !exists) return
+    await this.#ensureDirs()
     const path = join(this.#dir, rel)
-    await this.#writes.run(rel, () =>
-      bytes ? writeFileAtomic(path, bytes, { fsync: this.#fsync }) : rm(path, { force: true }),
-    )
+    await this.#writes.run(rel, async () => {
+      if (!bytes) rmSync(path, { force: true })
+      else if (exists || this.#fsync || rel === LOCAL) await writeFileAtomic(path, bytes, { fsync: this.#fsync })
+      else writeFileSync(path, bytes, { mode: 0o600 })
+    })
   }
 
   async #readJson<T>(rel: string): Promise<T | null> {
@@ -150,6 +188,15 @@ export class FileSignalStore implements SignalStateStore {
 
   #writeJson(rel: string, value: unknown): Promise<void> {
     return this.#write(rel, Buffer.from(JSON.stringify(value)))
+  }
+}
+
+async function readdirIfExists(path: string): Promise<string[]> {
+  try {
+    return await readdir(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    throw err
   }
 }
 
