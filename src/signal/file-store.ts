@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from 'node:fs'
+import { unlinkSync, writeFileSync } from 'node:fs'
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js'
@@ -29,6 +29,8 @@ export class FileSignalStore implements SignalStateStore {
   readonly #slots = new Map<string, SlotFile>()
   /** Files present when the store opened; consulted only for records not cached yet. */
   #listing: Promise<Set<string>> | null = null
+  /** Folders the listing did not find, created before the first write. */
+  readonly #missingDirs: string[] = []
   #dirsReady: Promise<unknown> | null = null
 
   /** `fsync: false` trades power-loss durability for speed (process crashes stay safe). */
@@ -128,7 +130,7 @@ export class FileSignalStore implements SignalStateStore {
     const listing = await this.#list()
     await this.#writes.run(rel, async () => {
       this.#slot(rel).remove()
-      if (listing.delete(rel)) rmSync(join(this.#dir, rel), { force: true })
+      if (listing.delete(rel)) unlinkIfExists(join(this.#dir, rel))
     })
   }
 
@@ -139,7 +141,9 @@ export class FileSignalStore implements SignalStateStore {
   }
 
   #ensureDirs(): Promise<unknown> {
-    this.#dirsReady ??= Promise.all(DIRS.map((d) => mkdir(join(this.#dir, d), { recursive: true, mode: 0o700 })))
+    this.#dirsReady ??= this.#list().then(() =>
+      Promise.all(this.#missingDirs.map((d) => mkdir(join(this.#dir, d), { recursive: true, mode: 0o700 }))),
+    )
     return this.#dirsReady
   }
 
@@ -148,7 +152,9 @@ export class FileSignalStore implements SignalStateStore {
     this.#listing ??= (async () => {
       const listing = new Set<string>()
       for (const sub of ['.', ...DIRS]) {
-        for (const name of await readdirIfExists(join(this.#dir, sub))) listing.add(join(sub, name))
+        const names = await readdirIfExists(join(this.#dir, sub))
+        if (!names) this.#missingDirs.push(sub)
+        for (const name of names ?? []) listing.add(join(sub, name))
       }
       return listing
     })()
@@ -175,7 +181,7 @@ export class FileSignalStore implements SignalStateStore {
     await this.#ensureDirs()
     const path = join(this.#dir, rel)
     await this.#writes.run(rel, async () => {
-      if (!bytes) rmSync(path, { force: true })
+      if (!bytes) unlinkIfExists(path)
       else if (exists || this.#fsync || rel === LOCAL) await writeFileAtomic(path, bytes, { fsync: this.#fsync })
       else writeFileSync(path, bytes, { mode: 0o600 })
     })
@@ -191,12 +197,21 @@ export class FileSignalStore implements SignalStateStore {
   }
 }
 
-async function readdirIfExists(path: string): Promise<string[]> {
+async function readdirIfExists(path: string): Promise<string[] | null> {
   try {
     return await readdir(path)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw err
+  }
+}
+
+// one unlink, inline like the writes (rmSync with force stats the path twice first)
+function unlinkIfExists(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
 }
 
