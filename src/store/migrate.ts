@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
+import { Migrator, type Kysely, type KyselyPlugin, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 import type { Database, Dialect } from './database.js'
 import * as m0001 from './migrations/0001-foundation.js'
 import * as m0002 from './migrations/0002-webhooks.js'
@@ -57,7 +57,7 @@ export async function migrate(database: Database, upTo?: string): Promise<string
   }
   const plugins = (await database.engine.migrationPlugins?.(database.db as unknown as Kysely<unknown>, allSteps)) ?? []
   const migrator = new Migrator({
-    db: plugins.reduce((db, plugin) => db.withPlugin(plugin), database.db),
+    db: await migratorDb(database, plugins),
     provider: new StaticProvider(database.dialect, upTo),
     // Without it Kysely looks for its bookkeeping tables in every schema it can see (a URL may
     // choose the schema too: ?options=-c search_path=…).
@@ -74,4 +74,11 @@ export async function migrate(database: Database, upTo?: string): Promise<string
 async function migrationSchema(database: Database): Promise<{ migrationTableSchema?: string }> {
   const schema = database.schema ?? (await database.engine.currentSchema?.(database.db))
   return schema ? { migrationTableSchema: schema } : {}
+}
+
+/** The Kysely a migrator runs on: the engine's plugins, and its introspection kept to the store's schema. */
+export async function migratorDb(database: Database, plugins: KyselyPlugin[]): Promise<Kysely<unknown>> {
+  const db = plugins.reduce((db, plugin) => db.withPlugin(plugin), database.db as unknown as Kysely<unknown>)
+  const schema = database.schema ?? (await database.engine.currentSchema?.(database.db))
+  return schema && database.engine.scopeIntrospection ? database.engine.scopeIntrospection(db, schema) : db
 }

@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import type { Database, Dialect } from './database.js'
 import { columnTypes } from './migrations/column-types.js'
+import { migratorDb } from './migrate.js'
 
 /*
  * Frozen migrations of a region database (data residency): its own list, apart from the home
@@ -39,7 +40,7 @@ export async function migrateRegion(database: Database): Promise<string[]> {
   }
   const plugins = (await database.engine.migrationPlugins?.(database.db as unknown as Kysely<unknown>, allSteps)) ?? []
   const { error, results } = await new Migrator({
-    db: plugins.reduce((db, plugin) => db.withPlugin(plugin), database.db),
+    db: await migratorDb(database, plugins),
     provider: new Steps(database.dialect),
     migrationTableName: 'region_migration',
     migrationLockTableName: 'region_migration_lock',

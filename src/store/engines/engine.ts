@@ -88,6 +88,11 @@ export interface Engine {
   classify(err: unknown): DatabaseErrorKind | undefined
   /** The schema unqualified names resolve to, where the engine has schemas within a database. */
   currentSchema?(db: Kysely<DB>): Promise<string | undefined>
+  /**
+   * The same Kysely, with an introspection that looks in `schema` only, for Kysely's migrator
+   * (by default it introspects every schema, which fails if another is dropped meanwhile).
+   */
+  scopeIntrospection?<D>(db: Kysely<D>, schema: string): Kysely<D>
   /** Plugins that adapt the migrations' schema statements; `steps` runs every migration on a given Kysely. */
   migrationPlugins?(db: Kysely<unknown>, steps: (db: Kysely<unknown>) => Promise<void>): Promise<KyselyPlugin[]>
 }

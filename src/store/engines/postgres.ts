@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata } from 'kysely'
 import pg from 'pg'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
@@ -31,6 +31,28 @@ export const postgresEngine: Engine = {
   }),
   async currentSchema(db) {
     return (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+  },
+  scopeIntrospection<D>(db: Kysely<D>, schema: string): Kysely<D> {
+    // Kysely lists the columns of every schema, calling has_schema_privilege(name) on each: a
+    // schema dropped by someone else meanwhile fails that call ("schema … does not exist").
+    const tables = async (): Promise<TableMetadata[]> => {
+      const rows = await sql<{ name: string; view: boolean }>`select c.relname as name, c.relkind = 'v' as view from pg_catalog.pg_class c
+        join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = ${schema} and c.relkind in ('r', 'v', 'p')`.execute(db)
+      return rows.rows.map((r) => ({ name: r.name, schema, isView: r.view, columns: [] }))
+    }
+    const introspection: DatabaseIntrospector = {
+      getSchemas: async () => [{ name: schema }],
+      getTables: tables,
+      getMetadata: async () => ({ tables: await tables() }),
+    }
+    return new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'introspection') return introspection
+        const value: unknown = Reflect.get(target, prop, target)
+        // Kysely keeps its state in private fields: its methods must run on the real instance
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+      },
+    })
   },
   classify(err): DatabaseErrorKind | undefined {
     const code = (err as { code?: unknown }).code
