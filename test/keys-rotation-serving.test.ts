@@ -8,7 +8,7 @@ import { resolveConfig } from '../src/config/config.js'
 import { countNotCurrent } from '../src/store/key-rotation.js'
 import { keyIdOf, Sealer } from '../src/store/sealer.js'
 import { createServerDatabase, DIALECTS, type ServerDatabase } from './helpers/databases.js'
-import { eventually, runWabox, spawnWabox, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { eventually, runWabox, spawnWabox, startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
 import { onPremStatus, onPremText, WebhookReceiver } from './helpers/webhook-receiver.js'
 
 /** Rounds of one send per phone: a round starts once the last round's messages were delivered, then this pause keeps each pair under the network's 45 envelopes per 6 s. */
@@ -37,13 +37,9 @@ for (const dialect of DIALECTS) describe(`master-key rotation while wabox start 
   })
 
   afterAll(async () => {
-    if (wabox && wabox.child.exitCode === null) {
-      wabox.child.kill('SIGTERM')
-      await once(wabox.child, 'exit')
-    }
+    await stopWabox(wabox, dataDir)
     await receiver.close()
     await server?.drop()
-    fs.rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('rotates while sends flow, survives a SIGKILL of the rotation, delivers every accepted message once, and a restart with the new key alone reads everything', async () => {

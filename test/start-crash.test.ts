@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createServerDatabase, DIALECTS, type ServerDatabase } from './helpers/databases.js'
-import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { eventually, startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
 import { onPremStatus, WebhookReceiver } from './helpers/webhook-receiver.js'
 
 // SQLite in the data directory, PostgreSQL and MySQL/MariaDB through --database-url when configured
@@ -20,13 +20,9 @@ for (const dialect of DIALECTS) describe(`wabox start killed with SIGKILL while 
   })
 
   afterAll(async () => {
-    if (wabox && wabox.child.exitCode === null) {
-      wabox.child.kill('SIGTERM')
-      await once(wabox.child, 'exit')
-    }
+    await stopWabox(wabox, dataDir)
     await receiver.close()
     await server?.drop()
-    fs.rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('delivers every accepted message exactly once after the restart, and reports it delivered', async () => {
