@@ -36,7 +36,9 @@ export async function sealContent(ctx: StoreContext, items: readonly ContentItem
       continue
     }
     const key = i.key ?? `${i.kind}.${pooledRandomBytes(12).toString('base64url')}`
-    writes.set(region, [...(writes.get(region) ?? []), { key, phoneNumberId: i.phoneNumberId, kind: i.kind, value: region.sealer.sealJson(i.value) }])
+    const rows = writes.get(region) ?? []
+    if (rows.length === 0) writes.set(region, rows)
+    rows.push({ key, phoneNumberId: i.phoneNumberId, kind: i.kind, value: region.sealer.sealJson(i.value) })
     out.push(contentReference(region.name, key))
   }
   for (const [region, rows] of writes) await region.put(rows)
@@ -55,7 +57,9 @@ export async function resolveContent<T extends Uint8Array | null>(ctx: StoreCont
   for (const v of values) {
     if (!isContentReference(v)) continue
     const ref = parseContentReference(v!)
-    wanted.set(ref.region, [...(wanted.get(ref.region) ?? []), ref.key])
+    const keys = wanted.get(ref.region) ?? []
+    if (keys.length === 0) wanted.set(ref.region, keys)
+    keys.push(ref.key)
   }
   // by key: keys are unique across regions, and a region change moves them as they are
   const found = new Map<string, { from: RegionStore; sealed: Buffer }>()

@@ -66,7 +66,9 @@ async function moveBatch(ctx: StoreContext, col: ContentColumn, phoneNumberId: s
   for (const r of moving) {
     if (!isContentReference(r.value)) continue
     const ref = parseContentReference(r.value!)
-    old.set(ref.region, [...(old.get(ref.region) ?? []), ref.key])
+    const keys = old.get(ref.region) ?? []
+    if (keys.length === 0) old.set(ref.region, keys)
+    keys.push(ref.key)
   }
   const found = new Map<string, Map<string, Buffer>>()
   for (const [name, keys] of old) found.set(name, await regions.get(name)?.get(keys) ?? new Map())
