@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest'
 import { CloudCode, WaboxError } from '../src/errors/index.js'
 import { messageId } from '../src/ids.js'
 import { MediaVolume } from '../src/media/volume.js'
-import { isContentReference, openRegions, type Regions } from '../src/store/regions.js'
+import { isContentReference, openRegions, Regions } from '../src/store/regions.js'
 import { Store } from '../src/store/store.js'
 import { hashPassword } from '../src/store/users.js'
 import { changeWabaRegion } from '../src/webapp/services/partner-region.js'
@@ -37,14 +37,19 @@ describeEachDatabase('data residency: moving a WABA to another region', (db, dia
     fs.rmSync(dir, { recursive: true, force: true })
   })
 
-  it('moves content, echoes, callback payloads and media in batches while writes go on, after the PIN; refuses a wrong PIN and an unconfigured region', async () => {
-    const partner = await store.partners.create('BSP')
+  /** A number of a new partner's WABA in DE, with the two-step PIN 123456. */
+  const germanNumber = async (id: string) => {
+    const partner = await store.partners.create(`BSP ${id}`)
     const client = await store.clients.create(partner.id, 'Shop')
     const waba = (await store.clients.createWaba(partner.id, client.id, 'WABA', 'DE'))!
-    const number = (await addNumber(store, '7300001', '49', '7300001')).id
+    const number = (await addNumber(store, id, '49', id)).id
     await store.numbers.setHosting(number, { wabaId: waba.id })
     await store.numbers.update(number, { pin_hash: await hashPassword('123456') })
-    const actor = { partnerId: partner.id, credentialId: 'pk_test', sourceIp: '127.0.0.1' }
+    return { partner, waba, number, actor: { partnerId: partner.id, credentialId: 'pk_test', sourceIp: '127.0.0.1' } }
+  }
+
+  it('moves content, echoes, callback payloads and media in batches while writes go on, after the PIN; refuses a wrong PIN and an unconfigured region', async () => {
+    const { partner, waba, number, actor } = await germanNumber('7300001')
     const deps = { store }
     const text = (body: string) => ({ type: 'text', text: { body }, biz_opaque_callback_data: `opaque ${body}` })
     const send = async (n: number, tag: string) => {
@@ -96,5 +101,36 @@ describeEachDatabase('data residency: moving a WABA to another region', (db, dia
 
     const [entry] = await store.audit.list(partner.id, { action: 'waba.region', limit: 10 })
     expect(entry).toMatchObject({ objectId: waba.id, credentialId: 'pk_test', detail: { from: 'DE', to: 'BR', rows_moved: change.rowsMoved } })
+  })
+
+  it('a repeated call moves what a killed move and writes open across the change left in the old region', async () => {
+    const { waba, number, actor } = await germanNumber('7300002')
+    const send = async (on: Store, n: number, tag: string) => {
+      const batch = Array.from({ length: n }, (_, i) => ({ id: messageId(), phoneNumberId: number, to: '15551234567', type: 'text', content: { type: 'text', text: { body: `${tag} ${i}` } }, shard: 1 }))
+      await on.transaction((tx) => tx.messages.insertOutbound(batch))
+      return batch.map((m) => [m.id, m.content] as const)
+    }
+    const sent = new Map(await send(store, 30, 'before'))
+    // another process read the number's region before the change and still writes there
+    const stale = Store.open(db().database, db().sealer, db().clock, new Regions(['DE', 'BR'].map((n) => regions.get(n)!), db().clock))
+    await stale.ctx.regions!.of(db().database.db, number)
+
+    const first = await changeWabaRegion({ store }, actor, waba.id, { data_localization_region: 'BR', pin: '123456' }, 0)
+    expect(first).toMatchObject({ from: 'DE', to: 'BR', rowsMoved: 30, passes: 2 })
+    for (const [id, content] of await send(stale, 5, 'straggler')) sent.set(id, content)
+    // what a move killed between switching the references and deleting the old copies leaves
+    const br = regions.get('BR')!
+    const de = regions.get('DE')!
+    const copies = (await br.page(number, '', 10)).map((r) => ({ ...r, value: de.sealer.seal(br.sealer.open(r.value)) }))
+    await de.put(copies)
+    expect(await de.count(number)).toBe(5 + 10)
+
+    const again = await changeWabaRegion({ store }, actor, waba.id, { data_localization_region: 'BR', pin: '123456' }, 0)
+    expect(again).toMatchObject({ from: 'BR', to: 'BR', rowsMoved: 5, passes: 2 })
+    expect(await de.count(number)).toBe(0)
+    expect(await br.count(number)).toBe(sent.size)
+    const queued = await store.outbox.claimQueued(number, [1], 0, 10_000)
+    expect(queued.map((q) => q.id).sort()).toEqual([...sent.keys()].sort())
+    for (const q of queued) expect(store.outbox.openContent(q.content)).toEqual(sent.get(q.id))
   })
 })

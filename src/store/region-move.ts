@@ -23,6 +23,8 @@ export interface MoveReport {
   /** Values copied to the new region (a row changed meanwhile keeps its value; its copy is an orphan retention removes). */
   rows: number
   mediaFiles: number
+  /** Copies left in another region by a move killed between switching references and deleting them, now deleted. */
+  leftovers: number
 }
 
 /**
@@ -31,9 +33,11 @@ export interface MoveReport {
  * holds the old value, then the old copies are deleted. Readers meanwhile resolve either
  * reference (a key missing from its region is looked up in the others). Call it once the
  * number's writers use `to` (the WABA's region changed), so nothing new lands behind it.
+ * Repeatable: a value already in `to` is skipped, and what a killed move left in another
+ * region after switching its reference is deleted.
  */
 export async function moveNumberContent(ctx: StoreContext, phoneNumberId: string, to: RegionStore, batch: number): Promise<MoveReport> {
-  const report = { rows: 0, mediaFiles: 0 }
+  const report = { rows: 0, mediaFiles: 0, leftovers: 0 }
   for (const col of COLUMNS) {
     let after = -1
     for (;;) {
@@ -45,7 +49,49 @@ export async function moveNumberContent(ctx: StoreContext, phoneNumberId: string
     }
   }
   report.mediaFiles = await moveMedia(ctx, phoneNumberId, to)
+  report.leftovers = await dropLeftovers(ctx, phoneNumberId, to, batch)
   return report
+}
+
+/**
+ * Deletes the number's rows in other regions that `to` holds too and no home row references
+ * where they are: the copies of a move killed after switching references. A row only in its
+ * region stays: it may be a write whose home row has not committed yet.
+ */
+async function dropLeftovers(ctx: StoreContext, phoneNumberId: string, to: RegionStore, batch: number): Promise<number> {
+  const regions = ctx.regions!
+  let dropped = 0
+  for (const name of regions.names) {
+    const from = regions.get(name)!
+    if (from === to) continue
+    let after = ''
+    for (;;) {
+      const rows = await from.page(phoneNumberId, after, batch)
+      if (rows.length === 0) break
+      after = rows[rows.length - 1]!.key
+      const copied = await to.get(rows.map((r) => r.key))
+      const candidates = rows.filter((r) => copied.has(r.key))
+      const referenced = await referencedIn(ctx, phoneNumberId, name, candidates)
+      const gone = candidates.filter((r) => !referenced.has(r.key)).map((r) => r.key)
+      await from.delete(gone)
+      dropped += gone.length
+      if (rows.length < batch) break
+    }
+  }
+  return dropped
+}
+
+/** The keys of `rows` that a home row of the number references in region `name`. */
+async function referencedIn(ctx: StoreContext, phoneNumberId: string, name: string, rows: readonly RegionRow[]): Promise<Set<string>> {
+  const out = new Set<string>()
+  const db = ctx.db.withTables<Record<string, Record<string, unknown>>>()
+  for (const col of COLUMNS) {
+    const refs = rows.filter((r) => r.kind === col.kind).map((r) => contentReference(name, r.key))
+    if (refs.length === 0) continue
+    const found = await db.selectFrom(col.table).select(`${col.column} as value`).where('phone_number_id', '=', phoneNumberId).where(col.column, 'in', refs).execute()
+    for (const f of found) out.add(parseContentReference(f.value as Buffer).key)
+  }
+  return out
 }
 
 type Row = { seq: number; id: string | null; value: Buffer | null }
@@ -110,11 +156,21 @@ async function moveMedia(ctx: StoreContext, phoneNumberId: string, to: RegionSto
     if (!r.file.startsWith('@')) continue // home media: the volume's root is not known here, it stays
     const slash = r.file.indexOf('/')
     const from = regions.get(r.file.slice(1, slash))
-    if (!from || from.name === to.name) continue
     const rel = r.file.slice(slash + 1)
+    if (from === to) {
+      // a move killed after renaming the row left the old file: the name is the media id's own
+      for (const other of regions.names) if (other !== to.name) await fs.promises.rm(path.join(regions.get(other)!.mediaRoot, rel), { force: true })
+      continue
+    }
+    if (!from) continue
     const target = path.join(to.mediaRoot, rel)
     await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
-    await fs.promises.copyFile(path.join(from.mediaRoot, rel), target)
+    try {
+      await fs.promises.copyFile(path.join(from.mediaRoot, rel), target)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // deleted meanwhile (retention, DELETE /media)
+      throw err
+    }
     const result = await ctx.db.updateTable('media').set({ file: `@${to.name}/${rel}` }).where('id', '=', r.id).where('file', '=', r.file).executeTakeFirst()
     if (Number(result.numUpdatedRows) > 0) {
       await fs.promises.rm(path.join(from.mediaRoot, rel), { force: true })

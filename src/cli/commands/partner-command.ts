@@ -151,7 +151,7 @@ export function partnerCommand(output: KeysOutput = consoleOutput): Command {
           throw err
         }
       })
-      output.out(`WABA ${change.wabaId}: ${change.rowsMoved} rows and ${change.mediaFilesMoved} media files moved from ${change.from ?? 'home'} to ${change.to} in ${change.durationMs} ms`)
+      output.out(`WABA ${change.wabaId}: ${change.rowsMoved} rows and ${change.mediaFilesMoved} media files moved from ${change.from ?? 'home'} to ${change.to} in ${change.durationMs} ms (${change.passes} passes)`)
     })
   return partner
 }

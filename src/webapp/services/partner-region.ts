@@ -13,10 +13,14 @@ export interface RegionChange {
   /** Home rows whose content now lives in `to`. */
   rowsMoved: number
   mediaFilesMoved: number
+  /** Passes over the WABA's numbers: the first, then sweeps until one finds nothing left behind. */
+  passes: number
   durationMs: number
 }
 
 const MOVE_BATCH = 500
+/** Sweeps after the first pass at most: each waits the settle time, so stragglers are few and the second one finds none. */
+const MAX_SWEEPS = 3
 
 /**
  * Moves a WABA's content at rest to another configured region, confirmed with the two-step PIN
@@ -24,6 +28,11 @@ const MOVE_BATCH = 500
  * (`settleMs`), each number's content is copied in batches, its references switched and the
  * old copies deleted (store/region-move.ts). Channels keep serving throughout: a reference
  * resolves in either region while it moves. Audited as `waba.region`.
+ *
+ * Repeatable: a call naming the region the WABA already has runs the passes too, so a call
+ * repeated after a crash moves what the first one left behind. A write whose transaction was
+ * open across the change commits its content into the old region after the first pass went
+ * past it: sweeps, each after the settle time, move those until one finds nothing.
  */
 export async function changeWabaRegion(
   deps: PartnerDeps, actor: PartnerActor, wabaId: string, input: { data_localization_region: unknown; pin: unknown }, settleMs = REGION_SETTLE_MS,
@@ -42,19 +51,32 @@ export async function changeWabaRegion(
     }
   }
   const from = waba.dataLocalizationRegion
+  const region = store.ctx.regions!.get(to)!
   const started = store.ctx.clock.now()
-  const report = { rows: 0, mediaFiles: 0 }
+  const settle = () => (settleMs > 0 ? sleep(settleMs) : Promise.resolve())
   if (from !== to) {
     await store.wabas.setRegion(waba.id, to)
     store.ctx.regions?.forget()
-    if (settleMs > 0) await sleep(settleMs)
-    for (const n of numbers) {
-      const moved = await moveNumberContent(store.ctx, n.id, store.ctx.regions!.get(to)!, MOVE_BATCH)
-      report.rows += moved.rows
-      report.mediaFiles += moved.mediaFiles
-    }
+    await settle()
   }
-  const change = { wabaId: waba.id, from, to, rowsMoved: report.rows, mediaFilesMoved: report.mediaFiles, durationMs: store.ctx.clock.now() - started }
-  await audit(deps, actor, 'waba.region', 'waba', waba.id, waba.clientId, { from, to, rows_moved: change.rowsMoved, media_files_moved: change.mediaFilesMoved, duration_ms: change.durationMs })
+  const report = { rows: 0, mediaFiles: 0, passes: 0 }
+  const pass = async (): Promise<number> => {
+    let moved = 0
+    for (const n of numbers) {
+      const done = await moveNumberContent(store.ctx, n.id, region, MOVE_BATCH)
+      report.rows += done.rows
+      report.mediaFiles += done.mediaFiles
+      moved += done.rows + done.mediaFiles
+    }
+    report.passes++
+    return moved
+  }
+  await pass()
+  for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
+    await settle()
+    if ((await pass()) === 0) break
+  }
+  const change = { wabaId: waba.id, from, to, rowsMoved: report.rows, mediaFilesMoved: report.mediaFiles, passes: report.passes, durationMs: store.ctx.clock.now() - started }
+  await audit(deps, actor, 'waba.region', 'waba', waba.id, waba.clientId, { from, to, rows_moved: change.rowsMoved, media_files_moved: change.mediaFilesMoved, passes: change.passes, duration_ms: change.durationMs })
   return change
 }
