@@ -17,6 +17,8 @@ export interface SoakMinute {
   p99_accept_ms: number
   wabox_rss_mb: number
   db_bytes: number
+  /** SQLite's WAL at the minute's end (included in db_bytes). */
+  wal_bytes: number
 }
 
 export interface SoakResult {
@@ -34,13 +36,13 @@ const within = (last: number, first: number) => Math.abs(last - first) <= FLAT *
 export async function soak(world: World): Promise<SoakResult> {
   const { opts } = world
   const minuteS = opts.soakMinuteS
-  const samples: { rssMb: number; dbBytes: number }[] = []
+  const samples: { rssMb: number; dbBytes: number; walBytes: number }[] = []
   const dbBefore = await world.dbBytes()
   console.log(`bench: soak of ${opts.soakMinutes} minutes${minuteS !== 60 ? ` of ${minuteS} s (try-out)` : ''} at ${opts.rate} msg/s, inbound ${opts.inbound}/s, database ${dbBefore} bytes`)
   const sample = async () => {
     const [wabox, dbBytes] = await Promise.all([world.wabox.usage(), world.dbBytes()])
-    samples.push({ rssMb: wabox.rssMb, dbBytes })
-    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes`)
+    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes: world.walBytes() })
+    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${world.walBytes()})`)
   }
   const rec = await measureWindow(world, {
     rate: opts.rate, durationS: opts.soakMinutes * minuteS, progress: false,
@@ -69,10 +71,11 @@ export async function soak(world: World): Promise<SoakResult> {
       p99_accept_ms: round(percentile(latencies, 0.99)),
       wabox_rss_mb: sample.rssMb,
       db_bytes: sample.dbBytes,
+      wal_bytes: sample.walBytes,
     }
   })
   for (const m of minutes) {
-    console.log(`minute ${String(m.minute).padStart(2)}: accepted ${m.accepted_mps}/s, delivered ${m.delivered_mps}/s, p99 accept ${m.p99_accept_ms} ms, wabox RSS ${m.wabox_rss_mb} MB, database ${m.db_bytes} bytes`)
+    console.log(`minute ${String(m.minute).padStart(2)}: accepted ${m.accepted_mps}/s, delivered ${m.delivered_mps}/s, p99 accept ${m.p99_accept_ms} ms, wabox RSS ${m.wabox_rss_mb} MB, database ${m.db_bytes} bytes (WAL ${m.wal_bytes})`)
   }
   const first = minutes[0]!
   const last = minutes[minutes.length - 1]!

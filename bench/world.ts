@@ -252,6 +252,12 @@ export class World {
     return { wabox, network, phones, bench: usage() }
   }
 
+  /** SQLite's WAL, part of `dbBytes`; 0 on the other engines. */
+  walBytes(): number {
+    const wal = path.join(this.dataDir, 'wabox.db-wal')
+    return this.opts.db === 'sqlite' && fs.existsSync(wal) ? fs.statSync(wal).size : 0
+  }
+
   /** The database's size: SQLite's file and WAL, PostgreSQL's pg_database_size, MySQL's data and index lengths. */
   async dbBytes(): Promise<number> {
     if (this.opts.db === 'sqlite') {

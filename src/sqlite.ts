@@ -12,7 +12,14 @@ export interface SqliteOptions {
   checkpointEveryMs?: number
   /** false: no checkpoint thread; another connection to the file checkpoints (default true). */
   checkpoints?: boolean
+  /** The WAL's bound: past it the thread forces a restart of the log, and a reset log is truncated to it. */
+  walLimitBytes?: number
+  /** The write gate other threads of this process share for the file: a forced checkpoint takes it too. */
+  gate?: SqliteGate
 }
+
+/** 64 MiB: about 16,000 pages, a few seconds of writes at full load. */
+export const WAL_LIMIT_BYTES = 64 * 1024 * 1024
 
 /** A SQLite connection for Kysely whose close also stops its checkpoint thread. */
 export interface WalDatabase extends SqliteDatabase {
@@ -39,11 +46,12 @@ export function openSqlite(file: string, opts: SqliteOptions): WalDatabase {
     if (opts.foreignKeys) sqlite.pragma('foreign_keys = ON')
     sqlite.pragma('busy_timeout = 5000')
     sqlite.pragma('wal_autocheckpoint = 0')
+    sqlite.pragma(`journal_size_limit = ${opts.walLimitBytes ?? WAL_LIMIT_BYTES}`)
   } catch (err) {
     sqlite.close()
     throw err
   }
-  const checkpointer = opts.checkpoints === false ? noCheckpointer : startCheckpointer(file, opts.checkpointEveryMs ?? 500, () => {
+  const checkpointer = opts.checkpoints === false ? noCheckpointer : startCheckpointer({ file, everyMs: opts.checkpointEveryMs ?? 500, walLimitBytes: opts.walLimitBytes ?? WAL_LIMIT_BYTES, gate: opts.gate?.buffer }, () => {
     // without the thread the WAL would grow without bound: checkpoint inline again
     if (sqlite.open) sqlite.pragma('wal_autocheckpoint = 1000')
   })
@@ -56,11 +64,40 @@ export function openSqlite(file: string, opts: SqliteOptions): WalDatabase {
 
 // Plain JavaScript, so it runs the same from the sources and from dist/. On 'stop' it closes
 // its connection; being the last one, that close checkpoints and removes the WAL.
+//
+// A PASSIVE checkpoint never waits, so under steady writes it rarely copies the last frame
+// before the next commit, and the log only restarts from its start once all of it was copied:
+// the WAL grew by ~1.5 GB a minute at 1,000 msg/s. Past the limit, a RESTART checkpoint waits
+// for the writers (in this process through the shared gate, so their threads wait without
+// sleeping) and the readers, copies everything, and makes the next commit start the log anew.
 const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads')
 const Database = require(workerData.driver)
 const db = new Database(workerData.file)
-const timer = setInterval(() => db.pragma('wal_checkpoint(PASSIVE)'), workerData.everyMs)
+const pageSize = db.pragma('page_size', { simple: true })
+const gate = workerData.gate ? new Int32Array(workerData.gate) : null
+const gated = (fn) => {
+  if (!gate) return fn()
+  const ticket = Atomics.add(gate, 0, 1)
+  for (;;) {
+    const serving = Atomics.load(gate, 1)
+    if (serving === ticket) break
+    Atomics.wait(gate, 1, serving)
+  }
+  try {
+    return fn()
+  } finally {
+    Atomics.add(gate, 1, 1)
+    Atomics.notify(gate, 1)
+  }
+}
+// writers wait while a RESTART is pending: it waits on a slow reader at most this long, then
+// gives up until the next interval
+db.pragma('busy_timeout = 100')
+const timer = setInterval(() => {
+  const [passive] = db.pragma('wal_checkpoint(PASSIVE)')
+  if (passive.log * pageSize > workerData.walLimitBytes) gated(() => db.pragma('wal_checkpoint(RESTART)'))
+}, workerData.everyMs)
 parentPort.once('message', () => {
   clearInterval(timer)
   db.close()
@@ -68,11 +105,18 @@ parentPort.once('message', () => {
 })
 `
 
+interface CheckpointerData {
+  file: string
+  everyMs: number
+  walLimitBytes: number
+  gate: SharedArrayBuffer | undefined
+}
+
 const noCheckpointer = { stop: () => undefined, exited: Promise.resolve() }
 
-function startCheckpointer(file: string, everyMs: number, onGone: () => void): { stop(): void; exited: Promise<void> } {
+function startCheckpointer(data: CheckpointerData, onGone: () => void): { stop(): void; exited: Promise<void> } {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3')
-  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file, everyMs, driver }, execArgv: [] })
+  const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { ...data, driver }, execArgv: [] })
   let stopping = false
   worker.on('error', () => undefined)
   const exited = new Promise<void>((resolve) => worker.on('exit', () => {

@@ -40,4 +40,35 @@ describe('SQLite WAL checkpoints on a background thread', () => {
     expect(check.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 100 })
     check.close()
   })
+
+  it('bounds the WAL under steady writes: once a reader that held the log back is gone, the log restarts and shrinks to the limit', async () => {
+    const file = fresh()
+    const limit = 1024 * 1024
+    const db = openSqlite(file, { synchronous: 'NORMAL', checkpointEveryMs: 10, walLimitBytes: limit })
+    run(db, 'CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)')
+    const walBytes = () => fs.statSync(file + '-wal').size
+    // a reader's snapshot keeps every frame after it in the log, whatever checkpoints run
+    const reader = new SQLite(file, { readonly: true })
+    reader.prepare('BEGIN').run()
+    reader.prepare('SELECT count(*) FROM t').get()
+    let writing = true
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        run(db, 'INSERT INTO t (body) VALUES (?)', [Buffer.alloc(4096, i)])
+        if (i % 20 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
+    try {
+      await vi.waitFor(() => expect(walBytes()).toBeGreaterThan(8 * limit), { timeout: 20_000, interval: 10 })
+      reader.prepare('COMMIT').run()
+      // writes go on: only a forced restart lets the log start over, and the commit after it truncates the file
+      await vi.waitFor(() => expect(walBytes()).toBeLessThanOrEqual(2 * limit), { timeout: 20_000, interval: 10 })
+    } finally {
+      writing = false
+      await writer
+      reader.close()
+      db.close()
+      await db.stopped()
+    }
+  })
 })

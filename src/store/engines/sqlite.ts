@@ -44,7 +44,7 @@ export function openSqliteDatabase(file: string, checkpoints: boolean, gate: Sql
   // the data directory is prepared by the caller (cli/open-store.ts); a missing one is made owner-only
   privateDir(path.dirname(file), false)
   // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits)
-  const database = openSqlite(file, { synchronous: 'NORMAL', foreignKeys: true, checkpoints })
+  const database = openSqlite(file, { synchronous: 'NORMAL', foreignKeys: true, checkpoints, gate })
   const db = new Kysely<DB>({ dialect: new WaboxSqliteDialect({ database }, gate) })
   return {
     db,
