@@ -36,7 +36,7 @@ export interface MoveReport {
  * Repeatable: a value already in `to` is skipped, and what a killed move left in another
  * region after switching its reference is deleted.
  */
-export async function moveNumberContent(ctx: StoreContext, phoneNumberId: string, to: RegionStore, batch: number): Promise<MoveReport> {
+export async function moveNumberContent(ctx: StoreContext, phoneNumberId: string, to: RegionStore, batch: number, homeMediaRoot?: string): Promise<MoveReport> {
   const report = { rows: 0, mediaFiles: 0, leftovers: 0 }
   for (const col of COLUMNS) {
     let after = -1
@@ -48,7 +48,7 @@ export async function moveNumberContent(ctx: StoreContext, phoneNumberId: string
       if (rows.length < batch) break
     }
   }
-  report.mediaFiles = await moveMedia(ctx, phoneNumberId, to)
+  report.mediaFiles = await moveMedia(ctx, phoneNumberId, to, homeMediaRoot)
   report.leftovers = await dropLeftovers(ctx, phoneNumberId, to, batch)
   return report
 }
@@ -147,33 +147,38 @@ async function moveBatch(ctx: StoreContext, col: ContentColumn, phoneNumberId: s
   return switches.length
 }
 
-/** Moves the number's media files (home or another region's) under `to`'s media root and renames their rows. */
-async function moveMedia(ctx: StoreContext, phoneNumberId: string, to: RegionStore): Promise<number> {
+/**
+ * Moves the number's media files under `to`'s media root and renames their rows: files of
+ * another region, and those on the main volume when its root (`homeMediaRoot`) is given.
+ */
+async function moveMedia(ctx: StoreContext, phoneNumberId: string, to: RegionStore, homeMediaRoot: string | undefined): Promise<number> {
   const regions = ctx.regions!
   const rows = await ctx.db.selectFrom('media').select(['id', 'file']).where('phone_number_id', '=', phoneNumberId).execute()
   let moved = 0
   for (const r of rows) {
-    if (!r.file.startsWith('@')) continue // home media: the volume's root is not known here, it stays
-    const slash = r.file.indexOf('/')
-    const from = regions.get(r.file.slice(1, slash))
+    const regional = r.file.startsWith('@')
+    const slash = regional ? r.file.indexOf('/') : -1
     const rel = r.file.slice(slash + 1)
-    if (from === to) {
+    const from = regional ? regions.get(r.file.slice(1, slash))?.mediaRoot : homeMediaRoot
+    if (from === to.mediaRoot) {
       // a move killed after renaming the row left the old file: the name is the media id's own
-      for (const other of regions.names) if (other !== to.name) await fs.promises.rm(path.join(regions.get(other)!.mediaRoot, rel), { force: true })
+      for (const other of [homeMediaRoot, ...regions.names.map((n) => regions.get(n)!.mediaRoot)]) {
+        if (other !== undefined && other !== to.mediaRoot) await fs.promises.rm(path.join(other, rel), { force: true })
+      }
       continue
     }
-    if (!from) continue
+    if (from === undefined) continue // a region not configured here, or home media without the volume's root
     const target = path.join(to.mediaRoot, rel)
     await fs.promises.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
     try {
-      await fs.promises.copyFile(path.join(from.mediaRoot, rel), target)
+      await fs.promises.copyFile(path.join(from, rel), target)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue // deleted meanwhile (retention, DELETE /media)
       throw err
     }
     const result = await ctx.db.updateTable('media').set({ file: `@${to.name}/${rel}` }).where('id', '=', r.id).where('file', '=', r.file).executeTakeFirst()
     if (Number(result.numUpdatedRows) > 0) {
-      await fs.promises.rm(path.join(from.mediaRoot, rel), { force: true })
+      await fs.promises.rm(path.join(from, rel), { force: true })
       moved++
     }
   }

@@ -1,3 +1,4 @@
+import path from 'node:path'
 import { Command } from 'commander'
 import type { Store } from '../../store/store.js'
 import { createClient, listClients, updateClient } from '../../webapp/services/partner-clients.js'
@@ -6,7 +7,7 @@ import { changeWabaRegion } from '../../webapp/services/partner-region.js'
 import { PartnerRefusal, type PartnerActor } from '../../webapp/services/partner-refusal.js'
 import { WaboxError } from '../../errors/index.js'
 import { CliError, usageError } from '../cli-error.js'
-import { withConfigFlags } from '../config-flags.js'
+import { configFrom, withConfigFlags } from '../config-flags.js'
 import { consoleOutput, iso, table, withStore, type Flags, type KeysOutput } from './keys-command.js'
 
 type PartnerFlags = Flags & { partnerId: string }
@@ -145,7 +146,7 @@ export function partnerCommand(output: KeysOutput = consoleOutput): Command {
       if (!pin) throw usageError("set WABOX_CHANNEL_PIN to the two-step PIN of the WABA's channels")
       const change = await forPartner(flags, async (store, actor) => {
         try {
-          return await changeWabaRegion({ store }, actor, flags.wabaId, { data_localization_region: flags.to, pin })
+          return await changeWabaRegion({ store, homeMediaRoot: path.join(configFrom(flags).dataDir, 'media') }, actor, flags.wabaId, { data_localization_region: flags.to, pin })
         } catch (err) {
           if (err instanceof WaboxError) throw new CliError(`${err.title}: ${err.details}`)
           throw err

@@ -19,6 +19,7 @@ async function partnerPlugin(app: FastifyInstance, opts: { ctx: WebContext; erro
   })
   const deps: PartnerDeps = {
     store: ctx.store,
+    homeMediaRoot: ctx.deps.media.root,
     changed: () => {
       ctx.clearCaches()
       tenantGuard(ctx).clear()

@@ -8,6 +8,8 @@ export interface PartnerDeps {
   store: Store
   /** Called after a change that credentials' caches may hold (suspension, limits, keys). */
   changed?: () => void
+  /** The main media volume's root: a region change moves the files a number stored there before its WABA had a region. */
+  homeMediaRoot?: string
 }
 
 const NAME_MAX = 200

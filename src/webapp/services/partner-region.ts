@@ -63,7 +63,7 @@ export async function changeWabaRegion(
   const pass = async (): Promise<number> => {
     let moved = 0
     for (const n of numbers) {
-      const done = await moveNumberContent(store.ctx, n.id, region, MOVE_BATCH)
+      const done = await moveNumberContent(store.ctx, n.id, region, MOVE_BATCH, deps.homeMediaRoot)
       report.rows += done.rows
       report.mediaFiles += done.mediaFiles
       moved += done.rows + done.mediaFiles
