@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openStoreFromConfig } from '../src/cli/open-store.js'
 import { resolveConfig } from '../src/config/config.js'
 import { isContentReference, parseContentReference } from '../src/store/regions.js'
+import type { Store } from '../src/store/store.js'
 import { createServerDatabase, DIALECTS, type ServerDatabase } from './helpers/databases.js'
 import { ServingLoad } from './helpers/serving-load.js'
-import { startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { eventually, runWabox, spawnWabox, startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
 import { onPremStatus, onPremText, WebhookReceiver } from './helpers/webhook-receiver.js'
 
 const PIN = '246810'
@@ -20,8 +21,24 @@ const PIN = '246810'
  * and still fails a move that blocks sends until it is done.
  */
 const MAX_ACCEPT_GAP_MS = 10_000
-/** Earlier inbound messages written straight to the store, so the move has history to copy while live traffic flows. */
+/** Earlier inbound messages written straight to the store (sealed at home), so each move has history to copy while live traffic flows. */
 const HISTORY = 3_000
+/** The move's batch (partner-region.ts): A holding this many rows means the CLI has copied one. */
+const MOVE_BATCH = 500
+
+/** How many content values of the numbers' home rows are sealed at home or kept in each region. */
+async function contentPlaces(store: Store, numbers: string[]): Promise<Record<string, number>> {
+  const db = store.ctx.db
+  const messages = await db.selectFrom('messages').select(['content', 'callback_data']).where('phone_number_id', 'in', numbers).execute()
+  const callbacks = await db.selectFrom('callbacks').select('payload').where('phone_number_id', 'in', numbers).execute()
+  const places: Record<string, number> = {}
+  for (const v of [...messages.flatMap((m) => [m.content, m.callback_data]), ...callbacks.map((c) => c.payload)]) {
+    if (v === null) continue
+    const place = isContentReference(v) ? parseContentReference(v).region : 'home'
+    places[place] = (places[place] ?? 0) + 1
+  }
+  return places
+}
 
 interface InboundBody { messages?: { id: string; from: string; type: string; text?: { body: string }; image?: { caption?: string } }[] }
 
@@ -64,7 +81,7 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
     await server?.drop()
   })
 
-  it('moves A → B under sends and inbound messages: nothing refused or lost, nothing left in A, and everything readable after a restart', async () => {
+  it('moves home → A (a killed CLI run, run again) and A → B (Partner API) under sends and inbound messages: nothing refused or lost, nothing left behind, everything readable after a restart', async () => {
     const first = (wabox = await startWabox(dataDir, 2, { args: args() }))
     const numbers = first.creds.numbers.map((n) => n.phone_number_id)
     const business = first.creds.numbers[0]!.wa_id
@@ -75,7 +92,6 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
       method: 'POST', headers: { authorization: `Bearer ${cloud.access_token}`, 'content-type': 'application/json' }, body: JSON.stringify({ pin: PIN }),
     })
     expect(await pinSet.body.json()).toEqual({ success: true })
-    expect(await changeRegion(first, 'A')).toMatchObject({ from: null, to: 'A' })
     const history = await opened(async ({ store }) => {
       const records = Array.from({ length: HISTORY }, (_, i) => ({
         phoneNumberId: numbers[0]!, envelopeId: `history-${i}`, messageId: `wamid.history-${i}`, peer: '15550009999', shard: 0, type: 'text',
@@ -84,13 +100,34 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
       await store.transaction((tx) => tx.inbound.persist(records))
       return records.map((r) => r.messageId)
     })
+    expect((await opened(({ store }) => contentPlaces(store, numbers))).home).toBeGreaterThanOrEqual(HISTORY)
 
     const load = new ServingLoad(first, receiver, business)
     load.start()
     let stats: ReturnType<ServingLoad['window']>
     let move: Record<string, unknown>
     try {
-      await load.acceptedMore(20)
+      await load.acceptedMore(6)
+      // home → A from the command line, killed once it copied a batch (live writes alone add far fewer rows to A), then run again
+      const partnerId = await opened(async ({ store }) => (await store.partners.list())[0]!.id)
+      const cli = ['partner', 'wabas', 'region', '--data-dir', dataDir, ...args(), '--partner-id', partnerId, '--waba-id', first.creds.cloud.waba_id, '--to', 'a']
+      const killed = spawnWabox(cli, { env: { WABOX_CHANNEL_PIN: PIN } })
+      const exited = once(killed, 'exit')
+      try {
+        await opened(({ store }) => eventually(async () => ((await store.ctx.regions!.get('A')!.count()) >= MOVE_BATCH || killed.exitCode !== null ? true : undefined), 60_000))
+      } finally {
+        killed.kill('SIGKILL')
+        await exited
+      }
+      const atKill = await opened(({ store }) => contentPlaces(store, numbers))
+      const resumed = await runWabox(cli, { env: { WABOX_CHANNEL_PIN: PIN }, timeoutMs: 120_000 })
+      expect(resumed.code, resumed.stderr).toBe(0)
+      expect(resumed.stdout).toMatch(/ rows and \d+ media files moved from A to A in \d+ ms \(\d+ passes\)/)
+      console.log(`[region move serving ${dialect}] wabox partner wabas region killed with content at ${JSON.stringify(atKill)}; run again: ${resumed.stdout.trim()}`)
+      const inA = await opened(({ store }) => contentPlaces(store, numbers))
+      expect(Object.keys(inA)).toEqual(['A'])
+
+      await load.acceptedMore(10)
       const started = performance.now()
       move = await changeRegion(first, 'B')
       const ended = performance.now()
@@ -128,19 +165,14 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
     await opened(async ({ store }) => {
       expect(await store.ctx.regions!.get('A')!.count()).toBe(0)
       expect(await store.ctx.regions!.get('B')!.count()).toBeGreaterThan(HISTORY + load.accepted.length + load.inbound.length)
+      const places = await contentPlaces(store, numbers)
+      expect(Object.keys(places)).toEqual(['B'])
       const db = store.ctx.db
-      const messages = await db.selectFrom('messages').select(['content', 'callback_data']).where('phone_number_id', 'in', numbers).execute()
-      const callbacks = await db.selectFrom('callbacks').select('payload').where('phone_number_id', 'in', numbers).execute()
-      const values = [...messages.flatMap((m) => [m.content, m.callback_data]), ...callbacks.map((c) => c.payload)].filter((v) => v !== null)
-      const places = new Map<string, number>()
-      for (const v of values) {
-        const place = isContentReference(v) ? parseContentReference(v).region : 'home'
-        places.set(place, (places.get(place) ?? 0) + 1)
-      }
-      expect(Object.fromEntries(places)).toEqual({ B: values.length })
       const media = await db.selectFrom('media').select('file').where('phone_number_id', 'in', numbers).execute()
       expect(media.length).toBeGreaterThan(0)
       expect(media.filter((m) => !m.file.startsWith('@B/'))).toEqual([])
+      // the images that came before the WABA had a region left the main volume too
+      expect(media.filter((m) => fs.existsSync(path.join(dataDir, 'media', m.file.slice('@B/'.length))))).toEqual([])
     })
     const filesIn = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()) : [])
     expect(filesIn(path.join(regionDir('A'), 'media'))).toEqual([])
