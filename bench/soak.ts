@@ -19,6 +19,9 @@ export interface SoakMinute {
   db_bytes: number
   /** SQLite's WAL at the minute's end (included in db_bytes). */
   wal_bytes: number
+  /** The simulated world's memory, which grows with every message its phones keep. */
+  network_rss_mb: number
+  phones_rss_mb: number
 }
 
 export interface SoakResult {
@@ -36,13 +39,13 @@ const within = (last: number, first: number) => Math.abs(last - first) <= FLAT *
 export async function soak(world: World): Promise<SoakResult> {
   const { opts } = world
   const minuteS = opts.soakMinuteS
-  const samples: { rssMb: number; dbBytes: number; walBytes: number }[] = []
+  const samples: { rssMb: number; dbBytes: number; walBytes: number; networkRssMb: number; phonesRssMb: number }[] = []
   const dbBefore = await world.dbBytes()
   console.log(`bench: soak of ${opts.soakMinutes} minutes${minuteS !== 60 ? ` of ${minuteS} s (try-out)` : ''} at ${opts.rate} msg/s, inbound ${opts.inbound}/s, database ${dbBefore} bytes`)
   const sample = async () => {
-    const [wabox, dbBytes] = await Promise.all([world.wabox.usage(), world.dbBytes()])
-    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes: world.walBytes() })
-    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${world.walBytes()})`)
+    const [{ wabox, network, phones }, dbBytes] = await Promise.all([world.usage(), world.dbBytes()])
+    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes: world.walBytes(), networkRssMb: network.rssMb, phonesRssMb: phones.rssMb })
+    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${world.walBytes()}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB`)
   }
   const rec = await measureWindow(world, {
     rate: opts.rate, durationS: opts.soakMinutes * minuteS, progress: false,
@@ -72,10 +75,12 @@ export async function soak(world: World): Promise<SoakResult> {
       wabox_rss_mb: sample.rssMb,
       db_bytes: sample.dbBytes,
       wal_bytes: sample.walBytes,
+      network_rss_mb: sample.networkRssMb,
+      phones_rss_mb: sample.phonesRssMb,
     }
   })
   for (const m of minutes) {
-    console.log(`minute ${String(m.minute).padStart(2)}: accepted ${m.accepted_mps}/s, delivered ${m.delivered_mps}/s, p99 accept ${m.p99_accept_ms} ms, wabox RSS ${m.wabox_rss_mb} MB, database ${m.db_bytes} bytes (WAL ${m.wal_bytes})`)
+    console.log(`minute ${String(m.minute).padStart(2)}: accepted ${m.accepted_mps}/s, delivered ${m.delivered_mps}/s, p99 accept ${m.p99_accept_ms} ms, wabox RSS ${m.wabox_rss_mb} MB, database ${m.db_bytes} bytes (WAL ${m.wal_bytes}), network RSS ${m.network_rss_mb} MB, phones RSS ${m.phones_rss_mb} MB`)
   }
   const first = minutes[0]!
   const last = minutes[minutes.length - 1]!

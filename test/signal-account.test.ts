@@ -1,3 +1,4 @@
+import { SignalMessage } from '@signalapp/libsignal-client'
 import { describe, expect, it } from 'vitest'
 import { identityHash } from '../src/signal/account.js'
 import { MemorySignalStore } from '../src/signal/memory-store.js'
@@ -122,5 +123,36 @@ describe('SignalAccount', () => {
     const sent = await alice.encrypt(bob.waId, utf8('are you new?'), directory.bundles)
     expect(sent.identityChanged).toEqual({ hash: identityHash(await bob2.identityKey()) })
     expect(text((await bob2.decrypt(alice.waId, sent.kind, sent.body)).plaintext)).toBe('are you new?')
+  })
+
+  it('starts again from the kept state when a ratchet step was not kept (its transaction rolled back)', async () => {
+    const directory = new KeyDirectory()
+    const base = new MemorySignalStore()
+    let keep = true
+    // writes are dropped while `keep` is off, as when the transaction holding them rolls back
+    const store = new Proxy(base, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown
+        if (typeof value !== 'function') return value
+        const write = /^(set|remove|mark)/.test(String(prop))
+        return (...args: unknown[]) => (write && !keep ? Promise.resolve() : (value as (...a: unknown[]) => unknown).apply(target, args))
+      },
+    })
+    const alice = await openAccount('15550000001', directory, { store })
+    const bob = await openAccount('15550000002', directory)
+    const hello = await alice.encrypt(bob.waId, utf8('hello'), directory.bundles)
+    await bob.decrypt(alice.waId, hello.kind, hello.body)
+    const reply = await bob.encrypt(alice.waId, utf8('hi'), directory.bundles)
+    await alice.decrypt(bob.waId, reply.kind, reply.body)
+
+    const counter = (body: Uint8Array) => SignalMessage.deserialize(new Uint8Array(body)).counter()
+    keep = false
+    const dropped = await alice.encrypt(bob.waId, utf8('never stored'), directory.bundles)
+    keep = true
+    const again = await alice.encrypt(bob.waId, utf8('stored'), directory.bundles)
+    expect(again.kind).toBe('message')
+    // the same chain step as the dropped one: nothing of it survived in alice's session
+    expect(counter(again.body)).toBe(counter(dropped.body))
+    expect(text((await bob.decrypt(alice.waId, again.kind, again.body)).plaintext)).toBe('stored')
   })
 })

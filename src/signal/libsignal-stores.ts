@@ -23,6 +23,19 @@ export function arrayBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
   return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes)
 }
 
+// What stored bytes decode to, keyed by the bytes object itself: the stores hand back the
+// object they were given, so the next operation on a session or identity skips decoding it
+// (a tenth of the engine's Signal work). Safe to share: libsignal copies a record it loads,
+// and bytes that were rolled back are other objects, decoded afresh.
+const decodedSessions = new WeakMap<Uint8Array, SessionRecord>()
+const decodedKeys = new WeakMap<Uint8Array, PublicKey>()
+
+function publicKeyOf(bytes: Uint8Array): PublicKey {
+  let key = decodedKeys.get(bytes)
+  if (!key) decodedKeys.set(bytes, (key = PublicKey.deserialize(arrayBytes(bytes))))
+  return key
+}
+
 export class StoreIdentityKeyStore extends IdentityKeyStore {
   readonly #store: SignalStateStore
   readonly #clock: Clock
@@ -61,8 +74,9 @@ export class StoreIdentityKeyStore extends IdentityKeyStore {
   override async saveIdentity(name: ProtocolAddress, key: PublicKey): Promise<IdentityChange> {
     const address = name.name()
     const known = await this.#store.getRemoteIdentity(address)
-    if (known && PublicKey.deserialize(arrayBytes(known.publicKey)).equals(key)) return IdentityChange.NewOrUnchanged
+    if (known && publicKeyOf(known.publicKey).equals(key)) return IdentityChange.NewOrUnchanged
     const publicKey = key.serialize()
+    decodedKeys.set(publicKey, key)
     await this.#store.setRemoteIdentity(address, { publicKey, firstSeenAt: this.#clock.now() })
     if (!known) return IdentityChange.NewOrUnchanged
     this.#changes.set(address, publicKey)
@@ -83,7 +97,7 @@ export class StoreIdentityKeyStore extends IdentityKeyStore {
 
   override async getIdentity(name: ProtocolAddress): Promise<PublicKey | null> {
     const known = await this.#store.getRemoteIdentity(name.name())
-    return known ? PublicKey.deserialize(arrayBytes(known.publicKey)) : null
+    return known ? publicKeyOf(known.publicKey) : null
   }
 }
 
@@ -96,12 +110,17 @@ export class StoreSessionStore extends SessionStore {
   }
 
   override async saveSession(name: ProtocolAddress, record: SessionRecord): Promise<void> {
-    await this.#store.setSession(name.name(), record.serialize())
+    const bytes = record.serialize()
+    decodedSessions.set(bytes, record)
+    await this.#store.setSession(name.name(), bytes)
   }
 
   override async getSession(name: ProtocolAddress): Promise<SessionRecord | null> {
     const bytes = await this.#store.getSession(name.name())
-    return bytes ? SessionRecord.deserialize(arrayBytes(bytes)) : null
+    if (!bytes) return null
+    let record = decodedSessions.get(bytes)
+    if (!record) decodedSessions.set(bytes, (record = SessionRecord.deserialize(arrayBytes(bytes))))
+    return record
   }
 
   override async getExistingSessions(addresses: ProtocolAddress[]): Promise<SessionRecord[]> {
