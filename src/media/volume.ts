@@ -259,9 +259,13 @@ export class MediaVolume {
   async open(id: string): Promise<{ media: MediaInfo; stream: Readable } | undefined> {
     const row = await this.#store.media.get(id)
     if (!row) return undefined
-    const file = this.#path(row.file)
-    // open before returning, so a missing file is an error here and not mid-response
-    const fh = await fs.promises.open(file, 'r')
+    // open before returning, so a missing file is an error here and not mid-response; a region
+    // change may rename the row and remove the old file between the two reads: look once more
+    const fh = await fs.promises.open(this.#path(row.file), 'r').catch(async (err: NodeJS.ErrnoException) => {
+      const again = err.code === 'ENOENT' ? await this.#store.media.get(id) : undefined
+      if (!again || again.file === row.file) throw err
+      return fs.promises.open(this.#path(again.file), 'r')
+    })
     const source = fh.createReadStream()
     const stream = source.pipe(createOpenStream(this.#key))
     // pipe() leaves the source open when the decryption fails or the download is aborted
