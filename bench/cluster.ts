@@ -1,7 +1,7 @@
 /**
  * wabox under test in the production shape (`--coreapps N`, PostgreSQL only): N `wabox coreapp`
  * processes, one `wabox webapp` and one `wabox webhooks`, as docs/deploy.md runs them, against
- * the world's external network. Answers the bench like bench/wabox.ts; its usage is the sum of
+ * the world's external network, from dist/ like bench/wabox.mjs. Answers the bench like it; its usage is the sum of
  * its processes, with each one's share in `parts`.
  *
  * argv: <dataDir> <wsUrl> <controlUrl> <controlToken>; WABOX_DATABASE_URL, WABOX_BENCH_COREAPPS.
@@ -22,7 +22,7 @@ const TICK_US = 1e6 / 100 // USER_HZ on Linux
 
 /** `wabox <args>`; resolves with its stderr once it contains `ready` (or, without `ready`, at its exit). */
 function wabox(name: string, args: string[], ready?: string): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['dist/cli/bin.js', ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] })
   procs.set(name, child)
   let out = ''
   let err = ''

@@ -24,7 +24,7 @@ export function usage(): Usage {
 
 export type Message = { t: string } & Record<string, unknown>
 
-/** A forked TypeScript child that answers requests by message type. */
+/** A forked child (TypeScript, or plain JavaScript for a `.mjs` script) that answers requests by message type. */
 export class Child {
   readonly #proc: ChildProcess
   readonly #waiters = new Map<string, ((m: Message) => void)[]>()
@@ -35,7 +35,7 @@ export class Child {
   constructor(readonly name: string, script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, nice = 0) {
     // e.g. WABOX_BENCH_WABOX_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the wabox process only
     const extra = process.env[`WABOX_BENCH_${name.toUpperCase()}_NODE_ARGS`]?.split(' ').filter(Boolean) ?? []
-    const node = [...extra, '--import', 'tsx']
+    const node = script.endsWith('.mjs') ? extra : [...extra, '--import', 'tsx']
     // through nice(1), so every thread of the child starts at that priority
     this.#proc = fork(path.join(import.meta.dirname, script), args, {
       ...(nice ? { execPath: 'nice', execArgv: ['-n', String(nice), process.execPath, ...node] } : { execArgv: node }),

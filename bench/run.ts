@@ -2,7 +2,7 @@
  * `npm run bench -- [options]`: end-to-end load test of wabox. Four processes:
  *  - network (bench/network.ts): the simulated WhatsApp network server;
  *  - phones (bench/phones.ts): the simulated phones, connected to it;
- *  - wabox (bench/wabox.ts, or bench/cluster.ts): WebApp + CoreApp + webhook dispatcher, as `wabox start` composes them;
+ *  - wabox (bench/wabox.mjs over dist/, or bench/cluster.ts): WebApp + CoreApp + webhook dispatcher, as `wabox start` composes them;
  *  - this one: the load generator (undici Pool on keep-alive connections) and the webhook receiver.
  * Modes on one running world (bench/world.ts): one measured window, then the same load against
  * a minimal Fastify + SQLite handler (bench/floor.ts); `--sustain` (bench/sustain.ts); `--soak`

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { request } from 'undici'
+import { ensureDist } from './dist.js'
 import { Child, usage, type Usage } from './ipc.js'
 import { LoadGenerator, type Request } from './load.js'
 import type { BenchOptions } from './options.js'
@@ -137,6 +138,7 @@ export class World {
     this.cleanups.unshift(() => receiver.close())
 
     log(`bench: ${opts.mode}, ${opts.db}, ${opts.format} number, ${opts.phones} phones (${opts.newUserPhones} new users), ${opts.rate === undefined ? 'max rate' : `${opts.rate} msg/s`}, ${opts.mode === 'soak' ? `${opts.soakMinutes} minutes of ${opts.soakMinuteS} s` : `${opts.durationS} s windows`}, ${opts.concurrency} connections, inbound ${opts.inbound}/s, webhook receiver answers after ${opts.webhookLatencyMs} ms, network and phones at nice ${opts.worldNice}`)
+    ensureDist(log)
     this.network = new Child('network', 'network.ts', [], {}, opts.worldNice)
     this.cleanups.unshift(() => this.network.close())
     const net = await this.network.next('network')
@@ -145,7 +147,7 @@ export class World {
     await this.fleet.next('ready')
     const args = [this.dataDir, String(net.wsUrl), String(net.url), String(net.controlToken)]
     this.wabox = opts.coreapps === undefined
-      ? new Child('wabox', 'wabox.ts', args, { WABOX_DATABASE_URL: this.#databaseUrl })
+      ? new Child('wabox', 'wabox.mjs', args, { WABOX_DATABASE_URL: this.#databaseUrl })
       : new Child('wabox', 'cluster.ts', args, { WABOX_DATABASE_URL: this.#databaseUrl, WABOX_BENCH_COREAPPS: String(opts.coreapps) })
     this.cleanups.unshift(() => this.wabox.close())
     const tSetup = performance.now()
