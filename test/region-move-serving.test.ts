@@ -105,6 +105,7 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
     const load = new ServingLoad(first, receiver, business)
     load.start()
     let stats: ReturnType<ServingLoad['window']>
+    let before: ReturnType<ServingLoad['window']>
     let move: Record<string, unknown>
     try {
       await load.acceptedMore(6)
@@ -127,6 +128,8 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
       const inA = await opened(({ store }) => contentPlaces(store, numbers))
       expect(Object.keys(inA)).toEqual(['A'])
 
+      // the same gaps with no move running, for comparison (the load's own pacing)
+      const calm = performance.now()
       await load.acceptedMore(10)
       const started = performance.now()
       move = await changeRegion(first, 'B')
@@ -134,12 +137,14 @@ for (const dialect of DIALECTS) describe(`a WABA's region changes while wabox st
       // a few more sends after the move, written to B from the start
       await load.acceptedMore(6)
       stats = load.window(started, ended)
+      before = load.window(calm, started)
     } finally {
       await load.stop()
     }
     console.log(`[region move serving ${dialect}] A → B in ${move.duration_ms} ms (${move.passes} passes, ${move.rows_moved} rows, ${move.media_files_moved} media files) under load: ` +
       `longest gap between accepted sends ${Math.round(stats.maxAcceptGapMs)} ms, slowest accept ${Math.round(stats.slowestAcceptMs)} ms, ` +
-      `longest gap between delivered statuses ${Math.round(stats.maxDeliveredGapMs)} ms; ${stats.accepted} sends accepted during the move, ${load.accepted.length} in all, ${load.inbound.length} inbound`)
+      `longest gap between delivered statuses ${Math.round(stats.maxDeliveredGapMs)} ms; ${stats.accepted} sends accepted during the move, ${load.accepted.length} in all, ${load.inbound.length} inbound; ` +
+      `before the move: ${Math.round(before.maxAcceptGapMs)} ms, ${Math.round(before.slowestAcceptMs)} ms, ${Math.round(before.maxDeliveredGapMs)} ms`)
     expect(move).toMatchObject({ from: 'A', to: 'B' })
     expect(load.refused).toEqual([])
     expect(stats.accepted).toBeGreaterThan(0)
