@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type KyselyPlugin, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
+import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 import type { Database, Dialect } from './database.js'
 import * as m0001 from './migrations/0001-foundation.js'
 import * as m0002 from './migrations/0002-webhooks.js'
@@ -51,17 +51,11 @@ export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS)
 
 /** Applies pending migrations (all, or up to and including `upTo`). Returns the names applied. */
 export async function migrate(database: Database, upTo?: string): Promise<string[]> {
-  // every step, so a column gets the type its keys need from the first migration on
-  const allSteps = async (db: Kysely<unknown>) => {
-    for (const step of Object.values(STEPS)) await step.up(db, database.dialect)
-  }
-  const plugins = (await database.engine.migrationPlugins?.(database.db as unknown as Kysely<unknown>, allSteps)) ?? []
   const migrator = new Migrator({
-    db: await migratorDb(database, plugins),
+    ...(await migratorBase(database, async (db) => {
+      for (const step of Object.values(STEPS)) await step.up(db, database.dialect)
+    })),
     provider: new StaticProvider(database.dialect, upTo),
-    // Without it Kysely looks for its bookkeeping tables in every schema it can see (a URL may
-    // choose the schema too: ?options=-c search_path=…).
-    ...(await migrationSchema(database)),
   })
   const result: MigrationResultSet = await migrator.migrateToLatest()
   if (result.error) {
@@ -71,14 +65,18 @@ export async function migrate(database: Database, upTo?: string): Promise<string
   return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
 }
 
-async function migrationSchema(database: Database): Promise<{ migrationTableSchema?: string }> {
-  const schema = database.schema ?? (await database.engine.currentSchema?.(database.db))
-  return schema ? { migrationTableSchema: schema } : {}
-}
-
-/** The Kysely a migrator runs on: the engine's plugins, and its introspection kept to the store's schema. */
-export async function migratorDb(database: Database, plugins: KyselyPlugin[]): Promise<Kysely<unknown>> {
+/**
+ * What a Kysely Migrator of this store needs, whichever list of migrations it runs (home or
+ * region): the Kysely with the engine's plugins (`allSteps` runs every migration of the list,
+ * so a column gets the type its keys need from the first one on) and its introspection kept to
+ * the store's schema (by default it lists every schema, and one dropped meanwhile fails it);
+ * and that schema for the bookkeeping tables, which Kysely otherwise looks for in every schema
+ * it can see (a URL may choose the schema too: ?options=-c search_path=…).
+ */
+export async function migratorBase(database: Database, allSteps: (db: Kysely<unknown>) => Promise<void>): Promise<{ db: Kysely<unknown>; migrationTableSchema?: string }> {
+  const plugins = (await database.engine.migrationPlugins?.(database.db as unknown as Kysely<unknown>, allSteps)) ?? []
   const db = plugins.reduce((db, plugin) => db.withPlugin(plugin), database.db as unknown as Kysely<unknown>)
   const schema = database.schema ?? (await database.engine.currentSchema?.(database.db))
-  return schema && database.engine.scopeIntrospection ? database.engine.scopeIntrospection(db, schema) : db
+  if (!schema) return { db }
+  return { db: database.engine.scopeIntrospection?.(db, schema) ?? db, migrationTableSchema: schema }
 }

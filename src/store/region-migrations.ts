@@ -1,7 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import type { Database, Dialect } from './database.js'
 import { columnTypes } from './migrations/column-types.js'
-import { migratorDb } from './migrate.js'
+import { migratorBase } from './migrate.js'
 
 /*
  * Frozen migrations of a region database (data residency): its own list, apart from the home
@@ -33,18 +33,14 @@ class Steps implements MigrationProvider {
 
 /** Applies the region database's pending migrations; returns the names applied. */
 export async function migrateRegion(database: Database): Promise<string[]> {
-  const schema = database.schema ?? (await database.engine.currentSchema?.(database.db))
   // MySQL: binary collation and key columns as the home store's migrations get them
-  const allSteps = async (db: Kysely<unknown>) => {
-    for (const up of Object.values(STEPS)) await up(db, database.dialect)
-  }
-  const plugins = (await database.engine.migrationPlugins?.(database.db as unknown as Kysely<unknown>, allSteps)) ?? []
   const { error, results } = await new Migrator({
-    db: await migratorDb(database, plugins),
+    ...(await migratorBase(database, async (db) => {
+      for (const up of Object.values(STEPS)) await up(db, database.dialect)
+    })),
     provider: new Steps(database.dialect),
     migrationTableName: 'region_migration',
     migrationLockTableName: 'region_migration_lock',
-    ...(schema ? { migrationTableSchema: schema } : {}),
   }).migrateToLatest()
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
