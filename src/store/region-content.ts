@@ -1,6 +1,6 @@
 import { pooledRandomBytes } from '../ids.js'
 import { PURGED_CONTENT } from './retention.js'
-import { contentReference, isContentReference, parseContentReference, type RegionContentKind, type RegionRow, type RegionStore } from './regions.js'
+import { contentReference, isContentReference, parseContentReference, referencesByRegion, type RegionContentKind, type RegionRow, type RegionStore } from './regions.js'
 import type { StoreContext } from './store.js'
 
 /*
@@ -53,14 +53,7 @@ export async function sealContent(ctx: StoreContext, items: readonly ContentItem
 export async function resolveContent<T extends Uint8Array | null>(ctx: StoreContext, values: readonly T[]): Promise<T[]> {
   const regions = ctx.regions
   if (!regions || !values.some(isContentReference)) return [...values]
-  const wanted = new Map<string, string[]>()
-  for (const v of values) {
-    if (!isContentReference(v)) continue
-    const ref = parseContentReference(v!)
-    const keys = wanted.get(ref.region) ?? []
-    if (keys.length === 0) wanted.set(ref.region, keys)
-    keys.push(ref.key)
-  }
+  const wanted = referencesByRegion(values)
   // by key: keys are unique across regions, and a region change moves them as they are
   const found = new Map<string, { from: RegionStore; sealed: Buffer }>()
   for (const [name, keys] of wanted) {

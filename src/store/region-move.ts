@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { sql } from 'kysely'
-import { contentReference, isContentReference, parseContentReference, type RegionContentKind, type RegionRow, type RegionStore } from './regions.js'
+import { contentReference, isContentReference, parseContentReference, referencesByRegion, type RegionContentKind, type RegionRow, type RegionStore } from './regions.js'
 import type { StoreContext } from './store.js'
 
 /** A home column holding content, and how its region key is named. */
@@ -108,14 +108,7 @@ async function moveBatch(ctx: StoreContext, col: ContentColumn, phoneNumberId: s
   const moving = rows.filter((r) => r.value !== null && !(isContentReference(r.value) && parseContentReference(r.value).region === to.name))
   if (moving.length === 0) return 0
   // the plaintext of each value, from its region or from home
-  const old = new Map<string, string[]>()
-  for (const r of moving) {
-    if (!isContentReference(r.value)) continue
-    const ref = parseContentReference(r.value!)
-    const keys = old.get(ref.region) ?? []
-    if (keys.length === 0) old.set(ref.region, keys)
-    keys.push(ref.key)
-  }
+  const old = referencesByRegion(moving.map((r) => r.value))
   const found = new Map<string, Map<string, Buffer>>()
   for (const [name, keys] of old) found.set(name, await regions.get(name)?.get(keys) ?? new Map())
   const writes: RegionRow[] = []

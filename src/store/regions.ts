@@ -52,6 +52,19 @@ export function parseContentReference(value: Uint8Array): { region: string; key:
   return { region: text.slice(0, slash), key: text.slice(slash + 1) }
 }
 
+/** The keys the references among `values` name, by region (values that are no reference are left out). */
+export function referencesByRegion(values: readonly (Uint8Array | null)[]): Map<string, string[]> {
+  const byRegion = new Map<string, string[]>()
+  for (const v of values) {
+    if (!isContentReference(v)) continue
+    const ref = parseContentReference(v!)
+    const keys = byRegion.get(ref.region)
+    if (keys) keys.push(ref.key)
+    else byRegion.set(ref.region, [ref.key])
+  }
+  return byRegion
+}
+
 const ROWS_PER_STATEMENT = 256
 /** How long a process trusts what it read of a number's region. */
 const REGION_CACHE_MS = 2_000

@@ -45,12 +45,15 @@ export class Wabas {
   /** Sets the WABA's data-residency region (its content then moves: services/partner-region.ts). */
   async setRegion(wabaId: string, region: string): Promise<void> {
     await this.ctx.db.updateTable('wabas').set({ data_localization_region: region }).where('id', '=', wabaId).execute()
+    // this process writes there at once; the others once their cache expires (REGION_SETTLE_MS)
+    this.ctx.regions?.forget()
   }
 
   /** Sets the WABA's data-residency region only while it has none; false when it had one (or is unknown). */
   async claimRegion(wabaId: string, region: string): Promise<boolean> {
     const result = await this.ctx.db.updateTable('wabas').set({ data_localization_region: region })
       .where('id', '=', wabaId).where('data_localization_region', 'is', null).executeTakeFirst()
+    this.ctx.regions?.forget()
     return Number(result.numUpdatedRows) > 0
   }
 

@@ -42,5 +42,4 @@ export async function applyRegisterRegion(store: Store, checked: RegisterRegion)
     const now = await store.wabas.get(checked.wabaId)
     if (now?.dataLocalizationRegion !== checked.region) throw refuse(`WABA ${checked.wabaId} took region ${now?.dataLocalizationRegion ?? 'none'} meanwhile, not ${checked.region}`)
   }
-  store.ctx.regions?.forget()
 }

@@ -56,7 +56,6 @@ export async function changeWabaRegion(
   const settle = () => (settleMs > 0 ? sleep(settleMs) : Promise.resolve())
   if (from !== to) {
     await store.wabas.setRegion(waba.id, to)
-    store.ctx.regions?.forget()
     await settle()
   }
   const report = { rows: 0, mediaFiles: 0, passes: 0 }
