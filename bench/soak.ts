@@ -19,7 +19,7 @@ export interface SoakMinute {
   db_bytes: number
   /** SQLite's WAL at the minute's end (included in db_bytes). */
   wal_bytes: number
-  /** The simulated world's memory, which grows with every message its phones keep. */
+  /** The simulated world's memory: whether it grows over the soak too. */
   network_rss_mb: number
   phones_rss_mb: number
 }
@@ -44,8 +44,9 @@ export async function soak(world: World): Promise<SoakResult> {
   console.log(`bench: soak of ${opts.soakMinutes} minutes${minuteS !== 60 ? ` of ${minuteS} s (try-out)` : ''} at ${opts.rate} msg/s, inbound ${opts.inbound}/s, database ${dbBefore} bytes`)
   const sample = async () => {
     const [{ wabox, network, phones }, dbBytes] = await Promise.all([world.usage(), world.dbBytes()])
-    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes: world.walBytes(), networkRssMb: network.rssMb, phonesRssMb: phones.rssMb })
-    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${world.walBytes()}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB`)
+    const walBytes = world.walBytes()
+    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes, networkRssMb: network.rssMb, phonesRssMb: phones.rssMb })
+    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${walBytes}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB`)
   }
   const rec = await measureWindow(world, {
     rate: opts.rate, durationS: opts.soakMinutes * minuteS, progress: false,

@@ -1,18 +1,17 @@
+import { EventEmitter, once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { WaboxProcess } from './wabox-process.js'
 import type { WebhookReceiver } from './webhook-receiver.js'
 
 /**
- * Pacing of the load: each phone gets a send every SEND_EVERY_MS (~15 per 6 s, under the
- * network's 45 envelopes per pair per 6 s) with at most MAX_IN_FLIGHT undelivered, so a stalled
- * engine catching up never bursts past that limit either; each phone sends an inbound message
- * every INBOUND_EVERY_MS.
+ * Pacing of the load, the only fixed waits here: each phone gets a send every SEND_EVERY_MS
+ * (~15 per 6 s, under the network's 45 envelopes per pair per 6 s) with at most MAX_IN_FLIGHT
+ * undelivered, so a stalled engine catching up never bursts past that limit either; each phone
+ * sends an inbound message every INBOUND_EVERY_MS.
  */
 const SEND_EVERY_MS = 400
 const MAX_IN_FLIGHT = 12
 const INBOUND_EVERY_MS = 500
-/** How often a sender held back by MAX_IN_FLIGHT looks again. */
-const IN_FLIGHT_POLL_MS = 20
 
 /** A 1×1 PNG: the image phones send now and then, so media files are stored too. */
 const PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
@@ -53,6 +52,8 @@ export class ServingLoad {
   readonly delivered = new Map<string, number[]>()
   #running = false
   #loops: Promise<void>[] = []
+  /** 'change': a send was accepted, a `delivered` webhook came, or the load stops. */
+  readonly #events = new EventEmitter().setMaxListeners(0)
 
   constructor(private readonly wabox: WaboxProcess, receiver: WebhookReceiver, private readonly business: string) {
     receiver.on('body', (body: StatusBody) => {
@@ -61,6 +62,7 @@ export class ServingLoad {
         const times = this.delivered.get(s.id) ?? []
         if (times.length === 0) this.delivered.set(s.id, times)
         times.push(performance.now())
+        this.#events.emit('change')
       }
     })
   }
@@ -75,16 +77,19 @@ export class ServingLoad {
 
   async stop(): Promise<void> {
     this.#running = false
+    this.#events.emit('change')
     await Promise.all(this.#loops)
   }
 
   /** Resolves once `n` more sends were accepted than now. */
   async acceptedMore(n: number, timeoutMs = 60_000): Promise<void> {
     const target = this.accepted.length + n
-    const deadline = performance.now() + timeoutMs
-    while (this.accepted.length < target) {
-      if (performance.now() > deadline) throw new Error(`fewer than ${n} sends accepted within ${timeoutMs} ms; refused: ${this.refused.slice(0, 3).join('; ')}`)
-      await sleep(IN_FLIGHT_POLL_MS)
+    const signal = AbortSignal.timeout(timeoutMs)
+    try {
+      while (this.accepted.length < target) await once(this.#events, 'change', { signal })
+    } catch (err) {
+      if (!signal.aborted) throw err
+      throw new Error(`fewer than ${n} sends accepted within ${timeoutMs} ms; refused: ${this.refused.slice(0, 3).join('; ')}`, { cause: err })
     }
   }
 
@@ -101,13 +106,15 @@ export class ServingLoad {
 
   async #sends(to: string): Promise<void> {
     for (let i = 0; this.#running; i++) {
-      while (this.#running && this.accepted.filter((a) => a.to === to && !this.delivered.has(a.id)).length >= MAX_IN_FLIGHT) await sleep(IN_FLIGHT_POLL_MS)
+      while (this.#running && this.accepted.filter((a) => a.to === to && !this.delivered.has(a.id)).length >= MAX_IN_FLIGHT) await once(this.#events, 'change')
       const text = `to ${to} #${i}`
       const at = performance.now()
       const res = await this.wabox.api('POST', '/v1/messages', { to, type: 'text', text: { body: text } })
       const ms = performance.now() - at
-      if (res.status === 201) this.accepted.push({ to, id: (res.body.messages as { id: string }[])[0]!.id, text, at, ms })
-      else this.refused.push(`${res.status} ${JSON.stringify(res.body)}`)
+      if (res.status === 201) {
+        this.accepted.push({ to, id: (res.body.messages as { id: string }[])[0]!.id, text, at, ms })
+        this.#events.emit('change')
+      } else this.refused.push(`${res.status} ${JSON.stringify(res.body)}`)
       await sleep(SEND_EVERY_MS)
     }
   }
