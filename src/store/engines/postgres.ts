@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata } from 'kysely'
+import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type PostgresPool, type PostgresPoolClient, type TableMetadata } from 'kysely'
 import pg from 'pg'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
@@ -88,6 +88,31 @@ export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions,
   // statement in flight on it fails as 'connection-lost' to its caller.
   pool.on('error', () => undefined)
   pool.on('connect', (client) => client.on('error', () => undefined))
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: droppingLostConnections(pool) }) })
   return { db, dialect: 'postgres', engine: postgresEngine, ...(options.schema ? { schema: options.schema } : {}), close: () => db.destroy() }
+}
+
+/**
+ * The pool as Kysely sees it, giving a connection back as broken once a statement on it failed
+ * because the server ended it. pg blames the server's goodbye on the statement in flight and
+ * the connection would go back to the pool before its socket reports the end, failing the next
+ * statement too.
+ */
+function droppingLostConnections(pool: pg.Pool): PostgresPool {
+  return {
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect()
+      let lost: Error | undefined
+      const query = async (text: string, values: unknown[]) => {
+        try {
+          return await client.query(text, values)
+        } catch (err) {
+          if (postgresEngine.classify(err) === 'connection-lost') lost = err as Error
+          throw err
+        }
+      }
+      return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release(lost) }
+    },
+    end: () => pool.end(),
+  }
 }
