@@ -52,6 +52,23 @@ for (const dialect of DIALECTS) {
       ])
     })
 
+    it('logs the start of an error answer with the attempt, and the next POST still goes out', async () => {
+      const { store } = t.db()
+      const receiver = await t.receiver()
+      const id = await addNumber(store, { url: receiver.url() })
+      await store.callbacks.enqueueMany(id, [statusEvent('wamid.e1'), statusEvent('wamid.e2')])
+      receiver.respond = () => 503
+      receiver.body = () => 'Service\n   unavailable: ' + 'x'.repeat(100_000)
+      expect(await t.dispatcher().runOnce()).toBe(2)
+      const failed = (await store.callbacks.list(id, 'failed')).items
+      // the first 300 bytes of the answer, whitespace collapsed; the rest is not read
+      expect(failed.map((f) => f.lastError)).toEqual(Array(2).fill('HTTP 503: Service unavailable: ' + 'x'.repeat(300 - 'Service\n   unavailable: '.length)))
+      receiver.respond = () => 200
+      t.db().clock.setTime(Math.max(...failed.map((f) => f.nextAttemptAt)))
+      expect(await t.dispatcher().runOnce()).toBe(2)
+      expect((await store.callbacks.list(id, 'pending')).items).toHaveLength(0)
+    })
+
     it('records a timeout and a refused connection as failed attempts, to be retried', async () => {
       const { store } = t.db()
       const hanging = await t.receiver()

@@ -28,6 +28,8 @@ export class Receiver extends EventEmitter {
   active = 0
   maxActive = 0
   respond: Responder = () => 200
+  /** The answer's body for a status. */
+  body: (status: number) => string = (status) => (status === 200 ? 'ok' : `status ${status}`)
 
   private constructor(private readonly server: http.Server | https.Server) {
     super()
@@ -93,7 +95,7 @@ export class Receiver extends EventEmitter {
       this.maxActive = Math.max(this.maxActive, this.active)
       this.emit('change')
       Promise.resolve(this.respond(received)).then((status) => {
-        if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : `status ${status}`)
+        if (!res.destroyed) res.writeHead(status, { 'content-type': 'text/plain' }).end(this.body(status))
       }, () => res.destroy()).finally(() => {
         this.active--
         this.emit('change')

@@ -53,11 +53,6 @@ interface NumberState {
   secret?: { sealed: string; value: string }
 }
 
-interface Delivery {
-  controller: AbortController
-  done?: Promise<void>
-}
-
 const PURGE_EVERY_MS = 10 * 60_000
 const PURGE_BATCH = 1000
 
@@ -82,7 +77,8 @@ export class WebhookDispatcher {
   readonly #retentionMs: number
   readonly #requestTimeoutMs: number
   readonly #numbers = new Map<string, NumberState>()
-  readonly #deliveries = new Set<Delivery>()
+  /** POSTs in flight with their outcome's bookkeeping. */
+  readonly #deliveries = new Set<Promise<void>>()
   readonly #writer: OutcomeWriter
   #configs: { at: number; rows: NumberConfig[] } | null = null
   #running = false
@@ -121,6 +117,7 @@ export class WebhookDispatcher {
   start(): void {
     if (this.#running) return
     this.#running = true
+    this.#http.reopen()
     this.#fullPassDue = true
     this.#loop = this.#run()
   }
@@ -142,15 +139,14 @@ export class WebhookDispatcher {
     this.#loop = null
     // claimed but never sent: due again at once for whoever runs next
     for (const state of this.#numbers.values()) this.#writer.release(state.queue.splice(0).map((q) => q.row.seq))
-    const inFlight = () => [...this.#deliveries].map((d) => d.done)
     if (this.#deliveries.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const timedOut = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs) })
-      await Promise.race([Promise.allSettled(inFlight()), timedOut])
+      await Promise.race([Promise.allSettled([...this.#deliveries]), timedOut])
       clearTimeout(timer)
-      for (const d of this.#deliveries) d.controller.abort()
-      await Promise.allSettled(inFlight())
     }
+    this.#http.abortAll()
+    await Promise.allSettled([...this.#deliveries])
     await this.#writer.close()
     await this.#http.close()
   }
@@ -252,10 +248,12 @@ export class WebhookDispatcher {
    * may claim them then); sending them now could deliver them twice.
    */
   #dropExpiring(state: NumberState): void {
-    const now = this.#clock.now()
-    const keep = state.queue.filter((q) => q.leaseEnd - now > this.#requestTimeoutMs)
-    if (keep.length === state.queue.length) return
-    state.queue = keep
+    // claims are queued in the order they were made, so their lease ends only grow
+    const limit = this.#clock.now() + this.#requestTimeoutMs
+    let expiring = 0
+    while (expiring < state.queue.length && state.queue[expiring]!.leaseEnd <= limit) expiring++
+    if (expiring === 0) return
+    state.queue.splice(0, expiring)
     state.backlog = true
   }
 
@@ -281,24 +279,23 @@ export class WebhookDispatcher {
   #deliver(config: NumberConfig, rows: ClaimedCallback[]): Promise<void> {
     const state = this.#state(config.id)
     state.inFlight++
-    const delivery: Delivery = { controller: new AbortController() }
-    this.#deliveries.add(delivery)
-    delivery.done = this.#attempt(config, rows, delivery.controller.signal)
+    const done: Promise<void> = this.#attempt(config, rows)
       .catch((err: unknown) => {
         // the claim lapses and the callbacks come back: nothing is lost, only delayed
         this.#log.error({ err, phoneNumberId: config.id }, 'webhook delivery crashed; its callbacks return when the lease ends')
       })
       .finally(() => {
         state.inFlight--
-        this.#deliveries.delete(delivery)
+        this.#deliveries.delete(done)
         this.#poke()
       })
-    return delivery.done
+    this.#deliveries.add(done)
+    return done
   }
 
-  async #attempt(config: NumberConfig, rows: ClaimedCallback[], signal: AbortSignal): Promise<void> {
+  async #attempt(config: NumberConfig, rows: ClaimedCallback[]): Promise<void> {
     const settings = config.parsed
-    const result = await this.#post(config, rows, signal)
+    const result = await this.#post(config, rows)
     const seqs = rows.map((r) => r.seq)
     if (result.result === 'aborted') {
       this.#writer.release(seqs)
@@ -319,7 +316,7 @@ export class WebhookDispatcher {
     this.#metrics.attempt(result.result, rows.length)
     if (result.httpStatus === 200) {
       for (const row of rows) this.#metrics.delivery.observe(Math.max(0, at - row.created_at) / 1000)
-      this.#log.debug({ phoneNumberId: config.id, seqs, latencyMs: Math.round(result.latencyMs) }, 'webhook delivered')
+      if (this.#log.isLevelEnabled('debug')) this.#log.debug({ phoneNumberId: config.id, seqs, latencyMs: Math.round(result.latencyMs) }, 'webhook delivered')
     } else {
       const first = outcomes[0]?.next
       const log = { phoneNumberId: config.id, url: redactUrl(settings.webhooks.url ?? ''), ...(config.route ? { route: config.route } : {}), seqs, httpStatus: result.httpStatus, error: result.error, attempt: (rows[0]?.attempts ?? 0) + 1 }
@@ -331,7 +328,7 @@ export class WebhookDispatcher {
     this.#writer.add(outcomes)
   }
 
-  async #post(config: NumberConfig, rows: ClaimedCallback[], signal: AbortSignal): Promise<DeliveryResult> {
+  async #post(config: NumberConfig, rows: ClaimedCallback[]): Promise<DeliveryResult> {
     const settings = config.parsed
     let events: CallbackEvent[]
     try {
@@ -352,7 +349,6 @@ export class WebhookDispatcher {
       maxConcurrent: config.maxConcurrent,
       body,
       signature: signatureHeader(body, await this.#secret(config)),
-      signal,
     })
   }
 

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import tls from 'node:tls'
-import { Agent, request, type Dispatcher } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { checkHost, guardedLookup, systemResolver, WebhookUrlRefused, type Resolver, type UrlPolicy, type WebhookTarget } from './url-guard.js'
 
 export interface DeliveryRequest {
@@ -14,8 +13,6 @@ export interface DeliveryRequest {
   maxConcurrent: number
   body: Buffer
   signature: string
-  /** Aborts the request (shutdown). */
-  signal: AbortSignal
 }
 
 /** Metric label of an attempt: `success`, the HTTP status, or what went wrong (`error`: on our side). */
@@ -40,6 +37,7 @@ export interface WebhookHttpOptions {
 /** Headers the sender owns: custom headers may not replace them. */
 const RESERVED = new Set(['host', 'content-type', 'content-length', 'transfer-encoding', 'connection', 'x-hub-signature-256'])
 const ERROR_SNIPPET_BYTES = 300
+const SHUTDOWN: DeliveryResult = { httpStatus: null, error: 'aborted: dispatcher stopping', result: 'aborted', latencyMs: 0 }
 
 class ShutdownAbort extends Error {}
 class RequestTimeout extends Error {}
@@ -47,60 +45,66 @@ class RequestTimeout extends Error {}
 /**
  * POSTs callback bodies. Each number gets its own connection pool (its CA, its concurrency,
  * a DNS lookup that refuses forbidden addresses), so one number's endpoint cannot use up
- * another's sockets.
+ * another's sockets. Requests go through undici's dispatch() with a handler of our own: at one
+ * callback per POST, request()'s abort signals and response streams cost more CPU than the rest
+ * of the POST's bookkeeping.
  */
 export class WebhookHttp {
-  readonly #agents = new Map<string, { key: string; agent: Agent }>()
+  readonly #agents = new Map<string, { maxConcurrent: number; insecure: boolean; ca: string | null; agent: Agent }>()
+  /** Header list of each headers setting, without the signature; rebuilt when the target changes. */
+  readonly #headerLists = new WeakMap<Record<string, string>, { target: WebhookTarget; list: string[] }>()
+  readonly #inFlight = new Set<PostHandler>()
+  #stopping = false
 
   constructor(private readonly opts: WebhookHttpOptions) {}
 
   async post(req: DeliveryRequest): Promise<DeliveryResult> {
+    if (this.#stopping) return SHUTDOWN
     const started = performance.now()
-    const controller = new AbortController()
-    const onShutdown = () => controller.abort(new ShutdownAbort('dispatcher stopping'))
-    if (req.signal.aborted) onShutdown()
-    else req.signal.addEventListener('abort', onShutdown, { once: true })
-    const timer = setTimeout(() => controller.abort(new RequestTimeout(`no answer within ${this.opts.requestTimeoutMs} ms`)), this.opts.requestTimeoutMs)
-    try {
-      const dispatcher = this.opts.dispatcher ?? this.#agent(req)
-      if (this.opts.dispatcher) {
-        // no pinned lookup behind an injected dispatcher: check before connecting instead
+    const dispatcher = this.opts.dispatcher ?? this.#agent(req)
+    if (this.opts.dispatcher) {
+      // no pinned lookup behind an injected dispatcher: check before connecting instead
+      try {
         await checkHost(req.target.url.hostname, req.target.insecure, this.opts.policy, this.opts.resolve ?? systemResolver)
+      } catch (err) {
+        return { httpStatus: null, ...describeError(err), latencyMs: performance.now() - started }
       }
-      const res = await request(req.target.url, {
-        method: 'POST',
-        dispatcher,
-        headers: this.#headers(req),
-        body: req.body,
-        signal: controller.signal,
-      })
-      if (res.statusCode === 200) {
-        await res.body.dump()
-        return { httpStatus: 200, error: null, result: 'success', latencyMs: performance.now() - started }
-      }
-      const snippet = await readSnippet(res.body)
-      return {
-        httpStatus: res.statusCode,
-        error: `HTTP ${res.statusCode}${snippet ? `: ${snippet}` : ''}`,
-        result: `${res.statusCode}`,
-        latencyMs: performance.now() - started,
-      }
-    } catch (err) {
-      const reason = controller.signal.aborted ? controller.signal.reason as unknown : err
-      return { httpStatus: null, ...describeError(reason), latencyMs: performance.now() - started }
-    } finally {
-      clearTimeout(timer)
-      req.signal.removeEventListener('abort', onShutdown)
+      if (this.#stopping) return SHUTDOWN
     }
+    const url = req.target.url
+    const headers = [...this.#headerList(req), 'x-hub-signature-256', req.signature]
+    return new Promise<DeliveryResult>((resolve) => {
+      const handler = new PostHandler(started, (result) => {
+        this.#inFlight.delete(handler)
+        resolve(result)
+      })
+      this.#inFlight.add(handler)
+      handler.deadline(this.opts.requestTimeoutMs)
+      dispatcher.dispatch({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers, body: req.body }, handler)
+    })
+  }
+
+  /** Takes POSTs again after abortAll(). */
+  reopen(): void {
+    this.#stopping = false
+  }
+
+  /** Shutdown: aborts the POSTs in flight (their result is `aborted`) and refuses new ones. */
+  abortAll(): void {
+    this.#stopping = true
+    for (const handler of this.#inFlight) handler.abort(new ShutdownAbort('dispatcher stopping'))
   }
 
   async close(): Promise<void> {
+    this.abortAll()
     const agents = [...this.#agents.values()].map((a) => a.agent)
     this.#agents.clear()
     await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)))
   }
 
-  #headers(req: DeliveryRequest): Record<string, string> {
+  #headerList(req: DeliveryRequest): string[] {
+    const cached = this.#headerLists.get(req.headers)
+    if (cached?.target === req.target) return cached.list
     const headers: Record<string, string> = {}
     if (req.target.authorization) headers.authorization = req.target.authorization
     for (const [name, value] of Object.entries(req.headers)) {
@@ -108,15 +112,15 @@ export class WebhookHttp {
     }
     headers['content-type'] = 'application/json'
     headers['user-agent'] ??= this.opts.userAgent
-    headers['x-hub-signature-256'] = req.signature
-    return headers
+    const list = Object.entries(headers).flat()
+    this.#headerLists.set(req.headers, { target: req.target, list })
+    return list
   }
 
   /** The number's pool; rebuilt when its CA, scheme or concurrency changes. */
   #agent(req: DeliveryRequest): Agent {
-    const key = `${req.maxConcurrent}|${req.target.insecure}|${req.ca ? createHash('sha256').update(req.ca).digest('hex') : '-'}`
     const current = this.#agents.get(req.phoneNumberId)
-    if (current?.key === key) return current.agent
+    if (current && current.maxConcurrent === req.maxConcurrent && current.insecure === req.target.insecure && current.ca === req.ca) return current.agent
     if (current) void current.agent.close().catch(() => undefined)
     const agent = new Agent({
       connections: req.maxConcurrent,
@@ -129,8 +133,84 @@ export class WebhookHttp {
         timeout: Math.min(10_000, this.opts.requestTimeoutMs),
       },
     })
-    this.#agents.set(req.phoneNumberId, { key, agent })
+    this.#agents.set(req.phoneNumberId, { maxConcurrent: req.maxConcurrent, insecure: req.target.insecure, ca: req.ca, agent })
     return agent
+  }
+}
+
+/**
+ * One POST: settles once, with the status (and the start of an error body), or with why it
+ * failed. The whole request, queueing and connecting included, has one deadline.
+ */
+class PostHandler implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | null = null
+  #reason: Error | null = null
+  #timer: NodeJS.Timeout | null = null
+  #status = 0
+  #snippet: Buffer[] | null = null
+  #snippetBytes = 0
+  #settle: ((result: DeliveryResult) => void) | null
+
+  constructor(private readonly started: number, settle: (result: DeliveryResult) => void) {
+    this.#settle = settle
+  }
+
+  deadline(ms: number): void {
+    this.#timer = setTimeout(() => this.abort(new RequestTimeout(`no answer within ${ms} ms`)), ms)
+  }
+
+  abort(reason: Error): void {
+    if (!this.#settle) return
+    this.#reason ??= reason
+    // not on a connection yet: settle now; onRequestStart aborts it if it ever gets one
+    if (this.#controller) this.#controller.abort(reason)
+    else this.#fail(reason)
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#reason) controller.abort(this.#reason)
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    if (statusCode >= 200) this.#status = statusCode
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#status === 200 || !this.#settle) return
+    // an error body is read only as far as the snippet in the attempt log
+    ;(this.#snippet ??= []).push(chunk)
+    this.#snippetBytes += chunk.length
+    if (this.#snippetBytes <= ERROR_SNIPPET_BYTES) return
+    this.#respond()
+    controller.abort(new Error('error body read far enough'))
+  }
+
+  onResponseEnd(): void {
+    this.#respond()
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(this.#reason ?? err)
+  }
+
+  #respond(): void {
+    const status = this.#status
+    if (status === 200) return this.#done({ httpStatus: 200, error: null, result: 'success', latencyMs: performance.now() - this.started })
+    const snippet = this.#snippet ? Buffer.concat(this.#snippet).subarray(0, ERROR_SNIPPET_BYTES).toString('utf8').replace(/\s+/g, ' ').trim() : ''
+    this.#done({ httpStatus: status, error: `HTTP ${status}${snippet ? `: ${snippet}` : ''}`, result: `${status}`, latencyMs: performance.now() - this.started })
+  }
+
+  #fail(err: unknown): void {
+    this.#done({ httpStatus: null, ...describeError(err), latencyMs: performance.now() - this.started })
+  }
+
+  #done(result: DeliveryResult): void {
+    const settle = this.#settle
+    if (!settle) return
+    this.#settle = null
+    if (this.#timer) clearTimeout(this.#timer)
+    settle(result)
   }
 }
 
@@ -149,16 +229,6 @@ export async function readHead(body: AsyncIterable<Buffer> & { destroy(): unknow
   }
   const all = Buffer.concat(chunks)
   return { head: all.subarray(0, limit), more: all.length > limit }
-}
-
-async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  try {
-    const { head } = await readHead(body, ERROR_SNIPPET_BYTES)
-    return head.toString('utf8').replace(/\s+/g, ' ').trim()
-  } catch {
-    // the status is what matters; a broken error body is not worth reporting
-    return ''
-  }
 }
 
 const TLS_CODES = /^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_|ERR_OSSL|HOSTNAME_MISMATCH)/
