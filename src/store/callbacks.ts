@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { CallbackEvent } from '../domain/events.js'
 import type { CallbackRow } from './schema.js'
-import { insertCompiled } from './compiled-statements.js'
+import { insertCompiled, runCompiled } from './compiled-statements.js'
 import { sealContent, withResolved } from './region-content.js'
 import type { StoreContext } from './store.js'
 import { statementChunks } from './statement-chunks.js'
@@ -157,23 +157,25 @@ export class Callbacks {
   async record(outcomes: readonly AttemptOutcome[], owner: string): Promise<void> {
     if (outcomes.length === 0) return
     const now = this.ctx.clock.now()
+    // one flush carries the outcomes of a few dozen POSTs: statements compiled once per row count
+    const engine = this.ctx.engine.name
     for (const part of statementChunks(outcomes, ROWS_PER_STATEMENT)) {
-      await this.ctx.db.insertInto('callback_attempts').values(part.map((o) => ({
+      const rows = part.map((o) => ({
         callback_seq: o.seq,
         phone_number_id: o.phoneNumberId,
         at: o.at,
         http_status: o.httpStatus,
         latency_ms: Math.round(o.latencyMs),
         error: o.error,
-      }))).execute()
+      }))
+      await insertCompiled(this.ctx.db, engine, 'recordCallbackAttempts', rows, (r) => this.ctx.db.insertInto('callback_attempts').values([...r]))
     }
     const done = outcomes.filter((o) => o.next.kind === 'done').map((o) => o.seq)
     for (const part of statementChunks(done, ROWS_PER_STATEMENT)) {
-      await this.ctx.db.updateTable('callbacks')
+      await runCompiled(this.ctx.db, engine, `retireCallbacks:${part.length}`, () => this.ctx.db.updateTable('callbacks')
         .set((eb) => ({ status: 'done', delivered_at: now, attempts: eb('attempts', '+', 1), last_error: null, claimed_until: null, claimed_by: null }))
         .where('seq', 'in', part)
-        .where('status', 'not in', SETTLED)
-        .execute()
+        .where('status', 'not in', SETTLED), ['done', now, 1, null, null, null, ...part, ...SETTLED])
     }
     for (const o of outcomes) {
       if (o.next.kind === 'done') continue
