@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import type pino from 'pino'
 import prom from 'prom-client'
@@ -14,7 +15,7 @@ import { WebhookHttp, type DeliveryResult } from './http-delivery.js'
 import { WebhookMetrics } from './metrics.js'
 import { OutcomeWriter } from './outcome-writer.js'
 import { renderPayload } from './payload.js'
-import { signatureHeader } from './signing.js'
+import { signatureHeader, signingKey } from './signing.js'
 import { redactUrl, WebhookUrlRefused, type Resolver, type UrlPolicy } from './url-guard.js'
 
 export interface WebhookDispatcherOptions {
@@ -49,8 +50,8 @@ interface NumberState {
   backlog: boolean
   /** Claimed ahead of free slots (the loop claims in batches), oldest first. */
   queue: { row: ClaimedCallback; leaseEnd: number }[]
-  /** The signing secret, cached while its sealed form is unchanged. */
-  secret?: { sealed: string; value: string }
+  /** The signing key, kept while its sealed form is unchanged. */
+  secret?: { sealed: Buffer | null; key: KeyObject }
 }
 
 const PURGE_EVERY_MS = 10 * 60_000
@@ -341,6 +342,7 @@ export class WebhookDispatcher {
     if (target instanceof WebhookUrlRefused) return { httpStatus: null, error: target.message, result: 'refused', latencyMs: 0 }
     if (!target) return { httpStatus: null, error: 'webhook URL is not configured', result: 'refused', latencyMs: 0 }
     const body = renderPayload(config.shape.format, events, config.shape.number)
+    const key = this.#signingKey(config)
     return this.#http.post({
       phoneNumberId: config.id,
       target,
@@ -348,21 +350,25 @@ export class WebhookDispatcher {
       ca: config.ca,
       maxConcurrent: config.maxConcurrent,
       body,
-      signature: signatureHeader(body, await this.#secret(config)),
+      signature: signatureHeader(body, key instanceof Promise ? await key : key),
     })
   }
 
-  async #secret(config: NumberConfig): Promise<string> {
+  /** The key that signs the number's callbacks; unsealed again only when its sealed form changes. */
+  #signingKey(config: NumberConfig): KeyObject | Promise<KeyObject> {
     const state = this.#state(config.id)
-    const sealedSecret = config.sealedSigningSecret ?? config.sealedSecret
-    if (!sealedSecret) {
-      // first use: generated and sealed by the store; the cached configs catch up later
-      state.secret ??= { sealed: '', value: await this.#store.callbacks.webhookSecret(config.id) }
-      return state.secret.value
+    const sealed = config.sealedSigningSecret ?? config.sealedSecret
+    const cached = state.secret
+    if (cached && (cached.sealed === sealed || (sealed && cached.sealed?.equals(sealed)))) {
+      cached.sealed = sealed
+      return cached.key
     }
-    const sealed = sealedSecret.toString('base64')
-    if (state.secret?.sealed !== sealed) state.secret = { sealed, value: this.#store.callbacks.openWebhookSecret(sealedSecret) }
-    return state.secret.value
+    if (!sealed) {
+      // first use: generated and sealed by the store; the cached configs catch up later
+      return this.#store.callbacks.webhookSecret(config.id).then((secret) => (state.secret = { sealed: null, key: signingKey(secret) }).key)
+    }
+    state.secret = { sealed, key: signingKey(this.#store.callbacks.openWebhookSecret(sealed)) }
+    return state.secret.key
   }
 
   async #purge(): Promise<void> {

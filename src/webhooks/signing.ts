@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 
 /**
  * JSON as Meta sends it: pure ASCII, every non-ASCII UTF-16 unit escaped as lower-case
@@ -10,8 +10,13 @@ export function asciiJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'))
 }
 
+/** A secret as an HMAC key, made once: a string secret is converted again on every signature. */
+export function signingKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret, 'utf8'))
+}
+
 /** `X-Hub-Signature-256` value for the exact bytes sent. */
-export function signatureHeader(body: Uint8Array | string, secret: string): string {
+export function signatureHeader(body: Uint8Array | string, secret: string | KeyObject): string {
   return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex')
 }
 
