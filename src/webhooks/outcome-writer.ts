@@ -2,7 +2,8 @@ import type pino from 'pino'
 import type { AttemptOutcome } from '../store/callbacks.js'
 import type { Store } from '../store/store.js'
 
-const FLUSH_DELAY_MS = 20
+/** Fewer, larger transactions: at 2,000 callbacks/s one commit carries ~100 outcomes. */
+const FLUSH_DELAY_MS = 50
 const FLUSH_RETRY_MS = 1000
 
 /**
