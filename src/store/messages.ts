@@ -2,6 +2,7 @@ import type { MessageRow } from './schema.js'
 import type { StoreContext } from './store.js'
 import { sealContent, withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
+import { insertRows } from './compiled-statements.js'
 
 export interface OutboundMessage {
   id: string
@@ -15,17 +16,22 @@ export interface OutboundMessage {
   expiresAt?: number | null
 }
 
+const OUTBOUND_TYPES = {
+  id: 'text', phone_number_id: 'text', direction: 'text', peer: 'text', type: 'text', content: 'bytea', callback_data: 'bytea', status: 'text',
+  shard: 'integer', error: 'text', category: 'text', conversation_id: 'text', expires_at: 'bigint', created_at: 'bigint', updated_at: 'bigint',
+} as const
+
 export class Messages {
   constructor(private readonly ctx: StoreContext) {}
 
-  /** Persists an accepted outbound message as `queued`; the CoreApp picks it up from here. */
+  /**
+   * Persists accepted outbound messages as `queued`; the CoreApp picks them up from here. One
+   * statement where the engine inserts any number of rows at once (`insertsInOneStatement`),
+   * so the intake needs no transaction around it there.
+   */
   async insertOutbound(messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return
     const now = this.ctx.clock.now()
-    for (const part of statementChunks(messages, 128)) await this.#insert(part, now)
-  }
-
-  async #insert(messages: OutboundMessage[], now: number): Promise<void> {
     // what statuses echo: the opaque data, and the user id the send addressed (BSUID)
     const echoes = messages.map((m) => {
       const { biz_opaque_callback_data: opaque, recipient } = m.content as { biz_opaque_callback_data?: string; recipient?: string }
@@ -36,25 +42,26 @@ export class Messages {
       ...(echoes[i] ? [{ phoneNumberId: m.phoneNumberId, kind: 'callback_data' as const, key: `${m.id}:echo`, value: echoes[i] }] : []),
     ]))
     let next = 0
-    await this.ctx.db.insertInto('messages').values(messages.map((m, i) => {
-      return {
-        id: m.id,
-        phone_number_id: m.phoneNumberId,
-        direction: 'out',
-        peer: m.to,
-        type: m.type,
-        content: sealed[next++]!,
-        callback_data: echoes[i] ? sealed[next++]! : null,
-        status: 'queued',
-        shard: m.shard,
-        error: null,
-        category: m.category ?? null,
-        conversation_id: null,
-        expires_at: m.expiresAt ?? null,
-        created_at: now,
-        updated_at: now,
-      }
-    })).execute()
+    const rows = messages.map((m, i) => ({
+      id: m.id,
+      phone_number_id: m.phoneNumberId,
+      direction: 'out',
+      peer: m.to,
+      type: m.type,
+      content: sealed[next++]!,
+      callback_data: echoes[i] ? sealed[next++]! : null,
+      status: 'queued',
+      shard: m.shard,
+      error: null,
+      category: m.category ?? null,
+      conversation_id: null,
+      expires_at: m.expiresAt ?? null,
+      created_at: now,
+      updated_at: now,
+    }))
+    await insertRows(this.ctx.db, this.ctx.engine.name, 'insertOutbound', rows, OUTBOUND_TYPES, {
+      table: 'messages', max: 128, chunk: statementChunks, build: (r) => this.ctx.db.insertInto('messages').values([...r]),
+    })
   }
 
   async get(id: string): Promise<MessageRow | undefined> {
