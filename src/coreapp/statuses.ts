@@ -39,9 +39,8 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
   for (const [status, list] of [['sent', sent], ['delivered', delivered], ['read', read]] as const) {
     if (list.length === 0) continue
     const times = at(list)
-    const changed = await tx.outbox.transition([...times.keys()], status, Math.max(...times.values()))
+    const changed = await tx.outbox.transitionRecorded(times, status)
     if (changed.length === 0) continue
-    await tx.outbox.recordStatuses(changed.map((m) => ({ messageId: m.id, status, at: times.get(m.id)! })))
     const sentStatus = status === 'sent' ? await sentStatusSetting(tx, changed) : undefined
     // `sent` only shows conversations in callbacks, and numbers keep sent_status off by default
     const wanted = sentStatus ? changed.filter((m) => sentStatus.get(m.phoneNumberId)) : changed

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { insertCompiled, runCompiled } from './compiled-statements.js'
+import { insertCompiled, insertsInOneStatement, runCompiled } from './compiled-statements.js'
 import { withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
 import type { StoreContext } from './store.js'
@@ -55,7 +55,9 @@ export interface ChangedMessage {
 
 const CHANGED = ['id', 'phone_number_id', 'peer', 'category', 'conversation_id', 'callback_data'] as const
 
-function changed(r: { id: string; phone_number_id: string; peer: string; category: string | null; conversation_id: string | null; callback_data: Buffer | null }): ChangedMessage {
+type ChangedRow = { id: string; phone_number_id: string; peer: string; category: string | null; conversation_id: string | null; callback_data: Buffer | null }
+
+function changed(r: ChangedRow): ChangedMessage {
   return { id: r.id, phoneNumberId: r.phone_number_id, peer: r.peer, category: r.category, conversationId: r.conversation_id, callbackData: r.callback_data }
 }
 
@@ -133,6 +135,30 @@ export class Outbox {
       for (const r of await withResolved(this.ctx, rows, 'callback_data')) out.push(changed(r))
     }
     return out
+  }
+
+  /**
+   * `transition` and `recordStatuses` of the messages that changed, each at its own time
+   * (`times`, by id; `updated_at` is the latest). On PostgreSQL one statement does both (a
+   * data-modifying WITH), one round trip fewer per status in every group commit.
+   */
+  async transitionRecorded(times: Map<string, number>, to: OutboundStatus): Promise<ChangedMessage[]> {
+    const at = Math.max(...times.values())
+    if (!insertsInOneStatement(this.ctx.engine.name)) {
+      const moved = await this.transition([...times.keys()], to, at)
+      await this.recordStatuses(moved.map((m) => ({ messageId: m.id, status: to, at: times.get(m.id)! })))
+      return moved
+    }
+    const ids = [...times.keys()]
+    const ats = [...times.values()]
+    const rows = await runCompiled(this.ctx.db, this.ctx.engine.name, 'transitionRecorded', () => ({
+      compile: () => sql<ChangedRow>`with t (id, at) as (select * from unnest(${ids}::text[], ${ats}::bigint[])),
+        moved as (update messages m set status = ${to}, updated_at = ${at} from t where m.id = t.id and m.direction = ${'out'} and m.status = any(${PREDECESSORS[to]}::text[])
+          returning m.id, m.phone_number_id, m.peer, m.category, m.conversation_id, m.callback_data, t.at),
+        history as (insert into message_statuses (message_id, status, at, error) select id, ${to}, at, null from moved on conflict (message_id, status) do nothing)
+        select id, phone_number_id, peer, category, conversation_id, callback_data from moved`.compile(this.ctx.db),
+    }), [ids, ats, to, at, 'out', PREDECESSORS[to], to])
+    return (await withResolved(this.ctx, rows.rows, 'callback_data')).map(changed)
   }
 
   /** Fails a queued or sent message with webhook error objects; undefined if it had moved on. */
