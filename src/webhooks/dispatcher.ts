@@ -178,27 +178,35 @@ export class WebhookDispatcher {
 
   async #run(): Promise<void> {
     let nextFullAt = performance.now()
-    while (this.#running) {
-      if (performance.now() >= nextFullAt) this.#fullPassDue = true
-      const full = this.#fullPassDue
-      this.#fullPassDue = false
-      this.#poked = false
-      if (full) nextFullAt = performance.now() + this.#pollIntervalMs
-      try {
-        await this.#claimPass(full, true)
-        if (full) await this.#purge()
-      } catch (err) {
-        this.#log.error({ err }, 'webhook claim pass failed; retrying at the next poll')
-      }
-      if (!this.#running || this.#poked) continue
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(0, nextFullAt - performance.now()))
-        this.#wakeSleep = () => {
-          clearTimeout(timer)
-          resolve()
+    // one timer per poll interval, not one per sleep: under load the loop sleeps once per POST
+    let fullTimer: NodeJS.Timeout | null = null
+    try {
+      while (this.#running) {
+        if (performance.now() >= nextFullAt) this.#fullPassDue = true
+        const full = this.#fullPassDue
+        this.#fullPassDue = false
+        this.#poked = false
+        if (full) {
+          nextFullAt = performance.now() + this.#pollIntervalMs
+          if (fullTimer) clearTimeout(fullTimer)
+          fullTimer = setTimeout(() => {
+            fullTimer = null
+            this.#fullPassDue = true
+            this.#wakeSleep?.()
+          }, this.#pollIntervalMs)
         }
-      })
-      this.#wakeSleep = null
+        try {
+          await this.#claimPass(full, true)
+          if (full) await this.#purge()
+        } catch (err) {
+          this.#log.error({ err }, 'webhook claim pass failed; retrying at the next poll')
+        }
+        if (!this.#running || this.#poked || this.#fullPassDue) continue
+        await new Promise<void>((resolve) => { this.#wakeSleep = resolve })
+        this.#wakeSleep = null
+      }
+    } finally {
+      if (fullTimer) clearTimeout(fullTimer)
     }
   }
 
@@ -208,7 +216,7 @@ export class WebhookDispatcher {
    * callbacks, so a busy number costs one claim per batch rather than one per callback.
    */
   async #claimPass(full: boolean, prefetch: boolean): Promise<{ done: Promise<void>; count: number }[]> {
-    const configs = await this.#numberConfigs()
+    const configs = this.#freshConfigs() ?? await this.#loadConfigs()
     const due = full ? new Set(await this.#store.callbacks.dueNumbers()) : null
     const started: { done: Promise<void>; count: number }[] = []
     if (configs.length === 0) return started
@@ -258,13 +266,15 @@ export class WebhookDispatcher {
     state.backlog = true
   }
 
-  /** Number rows, re-read once they are a poll interval old (or at once after reloadConfigs). */
-  async #numberConfigs(): Promise<NumberConfig[]> {
-    const now = performance.now()
-    if (!this.#configs || now - this.#configs.at >= this.#pollIntervalMs) {
-      const rows = await this.#store.callbacks.deliveryConfigs()
-      this.#configs = { at: now, rows: rows.map((row) => deliveryConfig(row, this.#store, this.#policy, this.#log)) }
-    }
+  /** The number rows read less than a poll interval ago (reloadConfigs() forgets them). */
+  #freshConfigs(): NumberConfig[] | null {
+    return this.#configs && performance.now() - this.#configs.at < this.#pollIntervalMs ? this.#configs.rows : null
+  }
+
+  async #loadConfigs(): Promise<NumberConfig[]> {
+    const at = performance.now()
+    const rows = await this.#store.callbacks.deliveryConfigs()
+    this.#configs = { at, rows: rows.map((row) => deliveryConfig(row, this.#store, this.#policy, this.#log)) }
     return this.#configs.rows
   }
 

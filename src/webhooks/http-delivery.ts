@@ -53,7 +53,10 @@ export class WebhookHttp {
   readonly #agents = new Map<string, { maxConcurrent: number; insecure: boolean; ca: string | null; agent: Agent }>()
   /** Header list of each headers setting, without the signature; rebuilt when the target changes. */
   readonly #headerLists = new WeakMap<Record<string, string>, { target: WebhookTarget; list: string[] }>()
+  /** In the order they were sent, which is also the order of their deadlines. */
   readonly #inFlight = new Set<PostHandler>()
+  /** Set for the oldest POST's deadline: one timer for all of them, not one per POST. */
+  #deadlineTimer: NodeJS.Timeout | null = null
   #stopping = false
 
   constructor(private readonly opts: WebhookHttpOptions) {}
@@ -78,10 +81,31 @@ export class WebhookHttp {
         this.#inFlight.delete(handler)
         resolve(result)
       })
+      handler.deadline = performance.now() + this.opts.requestTimeoutMs
       this.#inFlight.add(handler)
-      handler.deadline(this.opts.requestTimeoutMs)
+      this.#armDeadline()
       dispatcher.dispatch({ origin: url.origin, path: url.pathname + url.search, method: 'POST', headers, body: req.body }, handler)
     })
+  }
+
+  #armDeadline(): void {
+    if (this.#deadlineTimer) return
+    const oldest = this.#inFlight.values().next()
+    if (oldest.done) return
+    // unref: it may outlive the POST it was set for, and the POSTs' sockets hold the process anyway
+    this.#deadlineTimer = setTimeout(() => this.#expire(), Math.max(0, oldest.value.deadline - performance.now())).unref()
+  }
+
+  #expire(): void {
+    this.#deadlineTimer = null
+    const now = performance.now()
+    for (const handler of this.#inFlight) {
+      if (handler.deadline > now) break
+      // out of the set at once: its abort may take until undici reports it
+      this.#inFlight.delete(handler)
+      handler.abort(new RequestTimeout(`no answer within ${this.opts.requestTimeoutMs} ms`))
+    }
+    this.#armDeadline()
   }
 
   /** Takes POSTs again after abortAll(). */
@@ -97,6 +121,8 @@ export class WebhookHttp {
 
   async close(): Promise<void> {
     this.abortAll()
+    if (this.#deadlineTimer) clearTimeout(this.#deadlineTimer)
+    this.#deadlineTimer = null
     const agents = [...this.#agents.values()].map((a) => a.agent)
     this.#agents.clear()
     await Promise.all(agents.map((a) => a.destroy().catch(() => undefined)))
@@ -140,12 +166,14 @@ export class WebhookHttp {
 
 /**
  * One POST: settles once, with the status (and the start of an error body), or with why it
- * failed. The whole request, queueing and connecting included, has one deadline.
+ * failed. The whole request, queueing and connecting included, has one deadline, which
+ * WebhookHttp enforces.
  */
 class PostHandler implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | null = null
   #reason: Error | null = null
-  #timer: NodeJS.Timeout | null = null
+  /** performance.now() by which it must have settled. */
+  deadline = 0
   #status = 0
   #snippet: Buffer[] | null = null
   #snippetBytes = 0
@@ -153,10 +181,6 @@ class PostHandler implements Dispatcher.DispatchHandler {
 
   constructor(private readonly started: number, settle: (result: DeliveryResult) => void) {
     this.#settle = settle
-  }
-
-  deadline(ms: number): void {
-    this.#timer = setTimeout(() => this.abort(new RequestTimeout(`no answer within ${ms} ms`)), ms)
   }
 
   abort(reason: Error): void {
@@ -209,7 +233,6 @@ class PostHandler implements Dispatcher.DispatchHandler {
     const settle = this.#settle
     if (!settle) return
     this.#settle = null
-    if (this.#timer) clearTimeout(this.#timer)
     settle(result)
   }
 }
