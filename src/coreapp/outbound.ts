@@ -122,21 +122,29 @@ export class OutboundPipeline {
     const groups = new Map<string, QueuedMessage[]>()
     for (const r of rows) groups.set(r.peer, [...(groups.get(r.peer) ?? []), r])
     const queue = [...groups.values()]
+    // A worker moves on once its recipient is encrypted; the recipient's lock is held until its
+    // unit is committed. Waiting for each commit held a worker for one or two group commits,
+    // so a commit carried at most `peerConcurrency` recipients however many were queued.
+    const units: Promise<void>[] = []
     const worker = async () => {
       for (let g = queue.shift(); g; g = queue.shift()) {
         const group = g
-        await engine.peers.run(group[0]!.peer, () => this.#processPeer(group, batch)).catch((err: unknown) => {
+        let encrypted = (): void => undefined
+        const ready = new Promise<void>((resolve) => (encrypted = resolve))
+        units.push(engine.peers.run(group[0]!.peer, () => this.#processPeer(group, batch, encrypted)).catch((err: unknown) => {
           // nothing of this recipient's unit was stored: give its messages back instead of holding them forever
           this.#ctx.logger.error({ err, peer: group[0]!.peer }, 'encrypting messages failed')
           for (const r of group) this.#release(r.id, r.seq)
-        })
+        }).finally(encrypted))
+        await ready
       }
     }
     await Promise.all(Array.from({ length: Math.min(this.#ctx.tuning.peerConcurrency, queue.length) }, worker))
+    await Promise.all(units)
   }
 
-  /** Encrypts one recipient's messages in order and commits them with the session in one transaction. */
-  async #processPeer(rows: QueuedMessage[], batch: BatchContext): Promise<void> {
+  /** Encrypts one recipient's messages in order and commits them with the session in one transaction; `encrypted` once only the commit is left. */
+  async #processPeer(rows: QueuedMessage[], batch: BatchContext, encrypted: () => void): Promise<void> {
     const engine = this.#engine
     const peer = rows[0]!.peer
     const overlay = new OverlaySignalStore(engine.cache)
@@ -193,7 +201,7 @@ export class OutboundPipeline {
 
     let callbacks = 0
     try {
-      await this.#ctx.queue.submit(async (tx, batch) => {
+      const committed = this.#ctx.queue.submit(async (tx, batch) => {
         await engine.fence(tx, batch, rows[0]!.shard)
         const shared = batch.shared(`envelopes:${engine.phoneNumberId}`, () => new EnvelopeWrites(engine.phoneNumberId))
         mergeSignalChanges(shared.changes, overlay.changes)
@@ -202,6 +210,8 @@ export class OutboundPipeline {
         if (notice) await engine.writeIdentityNotice(tx, peer, notice)
         callbacks = (await applyStatuses(tx, failures)) + (notice?.event ? 1 : 0)
       })
+      encrypted()
+      await committed
     } catch (err) {
       // nothing of this unit is durable and the cache still holds the committed state: start over later
       this.#ctx.logger.error({ err, peer }, 'storing encrypted messages failed')
