@@ -38,4 +38,20 @@ describeEachDatabase('bulk statements', (ctx) => {
     expect((await store.messages.get('wamid.tb'))).toMatchObject({ status: 'delivered', updated_at: 7 })
     expect(await store.outbox.transitionRecorded(new Map([['wamid.ta', 11]]), 'delivered')).toEqual([])
   })
+
+  it('stores ciphertexts and sets the category only of the messages that have one', async () => {
+    const { store } = ctx()
+    const id = await addNumber(store, {})
+    await store.messages.insertOutbound(['x', 'y'].map((m) => ({ id: `wamid.e${m}`, phoneNumberId: id, to: '15550010', type: 'text', shard: 0, category: 'service', content: { type: 'text', text: { body: m } } })))
+    await store.transaction((tx) => tx.outbox.saveEnvelopes([
+      { messageId: 'wamid.ex', phoneNumberId: id, peer: '15550010', kind: 'prekey', body: new Uint8Array([1, 2, 3]), category: 'marketing', businessInitiated: true },
+      { messageId: 'wamid.ey', phoneNumberId: id, peer: '15550010', kind: 'message', body: new Uint8Array([4]), category: null, businessInitiated: false },
+    ]))
+    const queued = await store.outbox.claimQueued(id, [0], 0, 10)
+    expect(queued.map((q) => [q.id, q.category, q.envelope && { ...q.envelope, body: [...q.envelope.body] }])).toEqual([
+      ['wamid.ex', 'marketing', { kind: 'prekey', body: [1, 2, 3], category: 'marketing', businessInitiated: true }],
+      ['wamid.ey', 'service', { kind: 'message', body: [4], category: null, businessInitiated: false }],
+    ])
+    expect(await store.outbox.envelopeCount(id)).toBe(2)
+  })
 })

@@ -107,6 +107,8 @@ export class Outbox {
   /** Stores ciphertexts (and the category decided at encryption); same transaction as the session records. */
   async saveEnvelopes(envelopes: NewEnvelope[]): Promise<void> {
     const now = this.ctx.clock.now()
+    if (envelopes.length === 0) return
+    if (insertsInOneStatement(this.ctx.engine.name)) return this.#saveEnvelopesAtOnce(envelopes, now)
     for (const part of chunks(envelopes)) {
       const rows = part.map((e) => ({
         message_id: e.messageId, phone_number_id: e.phoneNumberId, peer: e.peer, kind: e.kind, body: Buffer.from(e.body),
@@ -122,6 +124,19 @@ export class Outbox {
           () => this.ctx.db.updateTable('messages').set({ category }).where('id', 'in', part), [category, ...part])
       }
     }
+  }
+
+  /** `saveEnvelopes` in one statement: the ciphertexts from unnest arrays, the categories set in the same WITH. */
+  async #saveEnvelopesAtOnce(envelopes: NewEnvelope[], now: number): Promise<void> {
+    const ids = envelopes.map((e) => e.messageId)
+    const categories = envelopes.map((e) => e.category)
+    const columns = [ids, envelopes.map((e) => e.phoneNumberId), envelopes.map((e) => e.peer), envelopes.map((e) => e.kind), envelopes.map((e) => Buffer.from(e.body)),
+      categories, envelopes.map((e) => (e.businessInitiated ? 1 : 0)), envelopes.map(() => now)] as const
+    await runCompiled(this.ctx.db, this.ctx.engine.name, 'saveEnvelopes:unnest', () => ({
+      compile: () => sql`with saved as (insert into outbound_envelopes (message_id, phone_number_id, peer, kind, body, category, business_initiated, created_at)
+          select * from unnest(${columns[0]}::text[], ${columns[1]}::text[], ${columns[2]}::text[], ${columns[3]}::text[], ${columns[4]}::bytea[], ${columns[5]}::text[], ${columns[6]}::integer[], ${columns[7]}::bigint[]))
+        update messages m set category = t.category from unnest(${ids}::text[], ${categories}::text[]) as t (id, category) where m.id = t.id and t.category is not null`.compile(this.ctx.db),
+    }), [...columns, ids, categories])
   }
 
   /** Moves messages forward to `to` where allowed; returns the ones that changed. */
