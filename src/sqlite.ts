@@ -92,11 +92,20 @@ const gated = (fn) => {
   }
 }
 // writers wait while a RESTART is pending: it waits on a slow reader at most this long, then
-// gives up until the next interval
+// gives up until the next try
 db.pragma('busy_timeout = 100')
+// A reader's snapshot (a long query, a backup) makes every RESTART give up after holding the
+// writers for that long: tries back off while one does, else SQLite's busy handler, which is
+// not fair, can lose to a RESTART every interval until its own timeout fails the write.
+const MAX_BACKOFF_MS = 5000
+let backoffMs = 0
+let nextRestart = 0
 const timer = setInterval(() => {
   const [passive] = db.pragma('wal_checkpoint(PASSIVE)')
-  if (passive.log * pageSize > workerData.walLimitBytes) gated(() => db.pragma('wal_checkpoint(RESTART)'))
+  if (passive.log * pageSize <= workerData.walLimitBytes || performance.now() < nextRestart) return
+  const [restart] = gated(() => db.pragma('wal_checkpoint(RESTART)'))
+  backoffMs = restart.busy ? Math.min(Math.max(2 * backoffMs, workerData.everyMs), MAX_BACKOFF_MS) : 0
+  nextRestart = performance.now() + backoffMs
 }, workerData.everyMs)
 parentPort.once('message', () => {
   clearInterval(timer)
