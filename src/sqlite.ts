@@ -98,11 +98,16 @@ db.pragma('busy_timeout = 100')
 // writers for that long: tries back off while one does, else SQLite's busy handler, which is
 // not fair, can lose to a RESTART every interval until its own timeout fails the write.
 const MAX_BACKOFF_MS = 5000
+// The RESTART copies what PASSIVE has not, and the writers wait meanwhile: it runs only once
+// PASSIVE is this close to the log's end. A burst (a thousand phones uploading pre-keys) outruns
+// PASSIVE, and a RESTART copying and syncing all of it held writers past their busy timeout.
+const RESTART_BACKLOG_PAGES = 1024
 let backoffMs = 0
 let nextRestart = 0
 const timer = setInterval(() => {
   const [passive] = db.pragma('wal_checkpoint(PASSIVE)')
-  if (passive.log * pageSize <= workerData.walLimitBytes || performance.now() < nextRestart) return
+  if (passive.log * pageSize <= workerData.walLimitBytes || passive.log - passive.checkpointed > RESTART_BACKLOG_PAGES) return
+  if (performance.now() < nextRestart) return
   const [restart] = gated(() => db.pragma('wal_checkpoint(RESTART)'))
   backoffMs = restart.busy ? Math.min(Math.max(2 * backoffMs, workerData.everyMs), MAX_BACKOFF_MS) : 0
   nextRestart = performance.now() + backoffMs
