@@ -1,5 +1,6 @@
 import path from 'node:path'
-import { Kysely, Migrator, SqliteDialect, type SqliteDatabase } from 'kysely'
+import { Kysely, Migrator, type SqliteDatabase } from 'kysely'
+import { WaboxSqliteDialect } from '../sqlite-dialect.js'
 import { openSqlite } from '../sqlite.js'
 import { networkMigrations } from './migrations.js'
 import type { NetworkDatabase } from './schema.js'
@@ -20,7 +21,7 @@ export async function openNetworkDatabase(dataDir: string, opts: { fsync?: boole
   // openSqlite creates it (and its -wal and -shm) owner-only
   const file = path.join(dataDir, 'network.sqlite')
   const database = openSqlite(file, { synchronous: opts.fsync === false ? 'NORMAL' : 'FULL' })
-  const db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database }) })
+  const db = new Kysely<NetworkDatabase>({ dialect: new WaboxSqliteDialect({ database }) })
   const close = async () => {
     await db.destroy()
     await database.stopped()
