@@ -1,6 +1,7 @@
 import { sql, type Compilable, type CompiledQuery, type Kysely, type QueryResult } from 'kysely'
 import type { EngineName } from './engines/engine.js'
 import type { DB } from './schema.js'
+import { statementChunks } from './statement-chunks.js'
 
 type Executor = Pick<Kysely<DB>, 'executeQuery'>
 
@@ -50,24 +51,23 @@ export const insertsInOneStatement = (engine: EngineName): boolean => engine ===
  * Inserts rows in as few statements as the engine allows. PostgreSQL gets one statement for
  * any number of rows, `INSERT … SELECT * FROM unnest($1::text[], …)` with an array per
  * column: one SQL text, one round trip, a fixed parameter count. The other engines get
- * multi-row VALUES in parts of 2^k rows (`chunk`, at most `max`). `suffix` ends the
- * statement (e.g. `on conflict … do nothing`) on PostgreSQL; `build` makes the VALUES form.
+ * multi-row VALUES (`build`) in parts of 2^k rows, at most `max`.
  */
 export async function insertRows<Row extends Record<string, unknown>>(db: Kysely<DB>, engine: EngineName, shape: string, rows: readonly Row[], types: ColumnArrayTypes<Row>, opts: {
   table: string
   max: number
-  chunk: (rows: readonly Row[], max: number) => Row[][]
   build: (rows: readonly Row[]) => Compilable<unknown>
-  suffix?: string
 }): Promise<void> {
   if (rows.length === 0) return
   if (!insertsInOneStatement(engine)) {
-    for (const part of opts.chunk(rows, opts.max)) await insertCompiled(db, engine, shape, part, opts.build)
+    for (const part of statementChunks(rows, opts.max)) await insertCompiled(db, engine, shape, part, opts.build)
     return
   }
   const columns = Object.keys(types) as (keyof Row & string)[]
   const arrays = columns.map((c) => rows.map((r) => r[c] ?? null))
-  const build = (): Compilable<unknown> => ({ compile: () => statement.compile(db) })
-  const statement = sql`insert into ${sql.table(opts.table)} (${sql.join(columns.map((c) => sql.ref(c)))}) select * from unnest(${sql.join(columns.map((c, i) => sql`${arrays[i]}::${sql.raw(`${types[c]}[]`)}`))})${sql.raw(opts.suffix ? ` ${opts.suffix}` : '')}`
+  // the statement is built only the first time its shape runs: its text is the same for any rows
+  const build = (): Compilable<unknown> => ({
+    compile: () => sql`insert into ${sql.table(opts.table)} (${sql.join(columns.map((c) => sql.ref(c)))}) select * from unnest(${sql.join(columns.map((c, i) => sql`${arrays[i]}::${sql.raw(`${types[c]}[]`)}`))})`.compile(db),
+  })
   await runCompiled(db, engine, `${shape}:unnest`, build, arrays)
 }

@@ -1,7 +1,6 @@
 import type { MessageRow } from './schema.js'
 import type { StoreContext } from './store.js'
 import { sealContent, withResolved } from './region-content.js'
-import { statementChunks } from './statement-chunks.js'
 import { insertRows } from './compiled-statements.js'
 
 export interface OutboundMessage {
@@ -60,7 +59,7 @@ export class Messages {
       updated_at: now,
     }))
     await insertRows(this.ctx.db, this.ctx.engine.name, 'insertOutbound', rows, OUTBOUND_TYPES, {
-      table: 'messages', max: 128, chunk: statementChunks, build: (r) => this.ctx.db.insertInto('messages').values([...r]),
+      table: 'messages', max: 128, build: (r) => this.ctx.db.insertInto('messages').values([...r]),
     })
   }
 
