@@ -2,7 +2,7 @@
 import type { Usage } from './ipc.js'
 import type { BenchOptions } from './options.js'
 import type { WindowRecord } from './window.js'
-import { PROCESSES, type World } from './world.js'
+import { PROCESSES, type Usages, type World } from './world.js'
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
@@ -192,9 +192,19 @@ export function lossFigures(world: World, ids: Iterable<string>) {
 
 export type LossFigures = ReturnType<typeof lossFigures>
 
+/**
+ * CPU-ms per accepted message from the window's start until its last message was delivered:
+ * the work the window's messages cost wherever they queued, so runs whose backlogs differ compare.
+ */
+export function drainedFigures(rec: WindowRecord, drained: Usages) {
+  const n = rec.accepted.size
+  const perAccepted = Object.fromEntries(PROCESSES.map((name) => [name === 'bench' ? 'loadgen' : name, n ? round((drained[name].cpuUs - rec.before[name].cpuUs) / 1000 / n, 3) : null]))
+  return { cpu_ms_per_accepted_msg: perAccepted as Record<'wabox' | 'network' | 'phones' | 'loadgen', number | null> }
+}
+
 const mb = (n: number) => `${n} MB`
 
-export function printWindow(r: WindowFigures): void {
+export function printWindow(r: WindowFigures & Partial<ReturnType<typeof drainedFigures>>): void {
   const procs = Object.entries(r.processes)
   const lines = [
     `accepted     ${r.accepted} = ${r.accepted_mps} msg/s of ${r.offered_mps} offered   (p50 ${r.p50_accept_ms} ms, p95 ${r.p95_accept_ms} ms, p99 ${r.p99_accept_ms} ms)${Object.keys(r.rejected).length ? `   rejected ${JSON.stringify(r.rejected)}` : ''}${r.behind ? `   ${r.behind} behind schedule` : ''}`,
@@ -205,6 +215,7 @@ export function printWindow(r: WindowFigures): void {
     ...(r.new_user_messages.offered ? [`new users    ${r.new_user_messages.offered} offered (${r.new_user_messages.offered_per_s}/s), ${r.new_user_messages.delivered_in_window} delivered in the window (${r.new_user_messages.delivered_per_s}/s) = ${r.new_user_messages.delivered_ratio} of offered`] : []),
     `cpu          ${r.cpu_cores} cores in all: ${procs.map(([n, p]) => `${n} ${p.cpu_cores} cores`).join(', ')}`,
     `cpu-ms/msg   ${procs.map(([n, p]) => `${n === 'bench' ? 'loadgen' : n} ${p.cpu_ms_per_msg ?? '-'}`).join(', ')}   (CPU over the window ÷ ${r.delivered} delivered in it)`,
+    ...(r.cpu_ms_per_accepted_msg ? [`drained      ${Object.entries(r.cpu_ms_per_accepted_msg).map(([n, ms]) => `${n} ${ms ?? '-'}`).join(', ')}   (CPU-ms from the window's start until its last message was through ÷ ${r.accepted} accepted)`] : []),
     `rss          ${procs.map(([n, p]) => `${n} ${mb(p.rss_mb)} (peak ${mb(p.peak_rss_mb)})`).join(', ')}`,
     ...(r.wabox_processes ? [`wabox procs  ${Object.entries(r.wabox_processes).map(([n, p]) => `${n} ${p.cpu_cores} cores, ${p.cpu_ms_per_msg ?? '-'} ms/msg, ${mb(p.rss_mb)}`).join('; ')}`] : []),
   ]

@@ -14,23 +14,27 @@ import path from 'node:path'
 import { Child, type Usage } from './ipc.js'
 import { LoadGenerator } from './load.js'
 import { parseOptions } from './options.js'
-import { lossFigures, printLoss, printWindow, round, settingsOf, windowFigures } from './report.js'
+import { drainedFigures, lossFigures, printLoss, printWindow, round, settingsOf, windowFigures } from './report.js'
 import { soak } from './soak.js'
 import { sustain } from './sustain.js'
 import { drain, measureWindow } from './window.js'
-import { World } from './world.js'
+import { type Usages, World } from './world.js'
 
 const opts = parseOptions(process.argv.slice(2))
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-bench-'))
 const world = new World(opts, dir)
 
-/** Waits for the outstanding messages, then a second for late duplicates; returns the drain's length in s. */
-async function drained(ids: Iterable<string>, tEnd: number): Promise<number> {
+/**
+ * Waits for the outstanding messages, then a second for late duplicates; returns the drain's
+ * length in s and every process's usage once the last message was through (before that second).
+ */
+async function drained(ids: Iterable<string>, tEnd: number): Promise<{ drainS: number; usage: Usages }> {
   await world.stopInbound()
   const outstanding = await drain(world, ids, opts.drainTimeoutS)
   if (outstanding) console.log(`bench: counting the ${outstanding} outstanding as lost`)
+  const usage = await world.usage()
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  return (performance.now() - tEnd) / 1000
+  return { drainS: (performance.now() - tEnd) / 1000, usage }
 }
 
 /** The same load against one SQLite insert per request. */
@@ -56,8 +60,8 @@ async function floorRun(): Promise<{ mps: number; p50: number; p99: number; usag
 async function windowMode(): Promise<object> {
   world.startInbound()
   const rec = await measureWindow(world, { rate: opts.rate, durationS: opts.durationS, progress: true })
-  const drainS = await drained(rec.accepted.keys(), rec.tEnd)
-  const figures = windowFigures(world, rec)
+  const { drainS, usage } = await drained(rec.accepted.keys(), rec.tEnd)
+  const figures = { ...windowFigures(world, rec), ...drainedFigures(rec, usage) }
   const loss = lossFigures(world, rec.accepted.keys())
   await world.stopProcesses()
   const floor = opts.floorDurationS > 0 ? await floorRun() : undefined
@@ -92,8 +96,8 @@ async function sustainMode(): Promise<object> {
 async function soakMode(): Promise<object> {
   world.startInbound()
   const { record, ...result } = await soak(world)
-  const drainS = await drained(record.accepted.keys(), record.tEnd)
-  const figures = windowFigures(world, record)
+  const { drainS, usage } = await drained(record.accepted.keys(), record.tEnd)
+  const figures = { ...windowFigures(world, record), ...drainedFigures(record, usage) }
   const loss = lossFigures(world, record.accepted.keys())
   console.log('\nthe whole soak as one window:')
   printWindow(figures)
