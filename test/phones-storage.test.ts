@@ -51,6 +51,19 @@ describe('PhoneStorage', () => {
     expect((await PhoneStorage.open(dir)).inbox().map((m) => m.id)).toEqual(['a', 'b'])
     expect((await readFile(join(dir, 'inbox.jsonl'), 'utf8')).split('\n')).toHaveLength(3)
   })
+
+  it('appends after a torn line was cut, through descriptors it keeps open until closed', async () => {
+    const storage = await PhoneStorage.open(dir, { fsync: false })
+    await storage.appendInbox({ id: 'a', envelopeId: 'ea', from: '1', receivedAt: 1, content: {} })
+    await appendFile(join(dir, 'inbox.jsonl'), '{"id":"torn","envel')
+    // a killed phone's successor: the old descriptor still open while the new storage cuts the file
+    const reopened = await PhoneStorage.open(dir, { fsync: false })
+    await reopened.appendInbox({ id: 'b', envelopeId: 'eb', from: '1', receivedAt: 2, content: {} })
+    await storage.appendInbox({ id: 'c', envelopeId: 'ec', from: '1', receivedAt: 3, content: {} })
+    storage.close()
+    reopened.close()
+    expect((await PhoneStorage.open(dir)).inbox().map((m) => m.id)).toEqual(['a', 'b', 'c'])
+  })
 })
 
 describe('send requests', () => {

@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { SignalAccount } from '../src/signal/account.js'
+import { KeptOpenFile } from '../src/signal/atomic-file.js'
 import { FileSignalStore } from '../src/signal/file-store.js'
 import { SlotFile } from '../src/signal/slot-file.js'
 import { KeyDirectory, openAccount, text, utf8 } from './signal-helpers.js'
@@ -146,5 +147,49 @@ describe('SlotFile (session records)', () => {
     expect(text((await new FileSignalStore(dir).getSession('15550001'))!)).toBe('new format')
     await store.removeSession('15550001')
     expect(await new FileSignalStore(dir).getSession('15550001')).toBeNull()
+  })
+
+  it('keeps its descriptors open between writes, at most KeptOpenFile.limit in the process', async () => {
+    // descriptors open on files in this test's folder
+    const openFds = async () => {
+      const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')))
+      return targets.filter((t) => t.startsWith(dir)).length
+    }
+    const limit = KeptOpenFile.limit
+    KeptOpenFile.limit = 3
+    try {
+      const a = new SlotFile(join(dir, 'a.bin'))
+      const b = new SlotFile(join(dir, 'b.bin'))
+      for (const n of [1, 2]) await a.write(utf8(`a${n}`), { fsync: false })
+      expect(await openFds()).toBe(2)
+      // b's two slots push out a's least recently written one, which reopens on its next write
+      for (const n of [1, 2, 3]) await b.write(utf8(`b${n}`), { fsync: false })
+      expect(await openFds()).toBe(3)
+      await a.write(utf8('a3'), { fsync: false })
+      await a.write(utf8('a4'), { fsync: false })
+      expect(await openFds()).toBe(3)
+      expect(text(new SlotFile(join(dir, 'a.bin')).read()!)).toBe('a4')
+      expect(text(new SlotFile(join(dir, 'b.bin')).read()!)).toBe('b3')
+      a.close()
+      b.remove()
+      expect(await openFds()).toBe(0)
+      expect((await readdir(dir)).sort()).toEqual(['a.bin.0', 'a.bin.1'])
+      // a rewritten slot keeps no bytes of a longer record before it that a read could mistake
+      await a.write(utf8('a5'), { fsync: true })
+      expect(text(new SlotFile(join(dir, 'a.bin')).read()!)).toBe('a5')
+      expect(await openFds()).toBe(0)
+    } finally {
+      KeptOpenFile.limit = limit
+    }
+  })
+
+  it('appends through a kept descriptor after the file grew behind it', async () => {
+    const path = join(dir, 'log.jsonl')
+    const log = new KeptOpenFile(path, { append: true })
+    log.write(utf8('one\n'))
+    await writeFile(path, 'two\n', { flag: 'a' })
+    log.write(utf8('three\n'), 0)
+    log.close()
+    expect(await readFile(path, 'utf8')).toBe('one\ntwo\nthree\n')
   })
 })

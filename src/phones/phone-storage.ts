@@ -1,7 +1,7 @@
 import { truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { privateDir } from '../private-files.js'
-import { appendFile, readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
+import { appendFile, KeptOpenFile, readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
 import { KeyedQueue } from '../signal/keyed-queue.js'
 
 export type ReplyScript = { mode: 'none' } | { mode: 'echo' } | { mode: 'fixed'; text: string }
@@ -80,6 +80,8 @@ export class PhoneStorage {
   readonly #outbox = new Map<string, OutboxView>()
   readonly #receipts = new Set<string>()
   readonly #writes = new KeyedQueue()
+  /** The JSONL logs, their descriptors kept open between appends (without fsync). */
+  readonly #logs = new Map<string, KeptOpenFile>()
 
   private constructor(dir: string, profile: PhoneProfile | null, fsync: boolean) {
     this.dir = dir
@@ -197,12 +199,24 @@ export class PhoneStorage {
     }
   }
 
+  /** Closes the logs' descriptors kept open between appends; a later append reopens them. */
+  close(): void {
+    for (const log of this.#logs.values()) log.close()
+  }
+
   /** Appends one record; resolves with it as it will read back from the file. */
   async #append<T>(file: string, record: T): Promise<T> {
     const json = JSON.stringify(record, bytesAsBase64)
     const line = json + '\n'
-    await this.#writes.run(file, () => appendFile(join(this.dir, file), line, { fsync: this.#fsync }))
+    if (this.#fsync) await this.#writes.run(file, () => appendFile(join(this.dir, file), line, { fsync: true }))
+    else this.#log(file).write(Buffer.from(line))
     return JSON.parse(json) as T
+  }
+
+  #log(file: string): KeptOpenFile {
+    let log = this.#logs.get(file)
+    if (!log) this.#logs.set(file, (log = new KeptOpenFile(join(this.dir, file), { append: true })))
+    return log
   }
 }
 

@@ -73,6 +73,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
   readonly #opts: PhoneOptions
   readonly #storage: PhoneStorage
   readonly #signal: SignalAccount
+  readonly #signalStore: FileSignalStore
   readonly #clock: Clock
   readonly #scheduler: Scheduler
   readonly #logger: Logger
@@ -85,11 +86,12 @@ export class Phone extends EventEmitter<PhoneEvents> {
   #topUp: Promise<void> | null = null
   readonly #handlers = new Set<Promise<void>>()
 
-  private constructor(opts: PhoneOptions, storage: PhoneStorage, signal: SignalAccount, logger: Logger) {
+  private constructor(opts: PhoneOptions, storage: PhoneStorage, signal: SignalAccount, signalStore: FileSignalStore, logger: Logger) {
     super()
     this.#opts = opts
     this.#storage = storage
     this.#signal = signal
+    this.#signalStore = signalStore
     this.#clock = opts.clock ?? systemClock
     this.#scheduler = opts.scheduler ?? timerScheduler
     this.#logger = logger
@@ -103,8 +105,9 @@ export class Phone extends EventEmitter<PhoneEvents> {
     const logger = (opts.logger ?? pino({ level: 'silent' })).child({ phone: storage.profile?.waId ?? opts.register?.phone })
     if (!storage.profile) await registerPhone(opts, storage, logger)
     const profile = storage.profile!
-    const signal = await SignalAccount.open({ waId: profile.waId, store: new FileSignalStore(join(opts.dir, 'signal'), { fsync }), clock: opts.clock })
-    const phone = new Phone(opts, storage, signal, logger)
+    const signalStore = new FileSignalStore(join(opts.dir, 'signal'), { fsync })
+    const signal = await SignalAccount.open({ waId: profile.waId, store: signalStore, clock: opts.clock })
+    const phone = new Phone(opts, storage, signal, signalStore, logger)
     if (!profile.offline) await phone.#connect()
     return phone
   }
@@ -281,6 +284,8 @@ export class Phone extends EventEmitter<PhoneEvents> {
     this.#client = null
     await client?.close()
     await Promise.all(this.#handlers)
+    this.#storage.close()
+    this.#signalStore.close()
   }
 
   // Decrypt and persist run in arrival order per sender (the inbox keeps that order); the

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { closeSync, fdatasync, openSync, writeSync } from 'node:fs'
+import { closeSync, constants, fdatasync, openSync, readFileSync, writeSync } from 'node:fs'
 import { readFile, rename, rm } from 'node:fs/promises'
 
 /**
@@ -47,4 +47,67 @@ export async function readFileIfExists(path: string): Promise<Buffer | null> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw err
   }
+}
+
+/**
+ * A file written often (a phone's inbox log, a session slot) whose descriptor stays open
+ * between writes: an open and close around every write were a tenth of a phone fleet's CPU.
+ * At most `KeptOpenFile.limit` stay open in the process, the least recently written closed first
+ * (reopened on its next write); owners close theirs when they stop. A descriptor belongs to
+ * one owner, never shared by path, so a file recreated under a new owner is never written
+ * through an older owner's descriptor. Durability is unchanged: a write lands in the page
+ * cache either way, and callers that fsync open the file per write as before (an eviction
+ * must not close a descriptor while fdatasync waits on it).
+ */
+export class KeptOpenFile {
+  /** A quarter of the process's descriptor limit (sockets need the rest), at most 8,192. */
+  static limit = Math.max(16, Math.min(8192, Math.floor(openFilesLimit() / 4)))
+  /** Open ones, least recently written first (a Set keeps insertion order). */
+  static readonly #open = new Set<KeptOpenFile>()
+  readonly path: string
+  readonly #flags: number
+  readonly #append: boolean
+  #fd: number | null = null
+
+  /** `append`: writes go to the end (O_APPEND); otherwise each write names its position. */
+  constructor(path: string, opts: { append: boolean }) {
+    this.path = path
+    this.#append = opts.append
+    this.#flags = constants.O_WRONLY | constants.O_CREAT | (opts.append ? constants.O_APPEND : 0)
+  }
+
+  /** Writes all of `bytes`, at `position` (ignored when appending). */
+  write(bytes: Uint8Array, position = 0): void {
+    const open = KeptOpenFile.#open
+    let fd = this.#fd
+    if (fd === null) {
+      fd = this.#fd = openSync(this.path, this.#flags, 0o600)
+      while (open.size > 0 && open.size >= KeptOpenFile.limit) open.values().next().value!.close()
+    } else open.delete(this)
+    open.add(this)
+    try {
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, this.#append ? null : position + off)
+    } catch (err) {
+      this.close()
+      throw err
+    }
+  }
+
+  close(): void {
+    if (this.#fd === null) return
+    KeptOpenFile.#open.delete(this)
+    const fd = this.#fd
+    this.#fd = null
+    closeSync(fd)
+  }
+}
+
+function openFilesLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+(\d+|unlimited)/m)
+    if (line) return line[1] === 'unlimited' ? Infinity : Number(line[1])
+  } catch {
+    // not Linux: assume the common soft limit
+  }
+  return 1024
 }

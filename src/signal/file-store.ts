@@ -134,6 +134,11 @@ export class FileSignalStore implements SignalStateStore {
     })
   }
 
+  /** Closes the session files' descriptors kept open between writes (a later write reopens them). */
+  close(): void {
+    for (const slot of this.#slots.values()) slot.close()
+  }
+
   #slot(rel: string): SlotFile {
     let slot = this.#slots.get(rel)
     if (!slot) this.#slots.set(rel, (slot = new SlotFile(join(this.#dir, rel))))

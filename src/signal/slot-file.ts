@@ -1,5 +1,6 @@
 import { closeSync, constants, fdatasync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
 import { crc32 } from 'node:zlib'
+import { KeptOpenFile } from './atomic-file.js'
 
 const MAGIC = 0x57535331 // 'WSS1'
 const HEADER = 16
@@ -13,16 +14,18 @@ const HEADER = 16
  * Why not temp file + rename: a rename over an existing file makes ext4 write the new data
  * back at once (auto_da_alloc), and with a session saved per message that writeback was the
  * largest cost of a phone fleet under load. Rewriting blocks in place needs no new inode,
- * no truncate and no rename. Open, write and close take microseconds on a local disk and run
- * inline; only the optional fsync leaves the event loop.
+ * no truncate and no rename. Writes run inline through descriptors kept open (atomic-file.ts);
+ * with fsync each write opens its slot, and only the fsync leaves the event loop.
  */
 export class SlotFile {
   readonly #paths: [string, string]
+  readonly #kept: [KeptOpenFile, KeptOpenFile]
   /** Seq of the newest record; undefined until the slots were read. */
   #seq: number | undefined
 
   constructor(path: string) {
     this.#paths = [`${path}.0`, `${path}.1`]
+    this.#kept = [new KeptOpenFile(this.#paths[0], { append: false }), new KeptOpenFile(this.#paths[1], { append: false })]
   }
 
   /** The newest intact record; null when neither slot holds one. */
@@ -46,19 +49,30 @@ export class SlotFile {
     record.writeUInt32BE(bytes.length, 8)
     record.writeUInt32BE(crc32(bytes), 12)
     record.set(bytes, HEADER)
-    const fd = openSync(this.#paths[seq % 2]!, constants.O_WRONLY | constants.O_CREAT, 0o600)
-    try {
-      for (let off = 0; off < record.length; ) off += writeSync(fd, record, off, record.length - off, off)
-      if (opts.fsync) await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))
-    } finally {
-      closeSync(fd)
-    }
+    if (opts.fsync) await writeAndSync(this.#paths[seq % 2]!, record)
+    else this.#kept[seq % 2]!.write(record, 0)
     this.#seq = seq
   }
 
   remove(): void {
+    this.close()
     for (const path of this.#paths) rmSync(path, { force: true })
     this.#seq = -1
+  }
+
+  /** Closes the descriptors kept open; a later write reopens them. */
+  close(): void {
+    for (const kept of this.#kept) kept.close()
+  }
+}
+
+async function writeAndSync(path: string, record: Buffer): Promise<void> {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600)
+  try {
+    for (let off = 0; off < record.length; ) off += writeSync(fd, record, off, record.length - off, off)
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))
+  } finally {
+    closeSync(fd)
   }
 }
 
