@@ -30,7 +30,8 @@ const alice = account('15550301', false)
 const bob = account('15550302', false)
 
 async function start(limits: Partial<NetworkLimits> = {}) {
-  db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database: new SQLite(':memory:') }) })
+  const raw = new SQLite(':memory:')
+  db = new Kysely<NetworkDatabase>({ dialect: new SqliteDialect({ database: raw }) })
   const { error } = await new Migrator({ db, provider: networkMigrations }).migrateToLatest()
   if (error) throw error
   // Each reading of the time is 1 ms later, so a timestamp shows which job took it.
@@ -40,7 +41,7 @@ async function start(limits: Partial<NetworkLimits> = {}) {
   const resolved = resolveLimits('dev', limits)
   const integrity = await Integrity.load(db, batcher, clock, resolved)
   const delivered: InboxItem[] = []
-  const relay = new Relay({ db, batcher, clock, integrity, limits: resolved, deliver: (item) => delivered.push(item) })
+  const relay = new Relay({ db, raw, batcher, clock, integrity, limits: resolved, deliver: (item) => delivered.push(item) })
   return { db, batcher, relay, delivered }
 }
 

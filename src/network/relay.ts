@@ -14,7 +14,7 @@ import {
   type ReceiptSend,
 } from '../wire/frames.js'
 import type { Account } from './accounts.js'
-import type { NetworkDb } from './database.js'
+import type { NetworkDb, RawSqlite } from './database.js'
 import type { Integrity } from './integrity.js'
 import type { NetworkLimits } from './options.js'
 import { RelayWrites, type InboxItem } from './relay-writes.js'
@@ -24,6 +24,8 @@ export type { InboxItem } from './relay-writes.js'
 
 export interface RelayDeps {
   db: NetworkDb
+  /** `db`'s connection: the relay's own statements run on it in the batcher's transaction. */
+  raw: RawSqlite
   batcher: WriteBatcher
   clock: Clock
   integrity: Integrity
@@ -198,7 +200,7 @@ export class Relay {
 
   /** This transaction's relay writes, delivered after its commit. */
   #writes(parts: BatchParts): RelayWrites {
-    return parts.part(this, () => new RelayWrites(this.#deps.deliver))
+    return parts.part(this, () => new RelayWrites(this.#deps.deliver, this.#deps.raw))
   }
 }
 

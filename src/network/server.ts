@@ -77,7 +77,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   })
   const userIds = UserIds.load(opts.dataDir, (waId) => accounts.get(waId))
   const integrity = await Integrity.load(db, batcher, clock, limits)
-  const relay = new Relay({ db, batcher, clock, integrity, limits, deliver: router.deliver })
+  const relay = new Relay({ db, raw, batcher, clock, integrity, limits, deliver: router.deliver })
   integrity.onTierEvent(tierUpdates({ batcher, relay, logger }))
   integrity.useAccounts((waId) => accounts.get(waId))
   const templates = new TemplateRegistry({ db, batcher, clock, relay, review: templateReview(profile, opts), quality: opts.templateQuality })
