@@ -59,10 +59,16 @@ describe('PhoneStorage', () => {
     // a killed phone's successor: the old descriptor still open while the new storage cuts the file
     const reopened = await PhoneStorage.open(dir, { fsync: false })
     await reopened.appendInbox({ id: 'b', envelopeId: 'eb', from: '1', receivedAt: 2, content: {} })
-    await storage.appendInbox({ id: 'c', envelopeId: 'ec', from: '1', receivedAt: 3, content: {} })
+    const text = { type: 'text', text: { body: 'olá 👋 — ünïcode' }, sentAt: undefined }
+    expect((await storage.appendInbox({ id: 'c', envelopeId: 'ec', from: '1', receivedAt: 3, content: text })).content).toEqual({
+      type: 'text',
+      text: { body: 'olá 👋 — ünïcode' },
+    })
     storage.close()
     reopened.close()
-    expect((await PhoneStorage.open(dir)).inbox().map((m) => m.id)).toEqual(['a', 'b', 'c'])
+    const inbox = (await PhoneStorage.open(dir)).inbox()
+    expect(inbox.map((m) => m.id)).toEqual(['a', 'b', 'c'])
+    expect(inbox[2]!.content).toEqual({ type: 'text', text: { body: 'olá 👋 — ünïcode' } })
   })
 })
 

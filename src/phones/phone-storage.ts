@@ -206,10 +206,11 @@ export class PhoneStorage {
 
   /** Appends one record; resolves with it as it will read back from the file. */
   async #append<T>(file: string, record: T): Promise<T> {
-    const json = JSON.stringify(record, bytesAsBase64)
+    // a replacer makes V8 call back for every value: only records holding bytes need it
+    const json = holdsBytes(record, 0) ? JSON.stringify(record, bytesAsBase64) : JSON.stringify(record)
     const line = json + '\n'
     if (this.#fsync) await this.#writes.run(file, () => appendFile(join(this.dir, file), line, { fsync: true }))
-    else this.#log(file).write(Buffer.from(line))
+    else this.#log(file).write(line)
     return JSON.parse(json) as T
   }
 
@@ -218,6 +219,18 @@ export class PhoneStorage {
     if (!log) this.#logs.set(file, (log = new KeptOpenFile(join(this.dir, file), { append: true })))
     return log
   }
+}
+
+/**
+ * Whether `value` holds a Uint8Array anywhere, or anything else a plain JSON.stringify might
+ * not render as the replacer would (a toJSON method; nesting too deep to walk).
+ */
+function holdsBytes(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false
+  if (value instanceof Uint8Array || typeof (value as { toJSON?: unknown }).toJSON === 'function' || depth > 32) return true
+  if (Array.isArray(value)) return value.some((v) => holdsBytes(v, depth + 1))
+  for (const key in value) if (holdsBytes((value as Record<string, unknown>)[key], depth + 1)) return true
+  return false
 }
 
 /** JSON.stringify replacer: Uint8Array/Buffer values become base64 strings. */

@@ -76,8 +76,8 @@ export class KeptOpenFile {
     this.#flags = constants.O_WRONLY | constants.O_CREAT | (opts.append ? constants.O_APPEND : 0)
   }
 
-  /** Writes all of `bytes`, at `position` (ignored when appending). */
-  write(bytes: Uint8Array, position = 0): void {
+  /** Writes all of `data` (a string as UTF-8), at `position` (ignored when appending). */
+  write(data: Uint8Array | string, position = 0): void {
     const open = KeptOpenFile.#open
     let fd = this.#fd
     if (fd === null) {
@@ -86,7 +86,14 @@ export class KeptOpenFile {
     } else open.delete(this)
     open.add(this)
     try {
-      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, this.#append ? null : position + off)
+      let off = 0
+      let bytes: Uint8Array
+      if (typeof data === 'string') {
+        // a string goes to the kernel without a Buffer on the heap; a short write finishes from one
+        off = writeSync(fd, data, this.#append ? null : position, 'utf8')
+        bytes = off < Buffer.byteLength(data) ? Buffer.from(data) : EMPTY
+      } else bytes = data
+      for (; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, this.#append ? null : position + off)
     } catch (err) {
       this.close()
       throw err
@@ -101,6 +108,8 @@ export class KeptOpenFile {
     closeSync(fd)
   }
 }
+
+const EMPTY = new Uint8Array(0)
 
 function openFilesLimit(): number {
   try {
