@@ -1,4 +1,4 @@
-import { decode, encode } from '@msgpack/msgpack'
+import { Decoder, Encoder } from '@msgpack/msgpack'
 import { sql } from 'kysely'
 import type { Clock } from '../clock.js'
 import { randomToken } from '../ids.js'
@@ -35,6 +35,13 @@ export interface RelayDeps {
 }
 
 const EXPIRE_BATCH = 1000
+
+// One of each for item bodies (receipts' envelope ids, updates' values): msgpack's encode() and
+// decode() build a new coder, and a 2 KiB buffer, on every call, and one receipt is two calls.
+const bodyEncoder = new Encoder()
+const bodyDecoder = new Decoder()
+const encode = (value: unknown): Uint8Array => bodyEncoder.encode(value)
+const decode = (body: Uint8Array): unknown => bodyDecoder.decode(body)
 const PRUNE_BATCH = 5000
 
 /**
