@@ -76,6 +76,10 @@ describe('FileSignalStore reads', () => {
     await store.setSession('15550000003', utf8('session'))
     const reader = new FileSignalStore(dir)
     expect(text((await reader.getPreKey(7))!)).toBe('pre-key 7')
+    // an identity is decoded once: the same object each time, so its decoded key can be cached
+    const identity = await reader.getRemoteIdentity('15550000003')
+    expect(identity).toEqual({ publicKey: utf8('key'), firstSeenAt: 1000 })
+    expect(await reader.getRemoteIdentity('15550000003')).toBe(identity)
     // the files go away behind the stores' backs: both answer from what they hold
     await rm(join(dir, 'prekeys'), { recursive: true })
     await rm(join(dir, 'identities'), { recursive: true })

@@ -27,11 +27,19 @@ export class FileSignalStore implements SignalStateStore {
   readonly #cache = new Map<string, Uint8Array | null>()
   readonly #writes = new KeyedQueue()
   readonly #slots = new Map<string, SlotFile>()
+  /**
+   * Remote identities as decoded objects, read on every message: handing back the same object
+   * (as the memory store does) lets the caller's decoded-key cache hit instead of parsing
+   * JSON and a public key per message.
+   */
+  readonly #identities = new Map<string, RemoteIdentity | null>()
   /** Files present when the store opened; consulted only for records not cached yet. */
   #listing: Promise<Set<string>> | null = null
   /** Folders the listing did not find, created before the first write. */
   readonly #missingDirs: string[] = []
   #dirsReady: Promise<unknown> | null = null
+  /** The folders exist: a session save, once per message, skips awaiting that. */
+  #dirsMade = false
 
   /** `fsync: false` trades power-loss durability for speed (process crashes stay safe). */
   constructor(dir: string, opts: { fsync?: boolean } = {}) {
@@ -54,17 +62,21 @@ export class FileSignalStore implements SignalStateStore {
   }
 
   async getRemoteIdentity(address: string): Promise<RemoteIdentity | null> {
+    const cached = this.#identities.get(address)
+    if (cached !== undefined) return cached
     const rel = addressFile('identities', address, 'json')
     // written in place when new: a torn file is an identity not saved yet (trust on first use again)
     const json = await this.#readJson<{ publicKey: string; firstSeenAt: number }>(rel).catch((err: unknown) => {
       if (err instanceof SyntaxError) return null
       throw err
     })
-    if (!json) return null
-    return { publicKey: fromBase64(json.publicKey), firstSeenAt: json.firstSeenAt }
+    // a save that landed while we read wins
+    if (!this.#identities.has(address)) this.#identities.set(address, json && { publicKey: fromBase64(json.publicKey), firstSeenAt: json.firstSeenAt })
+    return this.#identities.get(address) ?? null
   }
 
   async setRemoteIdentity(address: string, identity: RemoteIdentity): Promise<void> {
+    this.#identities.set(address, identity)
     await this.#writeJson(addressFile('identities', address, 'json'), {
       publicKey: toBase64(identity.publicKey),
       firstSeenAt: identity.firstSeenAt,
@@ -119,7 +131,7 @@ export class FileSignalStore implements SignalStateStore {
 
   async setSession(address: string, record: Uint8Array): Promise<void> {
     const rel = addressFile('sessions', address, 'bin')
-    await this.#ensureDirs()
+    if (!this.#dirsMade) await this.#ensureDirs()
     this.#cache.set(rel, record)
     await this.#writes.run(rel, () => this.#slot(rel).write(record, { fsync: this.#fsync }))
   }
@@ -146,9 +158,9 @@ export class FileSignalStore implements SignalStateStore {
   }
 
   #ensureDirs(): Promise<unknown> {
-    this.#dirsReady ??= this.#list().then(() =>
-      Promise.all(this.#missingDirs.map((d) => mkdir(join(this.#dir, d), { recursive: true, mode: 0o700 }))),
-    )
+    this.#dirsReady ??= this.#list()
+      .then(() => Promise.all(this.#missingDirs.map((d) => mkdir(join(this.#dir, d), { recursive: true, mode: 0o700 }))))
+      .then(() => (this.#dirsMade = true))
     return this.#dirsReady
   }
 
