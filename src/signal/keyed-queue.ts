@@ -9,11 +9,12 @@ export class KeyedQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const prev = this.#tails.get(key) ?? Promise.resolve()
     const next = prev.then(task)
-    const tail = next.catch(() => undefined)
-    this.#tails.set(key, tail)
-    void tail.then(() => {
+    // settles either way, forgetting the key if nothing queued behind (a few promises per message matter)
+    const done = (): void => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key)
-    })
+    }
+    const tail: Promise<void> = next.then(done, done)
+    this.#tails.set(key, tail)
     return next
   }
 }
