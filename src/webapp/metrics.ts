@@ -18,6 +18,8 @@ export class WebMetrics {
   readonly #requests: Counter<string>
   readonly #durations: Counter<string>
   readonly #sendLatency: Summary<string>
+  /** Label children by method and status: prom-client hashes a label object on every call otherwise. */
+  readonly #children = new Map<string, { requests: Counter.Internal; durations: Counter.Internal }>()
   #inFlight = 0
 
   constructor(registry: Registry, readonly node: string, clock: Clock) {
@@ -55,17 +57,31 @@ export class WebMetrics {
   /** `method` is the On-Prem label, e.g. `POST_v1_messages`. */
   finished(method: string, status: number, ms: number): void {
     this.#inFlight = Math.max(0, this.#inFlight - 1)
-    const labels = { node: this.node, method, result: String(status) }
-    this.#requests.inc(labels)
-    this.#durations.inc(labels, Math.round(ms))
+    const key = `${method} ${status}`
+    let child = this.#children.get(key)
+    if (!child) {
+      const labels = { node: this.node, method, result: String(status) }
+      child = { requests: this.#requests.labels(labels), durations: this.#durations.labels(labels) }
+      this.#children.set(key, child)
+    }
+    child.requests.inc()
+    child.durations.inc(Math.round(ms))
     if (status < 300 && method.startsWith('POST_') && method.endsWith('_messages')) this.#sendLatency.observe({ node: this.node }, ms)
   }
 }
 
+const labelsOfRoutes = new Map<string, string>()
+
 /** `POST /v1/media/:id` → `POST_v1_media_id`. */
 export function methodLabel(method: string, routeUrl: string | undefined): string {
-  const path = (routeUrl ?? 'unknown').replace(/[:*]/g, '').split('/').filter(Boolean).join('_')
-  return `${method}_${path}`
+  const route = `${method} ${routeUrl ?? 'unknown'}`
+  let label = labelsOfRoutes.get(route)
+  if (label === undefined) {
+    label = `${method}_${(routeUrl ?? 'unknown').replace(/[:*]/g, '').split('/').filter(Boolean).join('_')}`
+    // routes are a fixed set; an unknown method string of a 404 is not worth keeping
+    if (routeUrl !== undefined && routeUrl !== 'unknown') labelsOfRoutes.set(route, label)
+  }
+  return label
 }
 
 /** Every metric of the registry in the On-Prem JSON shape. */
