@@ -45,68 +45,134 @@ export interface StoreContext {
   readonly regions?: Regions | undefined
 }
 
-/** All SQL of wabox lives behind this facade; `transaction` gives the same facade over one transaction. */
+/**
+ * All SQL of wabox lives behind this facade; `transaction` gives the same facade over one transaction.
+ * Repositories are made on first use: a transaction touches two or three of them.
+ */
 export class Store {
-  readonly numbers: PhoneNumbers
-  readonly messages: Messages
-  readonly callbacks: Callbacks
-  readonly users: Users
-  readonly apiKeys: ApiKeys
-  readonly media: MediaRecords
-  readonly contacts: Contacts
-  readonly profiles: NumberProfiles
-  readonly dbStats: DbStats
-  // the CoreApp's repositories
-  readonly outbox: Outbox
-  readonly inbound: Inbound
-  readonly signal: SignalState
-  readonly shardLeases: ShardLeases
-  readonly receipts: Receipts
-  readonly contactState: ContactState
-  readonly contactChecks: ContactChecks
-  readonly conversations: Conversations
-  // the Cloud API's accounts
-  readonly apps: Apps
-  readonly wabas: Wabas
-  readonly accessTokens: AccessTokens
-  readonly webhookSubscriptions: WebhookSubscriptions
-  // the Cloud API's number management
-  readonly management: NumberManagement
-  readonly nodes: Nodes
-  // the BSP hub's tenancy: partners → clients → WABAs → channels
-  readonly partners: Partners
-  readonly clients: Clients
-  readonly channels: Channels
-  readonly audit: AuditLog
+  readonly #repos = new Map<new (ctx: StoreContext) => unknown, unknown>()
 
-  constructor(readonly ctx: StoreContext) {
-    this.numbers = new PhoneNumbers(ctx)
-    this.messages = new Messages(ctx)
-    this.callbacks = new Callbacks(ctx)
-    this.users = new Users(ctx)
-    this.apiKeys = new ApiKeys(ctx)
-    this.media = new MediaRecords(ctx)
-    this.contacts = new Contacts(ctx)
-    this.profiles = new NumberProfiles(ctx)
-    this.dbStats = new DbStats(ctx)
-    this.outbox = new Outbox(ctx)
-    this.inbound = new Inbound(ctx)
-    this.signal = new SignalState(ctx)
-    this.shardLeases = new ShardLeases(ctx)
-    this.receipts = new Receipts(ctx)
-    this.contactState = new ContactState(ctx)
-    this.contactChecks = new ContactChecks(ctx)
-    this.conversations = new Conversations(ctx)
-    this.apps = new Apps(ctx)
-    this.wabas = new Wabas(ctx)
-    this.accessTokens = new AccessTokens(ctx)
-    this.webhookSubscriptions = new WebhookSubscriptions(ctx)
-    this.management = new NumberManagement(ctx)
-    this.nodes = new Nodes(ctx)
-    this.partners = new Partners(ctx)
-    this.clients = new Clients(ctx)
-    this.channels = new Channels(ctx)
-    this.audit = new AuditLog(ctx)
+  constructor(readonly ctx: StoreContext) {}
+
+  #repo<T>(Repo: new (ctx: StoreContext) => T): T {
+    let repo = this.#repos.get(Repo) as T | undefined
+    if (repo === undefined) {
+      repo = new Repo(this.ctx)
+      this.#repos.set(Repo, repo)
+    }
+    return repo
+  }
+
+  get numbers(): PhoneNumbers {
+    return this.#repo(PhoneNumbers)
+  }
+
+  get messages(): Messages {
+    return this.#repo(Messages)
+  }
+
+  get callbacks(): Callbacks {
+    return this.#repo(Callbacks)
+  }
+
+  get users(): Users {
+    return this.#repo(Users)
+  }
+
+  get apiKeys(): ApiKeys {
+    return this.#repo(ApiKeys)
+  }
+
+  get media(): MediaRecords {
+    return this.#repo(MediaRecords)
+  }
+
+  get contacts(): Contacts {
+    return this.#repo(Contacts)
+  }
+
+  get profiles(): NumberProfiles {
+    return this.#repo(NumberProfiles)
+  }
+
+  get dbStats(): DbStats {
+    return this.#repo(DbStats)
+  }
+
+  // the CoreApp's repositories
+  get outbox(): Outbox {
+    return this.#repo(Outbox)
+  }
+
+  get inbound(): Inbound {
+    return this.#repo(Inbound)
+  }
+
+  get signal(): SignalState {
+    return this.#repo(SignalState)
+  }
+
+  get shardLeases(): ShardLeases {
+    return this.#repo(ShardLeases)
+  }
+
+  get receipts(): Receipts {
+    return this.#repo(Receipts)
+  }
+
+  get contactState(): ContactState {
+    return this.#repo(ContactState)
+  }
+
+  get contactChecks(): ContactChecks {
+    return this.#repo(ContactChecks)
+  }
+
+  get conversations(): Conversations {
+    return this.#repo(Conversations)
+  }
+
+  // the Cloud API's accounts
+  get apps(): Apps {
+    return this.#repo(Apps)
+  }
+
+  get wabas(): Wabas {
+    return this.#repo(Wabas)
+  }
+
+  get accessTokens(): AccessTokens {
+    return this.#repo(AccessTokens)
+  }
+
+  get webhookSubscriptions(): WebhookSubscriptions {
+    return this.#repo(WebhookSubscriptions)
+  }
+
+  // the Cloud API's number management
+  get management(): NumberManagement {
+    return this.#repo(NumberManagement)
+  }
+
+  get nodes(): Nodes {
+    return this.#repo(Nodes)
+  }
+
+  // the BSP hub's tenancy: partners → clients → WABAs → channels
+  get partners(): Partners {
+    return this.#repo(Partners)
+  }
+
+  get clients(): Clients {
+    return this.#repo(Clients)
+  }
+
+  get channels(): Channels {
+    return this.#repo(Channels)
+  }
+
+  get audit(): AuditLog {
+    return this.#repo(AuditLog)
   }
 
   get dialect(): Dialect {
