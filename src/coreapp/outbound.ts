@@ -116,11 +116,16 @@ export class OutboundPipeline {
     const now = this.#ctx.clock.now()
     const contacts = await this.#ctx.store.contactState.get(engine.phoneNumberId, peers)
     // a closed window is only the reason when the recipient is on WhatsApp at all (1013 comes first)
-    const closed = peers.filter((peer) => rows.some((r) => r.peer === peer && !windowAllows(r.type, contacts.get(peer)?.lastInboundAt, now)))
-    const batch: BatchContext = { now, settings: await engine.refreshSettings(), contacts, notOnWhatsApp: await this.#notOnWhatsApp(closed) }
-    await engine.cache.prefetch(peers)
+    const closed = new Set<string>()
     const groups = new Map<string, QueuedMessage[]>()
-    for (const r of rows) groups.set(r.peer, [...(groups.get(r.peer) ?? []), r])
+    for (const r of rows) {
+      if (!windowAllows(r.type, contacts.get(r.peer)?.lastInboundAt, now)) closed.add(r.peer)
+      const group = groups.get(r.peer)
+      if (group) group.push(r)
+      else groups.set(r.peer, [r])
+    }
+    const batch: BatchContext = { now, settings: await engine.refreshSettings(), contacts, notOnWhatsApp: await this.#notOnWhatsApp([...closed]) }
+    await engine.cache.prefetch(peers)
     const queue = [...groups.values()]
     // A worker moves on once its recipient is encrypted; the recipient's lock is held until its
     // unit is committed. Waiting for each commit held a worker for one or two group commits,
