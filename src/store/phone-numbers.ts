@@ -45,6 +45,8 @@ const OPENED_LIMIT = 256
 
 export class PhoneNumbers {
   readonly #opened = new Map<string, Readonly<WebhookSecrets>>()
+  /** Settings parsed per row object: a cached number row answers many sends. */
+  readonly #parsed = new WeakMap<PhoneNumberRow, { text: string; settings: ApplicationSettings }>()
 
   constructor(private readonly ctx: StoreContext) {}
 
@@ -117,7 +119,11 @@ export class PhoneNumbers {
 
   /** The number's settings over the defaults, webhook secrets unsealed. */
   settings(row: PhoneNumberRow): ApplicationSettings {
-    return this.parseSettings(row.settings)
+    const hit = this.#parsed.get(row)
+    if (hit?.text === row.settings) return hit.settings
+    const settings = deepFreeze(this.parseSettings(row.settings))
+    this.#parsed.set(row, { text: row.settings, settings })
+    return settings
   }
 
   /** `settings` of the raw column text (the dispatcher reads the column itself). */
@@ -216,4 +222,10 @@ export class PhoneNumbers {
       .set({ ...fields, updated_at: this.ctx.clock.now() })
       .where('id', '=', id).execute()
   }
+}
+
+/** Shared between callers, so nobody may change it. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) deepFreeze(v as object)
+  return Object.freeze(value)
 }
