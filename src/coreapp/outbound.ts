@@ -21,6 +21,7 @@ import { MediaFailure } from './media-resolver.js'
 import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
 import { OverlaySignalStore } from './signal-store.js'
 import { applyStatuses, type StatusUpdate } from './statuses.js'
+import { groupBy } from '../collections.js'
 
 /** The sessions and ciphertexts of every recipient in one transaction: one upsert and one insert. */
 class EnvelopeWrites implements SharedWrite {
@@ -116,14 +117,8 @@ export class OutboundPipeline {
     const now = this.#ctx.clock.now()
     const contacts = await this.#ctx.store.contactState.get(engine.phoneNumberId, peers)
     // a closed window is only the reason when the recipient is on WhatsApp at all (1013 comes first)
-    const closed = new Set<string>()
-    const groups = new Map<string, QueuedMessage[]>()
-    for (const r of rows) {
-      if (!windowAllows(r.type, contacts.get(r.peer)?.lastInboundAt, now)) closed.add(r.peer)
-      const group = groups.get(r.peer)
-      if (group) group.push(r)
-      else groups.set(r.peer, [r])
-    }
+    const closed = new Set(rows.filter((r) => !windowAllows(r.type, contacts.get(r.peer)?.lastInboundAt, now)).map((r) => r.peer))
+    const groups = groupBy(rows, (r) => r.peer)
     const batch: BatchContext = { now, settings: await engine.refreshSettings(), contacts, notOnWhatsApp: await this.#notOnWhatsApp([...closed]) }
     await engine.cache.prefetch(peers)
     const queue = [...groups.values()]

@@ -4,6 +4,7 @@ import type { SharedWrite } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { CoalescedPass } from './coalesced-pass.js'
 import type { EngineView } from './engine-view.js'
+import { groupBy } from '../collections.js'
 
 /** Sends the receipts owed to phones (delivered after persisting, read on request) from the durable queue. */
 export class ReceiptSender {
@@ -29,11 +30,7 @@ export class ReceiptSender {
   async #tick(): Promise<void> {
     const shards = this.#engine.connectedShards()
     const pending = (await this.#ctx.store.receipts.pending(this.#engine.phoneNumberId, shards, 1000)).filter((r) => !this.#inflight.has(r.seq))
-    const groups = new Map<string, typeof pending>()
-    for (const r of pending) {
-      const key = `${r.shard}|${r.peer}|${r.kind}`
-      groups.set(key, [...(groups.get(key) ?? []), r])
-    }
+    const groups = groupBy(pending, (r) => `${r.shard}|${r.peer}|${r.kind}`)
     for (const group of groups.values()) {
       const { shard, peer, kind } = group[0]!
       const conn = this.#engine.connection(shard)

@@ -6,6 +6,7 @@ import type { ChangedMessage, OutboundStatus } from '../store/outbox.js'
 import type { Store } from '../store/store.js'
 import type { CommitQueue } from './commit-queue.js'
 import { webhookErrorOf, type Failure } from './failures.js'
+import { groupBy } from '../collections.js'
 
 export type StatusUpdate =
   /** `userId`: the recipient's business-scoped user id, as the network named it. */
@@ -114,10 +115,9 @@ async function conversationsFor(tx: Store, status: OutboundStatus, changed: Chan
     }
     return out
   }
-  const byNumber = new Map<string, ChangedMessage[]>()
-  for (const m of changed) byNumber.set(m.phoneNumberId, [...(byNumber.get(m.phoneNumberId) ?? []), m])
-  for (const [phoneNumberId, list] of byNumber) {
-    const earliest = Math.min(...list.map((m) => times.get(m.id)!))
+  for (const [phoneNumberId, list] of groupBy(changed, (m) => m.phoneNumberId)) {
+    let earliest = Infinity
+    for (const m of list) earliest = Math.min(earliest, times.get(m.id)!)
     const open = new Map<string, ConversationRow>()
     for (const c of await tx.conversations.open(phoneNumberId, list.map((m) => m.peer), earliest)) open.set(`${c.wa_id}|${c.category}`, c)
     const created: ConversationRow[] = []

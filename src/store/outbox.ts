@@ -3,6 +3,7 @@ import { insertCompiled, insertsInOneStatement, runCompiled } from './compiled-s
 import { withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
 import type { StoreContext } from './store.js'
+import { groupBy } from '../collections.js'
 
 /** A queued outbound message as the CoreApp claims it, with its ciphertext if already encrypted. */
 export interface QueuedMessage {
@@ -116,10 +117,8 @@ export class Outbox {
       }))
       await insertCompiled(this.ctx.db, this.ctx.engine.name, 'saveEnvelopes', rows, (r) => this.ctx.db.insertInto('outbound_envelopes').values([...r]))
     }
-    const byCategory = new Map<string, string[]>()
-    for (const e of envelopes) if (e.category) byCategory.set(e.category, [...(byCategory.get(e.category) ?? []), e.messageId])
-    for (const [category, ids] of byCategory) {
-      for (const part of chunks(ids)) {
+    for (const [category, categorized] of groupBy(envelopes.filter((e) => e.category), (e) => e.category!)) {
+      for (const part of chunks(categorized.map((e) => e.messageId))) {
         await runCompiled(this.ctx.db, this.ctx.engine.name, `setCategory:${part.length}`,
           () => this.ctx.db.updateTable('messages').set({ category }).where('id', 'in', part), [category, ...part])
       }
@@ -225,13 +224,12 @@ export class Outbox {
   async reshard(phoneNumberId: string, shardOf: (peer: string) => number): Promise<void> {
     const rows = await this.ctx.db.selectFrom('messages').select(['id', 'peer', 'shard'])
       .where('phone_number_id', '=', phoneNumberId).where('direction', '=', 'out').where('status', '=', 'queued').execute()
-    const moves = new Map<number, string[]>()
-    for (const r of rows) {
+    const moves = groupBy(rows.flatMap((r) => {
       const shard = shardOf(r.peer)
-      if (shard !== r.shard) moves.set(shard, [...(moves.get(shard) ?? []), r.id])
-    }
-    for (const [shard, ids] of moves) {
-      for (const part of chunks(ids)) await this.ctx.db.updateTable('messages').set({ shard }).where('id', 'in', part).execute()
+      return shard === r.shard ? [] : [{ id: r.id, shard }]
+    }), (m) => m.shard)
+    for (const [shard, moved] of moves) {
+      for (const part of chunks(moved.map((m) => m.id))) await this.ctx.db.updateTable('messages').set({ shard }).where('id', 'in', part).execute()
     }
   }
 }
