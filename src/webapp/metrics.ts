@@ -18,6 +18,7 @@ export class WebMetrics {
   readonly #requests: Counter<string>
   readonly #durations: Counter<string>
   readonly #sendLatency: Summary<string>
+  readonly #sendLatencyOfNode: Summary.Internal<string>
   /** Label children by method and status: prom-client hashes a label object on every call otherwise. */
   readonly #children = new Map<string, { requests: Counter.Internal; durations: Counter.Internal }>()
   #inFlight = 0
@@ -46,8 +47,11 @@ export class WebMetrics {
     this.#durations = counter(registry, 'api_requests_duration_ms_sum', 'Total time spent answering API requests, ms', ['node', 'method', 'result'])
     this.#sendLatency = (registry.getSingleMetric(SEND_LATENCY) as Summary<string> | undefined) ?? new Summary({
       name: SEND_LATENCY, help: 'Time to accept a message (every dialect\'s send), ms, over the last minute', labelNames: ['node'],
-      percentiles: [0.5, 0.99], maxAgeSeconds: 60, ageBuckets: 6, registers: [registry],
+      // every observation goes into each age bucket's t-digest: with 6 buckets they were a tenth
+      // of the API thread's allocations; 2 still keep the last 30–60 s
+      percentiles: [0.5, 0.99], maxAgeSeconds: 60, ageBuckets: 2, registers: [registry],
     })
+    this.#sendLatencyOfNode = this.#sendLatency.labels({ node: this.node })
   }
 
   started(): void {
@@ -66,7 +70,7 @@ export class WebMetrics {
     }
     child.requests.inc()
     child.durations.inc(Math.round(ms))
-    if (status < 300 && method.startsWith('POST_') && method.endsWith('_messages')) this.#sendLatency.observe({ node: this.node }, ms)
+    if (status < 300 && method.startsWith('POST_') && method.endsWith('_messages')) this.#sendLatencyOfNode.observe(ms)
   }
 }
 
