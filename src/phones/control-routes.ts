@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import { WireRequestError } from '../wire/client.js'
 import { parseSendRequest, SendRequestError } from './outgoing.js'
-import { type Phone, PhoneOfflineError } from './phone.js'
+import type { Phone } from './phone.js'
+import { PhoneOfflineError } from './phone-options.js'
 import type { PhoneFleet } from './phone-fleet.js'
 import type { ReplyScript } from './phone-storage.js'
 

@@ -1,6 +1,7 @@
 export { phoneControlRoutes, phoneSummary, type PhoneControlOptions } from './control-routes.js'
 export { MEDIA_TYPES, SendRequestError, buildContent, parseSendRequest, type MediaType, type PhoneSendRequest, type PhoneSendType } from './outgoing.js'
-export { Phone, PhoneOfflineError, scriptedReply, type CodeSource, type PhoneEvents, type PhoneOptions } from './phone.js'
+export { Phone, scriptedReply } from './phone.js'
+export { PhoneOfflineError, type CodeSource, type PhoneEvents, type PhoneOptions } from './phone-options.js'
 export { FLEET_CC, PhoneFleet, fleetPhoneNumber, type PhoneFleetOptions } from './phone-fleet.js'
 export type { InboxEntry, InboxView, OutboxEntry, OutboxView, PhoneProfile, ReplyScript, StatusEvent } from './phone-storage.js'
 export { timerScheduler, type Scheduler } from './scheduler.js'

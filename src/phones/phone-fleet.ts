@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
 import { KeyedQueue } from '../signal/keyed-queue.js'
-import { type CodeSource, Phone, type PhoneOptions } from './phone.js'
+import { Phone } from './phone.js'
+import type { CodeSource, PhoneOptions } from './phone-options.js'
 
 export const FLEET_CC = '1'
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { NetworkClient } from '../wire/client.js'
 import type { RegisterVerifyResult } from '../wire/frames.js'
-import type { PhoneOptions } from './phone.js'
+import type { PhoneOptions } from './phone-options.js'
 import type { PhoneStorage } from './phone-storage.js'
 
 /** Registers a new phone on the network (request a code, read it, verify) and saves its profile in `storage`. */
