@@ -97,8 +97,13 @@ const serverSpecs: Record<ServerFrame['t'], Spec> = {
   'account.update': { updateId: id, field: str, value: isRecord, timestamp: uint },
 }
 
+// a spec's fields listed once, not by Object.entries on every frame
+const specFields = new WeakMap<Spec, [string, Check][]>()
+
 function firstBadField(record: Record<string, unknown>, spec: Spec): string | undefined {
-  for (const [field, check] of Object.entries(spec)) {
+  let fields = specFields.get(spec)
+  if (!fields) specFields.set(spec, (fields = Object.entries(spec)))
+  for (const [field, check] of fields) {
     if (!check(record[field])) return field
     if (check.optional && record[field] === null) delete record[field]
   }
