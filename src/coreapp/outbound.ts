@@ -1,3 +1,4 @@
+import { groupBy } from '../collections.js'
 import { isBusinessInitiated, messageCategory, type ConversationCategory } from '../domain/conversations.js'
 import type { ApplicationSettings } from '../domain/settings.js'
 import type { OutboundContent } from '../domain/message/outbound.js'
@@ -21,7 +22,6 @@ import { MediaFailure } from './media-resolver.js'
 import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
 import { OverlaySignalStore } from './signal-store.js'
 import { applyStatuses, type StatusUpdate } from './statuses.js'
-import { groupBy } from '../collections.js'
 
 /** The sessions and ciphertexts of every recipient in one transaction: one upsert and one insert. */
 class EnvelopeWrites implements SharedWrite {

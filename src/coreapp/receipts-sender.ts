@@ -1,10 +1,10 @@
+import { groupBy } from '../collections.js'
 import type { Store } from '../store/store.js'
 import { WireRequestError } from '../wire/client.js'
 import type { SharedWrite } from './commit-queue.js'
 import type { EngineContext } from './context.js'
 import { CoalescedPass } from './coalesced-pass.js'
 import type { EngineView } from './engine-view.js'
-import { groupBy } from '../collections.js'
 
 /** Sends the receipts owed to phones (delivered after persisting, read on request) from the durable queue. */
 export class ReceiptSender {

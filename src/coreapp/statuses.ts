@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { groupBy } from '../collections.js'
 import { CONVERSATION_MS, conversationObject, pricingObject } from '../domain/conversations.js'
 import type { StatusEvent } from '../domain/events.js'
 import type { ConversationRow } from '../store/coreapp-schema.js'
@@ -6,7 +7,6 @@ import type { ChangedMessage, OutboundStatus } from '../store/outbox.js'
 import type { Store } from '../store/store.js'
 import type { CommitQueue } from './commit-queue.js'
 import { webhookErrorOf, type Failure } from './failures.js'
-import { groupBy } from '../collections.js'
 
 export type StatusUpdate =
   /** `userId`: the recipient's business-scoped user id, as the network named it. */

@@ -1,9 +1,9 @@
 import { sql } from 'kysely'
+import { groupBy } from '../collections.js'
 import { insertCompiled, insertsInOneStatement, runCompiled } from './compiled-statements.js'
 import { withResolved } from './region-content.js'
 import { statementChunks } from './statement-chunks.js'
 import type { StoreContext } from './store.js'
-import { groupBy } from '../collections.js'
 
 /** A queued outbound message as the CoreApp claims it, with its ciphertext if already encrypted. */
 export interface QueuedMessage {

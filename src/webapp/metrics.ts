@@ -46,7 +46,7 @@ export class WebMetrics {
     this.#requests = counter(registry, 'api_requests', 'Number of API requests by endpoint and HTTP status', ['node', 'method', 'result'])
     this.#durations = counter(registry, 'api_requests_duration_ms_sum', 'Total time spent answering API requests, ms', ['node', 'method', 'result'])
     this.#sendLatency = (registry.getSingleMetric(SEND_LATENCY) as Summary<string> | undefined) ?? new Summary({
-      name: SEND_LATENCY, help: 'Time to accept a message (every dialect\'s send), ms, over the last minute', labelNames: ['node'],
+      name: SEND_LATENCY, help: 'Time to accept a message (every dialect\'s send), ms, over the last 30–60 s', labelNames: ['node'],
       // every observation goes into each age bucket's t-digest: with 6 buckets they were a tenth
       // of the API thread's allocations; 2 still keep the last 30–60 s
       percentiles: [0.5, 0.99], maxAgeSeconds: 60, ageBuckets: 2, registers: [registry],
