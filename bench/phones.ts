@@ -7,7 +7,6 @@
  * argv: <network ws url> <network control url> <control token>
  */
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
 import { request } from 'undici'
@@ -17,8 +16,9 @@ import type { ToPhones } from './ipc.js'
 import { usage } from './ipc.js'
 
 const logger = pino({ level: process.env.WABOX_BENCH_LOG ?? 'warn' })
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-bench-phones-'))
-const [networkUrl, controlUrl, controlToken] = process.argv.slice(2) as [string, string, string]
+// inside the run's folder, which the bench removes even when this process had to be killed
+const [networkUrl, controlUrl, controlToken, dir] = process.argv.slice(2) as [string, string, string, string]
+fs.mkdirSync(dir, { recursive: true })
 
 /** The registration code the network sent by "SMS", read from its control API. */
 async function lastCode(cc: string, phone: string): Promise<string | undefined> {

@@ -142,7 +142,7 @@ export class World {
     this.network = new Child('network', 'network.ts', [], {}, opts.worldNice)
     this.cleanups.unshift(() => this.network.close())
     const net = await this.network.next('network')
-    this.fleet = new Child('phones', 'phones.ts', [String(net.wsUrl), String(net.url), String(net.controlToken)], {}, opts.worldNice)
+    this.fleet = new Child('phones', 'phones.ts', [String(net.wsUrl), String(net.url), String(net.controlToken), path.join(this.dir, 'phones')], {}, opts.worldNice)
     this.cleanups.unshift(() => this.fleet.close())
     await this.fleet.next('ready')
     const args = [this.dataDir, String(net.wsUrl), String(net.url), String(net.controlToken)]
