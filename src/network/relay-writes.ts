@@ -43,7 +43,7 @@ export class RelayWrites implements BatchPart {
   }
 
   /** How (sender, envelope id) was first accepted: earlier in this transaction or committed before. */
-  async accepted(_trx: Trx, sender: string, envelopeId: string): Promise<SentEnvelope | undefined> {
+  async accepted(sender: string, envelopeId: string): Promise<SentEnvelope | undefined> {
     const key = keyOf(sender, envelopeId)
     // One lookup for every send of the batch, not one per envelope.
     if (!this.#sent.has(key)) this.#lookUp([[sender, envelopeId], ...this.#expected.splice(0)])

@@ -64,7 +64,7 @@ export class Relay {
     const announce: Prepare = (parts) => this.#writes(parts).expect(sender.waId, frame.envelopeId)
     return this.#deps.batcher.run(async (trx, parts) => {
       const writes = this.#writes(parts)
-      const seen = await writes.accepted(trx, sender.waId, frame.envelopeId)
+      const seen = await writes.accepted(sender.waId, frame.envelopeId)
       // A retried request gets its original answer; another request with the same envelope id is a duplicate.
       if (seen) return { serverTimestamp: seen.server_ts, duplicate: seen.request_id !== frame.id }
       if (sender.business) await integrity.admit(trx, sender, frame.to, frame)
