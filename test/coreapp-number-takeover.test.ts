@@ -100,6 +100,8 @@ for (const dialect of DIALECTS) {
       expect(await row(h.db, BUSINESS.id)).toMatchObject({ gateway_status: 'unregistered' })
       // the lost number's engine stops and gives its lease back: nothing left that could log again
       await waitFor(async () => first.ownedShards().size === 0 && (await h.store.shardLeases.list(BUSINESS.id)).length === 0, 'lease released')
+      // the warning follows the conditional mark, which others may see committed a moment earlier
+      await waitFor(() => warnings('install-1').length > 0, 'the loss logged')
       expect(warnings('install-1')).toHaveLength(1)
       expect(warnings('install-1')[0]!.msg).toMatch(/registered .*another (device|install)/)
       expect(warnings('install-2')).toEqual([])
@@ -119,6 +121,7 @@ for (const dialect of DIALECTS) {
       const restarted = await start(other, 'install-2b')
       await waitFor(async () => (await row(other, 'pn-other')).status === 'unregistered', 'the second install sees the loss')
       await waitFor(() => restarted.ownedShards().size === 0, 'the lost number stops')
+      await waitFor(() => warnings('install-2b').length > 0, 'the loss logged')
       expect(warnings('install-2b')).toHaveLength(1)
       expect(await row(h.db, BUSINESS.id)).toMatchObject({ status: 'registered', gateway_status: 'connected' })
     })

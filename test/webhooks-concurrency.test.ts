@@ -93,16 +93,16 @@ for (const dialect of DIALECTS) {
       await db.store.callbacks.enqueueMany(a, events(50, 'a'))
       await db.store.callbacks.enqueueMany(b, events(20, 'b'))
       const d = dispatcher({ requestTimeoutMs: 30_000, leaseMs: 60_000 })
-      const started = performance.now()
       d.start()
-      await healthy.until(() => healthy.requests.length === 20 && healthy.active === 0, 'B delivered', 5000)
-      expect(performance.now() - started).toBeLessThan(3000)
-      expect(hanging.active).toBe(6)
+      // well inside the 30 s request timeout: B does not wait for A's hung POSTs
+      await healthy.until(() => healthy.requests.length === 20 && healthy.active === 0, 'B delivered', 10_000)
+      await hanging.until(() => hanging.active === 6, "A's six POSTs open")
+      expect(hanging.requests).toHaveLength(6)
 
       // stop() gives up on the hung requests after its timeout and hands their callbacks back
       const stopping = performance.now()
       await d.stop(200)
-      expect(performance.now() - stopping).toBeLessThan(2000)
+      expect(performance.now() - stopping).toBeLessThan(10_000)
       expect(await db.store.callbacks.pendingCount(b)).toBe(0)
       const pending = (await db.store.callbacks.list(a, 'pending', { limit: 500 })).items
       expect(pending).toHaveLength(50)
