@@ -90,7 +90,7 @@ for (const dialect of DIALECTS) {
       const inbound = await waitFor(async () => (await h.callbacks()).find((e) => e.type === 'message' && e.message.id === sent.id), 'the question')
       expect(inbound).toBeDefined()
       const typing = once(phone, 'typing')
-      const read = waitFor(() => phone.outbox().find((m) => m.id === sent.id && m.readAt !== undefined), 'the read receipt')
+      const read = waitFor(async () => (await phone.outbox()).find((m) => m.id === sent.id && m.readAt !== undefined), 'the read receipt')
       const res = await send({ status: 'read', message_id: sent.id, typing_indicator: { type: 'text' } })
       expect(res.statusCode, res.body).toBe(200)
       expect(res.json()).toEqual({ success: true })

@@ -52,7 +52,7 @@ for (const dialect of DIALECTS) {
         return ids.every((id) => statusesOf(events, id).some((s) => s.status === 'delivered'))
       }, 'every message delivered', 30_000)
       for (const p of h.phones) {
-        const received = p.inbox().map((m) => m.id).filter((id) => ids.includes(id))
+        const received = (await p.inbox()).map((m) => m.id).filter((id) => ids.includes(id))
         // once each, in the order queued
         expect(received).toEqual(sent.get(p.waId))
       }

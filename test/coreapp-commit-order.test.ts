@@ -17,13 +17,14 @@ describe.runIf(DIALECTS.includes('postgres'))('CoreApp outbound and commit order
       })
       const early = messageId()
       const received = (id: string) => new Promise<void>((resolve) => {
-        if (phone.inbox().some((m) => m.id === id)) return resolve()
-        const onMessage = () => {
-          if (!phone.inbox().some((m) => m.id === id)) return
+        const done = () => {
           phone.off('message', onMessage)
           resolve()
         }
+        const onMessage = (view: { id: string }) => view.id === id && done()
         phone.on('message', onMessage)
+        // it may have arrived before the listener was added
+        void phone.inbox().then((inbox) => inbox.some((m) => m.id === id) && done())
       })
       // `early` takes the lower seq but commits only after `late` was claimed and sent
       await h.store.transaction(async (tx) => {
@@ -32,8 +33,8 @@ describe.runIf(DIALECTS.includes('postgres'))('CoreApp outbound and commit order
         await received(late)
       })
       h.app.wake()
-      await waitFor(() => phone.inbox().some((m) => m.id === early), 'the late-committed message on the phone')
-      expect(phone.inbox().filter((m) => m.id === early)).toHaveLength(1)
+      await waitFor(async () => (await phone.inbox()).some((m) => m.id === early), 'the late-committed message on the phone')
+      expect((await phone.inbox()).filter((m) => m.id === early)).toHaveLength(1)
     } finally {
       await h.cleanup()
     }

@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
         const inbound: string[] = []
         for (const p of phones) inbound.push((await p.send({ to: BUSINESS.waId, type: 'text', text: 'hello' })).id)
 
-        const deliveredOnPhones = () => phones.reduce((n, p) => n + p.inbox().filter((m) => m.from === BUSINESS.waId).length, 0)
+        const deliveredOnPhones = async () => (await Promise.all(phones.map((p) => p.inbox()))).flat().filter((m) => m.from === BUSINESS.waId).length
         const spawnChild = async (owner: string): Promise<ChildProcess> => {
           const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/fixtures/coreapp-crash-child.ts')], {
             cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
@@ -87,7 +87,7 @@ for (const dialect of DIALECTS) {
           const exited = new Promise((resolve) => proc.once('exit', resolve))
           proc.kill('SIGKILL')
           await exited
-          if (process.env.WABOX_CRASH_DEBUG) console.log('killed with', { ...(await pending()), onPhones: deliveredOnPhones(), inbound: await store.inbound.count(BUSINESS.id), inboundSent: inbound.length })
+          if (process.env.WABOX_CRASH_DEBUG) console.log('killed with', { ...(await pending()), onPhones: await deliveredOnPhones(), inbound: await store.inbound.count(BUSINESS.id), inboundSent: inbound.length })
         }
         const leftQueue = async () =>
           (await store.ctx.db.selectFrom('messages').select('id').where('direction', '=', 'out').where('status', '!=', 'queued').execute()).length
@@ -129,7 +129,7 @@ for (const dialect of DIALECTS) {
         await chatter
         producing = false
         try {
-          await waitFor(() => deliveredOnPhones() >= OUTBOUND, 'every message on a phone', 30_000)
+          await waitFor(async () => (await deliveredOnPhones()) >= OUTBOUND, 'every message on a phone', 30_000)
           await waitFor(async () => (await store.inbound.count(BUSINESS.id)) >= inbound.length, 'every inbound message persisted', 30_000)
           await waitFor(async () => {
             const rows = await store.ctx.db.selectFrom('messages').select('status').where('direction', '=', 'out').execute()
@@ -139,14 +139,15 @@ for (const dialect of DIALECTS) {
           const statuses = await store.ctx.db.selectFrom('messages').select(['status', 'direction']).execute()
           const counts: Record<string, number> = {}
           for (const r of statuses) counts[`${r.direction}:${r.status}`] = (counts[`${r.direction}:${r.status}`] ?? 0) + 1
-          const missing = sent.filter((m) => !phones.some((p) => p.inbox().some((e) => e.id === m.id)))
+          const onPhones = new Set((await Promise.all(phones.map((p) => p.inbox()))).flat().map((e) => e.id))
+          const missing = sent.filter((m) => !onPhones.has(m.id))
           const missingRows = await Promise.all(missing.slice(0, 5).map((m) => store.messages.get(m.id)))
-          console.error('stuck:', JSON.stringify({ counts, onPhones: deliveredOnPhones(), missing: missing.length, missingRows: missingRows.map((r) => r && [r.id, r.peer, r.status, r.error]), leases: await store.shardLeases.list() }))
+          console.error('stuck:', JSON.stringify({ counts, onPhones: await deliveredOnPhones(), missing: missing.length, missingRows: missingRows.map((r) => r && [r.id, r.peer, r.status, r.error]), leases: await store.shardLeases.list() }))
           throw err
         }
         // outbound: each accepted message exactly once on its phone, in the order it was queued, decryptable
         for (const phone of phones) {
-          const got = phone.inbox().filter((m) => m.from === BUSINESS.waId)
+          const got = (await phone.inbox()).filter((m) => m.from === BUSINESS.waId)
           expect(got.filter((m) => m.error)).toEqual([])
           expect(got.map((m) => m.id)).toEqual(sent.filter((s) => s.to === phone.waId).map((s) => s.id))
         }

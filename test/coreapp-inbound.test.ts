@@ -40,7 +40,7 @@ for (const dialect of DIALECTS) {
       expect(row).toMatchObject({ direction: 'in', peer: phone.waId, type: 'text', status: 'received' })
       expect(h.store.messages.content(row!)).toEqual(event.message)
       expect((await h.store.contactState.get(BUSINESS.id, [phone.waId])).get(phone.waId)).toMatchObject({ profileName: 'User 0', lastInboundAt: h.db.clock.now() })
-      await waitFor(() => phone.outbox().find((m) => m.id === event.message.id)?.status === 'delivered', 'delivered receipt on the phone')
+      await waitFor(async () => (await phone.outbox()).find((m) => m.id === event.message.id)?.status === 'delivered', 'delivered receipt on the phone')
     })
 
     it('downloads media named in media.auto_download into the volume', async () => {
@@ -90,7 +90,7 @@ for (const dialect of DIALECTS) {
 
       // the user reacts to and quotes a business message
       const ours = await h.queue({ to: h.phones[0]!.waId, type: 'text', text: { body: 'Your ticket is 7' } })
-      await waitFor(() => h.phones[0]!.inbox().some((m) => m.id === ours), 'business message on the phone')
+      await waitFor(async () => (await h.phones[0]!.inbox()).some((m) => m.id === ours), 'business message on the phone')
       expect((await receive({ to: BUSINESS.waId, type: 'reaction', messageId: ours, emoji: '❤️' })).message).toMatchObject({ type: 'reaction', reaction: { message_id: ours, emoji: '❤️' } })
       expect((await receive({ to: BUSINESS.waId, type: 'text', text: 'thanks', replyTo: ours })).message.context).toEqual({ from: BUSINESS.waId, id: ours })
     })
@@ -99,7 +99,7 @@ for (const dialect of DIALECTS) {
       const phone = h.phones[1]!
       const event = await receive({ to: BUSINESS.waId, type: 'text', text: 'did you read this?' }, 1)
       await h.app.bridge.markRead(BUSINESS.id, event.message.id)
-      await waitFor(() => phone.outbox().find((m) => m.id === event.message.id)?.status === 'read', 'read receipt on the phone')
+      await waitFor(async () => (await phone.outbox()).find((m) => m.id === event.message.id)?.status === 'read', 'read receipt on the phone')
       expect((await h.store.messages.get(event.message.id))?.status).toBe('read')
       await expect(h.app.bridge.markRead(BUSINESS.id, 'wamid.unknown')).rejects.toSatisfy((e: unknown) => e instanceof WaboxError && e.code === 1006)
     })
@@ -132,7 +132,7 @@ for (const dialect of DIALECTS) {
 
         expect(await h.store.contacts.acknowledgeIdentity(BUSINESS.id, fresh.waId, identity!.hash)).toBe(true)
         const allowed = await h.queue({ to: fresh.waId, type: 'text', text: { body: 'welcome back' } })
-        const got = await waitFor(() => fresh.inbox().find((m) => m.id === allowed), 'message on the new phone')
+        const got = await waitFor(async () => (await fresh.inbox()).find((m) => m.id === allowed), 'message on the new phone')
         expect(got.error).toBeUndefined()
       } finally {
         await h.store.numbers.saveSettings(BUSINESS.id, JSON.parse(row!.settings))

@@ -58,7 +58,7 @@ for (const dialect of DIALECTS) {
     /** Queues `body`, waits until the phone has it and returns what the phone decrypted. */
     async function roundTrip(body: OutboundContent, to: Phone = phone): Promise<{ id: string; content: Content; mediaFile?: Buffer }> {
       const id = await h.queue(body)
-      const entry = await waitFor(() => to.inbox().find((m) => m.id === id), `${body.type} message on the phone`)
+      const entry = await waitFor(async () => (await to.inbox()).find((m) => m.id === id), `${body.type} message on the phone`)
       expect(entry.error).toBeUndefined()
       return { id, content: entry.content as Content, ...(entry.mediaFile ? { mediaFile: fs.readFileSync(path.join(to.dir, entry.mediaFile)) } : {}) }
     }

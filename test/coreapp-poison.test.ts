@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
     async function poisonThenText(hostile: OutboundContent | HostileRow, label: string): Promise<WebhookError | undefined> {
       const [bad, next] = await h.queueAll([hostile, text(phone.waId, `after ${label}`)])
       const error = await failureOf(bad!)
-      await waitFor(() => phone.inbox().find((m) => m.id === next), `the text after ${label}`)
+      await waitFor(async () => (await phone.inbox()).find((m) => m.id === next), `the text after ${label}`)
       const row = await h.store.messages.get(bad!)
       expect(row?.status).toBe('failed')
       return error

@@ -128,7 +128,7 @@ for (const dialect of DIALECTS) {
       // the session survives the refused envelope: the next message decrypts on the phone
       h.db.clock.tick(7000)
       const next = await h.queue({ to, type: 'text', text: { body: 'after the pause' } })
-      const entry = await waitFor(() => h.phones[0]!.inbox().find((m) => m.id === next), 'message after the limit')
+      const entry = await waitFor(async () => (await h.phones[0]!.inbox()).find((m) => m.id === next), 'message after the limit')
       expect(entry.error).toBeUndefined()
     })
 

@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
     it('names the recipient by user id on sent, delivered and read of a send to a phone number, not on its failure', async () => {
       const phone = h.phones[0]!
       const id = await h.queue({ to: phone.waId, type: 'text', text: { body: 'reply' } })
-      await waitFor(() => phone.inbox().some((m) => m.id === id), 'the reply on the phone')
+      await waitFor(async () => (await phone.inbox()).some((m) => m.id === id), 'the reply on the phone')
       await phone.markRead([id])
       const events = await statuses(id, 'read')
       expect(events.map((e) => [e.status.status, e.user_id])).toEqual(
@@ -69,7 +69,7 @@ for (const dialect of DIALECTS) {
 
       await h.createTemplate({ name: 'welcome', components: [{ type: 'BODY', text: 'Welcome {{1}}' }] })
       const id = await h.queue({ to: stranger.waId, recipient: userId, type: 'template', template: { name: 'welcome', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ann' }] }] } })
-      const got = await waitFor(() => stranger.inbox().find((m) => m.id === id), 'the template on the phone')
+      const got = await waitFor(async () => (await stranger.inbox()).find((m) => m.id === id), 'the template on the phone')
       expect(got.content).toMatchObject({ type: 'template', template: { body: 'Welcome Ann' } })
       const events = await statuses(id, 'delivered')
       expect(events.every((e) => e.user_id === userId)).toBe(true)

@@ -8,7 +8,7 @@ import { phoneCommand, resolveControl, sendBody } from '../src/cli/commands/phon
 import { startNetworkServer } from '../src/network/index.js'
 import { phoneControlRoutes } from '../src/phones/control-routes.js'
 import { PhoneFleet } from '../src/phones/phone-fleet.js'
-import type { InboxView } from '../src/phones/phone-storage.js'
+import type { InboxView } from '../src/phones/phone-messages.js'
 import { waitFor } from './phones-helpers.js'
 
 describe('wabox phone', () => {

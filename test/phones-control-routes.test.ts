@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startNetworkServer, type NetworkServer } from '../src/network/index.js'
 import { phoneControlRoutes } from '../src/phones/control-routes.js'
 import { PhoneFleet } from '../src/phones/phone-fleet.js'
-import type { InboxView } from '../src/phones/phone-storage.js'
+import type { InboxView } from '../src/phones/phone-messages.js'
 import { waitFor } from './phones-helpers.js'
 
 const TOKEN = 'test-control-token'

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startNetworkServer, type NetworkServer } from '../src/network/index.js'
 import type { Phone } from '../src/phones/phone.js'
 import { PhoneFleet } from '../src/phones/phone-fleet.js'
-import type { InboxView, StatusEvent } from '../src/phones/phone-storage.js'
+import type { InboxView, StatusEvent } from '../src/phones/phone-messages.js'
 import { SignalAccount } from '../src/signal/account.js'
 import { MemorySignalStore } from '../src/signal/memory-store.js'
 import { NetworkClient } from '../src/wire/client.js'
@@ -51,7 +51,7 @@ describe('phones on the network', () => {
     expect((await received).content).toMatchObject({ type: 'text', text: { body: secret }, id: sent.id })
     expect((await delivered).envelopeIds).toEqual([sent.envelopeId])
     await read
-    expect(alice.outbox().find((m) => m.id === sent.id)?.status).toBe('read')
+    expect((await alice.outbox()).find((m) => m.id === sent.id)?.status).toBe('read')
 
     const photo = randomBytes(50_000)
     const gotImage = waitFor<InboxView>(alice, 'message')
@@ -83,9 +83,9 @@ describe('phones on the network', () => {
     fleet = await openFleet()
     const bob2 = fleet.get(bob.waId)!
     expect(bob2.online).toBe(false)
-    expect(bob2.outbox().map((m) => m.content)).toMatchObject([{ text: { body: 'hello' } }])
+    expect((await bob2.outbox()).map((m) => m.content)).toMatchObject([{ text: { body: 'hello' } }])
     const alice2 = fleet.get(alice.waId)!
-    expect(alice2.inbox().map((m) => m.content)).toMatchObject([{ text: { body: 'hello' } }])
+    expect((await alice2.inbox()).map((m) => m.content)).toMatchObject([{ text: { body: 'hello' } }])
 
     const queued = waitFor<InboxView>(bob2, 'message')
     await bob2.goOnline()
@@ -171,7 +171,7 @@ describe('phones on the network', () => {
     // the receipt can reach alice before bob's side of the round trip schedules the read
     await delivered
     await readScheduled
-    expect(bob.inbox()[0]?.readAt).toBeUndefined()
+    expect((await bob.inbox())[0]?.readAt).toBeUndefined()
     expect(tasks).toHaveLength(1)
 
     const read = waitFor<Receipt>(alice, 'receipt', (r) => r.kind === 'read')
@@ -179,7 +179,7 @@ describe('phones on the network', () => {
     tasks[0]!()
     expect((await read).envelopeIds).toEqual([sent.envelopeId])
     expect(await marked).toEqual([sent.id])
-    expect(bob.inbox()[0]?.readAt).toBeDefined()
+    expect((await bob.inbox())[0]?.readAt).toBeDefined()
   })
 })
 

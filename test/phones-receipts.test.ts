@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { Phone } from '../src/phones/phone.js'
-import { PhoneStorage } from '../src/phones/phone-storage.js'
+import { MESSAGES_KEPT, PhoneStorage } from '../src/phones/phone-storage.js'
 import { SignalAccount } from '../src/signal/account.js'
 import { MemorySignalStore } from '../src/signal/memory-store.js'
 import { decodeClientFrame, encodeFrame } from '../src/wire/codec.js'
@@ -56,7 +56,8 @@ describe('phone receipts', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
 
-  it('acks an envelope right behind its delivered receipt, without waiting for the receipt to be answered', async () => {
+  /** A phone on a scripted network, and a sender with a session built from the keys it uploaded. */
+  async function phoneAndSender() {
     const dir = await mkdtemp(join(tmpdir(), 'wabox-phone-receipts-'))
     cleanups.push(() => rm(dir, { recursive: true, force: true }))
     const network = new ScriptedNetwork()
@@ -69,20 +70,50 @@ describe('phone receipts', () => {
     const phone = await Phone.start({ dir, networkUrl: network.url, preKeys: 2 })
     cleanups.push(() => phone.close())
     const upload = network.frames.find((f): f is KeysUpload => f.t === 'keys.upload')!
-
-    // a sender with a session built from the keys the phone uploaded
     const sender = await SignalAccount.open({ waId: SENDER, store: new MemorySignalStore() })
     const bundle = { registrationId: upload.registrationId, deviceId: 1, identityKey: upload.identityKey, signedPreKey: upload.signedPreKey, preKey: upload.preKeys[0], kyberPreKey: upload.kyberPreKeys[0]! }
-    const content = encodeContent({ kind: 'message', id: 'wamid.1', sentAt: 0, type: 'text', text: { body: 'hello' } })
-    const { kind, body } = await sender.encrypt(PHONE, content, () => Promise.resolve(bundle))
+    /** The envelope push of a text from the sender. */
+    const envelope = async (envelopeId: string, id: string): Promise<ServerFrame> => {
+      const content = encodeContent({ kind: 'message', id, sentAt: 0, type: 'text', text: { body: 'hello' } })
+      const { kind, body } = await sender.encrypt(PHONE, content, () => Promise.resolve(bundle))
+      return { v: PROTOCOL_VERSION, t: 'envelope', envelopeId, from: SENDER, kind, body, serverTimestamp: 0 }
+    }
+    const acked = (envelopeId: string) => network.frames.filter((f) => f.t === 'envelope.ack' && f.envelopeIds.includes(envelopeId)).length
+    return { phone, network, envelope, acked }
+  }
 
+  it('acks an envelope right behind its delivered receipt, without waiting for the receipt to be answered', async () => {
+    const { phone, network, envelope } = await phoneAndSender()
     network.unanswered.add('receipt.send')
-    network.push({ v: PROTOCOL_VERSION, t: 'envelope', envelopeId: 'env-1', from: SENDER, kind, body, serverTimestamp: 0 })
+    network.push(await envelope('env-1', 'wamid.1'))
     await eventually(() => Promise.resolve(network.frames.some((f) => f.t === 'envelope.ack') || undefined))
     const after = network.frames.slice(network.frames.findIndex((f) => f.t === 'receipt.send'))
     expect(after.map((f) => f.t)).toEqual(['receipt.send', 'envelope.ack'])
     expect(after[0]).toMatchObject({ to: SENDER, kind: 'delivered', envelopeIds: ['env-1'] })
     expect(after[1]).toMatchObject({ envelopeIds: ['env-1'] })
-    expect(phone.inbox().map((m) => m.id)).toEqual(['wamid.1'])
+    expect((await phone.inbox()).map((m) => m.id)).toEqual(['wamid.1'])
+  })
+
+  it('knows an envelope redelivered after more messages than it keeps in memory, and records it once', async () => {
+    const { phone, network, envelope, acked } = await phoneAndSender()
+    const count = MESSAGES_KEPT + 10
+    const first = await envelope('env-0', 'wamid.0')
+    const messages: string[] = []
+    phone.on('message', (view) => messages.push(view.id))
+    network.push(first)
+    for (let i = 1; i < count; i++) network.push(await envelope(`env-${i}`, `wamid.${i}`))
+    await eventually(() => Promise.resolve(acked(`env-${count - 1}`) > 0 || undefined))
+
+    // its ack was lost: the network pushes it again, long after
+    network.push(first)
+    await eventually(() => Promise.resolve(acked('env-0') === 2 || undefined))
+    const inbox = await phone.inbox()
+    expect(inbox.map((m) => m.id)).toEqual(Array.from({ length: count }, (_, i) => `wamid.${i}`))
+    expect(inbox.filter((m) => m.error)).toEqual([])
+    expect(messages).toHaveLength(count)
+    expect(phone.inboxCounts()).toEqual({ total: count, unread: count })
+    // and the sender hears it was delivered again (the first receipt may have been lost too)
+    const receipts = network.frames.filter((f) => f.t === 'receipt.send' && f.envelopeIds.includes('env-0'))
+    expect(receipts).toHaveLength(2)
   })
 })

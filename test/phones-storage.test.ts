@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { buildContent, parseSendRequest, SendRequestError } from '../src/phones/outgoing.js'
-import { PhoneStorage } from '../src/phones/phone-storage.js'
+import { MESSAGES_KEPT, PhoneStorage } from '../src/phones/phone-storage.js'
 import { scriptedReply } from '../src/phones/phone.js'
 import { fleetPhoneNumber } from '../src/phones/phone-fleet.js'
 
@@ -35,11 +35,41 @@ describe('PhoneStorage', () => {
     const reopened = await PhoneStorage.open(dir)
     expect(reopened.inboxByEnvelope('e1')).toEqual({ ...inbound, readAt: 22 })
     expect(reopened.hasReceipt('r1')).toBe(true)
-    expect(reopened.inbox()).toEqual([{ ...inbound, readAt: 22 }])
-    expect(reopened.outbox().map((m) => [m.id, m.status, m.deliveredAt, m.readAt])).toEqual([
+    expect(await reopened.inbox()).toEqual([{ ...inbound, readAt: 22 }])
+    expect((await reopened.outbox()).map((m) => [m.id, m.status, m.deliveredAt, m.readAt])).toEqual([
       ['m1', 'read', 20, 20],
       ['m2', 'failed', undefined, undefined],
     ])
+  })
+
+  it('keeps the newest messages in memory and reads older ones back from its logs, with their statuses', async () => {
+    const storage = await PhoneStorage.open(dir, { fsync: false })
+    const count = MESSAGES_KEPT * 2 + 3
+    for (let i = 0; i < count; i++) {
+      await storage.appendInbox({ id: `in${i}`, envelopeId: `e${i}`, from: '1', receivedAt: i, content: { type: 'text' } })
+      await storage.appendOutbox({ id: `out${i}`, envelopeId: `out${i}`, to: '1', sentAt: i, content: { type: 'text' } })
+    }
+    await storage.appendInbox({ id: 'bad', envelopeId: 'e-bad', from: '1', receivedAt: count, error: 'decrypt failed' })
+    // a receipt and a read mark for messages memory no longer holds
+    await storage.appendStatus({ type: 'receipt', receiptId: 'r0', from: '1', kind: 'read', envelopeIds: ['out0'], timestamp: 500 })
+    await storage.appendStatus({ type: 'read', ids: ['in0', 'in1'], at: 600 })
+    expect(storage.inboxByEnvelope('e0')).toBeUndefined()
+    expect(storage.inboxByEnvelope(`e${count - 1}`)).toMatchObject({ id: `in${count - 1}` })
+
+    for (const s of [storage, await PhoneStorage.open(dir)]) {
+      const inbox = await s.inbox()
+      expect(inbox.map((m) => m.id)).toEqual([...Array.from({ length: count }, (_, i) => `in${i}`), 'bad'])
+      expect(inbox.slice(0, 3).map((m) => m.readAt)).toEqual([600, 600, undefined])
+      expect(s.inboxCounts()).toEqual({ total: count + 1, unread: count - 2 })
+      expect(await s.findByEnvelope('e0')).toMatchObject({ id: 'in0', readAt: 600 })
+      expect(await s.findByEnvelope('e-never')).toBeUndefined()
+      expect(await s.inboxEntries(['in2', `in${count - 1}`, 'nope'])).toMatchObject([{ id: 'in2' }, { id: `in${count - 1}` }, undefined])
+      const outbox = await s.outbox()
+      expect(outbox).toHaveLength(count)
+      expect(outbox[0]).toMatchObject({ id: 'out0', status: 'read', deliveredAt: 500, readAt: 500 })
+      expect(outbox[1]).toMatchObject({ id: 'out1', status: 'sent' })
+      expect(s.outboxEntry(`out${count - 1}`)).toMatchObject({ status: 'sent' })
+    }
   })
 
   it('cuts a line torn by a crash so the next append starts clean', async () => {
@@ -48,7 +78,7 @@ describe('PhoneStorage', () => {
     await appendFile(join(dir, 'inbox.jsonl'), '{"id":"torn","envel')
     const reopened = await PhoneStorage.open(dir)
     await reopened.appendInbox({ id: 'b', envelopeId: 'eb', from: '1', receivedAt: 2, content: {} })
-    expect((await PhoneStorage.open(dir)).inbox().map((m) => m.id)).toEqual(['a', 'b'])
+    expect((await (await PhoneStorage.open(dir)).inbox()).map((m) => m.id)).toEqual(['a', 'b'])
     expect((await readFile(join(dir, 'inbox.jsonl'), 'utf8')).split('\n')).toHaveLength(3)
   })
 
@@ -66,7 +96,7 @@ describe('PhoneStorage', () => {
     })
     storage.close()
     reopened.close()
-    const inbox = (await PhoneStorage.open(dir)).inbox()
+    const inbox = await (await PhoneStorage.open(dir)).inbox()
     expect(inbox.map((m) => m.id)).toEqual(['a', 'b', 'c'])
     expect(inbox[2]!.content).toEqual({ type: 'text', text: { body: 'olá 👋 — ünïcode' } })
   })

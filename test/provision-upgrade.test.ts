@@ -75,7 +75,7 @@ for (const dialect of DIALECTS) {
 
       // the phone's hello reached the Cloud number's engine: its 24-hour window is open
       const phone = fleet.get(old.phones[0]!)!
-      await waitFor(() => phone.outbox().some((m) => m.to === CLOUD_WA_ID && m.status === 'delivered'), 'the Cloud number acknowledged the greeting')
+      await waitFor(async () => (await phone.outbox()).some((m) => m.to === CLOUD_WA_ID && m.status === 'delivered'), 'the Cloud number acknowledged the greeting')
     })
 
     it('keeps ids, keys and the access token on the next start, and makes nothing twice', async () => {
@@ -87,7 +87,7 @@ for (const dialect of DIALECTS) {
       expect(await h.store.accessTokens.list(first.cloud.waba_id)).toHaveLength(1)
       expect(await h.store.numbers.listByWaba(first.cloud.waba_id)).toHaveLength(2)
       // the phone greeted the Cloud number once
-      expect(fleet.get(old.phones[0]!)!.outbox().filter((m) => m.to === CLOUD_WA_ID)).toHaveLength(1)
+      expect((await fleet.get(old.phones[0]!)!.outbox()).filter((m) => m.to === CLOUD_WA_ID)).toHaveLength(1)
     })
 
     it('resumes an upgrade that stopped half-way with the WABA and the number it made', async () => {

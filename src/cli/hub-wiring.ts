@@ -56,11 +56,11 @@ export function fleetHubPhones(fleet: PhoneFleet, sizes = new EnvelopeSizes()): 
     send: (waId, request) => refusing(async () => ({ id: (await phoneOf(waId).send(parseSendRequest(request))).id })),
     chat: async (waId, business) => {
       const phone = phoneOf(waId)
-      const received: HubPhoneMessage[] = phone.inbox().filter((m) => m.from === business).map((m) => ({
+      const received: HubPhoneMessage[] = (await phone.inbox()).filter((m) => m.from === business).map((m) => ({
         id: m.id, direction: 'in', at: m.receivedAt, content: m.content ?? null, status: m.readAt === undefined ? 'unread' : 'read', error: m.error ?? null,
         envelopeBytes: sizes.of(waId, m.envelopeId),
       }))
-      const sent: HubPhoneMessage[] = phone.outbox().filter((m) => m.to === business).map((m) => ({
+      const sent: HubPhoneMessage[] = (await phone.outbox()).filter((m) => m.to === business).map((m) => ({
         id: m.id, direction: 'out', at: m.sentAt, content: m.content, status: m.status, error: m.error?.message ?? null,
         envelopeBytes: sizes.of(waId, m.envelopeId),
       }))

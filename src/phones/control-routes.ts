@@ -35,7 +35,6 @@ const businessBody = {
 
 /** Summary of a phone for listings. */
 export function phoneSummary(phone: Phone) {
-  const inbox = phone.inbox()
   const { waId, profileName, script, autoDeliver, autoReadDelayMs, blocked } = phone.profile
   return {
     waId,
@@ -46,7 +45,7 @@ export function phoneSummary(phone: Phone) {
     autoReadDelayMs,
     blocked,
     typing: phone.typing(),
-    inbox: { total: inbox.length, unread: inbox.filter((m) => !m.error && m.readAt === undefined).length },
+    inbox: phone.inboxCounts(),
   }
 }
 
@@ -99,12 +98,12 @@ export const phoneControlRoutes: FastifyPluginAsync<PhoneControlOptions> = async
     '/control/phones/:waId/inbox',
     { schema: { querystring: { type: 'object', properties: { unread: { type: 'boolean' } } } } },
     async (req) => {
-      const inbox = phoneOf(req).inbox()
+      const inbox = await phoneOf(req).inbox()
       return { messages: req.query.unread ? inbox.filter((m) => !m.error && m.readAt === undefined) : inbox }
     },
   )
 
-  app.get<WaIdParams>('/control/phones/:waId/outbox', async (req) => ({ messages: phoneOf(req).outbox() }))
+  app.get<WaIdParams>('/control/phones/:waId/outbox', async (req) => ({ messages: await phoneOf(req).outbox() }))
 
   app.post<WaIdParams & { Body: { ids?: string[] } | undefined }>(
     '/control/phones/:waId/read',

@@ -3,5 +3,6 @@ export { MEDIA_TYPES, SendRequestError, buildContent, parseSendRequest, type Med
 export { Phone, scriptedReply } from './phone.js'
 export { PhoneOfflineError, type CodeSource, type PhoneEvents, type PhoneOptions } from './phone-options.js'
 export { FLEET_CC, PhoneFleet, fleetPhoneNumber, type PhoneFleetOptions } from './phone-fleet.js'
-export type { InboxEntry, InboxView, OutboxEntry, OutboxView, PhoneProfile, ReplyScript, StatusEvent } from './phone-storage.js'
+export type { InboxEntry, InboxView, OutboxEntry, OutboxView, StatusEvent } from './phone-messages.js'
+export type { PhoneProfile, ReplyScript } from './phone-storage.js'
 export { timerScheduler, type Scheduler } from './scheduler.js'

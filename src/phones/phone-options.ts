@@ -2,7 +2,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import type { EnvelopeFailedPush } from '../wire/frames.js'
-import type { InboxView, StatusEvent } from './phone-storage.js'
+import type { InboxView, StatusEvent } from './phone-messages.js'
 import type { Scheduler } from './scheduler.js'
 
 /** Where a registering phone reads its verification code (in-process: the network server's `lastCode`). */

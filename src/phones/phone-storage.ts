@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { privateDir } from '../private-files.js'
 import { appendFile, KeptOpenFile, readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
 import { KeyedQueue } from '../signal/keyed-queue.js'
+import { PhoneMessages, type InboxEntry, type InboxView, type OutboxEntry, type OutboxView, type StatusEvent } from './phone-messages.js'
 
 export type ReplyScript = { mode: 'none' } | { mode: 'echo' } | { mode: 'fixed'; text: string }
 
@@ -21,72 +22,31 @@ export interface PhoneProfile {
   offline: boolean
 }
 
-/** One received message (`inbox.jsonl`); content bytes are stored as base64 strings. */
-export interface InboxEntry {
-  /** The message id the sender chose (a wamid for businesses). */
-  id: string
-  envelopeId: string
-  from: string
-  receivedAt: number
-  content?: unknown
-  /** Decrypted media, relative to the phone folder. */
-  mediaFile?: string
-  /** Why the media could not be fetched or verified. */
-  mediaError?: string
-  identityChanged?: { hash: string }
-  /** Set instead of content when the envelope could not be decrypted or decoded. */
-  error?: string
-}
-
-/** One message the phone sent (`outbox.jsonl`); envelopeId equals id. */
-export interface OutboxEntry {
-  id: string
-  envelopeId: string
-  to: string
-  sentAt: number
-  content: unknown
-}
-
-/** Status changes (`status.jsonl`): receipts for sent messages, read marks, failures. */
-export type StatusEvent =
-  | { type: 'receipt'; receiptId: string; from: string; kind: 'delivered' | 'read'; envelopeIds: string[]; timestamp: number }
-  | { type: 'read'; ids: string[]; at: number }
-  | { type: 'failed'; envelopeId: string; code: string; message: string; at: number }
-
-export interface InboxView extends InboxEntry {
-  readAt?: number
-}
-
-export interface OutboxView extends OutboxEntry {
-  status: 'sent' | 'delivered' | 'read' | 'failed'
-  deliveredAt?: number
-  readAt?: number
-  error?: { code: string; message: string }
-}
-
 const FILES = { profile: 'phone.json', inbox: 'inbox.jsonl', outbox: 'outbox.jsonl', status: 'status.jsonl' } as const
+
+/** Received and sent messages a phone keeps in memory; older ones are read back from its logs. */
+export const MESSAGES_KEPT = 50
 
 /**
  * A phone's folder: profile written atomically, messages and status changes as append-only
- * JSONL replayed into memory on open. A line torn by a crash is cut off on the next open.
+ * JSONL. Memory holds the newest messages and the counts; asking for more reads the logs
+ * again, so a phone that receives for hours stays the same size. A line torn by a crash is
+ * cut off on the next open.
  */
 export class PhoneStorage {
   readonly dir: string
   readonly #fsync: boolean
   #profile: PhoneProfile | null
-  readonly #inbox: InboxView[] = []
-  readonly #inboxById = new Map<string, InboxView>()
-  readonly #byEnvelope = new Map<string, InboxView>()
-  readonly #outbox = new Map<string, OutboxView>()
-  readonly #receipts = new Set<string>()
+  readonly #messages: PhoneMessages
   readonly #writes = new KeyedQueue()
   /** The JSONL logs, their descriptors kept open between appends (without fsync). */
   readonly #logs = new Map<string, KeptOpenFile>()
 
-  private constructor(dir: string, profile: PhoneProfile | null, fsync: boolean) {
+  private constructor(dir: string, profile: PhoneProfile | null, fsync: boolean, messages: PhoneMessages) {
     this.dir = dir
     this.#fsync = fsync
     this.#profile = profile
+    this.#messages = messages
   }
 
   /** `fsync: false` keeps process crashes safe but not power loss; fine for load tests. */
@@ -94,11 +54,8 @@ export class PhoneStorage {
     // a phone's Signal keys and messages: owner-only (its files are created 0600)
     privateDir(dir)
     const profile = await readFileIfExists(join(dir, FILES.profile))
-    const storage = new PhoneStorage(dir, profile ? (JSON.parse(profile.toString('utf8')) as PhoneProfile) : null, opts.fsync ?? true)
-    for (const e of await readJsonl<InboxEntry>(join(dir, FILES.inbox))) storage.#applyInbox(e)
-    for (const e of await readJsonl<OutboxEntry>(join(dir, FILES.outbox))) storage.#outbox.set(e.envelopeId, { ...e, status: 'sent' })
-    for (const e of await readJsonl<StatusEvent>(join(dir, FILES.status))) storage.#applyStatus(e)
-    return storage
+    const messages = (await replay(dir, true)).newest(MESSAGES_KEPT)
+    return new PhoneStorage(dir, profile ? (JSON.parse(profile.toString('utf8')) as PhoneProfile) : null, opts.fsync ?? true, messages)
   }
 
   get profile(): PhoneProfile | null {
@@ -123,80 +80,71 @@ export class PhoneStorage {
     this.#profile = profile
   }
 
-  /** The entry an envelope became, if it was persisted already. */
+  /** The entry an envelope became, among the messages in memory. */
   inboxByEnvelope(envelopeId: string): InboxView | undefined {
-    const entry = this.#byEnvelope.get(envelopeId)
+    const entry = this.#messages.byEnvelope(envelopeId)
+    return entry && { ...entry }
+  }
+
+  /** The entry an envelope became, if it was persisted at all (the logs are read when memory does not have it). */
+  async findByEnvelope(envelopeId: string): Promise<InboxView | undefined> {
+    const entry = this.#messages.byEnvelope(envelopeId) ?? (this.#messages.complete ? undefined : (await this.#all()).byEnvelope(envelopeId))
     return entry && { ...entry }
   }
 
   hasReceipt(receiptId: string): boolean {
-    return this.#receipts.has(receiptId)
+    return this.#messages.hasReceipt(receiptId)
   }
 
-  inbox(): InboxView[] {
-    return this.#inbox.map((e) => ({ ...e }))
+  /** How many messages the phone received, and how many of those it has not read. */
+  inboxCounts(): { total: number; unread: number } {
+    return this.#messages.counts
   }
 
-  inboxEntry(id: string): InboxView | undefined {
-    const entry = this.#inboxById.get(id)
-    return entry && { ...entry }
+  async inbox(): Promise<InboxView[]> {
+    return (await this.#complete()).inbox.map((e) => ({ ...e }))
   }
 
-  outbox(): OutboxView[] {
-    return [...this.#outbox.values()].map((e) => ({ ...e }))
+  /** Received messages by id (failed ones have none), undefined for ids the phone never received. */
+  async inboxEntries(ids: string[]): Promise<(InboxView | undefined)[]> {
+    let messages = this.#messages
+    if (!messages.complete && ids.some((id) => !messages.inboxEntry(id))) messages = await this.#all()
+    return ids.map((id) => {
+      const entry = messages.inboxEntry(id)
+      return entry && { ...entry }
+    })
   }
 
+  async outbox(): Promise<OutboxView[]> {
+    return [...(await this.#complete()).outbox].map((e) => ({ ...e }))
+  }
+
+  /** A message sent lately (memory keeps the newest). */
   outboxEntry(envelopeId: string): OutboxView | undefined {
-    const entry = this.#outbox.get(envelopeId)
+    const entry = this.#messages.outboxEntry(envelopeId)
     return entry && { ...entry }
   }
 
   // Memory holds what the file holds (bytes as base64), so views look the same before and after a restart.
   async appendInbox(entry: InboxEntry): Promise<InboxView> {
-    return { ...this.#applyInbox(await this.#append(FILES.inbox, entry)) }
+    return { ...this.#messages.addInbox(await this.#append(FILES.inbox, entry)) }
   }
 
   async appendOutbox(entry: OutboxEntry): Promise<void> {
-    const stored = await this.#append(FILES.outbox, entry)
-    this.#outbox.set(stored.envelopeId, { ...stored, status: 'sent' })
+    this.#messages.addOutbox(await this.#append(FILES.outbox, entry))
   }
 
   async appendStatus(event: StatusEvent): Promise<void> {
-    this.#applyStatus(await this.#append(FILES.status, event))
+    this.#messages.applyStatus(await this.#append(FILES.status, event))
   }
 
-  #applyInbox(entry: InboxEntry): InboxView {
-    const view = { ...entry }
-    this.#inbox.push(view)
-    this.#byEnvelope.set(entry.envelopeId, view)
-    if (!entry.error) this.#inboxById.set(entry.id, view)
-    return view
+  async #complete(): Promise<PhoneMessages> {
+    return this.#messages.complete ? this.#messages : this.#all()
   }
 
-  #applyStatus(event: StatusEvent): void {
-    switch (event.type) {
-      case 'read':
-        for (const id of event.ids) {
-          const entry = this.#inboxById.get(id)
-          if (entry) entry.readAt ??= event.at
-        }
-        return
-      case 'failed': {
-        const entry = this.#outbox.get(event.envelopeId)
-        if (entry) Object.assign(entry, { status: 'failed', error: { code: event.code, message: event.message } })
-        return
-      }
-      case 'receipt':
-        this.#receipts.add(event.receiptId)
-        for (const envelopeId of event.envelopeIds) {
-          const entry = this.#outbox.get(envelopeId)
-          if (!entry || entry.status === 'failed') continue
-          // a read receipt implies delivery; receipts may arrive in either order
-          entry.deliveredAt ??= event.timestamp
-          if (event.kind === 'read') entry.readAt ??= event.timestamp
-          entry.status = entry.readAt !== undefined ? 'read' : 'delivered'
-        }
-    }
+  /** Everything the logs hold now; a line still being written is left for the next read. */
+  #all(): Promise<PhoneMessages> {
+    return replay(this.dir, false)
   }
 
   /** Closes the logs' descriptors kept open between appends; a later append reopens them. */
@@ -239,12 +187,20 @@ function bytesAsBase64(this: unknown, key: string, value: unknown): unknown {
   return raw instanceof Uint8Array ? Buffer.from(raw).toString('base64') : value
 }
 
-async function readJsonl<T>(path: string): Promise<T[]> {
+/** The logs replayed in full; `repair` cuts a line torn by a crash, so the next append starts on a fresh line. */
+async function replay(dir: string, repair: boolean): Promise<PhoneMessages> {
+  const messages = new PhoneMessages()
+  for (const e of await readJsonl<InboxEntry>(join(dir, FILES.inbox), repair)) messages.addInbox(e)
+  for (const e of await readJsonl<OutboxEntry>(join(dir, FILES.outbox), repair)) messages.addOutbox(e)
+  for (const e of await readJsonl<StatusEvent>(join(dir, FILES.status), repair)) messages.applyStatus(e)
+  return messages
+}
+
+async function readJsonl<T>(path: string, repair: boolean): Promise<T[]> {
   const text = (await readFileIfExists(path))?.toString('utf8')
   if (!text) return []
   const end = text.lastIndexOf('\n') + 1
-  // cut a torn last line so the next append starts on a fresh line
-  if (end < text.length) await truncate(path, Buffer.byteLength(text.slice(0, end)))
+  if (repair && end < text.length) await truncate(path, Buffer.byteLength(text.slice(0, end)))
   return text
     .slice(0, end)
     .split('\n')

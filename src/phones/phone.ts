@@ -14,7 +14,8 @@ import type { Content, MediaRef } from '../wire/content.js'
 import { decodeContent, encodeContent } from '../wire/content-codec.js'
 import { TYPING_MS, type EnvelopeFailedPush, type EnvelopePush, type EnvelopeSendResult, type PreKeyBundleWire, type ReceiptPush, type TypingPush } from '../wire/frames.js'
 import { buildContent, isMediaRequest, mediaOf, type PhoneSendRequest } from './outgoing.js'
-import { type InboxEntry, type InboxView, type OutboxView, type PhoneProfile, PhoneStorage, type ReplyScript } from './phone-storage.js'
+import type { InboxEntry, InboxView, OutboxView } from './phone-messages.js'
+import { type PhoneProfile, PhoneStorage, type ReplyScript } from './phone-storage.js'
 import { PhoneOfflineError, type PhoneEvents, type PhoneOptions } from './phone-options.js'
 import { registerPhone } from './registration.js'
 import { type Scheduler, timerScheduler } from './scheduler.js'
@@ -82,11 +83,17 @@ export class Phone extends EventEmitter<PhoneEvents> {
     return this.#storage.dir
   }
 
-  inbox(): InboxView[] {
+  /** Every message received, oldest first (the newest come from memory, the rest from the phone's folder). */
+  inbox(): Promise<InboxView[]> {
     return this.#storage.inbox()
   }
 
-  outbox(): OutboxView[] {
+  /** How many messages the phone received, and how many of them are unread. */
+  inboxCounts(): { total: number; unread: number } {
+    return this.#storage.inboxCounts()
+  }
+
+  outbox(): Promise<OutboxView[]> {
     return this.#storage.outbox()
   }
 
@@ -216,7 +223,7 @@ export class Phone extends EventEmitter<PhoneEvents> {
   /** Marks received messages read (all unread when `ids` is omitted) and sends read receipts; returns the ids marked. */
   async markRead(ids?: string[]): Promise<string[]> {
     const client = this.#online()
-    const entries = (ids ? ids.map((id) => this.#storage.inboxEntry(id)) : this.#storage.inbox()).filter(
+    const entries = (ids ? await this.#storage.inboxEntries(ids) : await this.#storage.inbox()).filter(
       (e): e is InboxView => e !== undefined && !e.error && e.readAt === undefined,
     )
     if (entries.length === 0) return []
@@ -252,7 +259,12 @@ export class Phone extends EventEmitter<PhoneEvents> {
       // redelivered after a crash between persisting and acking: its message key is spent
       const earlier = this.#storage.inboxByEnvelope(env.envelopeId)
       if (earlier) return { view: earlier, again: true }
-      return { view: await this.#storage.appendInbox(await this.#open(client, env)), again: false }
+      const entry = await this.#open(client, env)
+      // one redelivered after many others: memory no longer has it, and it failed to decrypt
+      const older = entry.error ? await this.#storage.findByEnvelope(env.envelopeId) : undefined
+      if (older) return { view: older, again: true }
+      if (entry.error) this.#logger.warn({ envelopeId: env.envelopeId, from: env.from, error: entry.error }, 'could not decrypt envelope')
+      return { view: await this.#storage.appendInbox(entry), again: false }
     })
     // the message the sender was typing has arrived
     this.#typing.delete(env.from)
@@ -282,7 +294,6 @@ export class Phone extends EventEmitter<PhoneEvents> {
       identityChanged = decrypted.identityChanged
       content = decodeContent(decrypted.plaintext)
     } catch (err) {
-      this.#logger.warn({ err, envelopeId: env.envelopeId, from: env.from }, 'could not decrypt envelope')
       return { ...base, id: env.envelopeId, error: `decrypt failed: ${(err as Error).message}` }
     }
     const entry: InboxEntry = { ...base, id: content.id, content, ...(identityChanged ? { identityChanged } : {}) }
