@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ContactsEvent } from '../src/domain/events.js'
+import { messageId } from '../src/ids.js'
 import { WaboxError } from '../src/errors/index.js'
 import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, startHarness, statusesOf, TEST_TUNING, waitFor, type Harness } from './coreapp-harness.js'
@@ -74,8 +75,12 @@ for (const dialect of DIALECTS) {
     })
 
     it('moves to two shards: both connected, queued messages re-sharded, traffic flows both ways', async () => {
-      // queued while the number still has one shard
-      const before = await Promise.all(h.phones.map((p) => h.queue({ to: p.waId, type: 'text', text: { body: 'before the switch' } })))
+      // queued on shard 1, which no engine serves while the number has one shard: none can be
+      // sent before the switch, and those whose peer maps to shard 0 must move there
+      const before = h.phones.map(() => messageId())
+      await h.store.messages.insertOutbound(h.phones.map((p, i) => ({
+        id: before[i]!, phoneNumberId: BUSINESS.id, to: p.waId, type: 'text', content: { to: p.waId, type: 'text', text: { body: 'before the switch' } }, shard: 1, expiresAt: null,
+      })))
       await h.app.bridge.setShards(BUSINESS.id, 2)
       expect((await h.store.numbers.get(BUSINESS.id))?.shard_count).toBe(2)
       await waitFor(async () => {
