@@ -67,9 +67,13 @@ export class PhoneMessages {
     return { total: this.#received, unread: this.#unread }
   }
 
-  /** Whether memory holds every received and sent message (no limit was reached). */
-  get complete(): boolean {
-    return this.#received === this.#inbox.length && this.#sent === this.#outbox.size
+  /** Whether memory holds every received message (the limit was not reached). */
+  get inboxComplete(): boolean {
+    return this.#received === this.#inbox.length
+  }
+
+  get outboxComplete(): boolean {
+    return this.#sent === this.#outbox.size
   }
 
   get inbox(): readonly InboxView[] {
@@ -122,7 +126,7 @@ export class PhoneMessages {
       case 'read':
         for (const id of event.ids) {
           const entry = this.#inboxById.get(id)
-          if (entry ? entry.readAt !== undefined : this.#received === this.#inbox.length) continue
+          if (entry ? entry.readAt !== undefined : this.inboxComplete) continue
           if (entry) entry.readAt = event.at
           this.#unread = Math.max(0, this.#unread - 1)
         }

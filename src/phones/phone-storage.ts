@@ -88,7 +88,7 @@ export class PhoneStorage {
 
   /** The entry an envelope became, if it was persisted at all (the logs are read when memory does not have it). */
   async findByEnvelope(envelopeId: string): Promise<InboxView | undefined> {
-    const entry = this.#messages.byEnvelope(envelopeId) ?? (this.#messages.complete ? undefined : (await this.#all()).byEnvelope(envelopeId))
+    const entry = this.#messages.byEnvelope(envelopeId) ?? (this.#messages.inboxComplete ? undefined : (await this.#all()).byEnvelope(envelopeId))
     return entry && { ...entry }
   }
 
@@ -102,13 +102,14 @@ export class PhoneStorage {
   }
 
   async inbox(): Promise<InboxView[]> {
-    return (await this.#complete()).inbox.map((e) => ({ ...e }))
+    const messages = this.#messages.inboxComplete ? this.#messages : await this.#all()
+    return messages.inbox.map((e) => ({ ...e }))
   }
 
   /** Received messages by id (failed ones have none), undefined for ids the phone never received. */
   async inboxEntries(ids: string[]): Promise<(InboxView | undefined)[]> {
     let messages = this.#messages
-    if (!messages.complete && ids.some((id) => !messages.inboxEntry(id))) messages = await this.#all()
+    if (!messages.inboxComplete && ids.some((id) => !messages.inboxEntry(id))) messages = await this.#all()
     return ids.map((id) => {
       const entry = messages.inboxEntry(id)
       return entry && { ...entry }
@@ -116,7 +117,8 @@ export class PhoneStorage {
   }
 
   async outbox(): Promise<OutboxView[]> {
-    return [...(await this.#complete()).outbox].map((e) => ({ ...e }))
+    const messages = this.#messages.outboxComplete ? this.#messages : await this.#all()
+    return [...messages.outbox].map((e) => ({ ...e }))
   }
 
   /** A message sent lately (memory keeps the newest). */
@@ -136,10 +138,6 @@ export class PhoneStorage {
 
   async appendStatus(event: StatusEvent): Promise<void> {
     this.#messages.applyStatus(await this.#append(FILES.status, event))
-  }
-
-  async #complete(): Promise<PhoneMessages> {
-    return this.#messages.complete ? this.#messages : this.#all()
   }
 
   /** Everything the logs hold now; a line still being written is left for the next read. */
