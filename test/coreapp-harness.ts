@@ -90,7 +90,11 @@ export async function startHarness(dialect: Dialect, opts: HarnessOptions = {}):
     return app
   }
   const app = await startCoreApp('coreapp-a')
-  if (opts.register ?? true) await registerBusiness(app, network)
+  if (opts.register ?? true) {
+    await registerBusiness(app, network)
+    // tests that ask the network through the number's connection need it up, not just registered
+    await waitFor(async () => (await store.numbers.get(BUSINESS.id))?.gateway_status === 'connected', 'the number connected')
+  }
   const phones: Phone[] = []
   const phone = async (index: number) => {
     const p = await Phone.start({
