@@ -71,9 +71,10 @@ export class EngineThread {
     // sources, where the worker must register tsx itself (it does not inherit the loader)
     const ext = extname(fileURLToPath(import.meta.url))
     const entry = new URL(`./engine-thread${ext}`, import.meta.url)
+    const options = { workerData: data, resourceLimits: ENGINE_HEAP }
     const worker = ext === '.ts'
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`, { eval: true, workerData: data })
-      : new Worker(entry, { workerData: data, resourceLimits: ENGINE_HEAP })
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`, { ...options, eval: true })
+      : new Worker(entry, options)
     const engine = new EngineThread(worker)
     return new Promise((resolve, reject) => {
       let ready = false

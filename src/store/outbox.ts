@@ -224,12 +224,9 @@ export class Outbox {
   async reshard(phoneNumberId: string, shardOf: (peer: string) => number): Promise<void> {
     const rows = await this.ctx.db.selectFrom('messages').select(['id', 'peer', 'shard'])
       .where('phone_number_id', '=', phoneNumberId).where('direction', '=', 'out').where('status', '=', 'queued').execute()
-    const moves = groupBy(rows.flatMap((r) => {
-      const shard = shardOf(r.peer)
-      return shard === r.shard ? [] : [{ id: r.id, shard }]
-    }), (m) => m.shard)
-    for (const [shard, moved] of moves) {
-      for (const part of chunks(moved.map((m) => m.id))) await this.ctx.db.updateTable('messages').set({ shard }).where('id', 'in', part).execute()
+    for (const [shard, group] of groupBy(rows, (r) => shardOf(r.peer))) {
+      const moved = group.filter((r) => r.shard !== shard).map((r) => r.id)
+      for (const part of chunks(moved)) await this.ctx.db.updateTable('messages').set({ shard }).where('id', 'in', part).execute()
     }
   }
 }
