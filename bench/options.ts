@@ -1,5 +1,11 @@
 /** Command-line options of `npm run bench`. */
+import fs from 'node:fs'
 import { parseArgs } from 'node:util'
+
+/** The processes `--jemalloc` can name, and where Debian-like systems keep the library. */
+const JEMALLOC_PROCESSES = ['network', 'phones', 'wabox'] as const
+type JemallocProcess = (typeof JEMALLOC_PROCESSES)[number]
+const JEMALLOC_PATHS = ['x86_64-linux-gnu/', 'aarch64-linux-gnu/', '', '../lib64/', '../local/lib/'].map((d) => `/usr/lib/${d}libjemalloc.so.2`)
 
 export interface BenchOptions {
   durationS: number
@@ -34,6 +40,9 @@ export interface BenchOptions {
   format: 'onprem' | 'cloud'
   /** Phones that get their first message in the window (no session yet): one message each. */
   newUserPhones: number
+  /** The processes that run with jemalloc preloaded, and the library's path (null: none found). */
+  jemalloc: JemallocProcess[]
+  jemallocPath: string | null
 }
 
 const HELP = `npm run bench -- [options]
@@ -76,6 +85,10 @@ Modes (default: one measured window):
   --world-nice N          nice value of the network and phones processes, 0..19 (default 10): they stand
                           for the rest of the world, so when the two cores are short wabox and the
                           load generator go first; 0 runs all four processes alike
+  --jemalloc LIST         the processes, among network, phones and wabox, that run with jemalloc preloaded
+                          (Debian's libjemalloc2, or WABOX_BENCH_JEMALLOC=path to libjemalloc.so.2), or none
+                          (default): the phones spend less CPU per message with it, and hold more memory
+                          (docs/benchmarks.md, seventh pass)
   --drain-timeout S       after the window (each step of --sustain), how long to wait for outstanding deliveries
                           without any progress (default 60)
   --json FILE             write the results as one JSON object (its fields: docs/benchmarks.md)
@@ -93,6 +106,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'sent-status': { type: 'boolean' }, 'drain-timeout': { type: 'string' }, 'world-nice': { type: 'string' }, json: { type: 'string' }, coreapps: { type: 'string' }, help: { type: 'boolean' },
       sustain: { type: 'boolean' }, 'sustain-step': { type: 'string' }, soak: { type: 'boolean' }, 'soak-minutes': { type: 'string' },
       'soak-minute-s': { type: 'string' }, 'webhook-latency-ms': { type: 'string' }, format: { type: 'string' },
+      jemalloc: { type: 'string' },
     },
   })
   if (values.help) {
@@ -139,6 +153,11 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (newUserPhones > phones || (newUsers < 1 && newUserPhones === phones)) {
     refuse(`--new-users ${newUsers} at ${rate} msg/s for ${durationS} s sends ${newUserPhones} messages to phones with no session, one each: pass --phones ${newUserPhones}${newUsers < 1 ? ' or more (plus phones for the other messages)' : ''}`)
   }
+  const jemallocPath = process.env.WABOX_BENCH_JEMALLOC ?? JEMALLOC_PATHS.find((p) => fs.existsSync(p)) ?? null
+  const jemalloc = (values.jemalloc ?? 'none').split(',').filter((p) => p && p !== 'none')
+  const unknown = jemalloc.find((p) => !(JEMALLOC_PROCESSES as readonly string[]).includes(p))
+  if (unknown) refuse(`--jemalloc names ${unknown}: the processes are ${JEMALLOC_PROCESSES.join(', ')}, or none`)
+  if (jemalloc.length && !jemallocPath) refuse('--jemalloc: libjemalloc.so.2 was not found (install libjemalloc2, or set WABOX_BENCH_JEMALLOC to its path)')
   return {
     durationS,
     rate,
@@ -162,5 +181,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     soakMinuteS: num('soak-minute-s', values['soak-minute-s'], 60, 1),
     webhookLatencyMs: num('webhook-latency-ms', values['webhook-latency-ms'], 0, 0),
     format: format as 'onprem' | 'cloud',
+    jemalloc: jemalloc as JemallocProcess[],
+    jemallocPath,
   }
+}
+
+/** The environment that preloads jemalloc into the process `name` when `--jemalloc` names it. */
+export function allocatorEnv(opts: BenchOptions, name: JemallocProcess): NodeJS.ProcessEnv {
+  if (!opts.jemalloc.includes(name) || !opts.jemallocPath) return {}
+  return { LD_PRELOAD: [opts.jemallocPath, process.env.LD_PRELOAD].filter(Boolean).join(' ') }
 }

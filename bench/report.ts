@@ -28,6 +28,7 @@ export function settingsOf(opts: BenchOptions) {
     webhook_latency_ms: opts.webhookLatencyMs,
     sent_status: opts.sentStatus,
     world_nice: opts.worldNice,
+    jemalloc: opts.jemalloc.join(',') || 'none',
     inbound_offered_mps: opts.inbound,
   }
 }

@@ -14,7 +14,7 @@ import { request } from 'undici'
 import { ensureDist } from './dist.js'
 import { Child, usage, type Usage } from './ipc.js'
 import { LoadGenerator, type Request } from './load.js'
-import type { BenchOptions } from './options.js'
+import { allocatorEnv, type BenchOptions } from './options.js'
 import { WebhookReceiver } from './receiver.js'
 
 export const PROCESSES = ['wabox', 'network', 'phones', 'bench'] as const
@@ -137,18 +137,18 @@ export class World {
     const hookUrl = await receiver.listen()
     this.cleanups.unshift(() => receiver.close())
 
-    log(`bench: ${opts.mode}, ${opts.db}, ${opts.format} number, ${opts.phones} phones (${opts.newUserPhones} new users), ${opts.rate === undefined ? 'max rate' : `${opts.rate} msg/s`}, ${opts.mode === 'soak' ? `${opts.soakMinutes} minutes of ${opts.soakMinuteS} s` : `${opts.durationS} s windows`}, ${opts.concurrency} connections, inbound ${opts.inbound}/s, webhook receiver answers after ${opts.webhookLatencyMs} ms, network and phones at nice ${opts.worldNice}`)
+    log(`bench: ${opts.mode}, ${opts.db}, ${opts.format} number, ${opts.phones} phones (${opts.newUserPhones} new users), ${opts.rate === undefined ? 'max rate' : `${opts.rate} msg/s`}, ${opts.mode === 'soak' ? `${opts.soakMinutes} minutes of ${opts.soakMinuteS} s` : `${opts.durationS} s windows`}, ${opts.concurrency} connections, inbound ${opts.inbound}/s, webhook receiver answers after ${opts.webhookLatencyMs} ms, network and phones at nice ${opts.worldNice}, jemalloc in ${opts.jemalloc.join(', ') || 'none'}`)
     ensureDist(log)
-    this.network = new Child('network', 'network.ts', [], {}, opts.worldNice)
+    this.network = new Child('network', 'network.ts', [], allocatorEnv(opts, 'network'), opts.worldNice)
     this.cleanups.unshift(() => this.network.close())
     const net = await this.network.next('network')
-    this.fleet = new Child('phones', 'phones.ts', [String(net.wsUrl), String(net.url), String(net.controlToken), path.join(this.dir, 'phones')], {}, opts.worldNice)
+    this.fleet = new Child('phones', 'phones.ts', [String(net.wsUrl), String(net.url), String(net.controlToken), path.join(this.dir, 'phones')], allocatorEnv(opts, 'phones'), opts.worldNice)
     this.cleanups.unshift(() => this.fleet.close())
     await this.fleet.next('ready')
     const args = [this.dataDir, String(net.wsUrl), String(net.url), String(net.controlToken)]
     this.wabox = opts.coreapps === undefined
-      ? new Child('wabox', 'wabox.mjs', args, { WABOX_DATABASE_URL: this.#databaseUrl })
-      : new Child('wabox', 'cluster.ts', args, { WABOX_DATABASE_URL: this.#databaseUrl, WABOX_BENCH_COREAPPS: String(opts.coreapps) })
+      ? new Child('wabox', 'wabox.mjs', args, { WABOX_DATABASE_URL: this.#databaseUrl, ...allocatorEnv(opts, 'wabox') })
+      : new Child('wabox', 'cluster.ts', args, { WABOX_DATABASE_URL: this.#databaseUrl, WABOX_BENCH_COREAPPS: String(opts.coreapps), ...allocatorEnv(opts, 'wabox') })
     this.cleanups.unshift(() => this.wabox.close())
     const tSetup = performance.now()
     const [ready, created] = await Promise.all([this.wabox.next('ready'), this.fleet.next('phones', { t: 'phones', count: opts.phones, concurrency: 16 })])
