@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js'
 import type { CoreBridge } from '../domain/bridge.js'
 import type { SqliteGate } from '../sqlite.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
+import { NOTICE_LINGER_MS } from './compose/notice-linger.js'
 import { fromRemoteError, type EngineThreadData, type FromEngine, type ToEngine } from './engine-messages.js'
 
 export interface EngineThreadOptions {
@@ -98,14 +99,14 @@ export class EngineThread {
     })
   }
 
-  /** Messages were queued for this number: the engine claims them now, not at its next poll. */
+  /** Messages were queued for this number: the engine claims them within a few ms, not at its next poll. */
   wake(phoneNumberId: string): void {
     if (this.#wakes.size === 0) {
-      // every request of one group commit wakes the engine once
-      setImmediate(() => {
+      // the requests of a few group commits wake the engine once (NOTICE_LINGER_MS)
+      setTimeout(() => {
         this.#post({ t: 'wake', phoneNumberIds: [...this.#wakes] })
         this.#wakes.clear()
-      })
+      }, NOTICE_LINGER_MS)
     }
     this.#wakes.add(phoneNumberId)
   }

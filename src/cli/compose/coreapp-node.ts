@@ -4,6 +4,7 @@ import { CoreApp, Housekeeper } from '../../coreapp/index.js'
 import type { CoreAppTuning } from '../../coreapp/context.js'
 import type { MediaVolume } from '../../media/volume.js'
 import type { Store } from '../../store/store.js'
+import { NOTICE_LINGER_MS } from './notice-linger.js'
 
 export interface CoreNodeOptions {
   store: Store
@@ -36,7 +37,7 @@ export interface CoreNode {
  */
 export function coreNode(opts: CoreNodeOptions): CoreNode {
   const { store, media, clock, logger } = opts
-  // callbacks committed in one turn wake the dispatcher once
+  // the callbacks of a few commits wake the dispatcher once (NOTICE_LINGER_MS)
   let callbackPosted = false
   const coreapp = new CoreApp({
     store,
@@ -50,10 +51,10 @@ export function coreNode(opts: CoreNodeOptions): CoreNode {
     onCallback: () => {
       if (callbackPosted) return
       callbackPosted = true
-      setImmediate(() => {
+      setTimeout(() => {
         callbackPosted = false
         opts.onCallback()
-      })
+      }, NOTICE_LINGER_MS)
     },
   })
   const housekeeper = new Housekeeper({
