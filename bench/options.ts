@@ -5,7 +5,10 @@ import { parseArgs } from 'node:util'
 /** The processes `--jemalloc` can name, and where Debian-like systems keep the library. */
 const JEMALLOC_PROCESSES = ['network', 'phones', 'wabox'] as const
 type JemallocProcess = (typeof JEMALLOC_PROCESSES)[number]
-const JEMALLOC_PATHS = ['x86_64-linux-gnu/', 'aarch64-linux-gnu/', '', '../lib64/', '../local/lib/'].map((d) => `/usr/lib/${d}libjemalloc.so.2`)
+const JEMALLOC_PATHS = [
+  '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2',
+  '/usr/lib/libjemalloc.so.2', '/usr/lib64/libjemalloc.so.2', '/usr/local/lib/libjemalloc.so.2',
+]
 
 export interface BenchOptions {
   durationS: number
