@@ -5,7 +5,7 @@ import type { Config } from '../config/config.js'
 import type { CoreBridge } from '../domain/bridge.js'
 import type { SqliteGate } from '../sqlite.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
-import { NOTICE_LINGER_MS } from './compose/notice-linger.js'
+import { lingeringNotice } from './compose/notice-linger.js'
 import { fromRemoteError, type EngineThreadData, type FromEngine, type ToEngine } from './engine-messages.js'
 
 export interface EngineThreadOptions {
@@ -42,7 +42,8 @@ export class EngineThread {
   readonly bridge: CoreBridge
   readonly #worker: Worker
   readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-  readonly #wakes = new Set<string>()
+  // the requests of a few group commits wake the engine once
+  readonly #wake = lingeringNotice<string>((phoneNumberIds) => this.#post({ t: 'wake', phoneNumberIds }))
   #nextCall = 0
   #exited = false
   #closing: Promise<void> | undefined
@@ -101,14 +102,7 @@ export class EngineThread {
 
   /** Messages were queued for this number: the engine claims them within a few ms, not at its next poll. */
   wake(phoneNumberId: string): void {
-    if (this.#wakes.size === 0) {
-      // the requests of a few group commits wake the engine once (NOTICE_LINGER_MS)
-      setTimeout(() => {
-        this.#post({ t: 'wake', phoneNumberIds: [...this.#wakes] })
-        this.#wakes.clear()
-      }, NOTICE_LINGER_MS)
-    }
-    this.#wakes.add(phoneNumberId)
+    this.#wake(phoneNumberId)
   }
 
   /** Stops the engine (pending commits finish, leases are given back) and ends the thread. */

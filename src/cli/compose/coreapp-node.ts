@@ -4,7 +4,7 @@ import { CoreApp, Housekeeper } from '../../coreapp/index.js'
 import type { CoreAppTuning } from '../../coreapp/context.js'
 import type { MediaVolume } from '../../media/volume.js'
 import type { Store } from '../../store/store.js'
-import { NOTICE_LINGER_MS } from './notice-linger.js'
+import { lingeringNotice } from './notice-linger.js'
 
 export interface CoreNodeOptions {
   store: Store
@@ -37,8 +37,8 @@ export interface CoreNode {
  */
 export function coreNode(opts: CoreNodeOptions): CoreNode {
   const { store, media, clock, logger } = opts
-  // the callbacks of a few commits wake the dispatcher once (NOTICE_LINGER_MS)
-  let callbackPosted = false
+  // the callbacks of a few commits wake the dispatcher once
+  const callbacksCommitted = lingeringNotice(() => opts.onCallback())
   const coreapp = new CoreApp({
     store,
     clock,
@@ -48,14 +48,7 @@ export function coreNode(opts: CoreNodeOptions): CoreNode {
     ownerId: opts.ownerId,
     ...(opts.tuning ? { tuning: opts.tuning } : {}),
     ...(opts.cluster ? { cluster: opts.cluster } : {}),
-    onCallback: () => {
-      if (callbackPosted) return
-      callbackPosted = true
-      setTimeout(() => {
-        callbackPosted = false
-        opts.onCallback()
-      }, NOTICE_LINGER_MS)
-    },
+    onCallback: () => callbacksCommitted(),
   })
   const housekeeper = new Housekeeper({
     store, media, clock, logger: logger.child({ component: 'housekeeping' }),

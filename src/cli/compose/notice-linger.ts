@@ -6,3 +6,21 @@
  * (docs/benchmarks.md, seventh pass).
  */
 export const NOTICE_LINGER_MS = 5
+
+/**
+ * A notice that lingers: the calls of the next NOTICE_LINGER_MS become one `send`, with the
+ * distinct items they named.
+ */
+export function lingeringNotice<T = void>(send: (items: T[]) => void): (item: T) => void {
+  const items = new Set<T>()
+  return (item) => {
+    if (items.size === 0) {
+      setTimeout(() => {
+        const batch = [...items]
+        items.clear()
+        send(batch)
+      }, NOTICE_LINGER_MS)
+    }
+    items.add(item)
+  }
+}
