@@ -68,13 +68,15 @@ async function windowMode(): Promise<object> {
   console.log('')
   printWindow(figures)
   printLoss(loss)
-  console.log(`floor        ${floor ? round(floor.mps) : '-'} msg/s (p50 ${floor ? round(floor.p50) : '-'} ms, p99 ${floor ? round(floor.p99) : '-'} ms)   wabox/floor ${floor ? round(figures.accepted_mps / floor.mps, 3) : '-'}`)
+  const floorCpu = floor ? round(floor.usage.cpuUs / 1000 / Math.max(1, floor.mps * opts.floorDurationS), 3) : null
+  console.log(`floor        ${floor ? round(floor.mps) : '-'} msg/s (p50 ${floor ? round(floor.p50) : '-'} ms, p99 ${floor ? round(floor.p99) : '-'} ms, ${floorCpu ?? '-'} CPU-ms per request)   wabox/floor ${floor ? round(figures.accepted_mps / floor.mps, 3) : '-'}`)
   return {
     ...settingsOf(opts), ...figures, drain_s: round(drainS), ...loss,
     floor_mps: floor ? round(floor.mps) : null,
     floor_p50_accept_ms: floor ? round(floor.p50) : null,
     floor_p99_accept_ms: floor ? round(floor.p99) : null,
     floor_ratio: floor ? round(figures.accepted_mps / floor.mps, 3) : null,
+    floor_cpu_ms_per_msg: floorCpu,
   }
 }
 
