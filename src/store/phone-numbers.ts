@@ -1,6 +1,7 @@
 import type { PlatformType } from '../domain/hosting.js'
 import { withDefaults, type ApplicationSettings } from '../domain/settings.js'
 import type { PhoneNumberRow } from './schema.js'
+import type { Sealer } from './sealer.js'
 import type { StoreContext } from './store.js'
 
 type Webhooks = ApplicationSettings['webhooks']
@@ -40,15 +41,37 @@ export interface NumberHosting {
 
 export type GatewayStatus = 'connected' | 'connecting' | 'disconnected' | 'unregistered' | 'uninitialized'
 
-/** Webhook secrets already unsealed, by their sealed text: settings are read for every message sent. */
+/**
+ * Webhook secrets already unsealed, and settings already parsed, by their text: settings are
+ * read for every message sent and every batch of statuses. Kept per sealer, not per
+ * repository: each transaction makes its repositories anew, and only the sealer that opened a
+ * secret may answer for it.
+ */
 const OPENED_LIMIT = 256
+const memos = new WeakMap<Sealer, { opened: Map<string, Readonly<WebhookSecrets>>; parsed: Map<string, ApplicationSettings> }>()
+
+function memoOf(sealer: Sealer) {
+  let memo = memos.get(sealer)
+  if (!memo) memos.set(sealer, (memo = { opened: new Map(), parsed: new Map() }))
+  return memo
+}
+
+/** Adds to a bounded memo: when full it starts over, which costs one parse per entry. */
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= OPENED_LIMIT) memo.clear()
+  memo.set(key, value)
+  return value
+}
 
 export class PhoneNumbers {
-  readonly #opened = new Map<string, Readonly<WebhookSecrets>>()
-  /** Settings parsed per row object: a cached number row answers many sends. */
-  readonly #parsed = new WeakMap<PhoneNumberRow, { text: string; settings: ApplicationSettings }>()
+  readonly #opened: Map<string, Readonly<WebhookSecrets>>
+  readonly #parsed: Map<string, ApplicationSettings>
 
-  constructor(private readonly ctx: StoreContext) {}
+  constructor(private readonly ctx: StoreContext) {
+    const memo = memoOf(ctx.sealer)
+    this.#opened = memo.opened
+    this.#parsed = memo.parsed
+  }
 
   async create(input: NewPhoneNumber): Promise<PhoneNumberRow> {
     const now = this.ctx.clock.now()
@@ -119,11 +142,7 @@ export class PhoneNumbers {
 
   /** The number's settings over the defaults, webhook secrets unsealed. */
   settings(row: PhoneNumberRow): ApplicationSettings {
-    const hit = this.#parsed.get(row)
-    if (hit?.text === row.settings) return hit.settings
-    const settings = deepFreeze(this.parseSettings(row.settings))
-    this.#parsed.set(row, { text: row.settings, settings })
-    return settings
+    return this.#parsed.get(row.settings) ?? remember(this.#parsed, row.settings, deepFreeze(this.parseSettings(row.settings)))
   }
 
   /** `settings` of the raw column text (the dispatcher reads the column itself). */
@@ -178,13 +197,7 @@ export class PhoneNumbers {
   }
 
   #secrets(sealed: string): Readonly<WebhookSecrets> {
-    let secrets = this.#opened.get(sealed)
-    if (!secrets) {
-      secrets = this.ctx.sealer.openJson<WebhookSecrets>(Buffer.from(sealed, 'base64'))
-      if (this.#opened.size >= OPENED_LIMIT) this.#opened.clear()
-      this.#opened.set(sealed, secrets)
-    }
-    return secrets
+    return this.#opened.get(sealed) ?? remember(this.#opened, sealed, this.ctx.sealer.openJson<WebhookSecrets>(Buffer.from(sealed, 'base64')))
   }
 
   /** The connection state of a registered number (a lost one stays `unregistered`). */
