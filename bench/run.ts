@@ -11,7 +11,7 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { Child, type Usage } from './ipc.js'
+import { Child } from './ipc.js'
 import { LoadGenerator } from './load.js'
 import { parseOptions } from './options.js'
 import { drainedFigures, lossFigures, printLoss, printWindow, round, settingsOf, windowFigures } from './report.js'
@@ -38,7 +38,7 @@ async function drained(ids: Iterable<string>, tEnd: number): Promise<{ drainS: n
 }
 
 /** The same load against one SQLite insert per request. */
-async function floorRun(): Promise<{ mps: number; p50: number; p99: number; usage: Usage }> {
+async function floorRun(): Promise<{ mps: number; p50: number; p99: number; cpuMsPerRequest: number }> {
   const floorProc = new Child('floor', 'floor.ts', [path.join(dir, 'floor.db')])
   const { url } = await floorProc.next('ready')
   const latencies: number[] = []
@@ -54,7 +54,7 @@ async function floorRun(): Promise<{ mps: number; p50: number; p99: number; usag
   await floorProc.close()
   latencies.sort((a, b) => a - b)
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN
-  return { mps: r.accepted / opts.floorDurationS, p50: q(0.5), p99: q(0.99), usage: { cpuUs: f1.cpuUs - f0.cpuUs, rssMb: f1.rssMb, maxRssMb: f1.maxRssMb } }
+  return { mps: r.accepted / opts.floorDurationS, p50: q(0.5), p99: q(0.99), cpuMsPerRequest: (f1.cpuUs - f0.cpuUs) / 1000 / Math.max(1, r.accepted) }
 }
 
 async function windowMode(): Promise<object> {
@@ -68,7 +68,7 @@ async function windowMode(): Promise<object> {
   console.log('')
   printWindow(figures)
   printLoss(loss)
-  const floorCpu = floor ? round(floor.usage.cpuUs / 1000 / Math.max(1, floor.mps * opts.floorDurationS), 3) : null
+  const floorCpu = floor ? round(floor.cpuMsPerRequest, 3) : null
   console.log(`floor        ${floor ? round(floor.mps) : '-'} msg/s (p50 ${floor ? round(floor.p50) : '-'} ms, p99 ${floor ? round(floor.p99) : '-'} ms, ${floorCpu ?? '-'} CPU-ms per request)   wabox/floor ${floor ? round(figures.accepted_mps / floor.mps, 3) : '-'}`)
   return {
     ...settingsOf(opts), ...figures, drain_s: round(drainS), ...loss,

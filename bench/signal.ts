@@ -13,7 +13,7 @@
  * Run with LD_PRELOAD=…/libjemalloc.so.2 to compare allocators.
  */
 import { performance } from 'node:perf_hooks'
-import { SignalAccount, type EnvelopeKind, type KeysUploadPayload } from '../src/signal/account.js'
+import { SignalAccount, type EncryptResult, type KeysUploadPayload } from '../src/signal/account.js'
 import { MemorySignalStore } from '../src/signal/memory-store.js'
 import type { PreKeyBundleWire } from '../src/wire/frames.js'
 
@@ -57,7 +57,7 @@ for (const [i, phone] of established.entries()) {
   await business.decrypt(phone.waId, hello.kind, hello.body)
 }
 
-const firsts: { kind: EnvelopeKind; body: Uint8Array }[] = []
+const firsts: EncryptResult[] = []
 await measure('new session: business encrypts', M, async () => {
   for (const [i, phone] of fresh.entries()) firsts.push(await business.encrypt(phone.waId, text, async () => bundleOf(phoneKeys[M + i]!, 0)))
 })
@@ -65,7 +65,7 @@ await measure('new session: phone decrypts', M, async () => {
   for (const [i, phone] of fresh.entries()) await phone.decrypt(business.waId, firsts[i]!.kind, firsts[i]!.body)
 })
 
-const sent: { kind: EnvelopeKind; body: Uint8Array }[] = []
+const sent: EncryptResult[] = []
 await measure('established: business encrypts', K, async () => {
   for (let k = 0; k < K; k++) sent.push(await business.encrypt(established[k % M]!.waId, text, noBundle))
 })

@@ -12,6 +12,6 @@ import type { Store } from './store.js'
 export function outboundIntake(store: Store, maxBatch = 200): BatchWriter<OutboundMessage> {
   // one statement commits on its own: BEGIN and COMMIT would be two more statements. Below
   // ~1,000 msg/s most batches are one request, so on SQLite this is most of the intake's commits.
-  const alone = (rows: number) => rows === 1 || insertsInOneStatement(store.dialect)
-  return new BatchWriter((messages) => (alone(messages.length) ? store.messages.insertOutbound(messages) : store.transaction((tx) => tx.messages.insertOutbound(messages))), { maxBatch })
+  const oneStatement = insertsInOneStatement(store.dialect)
+  return new BatchWriter((messages) => (oneStatement || messages.length === 1 ? store.messages.insertOutbound(messages) : store.transaction((tx) => tx.messages.insertOutbound(messages))), { maxBatch })
 }
