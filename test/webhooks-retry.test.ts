@@ -41,6 +41,20 @@ for (const dialect of DIALECTS) {
       return times.slice(1).map((at, i) => at - (times[i] ?? 0))
     }
 
+    it('tells its owner when attempts are recorded, after they can be read (the Hub shows them then)', async () => {
+      receiver.respond = () => 500
+      const id = await addNumber(db.store, { url: receiver.url(), format: 'onprem' }, { callback_persist: true })
+      let seen!: Promise<number>
+      const told = new WebhookDispatcher({
+        store: db.store, clock: db.clock, logger: log.logger, allowInsecureLoopback: true,
+        onRecorded: () => { seen = db.store.callbacks.list(id, 'failed').then((l) => l.items.length) },
+      })
+      await db.store.callbacks.enqueue(id, statusEvent('wamid.told'))
+      expect(await told.runOnce()).toBe(1)
+      await told.stop(1000)
+      expect(await seen).toBe(1)
+    })
+
     it('On-Prem: linear backoff, step × attempts, capped, then forever at the cap; a 200 ends it', async () => {
       receiver.respond = () => 500
       const id = await addNumber(db.store, { url: receiver.url(), format: 'onprem' },

@@ -101,11 +101,14 @@ async function compose(config: Config, logger: Logger, opts: AllInOneOptions, te
   const media = new MediaVolume({ root: path.join(config.dataDir, 'media'), key: mediaKey, store })
   const registry = new prom.Registry()
   const dev = config.profile === 'dev'
-  const dispatcher = new WebhookDispatcher({ store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev })
+  // the Hub hears of each callback the engine queues, each attempt to deliver one and each send the API accepts
+  const hub = new HubWiring()
+  const dispatcher = new WebhookDispatcher({
+    store, clock, logger: logger.child({ component: 'webhooks' }), registry, allowInsecureLoopback: dev,
+    onRecorded: hub.callbacksChanged,
+  })
   teardown.add('webhooks', () => dispatcher.stop())
   const webhooks = new WebhookService({ store, wake: () => dispatcher.wake(), reload: () => dispatcher.reloadConfigs() })
-  // the Hub hears of each callback the engine queues and each send the API accepts
-  const hub = new HubWiring()
   // API and engine on separate threads: a request never waits behind the engine's work
   const engine = await explained(() => EngineThread.start({
     config,

@@ -151,7 +151,8 @@ export function controlTemplateReview(controlUrl: string, controlToken: string):
 
 /**
  * What `wabox start` gives the Hub: the fleet's phones, and change notices from the phones, the
- * message engine (each callback it queues), the API's sends and the dispatcher's wake-up.
+ * message engine (each callback it queues), the dispatcher (each attempt it records), the API's
+ * sends and the dispatcher's wake-up.
  */
 export class HubWiring {
   readonly events = new HubEventBus()
@@ -166,6 +167,9 @@ export class HubWiring {
 
   /** Tells the Hub that messages or statuses changed (the engine queued callbacks, the API queued a send). */
   readonly messagesChanged = (): void => this.events.publish('messages')
+
+  /** Tells the Hub that webhook attempts were recorded. */
+  readonly callbacksChanged = (): void => this.events.publish('callbacks')
 
   /** `remotePhones`: the phones of a network run elsewhere, used when there is no fleet in this process. */
   deps(opts: { fleet: PhoneFleet | undefined; remotePhones?: HubPhones; wakeDispatcher: () => void; templateReview?: HubTemplateReview }): HubDeps {

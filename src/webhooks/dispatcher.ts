@@ -42,6 +42,8 @@ export interface WebhookDispatcherOptions {
   dispatcher?: Dispatcher
   /** DNS resolver for the URL guard (tests). */
   resolve?: Resolver
+  /** Called after attempt outcomes were recorded. */
+  onRecorded?: () => void
 }
 
 interface NumberState {
@@ -104,7 +106,7 @@ export class WebhookDispatcher {
     this.#requestTimeoutMs = requestTimeoutMs
     if (requestTimeoutMs >= this.#leaseMs) throw new RangeError('requestTimeoutMs must be below leaseMs, or claims would expire mid-request')
     if (this.#batchSize < 1) throw new RangeError('batchSize must be at least 1')
-    this.#writer = new OutcomeWriter(this.#store, this.owner, this.#log)
+    this.#writer = new OutcomeWriter(this.#store, this.owner, this.#log, opts.onRecorded)
     this.#http = new WebhookHttp({
       policy: this.#policy,
       requestTimeoutMs,

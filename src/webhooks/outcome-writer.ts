@@ -23,6 +23,8 @@ export class OutcomeWriter {
     private readonly store: Store,
     private readonly owner: string,
     private readonly log: pino.Logger,
+    /** Called after attempts were written (the Hub shows them as they happen). */
+    private readonly onRecorded: () => void = () => {},
   ) {}
 
   add(outcomes: readonly AttemptOutcome[]): void {
@@ -46,7 +48,9 @@ export class OutcomeWriter {
     this.#flushing = this.store.transaction(async (tx) => {
       await tx.callbacks.record(outcomes, this.owner)
       await tx.callbacks.release(releases, this.owner)
-    }).catch((err: unknown) => {
+    }).then(() => {
+      if (outcomes.length > 0) this.onRecorded()
+    }, (err: unknown) => {
       this.log.error({ err, outcomes: outcomes.length }, 'recording webhook outcomes failed; retrying')
       this.#outcomes.unshift(...outcomes)
       this.#releases.unshift(...releases)

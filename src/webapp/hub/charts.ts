@@ -77,7 +77,6 @@ export class ChartSampler {
       const quantile = (q: number) => latency.find((v) => v.labels.quantile === q)?.value
       const previous = this.#last
       this.#last = totals
-      const changedAttempts = previous !== undefined && totals.attempts !== previous.attempts
       if (previous) {
         // the time that really passed: a sample may come late on a busy machine
         const seconds = Math.max(1, at - previous.at) / 1000
@@ -96,8 +95,6 @@ export class ChartSampler {
         if (this.#points.length > KEEP) this.#points.splice(0, this.#points.length - KEEP)
         this.events.publish('metrics')
       }
-      // attempts made by the dispatcher show on the Webhooks page without a reload
-      if (changedAttempts) this.events.publish('callbacks')
     } finally {
       this.#sampling = false
     }
