@@ -89,9 +89,9 @@ Modes (default: one measured window):
                           for the rest of the world, so when the two cores are short wabox and the
                           load generator go first; 0 runs all four processes alike
   --jemalloc LIST         the processes, among network, phones and wabox, that run with jemalloc preloaded
-                          (Debian's libjemalloc2, or WABOX_BENCH_JEMALLOC=path to libjemalloc.so.2), or none
-                          (default): the phones spend less CPU per message with it, and hold more memory
-                          (docs/benchmarks.md, seventh pass)
+                          (Debian's libjemalloc2, or WABOX_BENCH_JEMALLOC=path to libjemalloc.so.2), or none;
+                          default network,phones where the library is installed, else none: the phones' Signal
+                          decryption costs half as much CPU with it (docs/benchmarks.md, ninth pass)
   --drain-timeout S       after the window (each step of --sustain), how long to wait for outstanding deliveries
                           without any progress (default 60)
   --json FILE             write the results as one JSON object (its fields: docs/benchmarks.md)
@@ -157,7 +157,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     refuse(`--new-users ${newUsers} at ${rate} msg/s for ${durationS} s sends ${newUserPhones} messages to phones with no session, one each: pass --phones ${newUserPhones}${newUsers < 1 ? ' or more (plus phones for the other messages)' : ''}`)
   }
   const jemallocPath = process.env.WABOX_BENCH_JEMALLOC ?? JEMALLOC_PATHS.find((p) => fs.existsSync(p)) ?? null
-  const jemalloc = (values.jemalloc ?? 'none').split(',').filter((p) => p && p !== 'none')
+  // the simulated world (ours, not what is measured) runs on jemalloc by default where it is installed
+  const jemalloc = (values.jemalloc ?? (jemallocPath ? 'network,phones' : 'none')).split(',').filter((p) => p && p !== 'none')
   const unknown = jemalloc.find((p) => !(JEMALLOC_PROCESSES as readonly string[]).includes(p))
   if (unknown) refuse(`--jemalloc names ${unknown}: the processes are ${JEMALLOC_PROCESSES.join(', ')}, or none`)
   if (jemalloc.length && !jemallocPath) refuse('--jemalloc: libjemalloc.so.2 was not found (install libjemalloc2, or set WABOX_BENCH_JEMALLOC to its path)')
