@@ -1,6 +1,8 @@
 // Drains a backlog of callbacks (SQLite) to a local receiver that answers 200, and prints the
-// drain rate and the peak RSS of the dispatcher's process.
+// drain rate, the dispatcher process's CPU per callback and its peak RSS.
 //   node --expose-gc --import tsx bench/webhooks-drain.ts [--count 100000] [--concurrency 6] [--batch 1]
+//     [--format onprem|cloud] [--latency-ms 0]
+// (--latency-ms: the receiver answers each POST after that long, on a timer)
 // (--expose-gc lets it collect the enqueue phase's garbage before measuring the baseline)
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -25,11 +27,15 @@ const { values } = parseArgs({
     count: { type: 'string', default: '100000' },
     concurrency: { type: 'string', default: '6' },
     batch: { type: 'string', default: '1' },
+    format: { type: 'string', default: 'onprem' },
+    'latency-ms': { type: 'string', default: '0' },
   },
 })
 const count = Number(values.count)
 const concurrency = Number(values.concurrency) as 6 | 12 | 18 | 24
 const batch = Number(values.batch)
+const format = values.format === 'cloud' ? 'cloud' : 'onprem'
+const latencyMs = Number(values['latency-ms'])
 
 // The receiver runs in its own process so its memory and CPU are not counted here.
 const RECEIVER = `
@@ -37,7 +43,7 @@ const http = require('node:http')
 let n = 0
 const server = http.createServer((req, res) => {
   req.on('data', () => {})
-  req.on('end', () => { n++; res.writeHead(200).end('ok') })
+  req.on('end', () => { n++; if (LATENCY > 0) setTimeout(() => res.writeHead(200).end('ok'), LATENCY); else res.writeHead(200).end('ok') })
 })
 server.keepAliveTimeout = 60000
 server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'))
@@ -46,7 +52,7 @@ process.on('SIGTERM', () => { process.stdout.write('received ' + n + '\\n'); pro
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-bench-webhooks-'))
-  const receiver = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const receiver = spawn(process.execPath, ['-e', `const LATENCY = ${latencyMs}\n${RECEIVER}`], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines: string[] = []
   let onLine: (() => void) | undefined
   receiver.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -70,7 +76,7 @@ async function main(): Promise<void> {
   const store = Store.open(database, new Sealer(randomBytes(32)), systemClock)
   await store.numbers.create({ id: 'bench', cc: '1', number: '5550000000', displayName: 'Bench' })
   await store.numbers.saveSettings('bench', {
-    webhooks: { ...DEFAULT_SETTINGS.webhooks, url: `http://127.0.0.1:${port}/hook`, max_concurrent_requests: concurrency, batch_size: batch },
+    webhooks: { ...DEFAULT_SETTINGS.webhooks, url: `http://127.0.0.1:${port}/hook`, max_concurrent_requests: concurrency, batch_size: batch, format },
   })
 
   const enqueueStarted = performance.now()
@@ -109,9 +115,11 @@ async function main(): Promise<void> {
     peakRetained = Math.max(peakRetained, process.memoryUsage().heapUsed)
   }, 2000)
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   dispatcher.start()
   while ((await delivered()) < count) await new Promise((resolve) => setTimeout(resolve, 50))
   const seconds = (performance.now() - started) / 1000
+  const cpu = process.cpuUsage(cpuBefore)
   await dispatcher.stop()
   clearInterval(sampler)
   clearInterval(retained)
@@ -124,9 +132,10 @@ async function main(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true })
 
   const mb = (b: number) => (b / 1024 / 1024).toFixed(1)
-  console.log(`webhooks drain: ${count} callbacks, SQLite, max_concurrent_requests=${concurrency}, batch_size=${batch}`)
+  console.log(`webhooks drain: ${count} callbacks, SQLite, ${format} format, max_concurrent_requests=${concurrency}, batch_size=${batch}, receiver answers after ${latencyMs} ms`)
   console.log(`  enqueue:        ${(count / enqueueSeconds).toFixed(0)} callbacks/s (${enqueueSeconds.toFixed(1)} s)`)
   console.log(`  drain:          ${(count / seconds).toFixed(0)} callbacks/s (${seconds.toFixed(1)} s), receiver answered ${received.replace('received ', '')} POSTs, ${left} left pending`)
+  console.log(`  CPU:            ${((cpu.user + cpu.system) / 1000 / count).toFixed(3)} CPU-ms per callback, ${((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2)} cores (the dispatcher's process, receiver apart)`)
   console.log(`  RSS:            ${mb(baselineRss)} MB before the drain, peak ${mb(peakRss)} MB during it (maxRSS of the process ${(process.resourceUsage().maxRSS / 1024).toFixed(1)} MB)`)
   console.log(`  JS heap used:   ${mb(baselineHeap)} MB before the drain, peak ${mb(peakHeap)} MB during it${global.gc ? `, at most ${mb(peakRetained)} MB live after GC` : ''}`)
   if (left !== 0) process.exitCode = 1
