@@ -34,8 +34,10 @@ const { values } = parseArgs({
 const count = Number(values.count)
 const concurrency = Number(values.concurrency) as 6 | 12 | 18 | 24
 const batch = Number(values.batch)
-const format = values.format === 'cloud' ? 'cloud' : 'onprem'
+if (values.format !== 'onprem' && values.format !== 'cloud') throw new Error('--format must be onprem or cloud')
+const format: 'onprem' | 'cloud' = values.format
 const latencyMs = Number(values['latency-ms'])
+if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new Error('--latency-ms must be a number of milliseconds, 0 or more')
 
 // The receiver runs in its own process so its memory and CPU are not counted here.
 const RECEIVER = `
