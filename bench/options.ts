@@ -83,7 +83,8 @@ Modes (default: one measured window):
   --webhook-batch B       webhooks.batch_size (default: the format's, 50 for On-Prem, 1 for Cloud)
   --webhook-concurrency C webhooks.max_concurrent_requests: 6, 12, 18 or 24 (default 6)
   --webhook-latency-ms N  the webhook receiver answers each POST after N ms, on a timer (default 0)
-  --sent-status           turn on the sent_status setting: a sent callback per message too (default off, as on On-Prem)
+  --sent-status           turn on the sent_status setting: a sent callback per message too (default off, as on On-Prem;
+                          a Cloud-hosted number always sends it, so --format cloud implies it)
   --floor-duration S      window of the floor run, after a one-window run (default 10; 0 skips it)
   --world-nice N          nice value of the network and phones processes, 0..19 (default 10): they stand
                           for the rest of the world, so when the two cores are short wabox and the
@@ -173,7 +174,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     concurrency: Math.round(num('concurrency', values.concurrency, 64, 1, 4096)),
     webhookBatch: values['webhook-batch'] === undefined ? null : Math.round(num('webhook-batch', values['webhook-batch'], 1, 1, 1000)),
     webhookConcurrency: webhookConcurrency as 6 | 12 | 18 | 24,
-    sentStatus: values['sent-status'] ?? false,
+    sentStatus: (values['sent-status'] ?? false) || format === 'cloud',
     floorDurationS: num('floor-duration', values['floor-duration'], 10, 0),
     drainTimeoutS: num('drain-timeout', values['drain-timeout'], 60, 1),
     worldNice: Math.round(num('world-nice', values['world-nice'], 10, 0, 19)),

@@ -69,6 +69,10 @@ for (const dialect of DIALECTS) {
       const [view] = (await received) as [{ from: string; content: { type: string; text: { body: string } } }]
       expect(view.from).toBe(BUSINESS.waId)
       expect(view.content).toMatchObject({ type: 'text', text: { body: 'Your order shipped' } })
+      // the Cloud API has no sent_status setting: `sent` comes though the number's setting is off
+      expect(h.store.numbers.settings((await h.store.numbers.get(BUSINESS.id))!).sent_status).toBe(false)
+      const sent = await cloudStatus(messages[0].id, 'sent')
+      expect(sent.status).toMatchObject({ id: messages[0].id, status: 'sent' })
       const delivered = await cloudStatus(messages[0].id, 'delivered')
       expect(delivered.entryId).toBe(wabaId)
       expect(delivered.status).toMatchObject({ id: messages[0].id, status: 'delivered' })
