@@ -15,6 +15,8 @@ export interface SoakMinute {
   accepted_mps: number
   delivered_mps: number
   p99_accept_ms: number
+  /** wabox's own p99 accept (its summary over the last 30–60 s), read at the minute's end. */
+  server_p99_accept_ms: number | null
   wabox_rss_mb: number
   db_bytes: number
   /** SQLite's WAL at the minute's end (included in db_bytes). */
@@ -39,14 +41,14 @@ const within = (last: number, first: number) => Math.abs(last - first) <= FLAT *
 export async function soak(world: World): Promise<SoakResult> {
   const { opts } = world
   const minuteS = opts.soakMinuteS
-  const samples: { rssMb: number; dbBytes: number; walBytes: number; networkRssMb: number; phonesRssMb: number }[] = []
+  const samples: { rssMb: number; dbBytes: number; walBytes: number; networkRssMb: number; phonesRssMb: number; serverP99: number | null }[] = []
   const dbBefore = await world.dbBytes()
   console.log(`bench: soak of ${opts.soakMinutes} minutes${minuteS !== 60 ? ` of ${minuteS} s (try-out)` : ''} at ${opts.rate} msg/s, inbound ${opts.inbound}/s, database ${dbBefore} bytes`)
   const sample = async () => {
-    const [{ wabox, network, phones }, dbBytes] = await Promise.all([world.usage(), world.dbBytes()])
+    const [{ wabox, network, phones }, dbBytes, serverP99] = await Promise.all([world.usage(), world.dbBytes(), world.serverP99AcceptMs()])
     const walBytes = world.walBytes()
-    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes, networkRssMb: network.rssMb, phonesRssMb: phones.rssMb })
-    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${walBytes}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB`)
+    samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes, networkRssMb: network.rssMb, phonesRssMb: phones.rssMb, serverP99 })
+    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${walBytes}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB, wabox's p99 accept ${serverP99 ?? '—'} ms`)
   }
   const rec = await measureWindow(world, {
     rate: opts.rate, durationS: opts.soakMinutes * minuteS, progress: false,
@@ -73,6 +75,7 @@ export async function soak(world: World): Promise<SoakResult> {
       accepted_mps: round(latencies.length / minuteS),
       delivered_mps: round(deliveredIn / minuteS),
       p99_accept_ms: round(percentile(latencies, 0.99)),
+      server_p99_accept_ms: sample.serverP99 === null ? null : round(sample.serverP99),
       wabox_rss_mb: sample.rssMb,
       db_bytes: sample.dbBytes,
       wal_bytes: sample.walBytes,
@@ -81,7 +84,7 @@ export async function soak(world: World): Promise<SoakResult> {
     }
   })
   for (const m of minutes) {
-    console.log(`minute ${String(m.minute).padStart(2)}: accepted ${m.accepted_mps}/s, delivered ${m.delivered_mps}/s, p99 accept ${m.p99_accept_ms} ms, wabox RSS ${m.wabox_rss_mb} MB, database ${m.db_bytes} bytes (WAL ${m.wal_bytes}), network RSS ${m.network_rss_mb} MB, phones RSS ${m.phones_rss_mb} MB`)
+    console.log(`minute ${String(m.minute).padStart(2)}: accepted ${m.accepted_mps}/s, delivered ${m.delivered_mps}/s, p99 accept ${m.p99_accept_ms} ms (wabox's own ${m.server_p99_accept_ms ?? '—'} ms), wabox RSS ${m.wabox_rss_mb} MB, database ${m.db_bytes} bytes (WAL ${m.wal_bytes}), network RSS ${m.network_rss_mb} MB, phones RSS ${m.phones_rss_mb} MB`)
   }
   const first = minutes[0]!
   const last = minutes[minutes.length - 1]!

@@ -124,6 +124,8 @@ export class World {
   #freshLeft: string[] = []
   #recipient = 0
   #databaseUrl = ''
+  /** wabox's `/metrics` with an admin's credentials: the server's own view of accept latency. */
+  #metrics = { url: '', headers: {} as Record<string, string> }
 
   constructor(readonly opts: BenchOptions, readonly dir: string) {
     this.receiver = new WebhookReceiver(opts.webhookLatencyMs)
@@ -173,6 +175,7 @@ export class World {
       })
       admin = { authorization: `Bearer ${((await login.body.json()) as { users: { token: string }[] }).users[0]!.token}` }
     }
+    this.#metrics = { url: origin + '/metrics?format=prometheus', headers: admin }
     await api(origin, 'PATCH', '/v1/settings/application', admin,
       { sent_status: opts.sentStatus, webhooks: { batch_size: opts.webhookBatch, max_concurrent_requests: opts.webhookConcurrency } })
     if (opts.coreapps !== undefined) {
@@ -252,6 +255,19 @@ export class World {
   async usage(): Promise<Usages> {
     const [wabox, network, phones] = await Promise.all([this.wabox.usage(), this.network.usage(), this.fleet.usage()])
     return { wabox, network, phones, bench: usage() }
+  }
+
+  /**
+   * p99 accept as wabox measured it (`api_send_latency_ms`, a summary over its last 30–60 s):
+   * from the request's arrival to its answer, without the load generator's own pauses.
+   */
+  async serverP99AcceptMs(): Promise<number | null> {
+    const res = await request(this.#metrics.url, { headers: this.#metrics.headers })
+    const text = await res.body.text()
+    if (res.statusCode !== 200) throw new Error(`GET /metrics: HTTP ${res.statusCode} ${text.slice(0, 200)}`)
+    const line = /^api_send_latency_ms\{[^}]*quantile="0\.99"[^}]*\} (\S+)$/m.exec(text)
+    const value = line ? Number(line[1]) : NaN
+    return Number.isFinite(value) ? value : null
   }
 
   /** SQLite's WAL, part of `dbBytes`; 0 on the other engines. */
