@@ -48,7 +48,7 @@ export async function soak(world: World): Promise<SoakResult> {
     const [{ wabox, network, phones }, dbBytes, serverP99] = await Promise.all([world.usage(), world.dbBytes(), world.serverP99AcceptMs()])
     const walBytes = world.walBytes()
     samples.push({ rssMb: wabox.rssMb, dbBytes, walBytes, networkRssMb: network.rssMb, phonesRssMb: phones.rssMb, serverP99 })
-    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${walBytes}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB, wabox's p99 accept ${serverP99 ?? '—'} ms`)
+    console.log(`[minute ${samples.length}] wabox RSS ${wabox.rssMb} MB, database ${dbBytes} bytes (WAL ${walBytes}), network RSS ${network.rssMb} MB, phones RSS ${phones.rssMb} MB, wabox's p99 accept ${serverP99 === null ? '—' : round(serverP99)} ms`)
   }
   const rec = await measureWindow(world, {
     rate: opts.rate, durationS: opts.soakMinutes * minuteS, progress: false,
