@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { groupBy } from '../collections.js'
 import { CONVERSATION_MS, conversationObject, pricingObject } from '../domain/conversations.js'
 import type { StatusEvent } from '../domain/events.js'
+import { sendsSentStatus } from '../domain/settings.js'
 import type { ConversationRow } from '../store/coreapp-schema.js'
 import type { ChangedMessage, OutboundStatus } from '../store/outbox.js'
 import type { Store } from '../store/store.js'
@@ -43,7 +44,6 @@ export async function applyStatuses(tx: Store, updates: StatusUpdate[]): Promise
     const changed = await tx.outbox.transitionRecorded(times, status)
     if (changed.length === 0) continue
     const sentStatus = status === 'sent' ? await sentStatusSetting(tx, changed) : undefined
-    // On-Prem numbers keep sent_status off by default; the Cloud API always reports `sent`
     const wanted = sentStatus ? changed.filter((m) => sentStatus.get(m.phoneNumberId)) : changed
     if (wanted.length === 0) continue
     const conversations = await conversationsFor(tx, status, wanted, times)
@@ -90,15 +90,12 @@ function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at:
   return event
 }
 
-/**
- * Whether each number of `changed` wants `sent` callbacks: an On-Prem number when its
- * sent_status setting is on; a Cloud-hosted number always, as the Cloud API has no such setting.
- */
+/** Whether each number of `changed` wants `sent` callbacks (domain/settings.ts). */
 async function sentStatusSetting(tx: Store, changed: ChangedMessage[]): Promise<Map<string, boolean>> {
   const out = new Map<string, boolean>()
   for (const id of new Set(changed.map((m) => m.phoneNumberId))) {
     const row = await tx.numbers.get(id)
-    out.set(id, row ? row.platform_type === 'CLOUD_API' || tx.numbers.settings(row).sent_status : false)
+    out.set(id, row ? sendsSentStatus(row.platform_type, tx.numbers.settings(row)) : false)
   }
   return out
 }

@@ -56,6 +56,15 @@ export function withDefaults(stored: Partial<ApplicationSettings> | undefined): 
   }
 }
 
+/**
+ * Whether a number's webhooks carry `sent` statuses (`platformType` as domain/hosting.ts names it): an On-Prem number's when its sent_status
+ * setting is on (off by default, as On-Prem); a Cloud-hosted number's always, as the Cloud API
+ * has no such setting.
+ */
+export function sendsSentStatus(platformType: string, settings: Pick<ApplicationSettings, 'sent_status'>): boolean {
+  return platformType === 'CLOUD_API' || settings.sent_status
+}
+
 /** On-Prem callbacks carry arrays and are batched under backlog; SDKs of the Cloud format read only the first event. */
 export const DEFAULT_EVENTS_PER_POST = { onprem: 50, cloud: 1 } as const
 
