@@ -34,6 +34,20 @@ import type { SignalStateStore } from './state-store.js'
 /** Every wabox account has exactly one device. */
 export const DEVICE_ID = 1
 
+// Addresses are immutable native objects: one per wa_id, not one per operation (each is a
+// native allocation and a finalizer). Bounded: dropped wholesale when full.
+const addresses = new Map<string, ProtocolAddress>()
+const MAX_ADDRESSES = 50_000
+
+function addressOf(waId: string): ProtocolAddress {
+  let address = addresses.get(waId)
+  if (!address) {
+    if (addresses.size >= MAX_ADDRESSES) addresses.clear()
+    addresses.set(waId, (address = ProtocolAddress.new(waId, DEVICE_ID)))
+  }
+  return address
+}
+
 export type KeysUploadPayload = Omit<KeysUpload, 'v' | 'id' | 't'>
 export type BundleProvider = (waId: string) => Promise<PreKeyBundleWire>
 export type EnvelopeKind = 'prekey' | 'message'
@@ -83,7 +97,7 @@ export class SignalAccount {
     this.waId = opts.waId
     this.#store = opts.store
     this.#clock = opts.clock
-    this.#local = ProtocolAddress.new(opts.waId, DEVICE_ID)
+    this.#local = addressOf(opts.waId)
     this.#identities = new StoreIdentityKeyStore(opts.store, opts.clock)
     this.#sessions = new StoreSessionStore(opts.store)
     this.#preKeys = new StorePreKeyStore(opts.store)
@@ -166,7 +180,7 @@ export class SignalAccount {
   /** Encrypts for `remoteWaId`, fetching a bundle through `bundles` only when no usable session exists. */
   encrypt(remoteWaId: string, plaintext: Uint8Array, bundles: BundleProvider): Promise<EncryptResult> {
     return this.#perRemote.run(remoteWaId, async () => {
-      const remote = ProtocolAddress.new(remoteWaId, DEVICE_ID)
+      const remote = addressOf(remoteWaId)
       const now = new Date(this.#clock.now())
       const session = await this.#sessions.getSession(remote)
       if (!session?.hasCurrentState(now)) {
@@ -181,7 +195,7 @@ export class SignalAccount {
 
   decrypt(fromWaId: string, kind: EnvelopeKind, body: Uint8Array): Promise<DecryptResult> {
     return this.#perRemote.run(fromWaId, async () => {
-      const remote = ProtocolAddress.new(fromWaId, DEVICE_ID)
+      const remote = addressOf(fromWaId)
       const plaintext =
         kind === 'prekey'
           ? await signalDecryptPreKey(
@@ -200,7 +214,7 @@ export class SignalAccount {
   }
 
   async hasSession(remoteWaId: string): Promise<boolean> {
-    const session = await this.#sessions.getSession(ProtocolAddress.new(remoteWaId, DEVICE_ID))
+    const session = await this.#sessions.getSession(addressOf(remoteWaId))
     return session?.hasCurrentState(new Date(this.#clock.now())) ?? false
   }
 

@@ -29,6 +29,8 @@ export function arrayBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 // and bytes that were rolled back are other objects, decoded afresh.
 const decodedSessions = new WeakMap<Uint8Array, SessionRecord>()
 const decodedKeys = new WeakMap<Uint8Array, PublicKey>()
+// the engine opens an account per recipient's batch over the same cached local identity
+const decodedPairs = new WeakMap<Uint8Array, IdentityKeyPair>()
 
 function publicKeyOf(bytes: Uint8Array): PublicKey {
   let key = decodedKeys.get(bytes)
@@ -54,7 +56,9 @@ export class StoreIdentityKeyStore extends IdentityKeyStore {
     if (this.#local) return this.#local
     const local = await this.#store.getLocalIdentity()
     if (!local) throw new Error('Signal account has no local identity')
-    this.#local = { pair: IdentityKeyPair.deserialize(arrayBytes(local.identityKeyPair)), registrationId: local.registrationId }
+    let pair = decodedPairs.get(local.identityKeyPair)
+    if (!pair) decodedPairs.set(local.identityKeyPair, (pair = IdentityKeyPair.deserialize(arrayBytes(local.identityKeyPair))))
+    this.#local = { pair, registrationId: local.registrationId }
     return this.#local
   }
 
