@@ -120,6 +120,7 @@ export class InboundPipeline {
     const now = this.#ctx.clock.now()
     const shard = engine.shardOf(env.from)
 
+    store.signal.sealAhead(overlay.changes)
     await this.#ctx.queue.submit(async (tx, batch) => {
       await engine.fence(tx, batch, shard)
       await tx.signal.apply(engine.phoneNumberId, overlay.changes)

@@ -201,6 +201,8 @@ export class OutboundPipeline {
 
     let callbacks = 0
     try {
+      // the transaction holds up every other writer: the session records are sealed before it
+      this.#ctx.store.signal.sealAhead(overlay.changes)
       const committed = this.#ctx.queue.submit(async (tx, batch) => {
         await engine.fence(tx, batch, rows[0]!.shard)
         const shared = batch.shared(`envelopes:${engine.phoneNumberId}`, () => new EnvelopeWrites(engine.phoneNumberId))

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { StoreContext } from './store.js'
+import { insertCompiled } from './compiled-statements.js'
 import { statementChunks } from './statement-chunks.js'
 
 export type SignalKeyKind = 'pre' | 'signed' | 'kyber'
@@ -87,6 +88,11 @@ export class SignalState {
     return row ? this.ctx.sealer.open(row.record) : null
   }
 
+  /** Seals the changed sessions before the transaction that writes them (`Sealer.sealAhead`). */
+  sealAhead(changes: SignalChanges): void {
+    for (const record of changes.sessions.values()) if (record) this.ctx.sealer.sealAhead(record)
+  }
+
   /** Writes a batch of changes; call it inside the transaction that persists what they produced. */
   async apply(phoneNumberId: string, changes: SignalChanges): Promise<void> {
     const { db, sealer, engine } = this.ctx
@@ -113,11 +119,11 @@ export class SignalState {
     const sessions = [...changes.sessions]
     const upserts = sessions.filter((e): e is [string, Uint8Array] => e[1] !== null)
     for (const part of chunks(upserts)) {
-      await engine.upsert(db.insertInto('signal_sessions').values(part.map(([address, record]) => ({
-        phone_number_id: phoneNumberId, address, record: sealer.seal(record), updated_at: now,
-      }))), ['phone_number_id', 'address'], (incoming) => ({
+      // a session is written with every message sent: the statement is built once per row count
+      const rows = part.map(([address, record]) => ({ phone_number_id: phoneNumberId, address, record: sealer.seal(record), updated_at: now }))
+      await insertCompiled(db, engine.name, 'upsertSessions', rows, (r) => engine.upsert(db.insertInto('signal_sessions').values([...r]), ['phone_number_id', 'address'], (incoming) => ({
         record: incoming('record'), updated_at: incoming('updated_at'),
-      })).execute()
+      })))
     }
     const removed = sessions.filter((e) => e[1] === null).map((e) => e[0])
     for (const part of chunks(removed)) {
