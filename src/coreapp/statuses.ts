@@ -142,38 +142,73 @@ async function conversationsFor(tx: Store, status: OutboundStatus, changed: Chan
   return out
 }
 
+/** Status changes in one transaction at most: a backlog of thousands would hold the database (and the API behind it) for hundreds of ms. */
+const MAX_UPDATES_PER_UNIT = 1024
+
+interface PendingUpdates {
+  updates: StatusUpdate[]
+  resolve(): void
+  reject(err: unknown): void
+}
+
 /**
- * Batches status changes into the commit queue: all changes that arrive while a transaction
- * runs are written by the next one.
+ * Batches status changes into the commit queue: the changes that arrive while a transaction
+ * runs are written by the next one, at most MAX_UPDATES_PER_UNIT at a time.
  */
 export class StatusWriter {
   readonly #queue: CommitQueue
   readonly #onCallbacks: () => void
-  #pending: StatusUpdate[] = []
-  #scheduled: Promise<void> | null = null
+  #pending: PendingUpdates[] = []
+  #scheduled = false
 
   constructor(queue: CommitQueue, onCallbacks: () => void) {
     this.#queue = queue
     this.#onCallbacks = onCallbacks
   }
 
+  /** Resolves once `updates` are committed. */
   add(updates: StatusUpdate[]): Promise<void> {
     if (updates.length === 0) return Promise.resolve()
-    this.#pending.push(...updates)
-    if (!this.#scheduled) {
-      let batch: StatusUpdate[] | null = null
-      let count = 0
-      this.#scheduled = this.#queue.submit(async (tx) => {
-        if (!batch) {
-          batch = this.#pending
-          this.#pending = []
-          this.#scheduled = null
-        }
-        count = await applyStatuses(tx, batch)
-      }).then(() => {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ updates, resolve, reject })
+      this.#schedule()
+    })
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return
+    this.#scheduled = true
+    // taken when the unit first runs (it may run again alone after its batch failed)
+    let taken: PendingUpdates[] | null = null
+    let count = 0
+    this.#queue.submit(async (tx) => {
+      if (!taken) {
+        taken = this.#take()
+        this.#scheduled = false
+        if (this.#pending.length > 0) this.#schedule()
+      }
+      count = await applyStatuses(tx, taken.flatMap((p) => p.updates))
+    }).then(
+      () => {
+        for (const p of taken!) p.resolve()
         if (count > 0) this.#onCallbacks()
-      })
-    }
-    return this.#scheduled
+      },
+      (err: unknown) => {
+        // a unit that never ran (its transaction did not begin) fails everything waiting, once
+        if (!taken) {
+          taken = this.#pending.splice(0)
+          this.#scheduled = false
+        }
+        for (const p of taken) p.reject(err)
+      },
+    )
+  }
+
+  /** The first pending changes, at least one caller's, up to MAX_UPDATES_PER_UNIT. */
+  #take(): PendingUpdates[] {
+    let n = 0
+    let size = 0
+    while (n < this.#pending.length && (n === 0 || size + this.#pending[n]!.updates.length <= MAX_UPDATES_PER_UNIT)) size += this.#pending[n++]!.updates.length
+    return this.#pending.splice(0, n)
   }
 }
