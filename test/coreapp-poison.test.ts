@@ -81,6 +81,24 @@ for (const dialect of DIALECTS) {
       expect(error).toEqual({ code: WebhookCode.GENERIC, title: 'Generic error', details: expect.stringMatching(/1048576/) })
     })
 
+    it('gives messages back when a claim pass fails on the database before encrypting: they are sent once it answers', async () => {
+      // the recipients' contact state is read once per pass, before any encryption
+      const contacts = h.store.contactState
+      const read = contacts.get.bind(contacts)
+      let failures = 1
+      contacts.get = async (...args) => {
+        if (failures-- > 0) throw new Error('database unreachable')
+        return read(...args)
+      }
+      try {
+        const [id] = await h.queueAll([text(phone.waId, 'after a failed pass')])
+        await waitFor(async () => (await phone.inbox()).find((m) => m.id === id), 'the message after a failed pass')
+        expect(failures).toBeLessThan(0)
+      } finally {
+        contacts.get = read
+      }
+    })
+
     it('recovers a queue jammed by an over-limit ciphertext stored earlier: it is refused once and fails', async () => {
       const error = await poisonThenText({ to: phone.waId, type: 'text', envelope: randomBytes(300 * 1024) }, 'a stored over-limit envelope')
       expect(error).toEqual({ code: WebhookCode.GENERIC, title: 'Generic error', details: expect.stringMatching(/262144/) })

@@ -115,13 +115,20 @@ export class OutboundPipeline {
     const engine = this.#engine
     const peers = [...new Set(rows.map((r) => r.peer))]
     const now = this.#ctx.clock.now()
-    const contacts = await this.#ctx.store.contactState.get(engine.phoneNumberId, peers)
-    // a closed window is only the reason when the recipient is on WhatsApp at all (1013 comes first)
-    const closed = new Set(rows.filter((r) => !windowAllows(r.type, contacts.get(r.peer)?.lastInboundAt, now)).map((r) => r.peer))
-    const groups = groupBy(rows, (r) => r.peer)
-    const batch: BatchContext = { now, settings: await engine.refreshSettings(), contacts, notOnWhatsApp: await this.#notOnWhatsApp([...closed]) }
-    await engine.cache.prefetch(peers)
-    const queue = [...groups.values()]
+    let batch: BatchContext
+    try {
+      const contacts = await this.#ctx.store.contactState.get(engine.phoneNumberId, peers)
+      // a closed window is only the reason when the recipient is on WhatsApp at all (1013 comes first)
+      const closed = new Set(rows.filter((r) => !windowAllows(r.type, contacts.get(r.peer)?.lastInboundAt, now)).map((r) => r.peer))
+      batch = { now, settings: await engine.refreshSettings(), contacts, notOnWhatsApp: await this.#notOnWhatsApp([...closed]) }
+      await engine.cache.prefetch(peers)
+    } catch (err) {
+      // the database failed before any recipient's unit began: give the messages back, or they
+      // would stay in flight, skipped by every later claim until a restart
+      for (const r of rows) this.#release(r.id, r.seq)
+      throw err
+    }
+    const queue = [...groupBy(rows, (r) => r.peer).values()]
     // A worker moves on once its recipient is encrypted; the recipient's lock is held until its
     // unit is committed. Waiting for each commit held a worker for one or two group commits,
     // so a commit carried at most `peerConcurrency` recipients however many were queued.
