@@ -137,6 +137,20 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect((await call('GET', '/hub/api/charts')).json()).toEqual({ points: [] })
   })
 
+  it('skips a chart sample the database cannot answer, and samples again after', async () => {
+    const queries = new HubQueries(t.store.ctx)
+    const charts = new ChartSampler(t.registry, queries, t.db.clock, new HubEventBus())
+    await charts.sample()
+    const delivered = queries.deliveredTotal.bind(queries)
+    queries.deliveredTotal = () => Promise.reject(new Error('database unreachable'))
+    t.db.clock.tick(SAMPLE_MS)
+    await expect(charts.sample()).resolves.toBeUndefined()
+    queries.deliveredTotal = delivered
+    t.db.clock.tick(SAMPLE_MS)
+    await charts.sample()
+    expect(charts.points).toHaveLength(1)
+  })
+
   it('asks for a new password while the default one is in use, as On-Prem does', async () => {
     await t.store.users.delete('admin')
     await t.store.users.ensureDefaultAdmin()

@@ -95,6 +95,9 @@ export class ChartSampler {
         if (this.#points.length > KEEP) this.#points.splice(0, this.#points.length - KEEP)
         this.events.publish('metrics')
       }
+    } catch {
+      // a sample the database could not answer is skipped (it runs from a timer, where a
+      // rejection would end the process); the next one measures from the last good one
     } finally {
       this.#sampling = false
     }
