@@ -103,5 +103,23 @@ for (const dialect of DIALECTS) {
       const error = await poisonThenText({ to: phone.waId, type: 'text', envelope: randomBytes(300 * 1024) }, 'a stored over-limit envelope')
       expect(error).toEqual({ code: WebhookCode.GENERIC, title: 'Generic error', details: expect.stringMatching(/262144/) })
     })
+
+    // last: it takes the network away
+    it('stores the gateway status again after a write of it failed', async () => {
+      const numbers = h.store.numbers
+      const write = numbers.setGatewayStatus.bind(numbers)
+      let failed = 0
+      numbers.setGatewayStatus = async () => {
+        failed++
+        throw new Error('database unreachable')
+      }
+      try {
+        await h.network.close()
+        await waitFor(() => failed > 0, 'a gateway status write that fails')
+      } finally {
+        numbers.setGatewayStatus = write
+      }
+      await waitFor(async () => (await numbers.get(BUSINESS.id))?.gateway_status !== 'connected', 'the lost network in the stored status')
+    })
   })
 }

@@ -214,8 +214,13 @@ export class NumberEngine implements EngineView {
     this.#gateway = status
     // writes run one at a time and store the newest status, so a slow earlier write never lands last
     this.#gatewayWrite = this.#gatewayWrite.then(async () => {
-      if (this.#stopped || !this.#gateway) return
-      await this.#ctx.store.numbers.setGatewayStatus(this.phoneNumberId, this.#gateway, this.#ctx.ownerId).catch((err: unknown) => this.#logger.warn({ err }, 'could not store the gateway status'))
+      const writing = this.#gateway
+      if (this.#stopped || !writing) return
+      await this.#ctx.store.numbers.setGatewayStatus(this.phoneNumberId, writing, this.#ctx.ownerId).catch((err: unknown) => {
+        this.#logger.warn({ err }, 'could not store the gateway status')
+        // not stored: the next reconcile writes it again instead of taking it as known
+        if (this.#gateway === writing) this.#gateway = undefined
+      })
     })
     return this.#gatewayWrite
   }
