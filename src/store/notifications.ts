@@ -28,7 +28,8 @@ export class Notifier {
   readonly #logger: Logger
   readonly #handlers = new Map<ChannelName, ((ids: string[]) => void)[]>()
   readonly #pending = new Map<ChannelName, Set<string>>()
-  #sender: pg.Client | undefined
+  /** The NOTIFY connection, once asked for; dropped when it fails, so the next notify connects anew. */
+  #sender: Promise<pg.Client> | undefined
   #listener: pg.Client | undefined
   #closed = false
 
@@ -64,17 +65,30 @@ export class Notifier {
 
   async close(): Promise<void> {
     this.#closed = true
-    await Promise.all([this.#sender?.end(), this.#listener?.end()].map((p) => p?.catch(() => undefined)))
+    await Promise.all([this.#sender?.then((c) => c.end()), this.#listener?.end()].map((p) => p?.catch(() => undefined)))
   }
 
   async #send(channel: ChannelName, payload: string): Promise<void> {
-    if (!this.#sender) {
-      const client = new pg.Client({ connectionString: this.#url })
-      client.on('error', () => (this.#sender = undefined))
-      this.#sender = client
-      await client.connect()
-    }
-    await this.#sender.query('SELECT pg_notify($1, $2)', [channel, payload])
+    this.#sender ??= this.#connectSender()
+    const sender = await this.#sender
+    await sender.query('SELECT pg_notify($1, $2)', [channel, payload])
+  }
+
+  /**
+   * A failed connect emits no 'error' event: a client kept after one took every later query
+   * into a queue that never ran, and the process's wake-ups were lost until a restart.
+   */
+  #connectSender(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.#url })
+    const connected = client.connect().then(() => client, (err: unknown) => {
+      if (this.#sender === connected) this.#sender = undefined
+      void client.end().catch(() => undefined)
+      throw err
+    })
+    client.on('error', () => {
+      if (this.#sender === connected) this.#sender = undefined
+    })
+    return connected
   }
 
   async #connectListener(): Promise<void> {
