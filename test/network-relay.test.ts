@@ -5,6 +5,7 @@ import { shardOf } from '../src/domain/shard.js'
 import { CloseCode, type EnvelopePush, type EnvelopeSendResult, type ReceiptPush } from '../src/wire/frames.js'
 import { Harness, nextEvent, type Credentials } from './network-harness.js'
 import type { NetworkClient } from '../src/wire/client.js'
+import { Relay } from '../src/network/relay.js'
 
 let h: Harness
 afterEach(async () => h?.close())
@@ -82,6 +83,28 @@ describe('network relay', () => {
 
     const back = await h.connectExpecting<EnvelopePush>(business, 'envelope', 35)
     expect((await back.events).map((e) => e.envelopeId)).toEqual(ids.slice(25))
+  })
+
+  it('reads the inbox again after a failed backlog read: an envelope arriving meanwhile does not skip the stored ones', async () => {
+    h = await Harness.start()
+    const business = await h.register('1', '5550215', 'Relay Co')
+    const ph = await h.connect(await h.register('1', '5550216'))
+    await send(ph, business.waId, 'env-1')
+    await send(ph, business.waId, 'env-2')
+    let failed!: () => void
+    const failedOnce = new Promise<void>((resolve) => (failed = resolve))
+    const backlog = vi.spyOn(Relay.prototype, 'backlog').mockImplementationOnce(() => {
+      failed()
+      return Promise.reject(new Error('disk I/O error'))
+    })
+    try {
+      const biz = await h.connectExpecting<EnvelopePush>(business, 'envelope', 3)
+      await failedOnce
+      await send(ph, business.waId, 'env-3')
+      expect((await biz.events).map((e) => e.envelopeId)).toEqual(['env-1', 'env-2', 'env-3'])
+    } finally {
+      backlog.mockRestore()
+    }
   })
 
   it('relays an envelope id once per sender; a retried request id gets its original answer', async () => {

@@ -35,6 +35,8 @@ export interface NetworkServices {
 const BACKLOG_PAGE = 256
 /** Above this many unsent bytes, live pushes stop and delivery falls back to paging from the inbox. */
 const HIGH_WATER_BYTES = 1024 * 1024
+/** After a backlog read failed, when to read it again. */
+const BACKLOG_RETRY_MS = 1_000
 
 /**
  * One WebSocket: decodes frames, answers requests with acks, and delivers the inbox of
@@ -55,6 +57,8 @@ export class Connection implements RoutedConnection {
   #cursor = 0
   #pumping = false
   #dirty = false
+  /** A backlog read failed: items may wait unread, so new ones queue behind them until it is read. */
+  #behind = false
 
   constructor(ws: WebSocket, services: NetworkServices) {
     this.#ws = ws
@@ -93,7 +97,7 @@ export class Connection implements RoutedConnection {
   /** A freshly committed inbox item for this connection. */
   offer(item: InboxItem): void {
     if (this.#closed || item.seq <= this.#cursor) return
-    if (this.#pumping || this.#ws.bufferedAmount > HIGH_WATER_BYTES) return this.#pump()
+    if (this.#pumping || this.#behind || this.#ws.bufferedAmount > HIGH_WATER_BYTES) return this.#pump()
     this.#push(item)
   }
 
@@ -180,7 +184,12 @@ export class Connection implements RoutedConnection {
     }
     this.#pumping = true
     this.#drainBacklog()
-      .catch((err: unknown) => this.#s.logger.error({ err, waId: this.waId }, 'delivery failed'))
+      .then(() => (this.#behind = false), (err: unknown) => {
+        this.#s.logger.error({ err, waId: this.waId }, 'delivery failed; reading the backlog again')
+        // pushing a newer item now would move the cursor past the unread ones
+        this.#behind = true
+        setTimeout(() => this.#pump(), BACKLOG_RETRY_MS).unref()
+      })
       .finally(() => (this.#pumping = false))
   }
 
