@@ -1,5 +1,6 @@
 import http, { type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { once } from 'node:events'
+import net, { type AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, describeEachDatabase } from './helpers/databases.js'
 import { envelopeProblem, firstErrorOf } from './helpers/fuzz-envelope.js'
@@ -86,6 +87,20 @@ describeEachDatabase('the On-Prem envelope on every error', (ctx) => {
     const res = await rawRequest(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
     expectEnvelope(res, 405, 'CONNECT')
     expect(firstErrorOf(res.body).details).toContain('CONNECT')
+  })
+
+  it('survives CONNECT requests whose clients reset the connection before reading the answer', async () => {
+    for (let i = 0; i < 20; i++) {
+      const socket = net.connect(port, '127.0.0.1')
+      await once(socket, 'connect')
+      socket.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+      // a reset (RST) instead of a close: the answer meets a connection that is gone
+      if (i % 2 === 0) await once(socket, 'data')
+      socket.resetAndDestroy()
+      await once(socket, 'close')
+    }
+    const res = await rawRequest(port, `GET /v1/health HTTP/1.1\r\nHost: x\r\nD360-API-KEY: ${t.keyA}\r\nConnection: close\r\n\r\n`)
+    expect(res.status).toBe(200)
   })
 
   it('answers framing garbage after a good request on the same keep-alive connection', async () => {

@@ -80,6 +80,9 @@ function answerRaw(socket: Socket, error: WaboxError, dialect: DialectErrors): v
   const rendered = dialect.render(error)
   const { status } = rendered
   const body = JSON.stringify(rendered.body)
+  // no server or response object listens on this socket any more (Node took its handler off
+  // for CONNECT): a peer's reset would be an unhandled 'error' and end the process
+  socket.on('error', () => socket.destroy())
   socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: ${rendered.contentType ?? 'application/json; charset=utf-8'}\r\n`
     + `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   socket.resume()
