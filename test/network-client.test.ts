@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import { encode } from '@msgpack/msgpack'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import WebSocket from 'ws'
+import { KeyDirectory } from '../src/network/keys.js'
 import { NetworkClient } from '../src/wire/client.js'
 import { decodeServerFrame, MAX_ENVELOPE_BODY_BYTES } from '../src/wire/codec.js'
 import { CloseCode, type Ack, type EnvelopePush, type EnvelopeSendResult } from '../src/wire/frames.js'
@@ -38,6 +39,27 @@ describe('network client and connection lifecycle', () => {
     expect(await pending).toMatchObject({ duplicate: false })
     expect((await arrived).envelopeId).toBe('while-down')
     expect(biz.connected && ph.connected).toBe(true)
+  })
+
+  it('connects again when its login after a reconnect fails on the server, instead of waiting there forever', async () => {
+    h = await Harness.start()
+    const phone = await h.register('1', '5550702')
+    const ph = await h.connect(phone, { reconnect: true })
+    let failures = 0
+    // the server's first login read after its restart fails, as a database hiccup would
+    const count = vi.spyOn(KeyDirectory.prototype, 'preKeysLeft').mockImplementationOnce(() => {
+      failures++
+      return Promise.reject(new Error('disk I/O error'))
+    })
+    try {
+      const back = nextEvent<void>(ph, 'connected')
+      await h.restart()
+      await back
+      expect(failures).toBe(1)
+      await expect(ph.request({ t: 'contacts.check', phones: [phone.waId] })).resolves.toBeDefined()
+    } finally {
+      count.mockRestore()
+    }
   })
 
   it('closes connections that send undecodable or text frames with PROTOCOL_ERROR', async () => {

@@ -267,9 +267,17 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
   #onLoginAck(ok: boolean, result: LoginResult, error: { code: string; message: string } | undefined): void {
     this.#loginId = undefined
     if (!ok) {
+      const err = toError(error)
+      if (this.#reconnect && this.#loginWaiters.length === 0 && err.code !== 'unauthorized') {
+        // the login after a reconnect failed on the server's side (its database, say): the
+        // server keeps this connection open, and it would never be ready; a new one logs in
+        this.#logger.warn({ err }, 'logging in again failed; reconnecting')
+        this.#ws?.terminate()
+        return
+      }
       // Wrong credentials will not get better by retrying; the server closes with AUTH_FAILED.
       this.#credentials = undefined
-      this.#failAll(toError(error))
+      this.#failAll(err)
       return
     }
     this.#logger.debug({ serverTime: result.serverTime, skewMs: this.#clock.now() - result.serverTime }, 'logged in')
