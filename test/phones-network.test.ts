@@ -3,8 +3,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { startNetworkServer, type NetworkServer } from '../src/network/index.js'
+import { KeyDirectory } from '../src/network/keys.js'
 import type { Phone } from '../src/phones/phone.js'
 import { PhoneFleet } from '../src/phones/phone-fleet.js'
 import type { InboxView, StatusEvent } from '../src/phones/phone-messages.js'
@@ -130,6 +131,22 @@ describe('phones on the network', () => {
     await expect(business.send(first.waId, 'still there?', 'wamid.x')).rejects.toMatchObject({ code: 'blocked' })
     await first.unblock(business.waId)
     expect((await quality()).blockedBy).toBe(0)
+  })
+
+  it('keeps a phone whose first login failed in the fleet, and brings it online at the next start', async () => {
+    // the network's login read fails once, after the phone registered
+    const count = vi.spyOn(KeyDirectory.prototype, 'preKeysLeft').mockImplementationOnce(() => Promise.reject(new Error('disk I/O error')))
+    try {
+      await expect(fleet!.create(1)).rejects.toThrow('internal error')
+    } finally {
+      count.mockRestore()
+    }
+    await fleet!.close()
+    fleet = await openFleet()
+    expect(fleet.list().map((p) => p.online)).toEqual([true])
+    // its number stays taken: the next phone gets the next one
+    const [next] = (await fleet.create(1)) as [Phone]
+    expect(next.waId).not.toBe(fleet.list()[0]!.waId)
   })
 
   it('tops up its pre-keys when the network says they run low', async () => {

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readFileIfExists, writeFileAtomic } from '../signal/atomic-file.js'
 import { KeyedQueue } from '../signal/keyed-queue.js'
+import { PhoneStorage } from './phone-storage.js'
 import { Phone } from './phone.js'
 import type { CodeSource, PhoneOptions } from './phone-options.js'
 
@@ -81,9 +82,17 @@ export class PhoneFleet {
       try {
         return await this.#startAll(
           indices.map((index) => async () => {
-            const phone = await this.#startPhone(index, { cc: FLEET_CC, phone: fleetPhoneNumber(index), codeSource: this.#opts.codeSource })
-            this.#file.phones.push({ index, waId: phone.waId })
-            return phone
+            try {
+              const phone = await this.#startPhone(index, { cc: FLEET_CC, phone: fleetPhoneNumber(index), codeSource: this.#opts.codeSource })
+              this.#file.phones.push({ index, waId: phone.waId })
+              return phone
+            } catch (err) {
+              // registered, but its first login or key upload failed: it stays in the fleet,
+              // and the next start brings it online
+              const registered = await PhoneStorage.readProfile(this.#phoneDir(index)).catch(() => null)
+              if (registered) this.#file.phones.push({ index, waId: registered.waId })
+              throw err
+            }
           }),
         )
       } finally {
@@ -97,8 +106,12 @@ export class PhoneFleet {
     await Promise.all(this.list().map((p) => p.close()))
   }
 
+  #phoneDir(index: number): string {
+    return join(this.#dir, FLEET_CC + fleetPhoneNumber(index))
+  }
+
   async #startPhone(index: number, register?: PhoneOptions['register']): Promise<Phone> {
-    const phone = await Phone.start({ ...this.#opts, dir: join(this.#dir, FLEET_CC + fleetPhoneNumber(index)), register })
+    const phone = await Phone.start({ ...this.#opts, dir: this.#phoneDir(index), register })
     this.#phones.set(phone.waId, phone)
     return phone
   }

@@ -58,6 +58,12 @@ export class PhoneStorage {
     return new PhoneStorage(dir, profile ? (JSON.parse(profile.toString('utf8')) as PhoneProfile) : null, opts.fsync ?? true, messages)
   }
 
+  /** The profile a phone's folder holds (it registered), without opening its messages. */
+  static async readProfile(dir: string): Promise<PhoneProfile | null> {
+    const profile = await readFileIfExists(join(dir, FILES.profile))
+    return profile ? (JSON.parse(profile.toString('utf8')) as PhoneProfile) : null
+  }
+
   get profile(): PhoneProfile | null {
     return this.#profile
   }
