@@ -195,6 +195,16 @@ describeEachDatabase('media volume', (ctx) => {
     expect((await volume.read(stored.id))?.length).toBe(200 * KB)
   })
 
+  it('fails the read, not the process, when the file cannot be read', async () => {
+    const stored = await volume.put(randomBytes(10 * KB), { phoneNumberId: 'n1', mimeType: 'application/octet-stream' })
+    const file = path.join(volume.root, (await ctx().store.media.get(stored.id))!.file)
+    // a directory where the file was: it opens, and its first read fails (EISDIR), as a disk fault would
+    fs.rmSync(file)
+    fs.mkdirSync(file)
+    await expect(volume.read(stored.id)).rejects.toThrow(/EISDIR/)
+    fs.rmdirSync(file)
+  })
+
   it('stores anything when validation is off (inbound media) and encrypts empty files', async () => {
     const odd = await volume.put(Buffer.from('not really an image'), { phoneNumberId: 'n1', mimeType: 'image/jpeg', validate: false, direction: 'in' })
     expect((await volume.read(odd.id))?.toString()).toBe('not really an image')

@@ -268,8 +268,10 @@ export class MediaVolume {
     })
     const source = fh.createReadStream()
     const stream = source.pipe(createOpenStream(this.#key))
-    // pipe() leaves the source open when the decryption fails or the download is aborted
+    // pipe() leaves the source open when the decryption fails or the download is aborted, and
+    // does not pass on a read error: unheard, it would end the process
     stream.once('close', () => source.destroy())
+    source.once('error', (err) => stream.destroy(err))
     return { media: info(row), stream }
   }
 
