@@ -57,9 +57,9 @@ export function withDefaults(stored: Partial<ApplicationSettings> | undefined): 
 }
 
 /**
- * Whether a number's webhooks carry `sent` statuses (`platformType` as domain/hosting.ts names it): an On-Prem number's when its sent_status
- * setting is on (off by default, as On-Prem); a Cloud-hosted number's always, as the Cloud API
- * has no such setting.
+ * Whether a number's webhooks carry `sent` statuses (`platformType` as domain/hosting.ts names
+ * it): an On-Prem number's when its sent_status setting is on (off by default, as On-Prem); a
+ * Cloud-hosted number's always, as the Cloud API has no such setting.
  */
 export function sendsSentStatus(platformType: string, settings: Pick<ApplicationSettings, 'sent_status'>): boolean {
   return platformType === 'CLOUD_API' || settings.sent_status
