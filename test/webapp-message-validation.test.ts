@@ -141,6 +141,12 @@ describe('validateOutbound: templates', () => {
       1009, 'currency.code')
   })
 
+  it('header media carries no caption, as in interactive headers (1010)', () => {
+    const header = (image: object) => tpl({ components: [{ type: 'header', parameters: [{ type: 'image', image }] }] })
+    expect(() => validateOutbound(header({ id: 'img1' }), opts)).not.toThrow()
+    rejects(header({ id: 'img1', caption: 'no' }), 1010, 'template.components[0].parameters[0].image.caption')
+  })
+
   it('hsm: localizable params need a default', () => {
     const hsm = { namespace: 'ns', element_name: 'hello', language: { code: 'en', policy: 'deterministic' }, localizable_params: [{ default: '1234' }] }
     expect(validateOutbound({ to: '16315551234', type: 'hsm', hsm }, opts).content).toMatchObject({ hsm })

@@ -62,7 +62,8 @@ function parameter(p: Obj, path: string, c: MediaCollector): TemplateParameter {
     case 'image':
     case 'video':
     case 'document':
-      out[type] = c.media(reqObject(p, type, path), join(path, type), type, { caption: true, filename: type === 'document' })
+      // media parameters fill the header, and headers carry no caption (cloud-api.md §1.2)
+      out[type] = c.media(reqObject(p, type, path), join(path, type), type, { caption: false, filename: type === 'document' })
       break
     case 'location':
       out.location = validateLocation(reqObject(p, 'location', path), `${path}.location`)
