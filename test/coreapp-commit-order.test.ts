@@ -4,10 +4,10 @@ import { shardOf } from '../src/domain/shard.js'
 import { BUSINESS, startHarness, waitFor } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
 
-// Only PostgreSQL commits concurrent inserts out of sequence order; SQLite serialises them.
-describe.runIf(DIALECTS.includes('postgres'))('CoreApp outbound and commit order [postgres]', () => {
+// PostgreSQL and MySQL commit concurrent inserts out of sequence order; SQLite serialises them.
+for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) describe(`CoreApp outbound and commit order [${dialect}]`, () => {
   it('sends a message that committed after a later-numbered one was already sent', async () => {
-    const h = await startHarness('postgres', { phones: 1 })
+    const h = await startHarness(dialect, { phones: 1 })
     try {
       const phone = h.phones[0]!
       await phone.send({ to: BUSINESS.waId, type: 'text', text: 'open the window' })

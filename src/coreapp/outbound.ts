@@ -45,6 +45,11 @@ interface BatchContext {
   pack?: Promise<TemplatePack>
 }
 
+/** A poll claims from the cursor of this many polls back (where commits can come out of seq order)… */
+const LOOKBACK_POLLS = 5
+/** …and from the start every this many polls. */
+const FULL_REWIND_POLLS = 50
+
 /** Recipients per `contacts.check` request; the network takes lists of up to 1000. */
 const CHECK_CHUNK = 500
 
@@ -63,6 +68,9 @@ export class OutboundPipeline {
   /** Template of a message about to be sent: the network rates templates by their messages. */
   readonly #templateIds = new Map<string, string>()
   #cursor = 0
+  /** The cursor at each of the last polls, oldest first. */
+  readonly #marks: number[] = []
+  #polls = 0
   /** Connected shards at the last claim; the cursor only holds for that set. */
   #claimedShards = ''
   readonly #passes: CoalescedPass
@@ -81,6 +89,19 @@ export class OutboundPipeline {
   /** Shard ownership changed: claim from the start again (the in-flight map skips what is under way). */
   rewind(): void {
     this.#cursor = 0
+  }
+
+  /**
+   * Before an idle poll's pass. Claiming from the start each time read every message still in
+   * flight again (a third more rows than were sent at 1,000 msg/s, up to 5,000 per poll when
+   * behind). Where a row can commit after a higher seq was claimed, the poll claims from the
+   * cursor of a few polls back; every so often from the start, for anything else.
+   */
+  rewindForPoll(): void {
+    this.#marks.push(this.#cursor)
+    const oldest = this.#marks.length > LOOKBACK_POLLS ? this.#marks.shift()! : 0
+    if (++this.#polls % FULL_REWIND_POLLS === 0) this.#cursor = 0
+    else if (!this.#ctx.store.outbox.claimsInCommitOrder) this.#cursor = Math.min(this.#cursor, oldest)
   }
 
   stop(): Promise<void> {
