@@ -113,6 +113,15 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
     expect(err.error_data.details).toContain(named)
   })
 
+  it('answers a media id of the wrong kind (a PDF sent as image) with 131053, as Meta does for a wrong MIME type', async () => {
+    const id = '11111111-2222-3333-4444-555555555555'
+    await t.store.media.insert({ id, phoneNumberId: t.a.id, mimeType: 'application/pdf', size: 3, sha256: 'ab', filename: 'a.pdf', direction: 'out', file: 'x' })
+    const res = await post(`/${t.a.id}/messages`, { ...TEXT, type: 'image', image: { id } })
+    expect(res.statusCode, res.body).toBe(400)
+    expect(graphError(res)).toMatchObject({ code: 131053, message: '(#131053) Media upload error', error_data: { details: expect.stringContaining('image.id') } })
+    expect((await post(`/${t.a.id}/messages`, { ...TEXT, type: 'document', document: { id } })).statusCode).toBe(200)
+  })
+
   it('answers malformed bodies, other content types and oversized bodies in the Graph envelope', async () => {
     const json = await post(`/${t.a.id}/messages`, '{"messaging_product":', t.token, { 'content-type': 'application/json' })
     expect(json.statusCode).toBe(400)

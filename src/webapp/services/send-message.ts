@@ -1,6 +1,6 @@
 import { validateOutbound, type MediaIdRef, type ValidationOptions } from '../../domain/message/validation.js'
 import { shardOf } from '../../domain/shard.js'
-import { invalid, OnPremCode, WaboxError } from '../../errors/index.js'
+import { CloudCode, OnPremCode, WaboxError } from '../../errors/index.js'
 import { messageId } from '../../ids.js'
 import { categoryOf, parseMime } from '../../media/limits.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
@@ -42,7 +42,9 @@ async function checkMediaIds(ctx: WebContext, number: PhoneNumberRow, refs: read
     if (!media) throw notFound(`${ref.path}: no media with id '${ref.id}' for this number; upload it with ${uploadRoute}`)
     const category = categoryOf(parseMime(media.mime_type)?.essence ?? '')
     if (ref.categories && !ref.categories.includes(category)) {
-      throw invalid(ref.path, `media '${ref.id}' is ${media.mime_type}, which cannot be sent as ${ref.categories.join(' or ')}`)
+      // Cloud calls the wrong MIME type 131053; its On-Prem twin stays 1009
+      throw new WaboxError(CloudCode.MEDIA_UPLOAD_ERROR,
+        `Invalid value for '${ref.path}': media '${ref.id}' is ${media.mime_type}, which cannot be sent as ${ref.categories.join(' or ')}`)
     }
   }
 }
