@@ -30,6 +30,10 @@ const pack: TemplatePack = {
     { name: 'rejected', language: 'en_US', category: 'MARKETING', status: 'REJECTED', components: [{ type: 'BODY', text: 'x' }] },
     { name: 'pending', language: 'en_US', category: 'MARKETING', status: 'PENDING', components: [{ type: 'BODY', text: 'x' }] },
     { name: 'long', language: 'en_US', category: 'MARKETING', status: 'APPROVED', components: [{ type: 'BODY', text: '{{1}}' }] },
+    {
+      name: 'shop', language: 'en_US', category: 'MARKETING', status: 'APPROVED',
+      components: [{ type: 'BODY', text: 'Browse' }, { type: 'BUTTONS', buttons: [{ type: 'FLOW', text: 'Sign up' }, { type: 'CATALOG', text: 'View' }] }],
+    },
   ],
 }
 
@@ -88,6 +92,15 @@ describe('template rules and hydration', () => {
     expect(fail([{ type: 'body', parameters: [text('x')] }], 'photo')).toEqual([2000, 'header: expected 1 image parameter, got 0'])
     const other = resolveTemplate(pack, { namespace: 'ns_other', name: 'order', language: { code: 'en_US' }, components: orderComponents })
     expect(other).toMatchObject({ ok: false, code: 2001, details: expect.stringContaining('namespace') })
+  })
+
+  it('takes one action parameter on flow and catalog buttons; another parameter type is 2012', () => {
+    const action = (index: string, sub_type: string, a: object) => ({ type: 'button' as const, sub_type, index, parameters: [{ type: 'action' as const, action: a }] })
+    const r = resolveTemplate(pack, { name: 'shop', language: { code: 'en_US' }, components: [action('0', 'flow', { flow_token: 'abc' }), action('1', 'catalog', { thumbnail_product_retailer_id: 'sku1' })] })
+    expect(r).toMatchObject({ ok: true, template: { body: 'Browse', buttons: [{ type: 'flow', text: 'Sign up' }, { type: 'catalog', text: 'View' }] } })
+    expect(resolveTemplate(pack, { name: 'shop', language: { code: 'en_US' } })).toMatchObject({ ok: true })
+    expect(resolveTemplate(pack, { name: 'shop', language: { code: 'en_US' }, components: [{ type: 'button', sub_type: 'flow', index: '0', parameters: [text('x')] }] }))
+      .toMatchObject({ ok: false, code: 2012 })
   })
 
   it('hands a media header back for upload', () => {

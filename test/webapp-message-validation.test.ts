@@ -147,6 +147,19 @@ describe('validateOutbound: templates', () => {
     rejects(header({ id: 'img1', caption: 'no' }), 1010, 'template.components[0].parameters[0].image.caption')
   })
 
+  it('flow, catalog and mpm buttons take an action parameter; other buttons do not', () => {
+    const button = (sub_type: string, action: unknown) => tpl({ components: [{ type: 'button', sub_type, index: '0', parameters: [{ type: 'action', action }] }] })
+    expect(validateOutbound(button('flow', { flow_token: 'abc', flow_action_data: { step: 1 } }), opts).content)
+      .toMatchObject({ template: { components: [{ parameters: [{ type: 'action', action: { flow_token: 'abc', flow_action_data: { step: 1 } } }] }] } })
+    expect(() => validateOutbound(button('catalog', { thumbnail_product_retailer_id: 'sku1' }), opts)).not.toThrow()
+    expect(() => validateOutbound(button('mpm', { thumbnail_product_retailer_id: 'sku1', sections: [{ title: 'All' }] }), opts)).not.toThrow()
+    rejects(button('flow', { flow_token: 'x'.repeat(201) }), 1009, 'action.flow_token')
+    rejects(button('flow', { flow_action_data: 'no' }), 1009, 'action.flow_action_data')
+    rejects(button('catalog', { thumbnail_product_retailer_id: 7 }), 1009, 'action.thumbnail_product_retailer_id')
+    rejects(button('flow', 'abc'), 1009, 'parameters[0].action')
+    rejects(button('quick_reply', { flow_token: 'abc' }), 1009, 'parameters[0].type')
+  })
+
   it('hsm: localizable params need a default', () => {
     const hsm = { namespace: 'ns', element_name: 'hello', language: { code: 'en', policy: 'deterministic' }, localizable_params: [{ default: '1234' }] }
     expect(validateOutbound({ to: '16315551234', type: 'hsm', hsm }, opts).content).toMatchObject({ hsm })

@@ -198,6 +198,13 @@ function hydrateButton(def: { type: string; text: string; url?: string }, index:
       button.payload = code
       return button
     }
+    case 'FLOW':
+    case 'CATALOG':
+    case 'MPM':
+      // at most one `action` parameter (a flow token, a thumbnail product): nothing to fill in the text
+      if (params.length > 1) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `button ${index}: expected at most 1 action parameter, got ${params.length}`)
+      if (params[0] && params[0].type !== 'action') throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_FORMAT_MISMATCH, `button ${index}: expected an action parameter, got ${params[0].type}`)
+      return button
     default:
       if (params.length > 0) throw new TemplateFailure(OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH, `button ${index}: ${def.type.toLowerCase()} buttons take no parameters`)
       return button

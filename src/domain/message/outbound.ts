@@ -25,7 +25,7 @@ export interface LocationObject {
 }
 
 export interface TemplateParameter {
-  type: 'text' | 'currency' | 'date_time' | 'image' | 'video' | 'document' | 'location' | 'payload' | 'coupon_code'
+  type: 'text' | 'currency' | 'date_time' | 'image' | 'video' | 'document' | 'location' | 'payload' | 'coupon_code' | 'action'
   text?: string
   payload?: string
   coupon_code?: string
@@ -36,6 +36,8 @@ export interface TemplateParameter {
   video?: MediaObject
   document?: MediaObject
   location?: LocationObject
+  /** Flow, catalog and mpm buttons: e.g. `{flow_token}` or `{thumbnail_product_retailer_id}`. */
+  action?: Record<string, unknown>
 }
 
 export interface TemplateComponent {

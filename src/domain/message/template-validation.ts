@@ -1,14 +1,17 @@
 import { invalid, missing, OnPremCode, WaboxError } from '../../errors/index.js'
 import {
-  charLength, isObject, join, objects, optArray, optEnum, optString, reqEnum, reqObject, reqString, validateLocation, type Obj,
+  charLength, isObject, join, objects, optArray, optEnum, optObject, optString, reqEnum, reqObject, reqString, validateLocation, type Obj,
 } from './fields.js'
 import type { HsmObject, TemplateComponent, TemplateObject, TemplateParameter } from './outbound.js'
 import type { MediaCollector, ValidationOptions } from './validation.js'
 
 const LANGUAGE = /^[a-z]{2,3}(_[A-Za-z]{2,4})?$/
 const MAX_NAMESPACE = 256
-const PARAMETER_TYPES = ['text', 'currency', 'date_time', 'image', 'video', 'document', 'location', 'payload', 'coupon_code'] as const
+const PARAMETER_TYPES = ['text', 'currency', 'date_time', 'image', 'video', 'document', 'location', 'payload', 'coupon_code', 'action'] as const
 const BUTTON_SUB_TYPES = ['quick_reply', 'url', 'copy_code', 'flow', 'catalog', 'mpm', 'voice_call'] as const
+type ButtonSubType = (typeof BUTTON_SUB_TYPES)[number]
+/** Buttons whose parameter is `{type:"action", action:{...}}` (cloud-api.md §1.2). */
+const ACTION_SUB_TYPES: readonly ButtonSubType[] = ['flow', 'catalog', 'mpm']
 
 function namespace(o: Obj, path: string, required: boolean): string | undefined {
   const ns = o.namespace
@@ -28,7 +31,27 @@ function language(o: Obj, path: string): { code: string; policy?: 'deterministic
   return policy ? { code, policy } : { code }
 }
 
-function parameter(p: Obj, path: string, c: MediaCollector): TemplateParameter {
+/** The `action` of a flow, catalog or mpm button: only the fields each takes. */
+function buttonAction(p: Obj, path: string, subType: ButtonSubType | undefined): Record<string, unknown> {
+  if (subType === undefined || !ACTION_SUB_TYPES.includes(subType)) {
+    throw invalid(`${path}.type`, `"action" parameters belong to ${ACTION_SUB_TYPES.map((t) => `"${t}"`).join(', ')} buttons`)
+  }
+  const action = reqObject(p, 'action', path)
+  const at = `${path}.action`
+  if (subType === 'flow') {
+    optString(action, 'flow_token', at, { max: 200 })
+    optObject(action, 'flow_action_data', at)
+    return action
+  }
+  optString(action, 'thumbnail_product_retailer_id', at, { max: 128 })
+  if (subType === 'mpm') {
+    const sections = optArray(action, 'sections', at)
+    if (sections) objects(sections, `${at}.sections`)
+  }
+  return action
+}
+
+function parameter(p: Obj, path: string, c: MediaCollector, subType?: ButtonSubType): TemplateParameter {
   const type = reqEnum(p, 'type', path, PARAMETER_TYPES)
   const out: TemplateParameter = { type }
   const name = optString(p, 'parameter_name', path, { min: 1, max: 64 })
@@ -68,6 +91,9 @@ function parameter(p: Obj, path: string, c: MediaCollector): TemplateParameter {
     case 'location':
       out.location = validateLocation(reqObject(p, 'location', path), `${path}.location`)
       break
+    case 'action':
+      out.action = buttonAction(p, path, subType)
+      break
   }
   return out
 }
@@ -75,8 +101,9 @@ function parameter(p: Obj, path: string, c: MediaCollector): TemplateParameter {
 function component(o: Obj, path: string, c: MediaCollector): TemplateComponent {
   const type = reqEnum(o, 'type', path, ['header', 'body', 'button'] as const)
   const out: TemplateComponent = { type }
+  let subType: ButtonSubType | undefined
   if (type === 'button') {
-    out.sub_type = reqEnum(o, 'sub_type', path, BUTTON_SUB_TYPES)
+    subType = out.sub_type = reqEnum(o, 'sub_type', path, BUTTON_SUB_TYPES)
     const index = o.index
     if (index === undefined || index === null) throw missing(`${path}.index`)
     const n = typeof index === 'number' ? index : typeof index === 'string' && index.length <= 2 && /^\d+$/.test(index) ? Number(index) : NaN
@@ -84,7 +111,7 @@ function component(o: Obj, path: string, c: MediaCollector): TemplateComponent {
     out.index = index as string | number
   }
   const params = optArray(o, 'parameters', path)
-  if (params) out.parameters = objects(params, `${path}.parameters`).map((p, i) => parameter(p, join(`${path}.parameters`, i), c))
+  if (params) out.parameters = objects(params, `${path}.parameters`).map((p, i) => parameter(p, join(`${path}.parameters`, i), c, subType))
   return out
 }
 
