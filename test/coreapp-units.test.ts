@@ -95,7 +95,7 @@ describe('template rules and hydration', () => {
   })
 
   it('takes one action parameter on flow and catalog buttons; another parameter type is 2012', () => {
-    const action = (index: string, sub_type: string, a: object) => ({ type: 'button' as const, sub_type, index, parameters: [{ type: 'action' as const, action: a }] })
+    const action = (index: string, sub_type: string, a: Record<string, unknown>) => ({ type: 'button' as const, sub_type, index, parameters: [{ type: 'action' as const, action: a }] })
     const r = resolveTemplate(pack, { name: 'shop', language: { code: 'en_US' }, components: [action('0', 'flow', { flow_token: 'abc' }), action('1', 'catalog', { thumbnail_product_retailer_id: 'sku1' })] })
     expect(r).toMatchObject({ ok: true, template: { body: 'Browse', buttons: [{ type: 'flow', text: 'Sign up' }, { type: 'catalog', text: 'View' }] } })
     expect(resolveTemplate(pack, { name: 'shop', language: { code: 'en_US' } })).toMatchObject({ ok: true })
