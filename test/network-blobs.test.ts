@@ -3,6 +3,7 @@ import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { NetworkClient } from '../src/wire/client.js'
+import { stalledRequest } from './helpers/stalled-request.js'
 import { Harness, silent } from './network-harness.js'
 
 let h: Harness
@@ -57,5 +58,16 @@ describe('network media blobs', () => {
     const client = await h.connect(phone)
     await expect(client.uploadBlob(randomBytes(4096))).rejects.toMatchObject({ code: 'bad_request' })
     expect(fs.readdirSync(path.join(h.dataDir, 'blobs'))).toEqual([])
+  })
+  it('answers 408 to an upload that stalls in the middle of its body; the WebSocket of the same server stays up', async () => {
+    h = await Harness.start({ httpTimeouts: { requestMs: 300, idleMs: 10_000 } })
+    const phone = await h.register('1', '5550340')
+    const client = await h.connect(phone)
+    const port = Number(new URL(h.server.url).port)
+    const auth = 'Basic ' + Buffer.from(`${phone.waId}:${phone.password}`).toString('base64')
+    expect(await stalledRequest(port, '/blobs', 5_000, { authorization: auth })).toMatch(/^HTTP\/1\.1 408 /)
+    // the request timeout passed: an upgraded connection is not an HTTP request
+    expect(client.connected).toBe(true)
+    expect(await client.uploadBlob(randomBytes(10))).toMatch(/^[A-Za-z0-9_-]+$/)
   })
 })

@@ -5,6 +5,7 @@ import { OnPremCode, WaboxError } from '../src/errors/index.js'
 import { httpBridge } from '../src/rpc/bridge-client.js'
 import { RPC_PATH } from '../src/rpc/bridge-methods.js'
 import { startBridgeServer, type BridgeServer } from '../src/rpc/bridge-server.js'
+import { stalledRequest } from './helpers/stalled-request.js'
 
 const SECRET = 'the-deployment-secret'
 
@@ -112,5 +113,14 @@ describe('the internal RPC between WebApp and CoreApp', () => {
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('text/plain')
     expect(await res.body.text()).toContain('wabox_coreapp_shards_held{phone_number_id="111"} 1')
+  })
+  it('answers 408 to a caller that stalls in the middle of its body', async () => {
+    const slow = await startBridgeServer({ bridge: fakeCoreApp([]), secret: SECRET, host: '127.0.0.1', port: 0, timeouts: { requestMs: 300 } })
+    try {
+      const answer = await stalledRequest(Number(new URL(slow.url).port), RPC_PATH, 5_000, { authorization: `Bearer ${SECRET}` })
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    } finally {
+      await slow.close()
+    }
   })
 })

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { systemClock } from '../src/clock.js'
 import { MediaVolume } from '../src/media/volume.js'
 import { createTestDatabase, type TestDatabase } from './helpers/databases.js'
+import { stalledRequest } from './helpers/stalled-request.js'
 import { ADMIN_PASSWORD, basic, FakeBridge, startWebServer, VERSION, type WebServer } from './helpers/webapp.js'
 
 /** The certificate a TLS server presents, read from a fresh connection. */
@@ -116,5 +117,17 @@ describe('startWebServer', () => {
     await ok.body.dump()
     await server.close()
     server = undefined
+  })
+  it('answers 408 to a client that stalls in the middle of its body, and closes the connection', async () => {
+    server = await startWebServer({ ...deps(), host: '127.0.0.1', port: 0, http: true, limits: { requestTimeoutMs: 300 } })
+    try {
+      const n = await db.store.numbers.create({ id: 'srv2', cc: '1', number: '5550101', displayName: 'srv' })
+      const key = await db.store.apiKeys.create(n.id, 'd360', 'srv')
+      const answer = await stalledRequest(server.port, '/v1/media', 5_000, { 'd360-api-key': key, 'content-type': 'application/pdf' })
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    } finally {
+      await server.close()
+      server = undefined
+    }
   })
 })

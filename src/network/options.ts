@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
+import type { HttpTimeouts } from '../http-timeouts.js'
 import type { TemplateQualityRules } from '../domain/template-quality.js'
 import type { Tier } from '../domain/messaging-tiers.js'
 
@@ -62,6 +63,8 @@ export interface NetworkServerOptions {
   sweepIntervalMs?: number
   /** Server-side keep-alive ping interval; a connection missing one pong is dropped. Default 30 s. */
   pingIntervalMs?: number
+  /** How long a client may take to send a request (blob uploads up to 100 MB) and stay idle; default 10 min and 60 s. */
+  httpTimeouts?: Partial<HttpTimeouts>
   /** fsync every commit (default true); false keeps killed processes safe but not power cuts: load tests. */
   fsync?: boolean
 }

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { systemClock } from '../clock.js'
+import { DEFAULT_HTTP_TIMEOUTS, fastifyTimeouts } from '../http-timeouts.js'
 import { privateDir } from '../private-files.js'
 import { MAX_FRAME_BYTES } from '../wire/codec.js'
 import { CloseCode } from '../wire/frames.js'
@@ -85,7 +86,9 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const memo = new RequestMemo(clock)
   const services: NetworkServices = { accounts, keys, relay, integrity, templates, router, memo, userIds, limits, clock, logger }
 
-  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) })
+  // a frozen client is answered 408 and its socket closed, instead of holding it forever
+  const { http, ...timeouts } = fastifyTimeouts({ ...DEFAULT_HTTP_TIMEOUTS, ...opts.httpTimeouts })
+  const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), http, ...timeouts })
   app.addHook('onRequest', controlAuthHook(opts.controlToken))
   await app.register(blobRoutes(blobs, accounts))
   await app.register(controlRoutes({ accounts, vname, integrity, templates, router }), { prefix: '/control' })

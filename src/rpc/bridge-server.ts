@@ -2,6 +2,7 @@ import { timingSafeEqual, createHash } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { CoreBridge } from '../domain/bridge.js'
+import { IDLE_SOCKET_TIMEOUT_MS, nodeServerTimeouts, type HttpTimeouts } from '../http-timeouts.js'
 import { isBridgeMethod, RPC_PATH } from './bridge-methods.js'
 import { remoteError } from './remote-error.js'
 
@@ -14,6 +15,8 @@ export interface BridgeServerOptions {
   port: number
   /** Served at `GET /metrics` without the secret (Prometheus scrapes it on the private interface). */
   metrics?: () => Promise<{ contentType: string; body: string }>
+  /** How long a caller may take to send a request and stay idle; default 30 s and 60 s. */
+  timeouts?: Partial<HttpTimeouts>
 }
 
 export interface BridgeServer {
@@ -25,6 +28,9 @@ export interface BridgeServer {
 /** Largest request body: a contacts check of a few thousand numbers. */
 const MAX_BODY = 1024 * 1024
 
+/** 1 MB over the private network arrives in well under a second; a caller this slow is frozen. */
+const RPC_REQUEST_TIMEOUT_MS = 30_000
+
 /**
  * A CoreApp's internal RPC: `POST /internal/bridge` with `{method, args}` answers
  * `{value}` or `{error}` (a WaboxError keeps its code). Only nodes that know the shared
@@ -33,7 +39,9 @@ const MAX_BODY = 1024 * 1024
  */
 export async function startBridgeServer(opts: BridgeServerOptions): Promise<BridgeServer> {
   const expected = digest(`Bearer ${opts.secret}`)
-  const server = http.createServer((req, res) => {
+  // a frozen caller is answered 408 and its socket closed, instead of holding it forever
+  const timeouts = { requestMs: RPC_REQUEST_TIMEOUT_MS, idleMs: IDLE_SOCKET_TIMEOUT_MS, ...opts.timeouts }
+  const server = http.createServer(nodeServerTimeouts(timeouts), (req, res) => {
     const answer = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
     }
@@ -71,6 +79,7 @@ export async function startBridgeServer(opts: BridgeServerOptions): Promise<Brid
   })
   // keep-alive callers reuse their sockets; idle ones are closed well after the client gives up on them
   server.keepAliveTimeout = 65_000
+  server.setTimeout(timeouts.idleMs)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({ host: opts.host, port: opts.port }, resolve)

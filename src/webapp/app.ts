@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { OnPremCode, WaboxError } from '../errors/index.js'
+import { fastifyTimeouts } from '../http-timeouts.js'
 import { answerNodeDefaults, clientErrorHandler } from './client-errors.js'
 import { WebContext, type WebAppDeps } from './context.js'
 import { credentialConstraint } from './credential-dispatch.js'
@@ -54,12 +55,16 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
   const dialects = new ErrorDialects()
   const installed = served.map((dialect) => ({ dialect, errors: dialect.errors(ctx) }))
   for (const { dialect, errors } of installed) dialects.add(errors, { fallback: dialect.fallback ?? false })
+  // a client that stalls mid-request is answered 408 (clientErrorHandler) instead of holding its socket forever
+  const timeouts = fastifyTimeouts({ requestMs: ctx.limits.requestTimeoutMs, idleMs: ctx.limits.idleTimeoutMs })
   // Node's own check would answer a request without Host outside the envelope: missingHost does it
-  const server = { requireHostHeader: false }
+  const server = { requireHostHeader: false, ...timeouts.http }
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     ...(deps.https ? { https: { ...server, key: deps.https.key, cert: deps.https.cert } } : { http: server }),
     bodyLimit: ctx.limits.jsonBodyBytes,
+    requestTimeout: timeouts.requestTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
     forceCloseConnections: true,
     // Fastify's own 503 while closing, its URL errors and Node's framing errors are not the envelope
     return503OnClosing: false,

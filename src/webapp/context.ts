@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
 import type { CoreBridge } from '../domain/bridge.js'
 import type { UrlPolicy } from '../domain/ip-address.js'
+import { IDLE_SOCKET_TIMEOUT_MS, UPLOAD_REQUEST_TIMEOUT_MS } from '../http-timeouts.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
 import type { ApiKeyInfo } from '../store/api-keys.js'
@@ -53,6 +54,10 @@ export interface WebAppLimits {
   lookupCacheMs: number
   jsonBodyBytes: number
   mediaBodyBytes: number
+  /** Longest time to receive a whole request (a 100 MB media upload included); answered 408 past it. */
+  requestTimeoutMs: number
+  /** A connection with no traffic for this long is closed. */
+  idleTimeoutMs: number
   /** How long setting a webhook URL waits for its host name to resolve before accepting it unchecked (delivery checks again). */
   webhookDnsTimeoutMs: number
   /** How long the GET verification handshake of a Cloud webhook URL may take before the URL is refused. */
@@ -71,6 +76,8 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   lookupCacheMs: 1000,
   jsonBodyBytes: 1024 * 1024,
   mediaBodyBytes: 100 * 1024 * 1024,
+  requestTimeoutMs: UPLOAD_REQUEST_TIMEOUT_MS,
+  idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS,
   webhookDnsTimeoutMs: 2000,
   webhookHandshakeTimeoutMs: 5000,
 })
