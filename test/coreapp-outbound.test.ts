@@ -130,6 +130,8 @@ for (const dialect of DIALECTS) {
         action: { button: 'Open', sections: [{ title: 'Food', rows: [{ id: 'pizza', title: 'Pizza', description: 'hot' }] }] },
       }
       expect((await roundTrip({ to: phone.waId, type: 'interactive', interactive: list })).content).toMatchObject({ type: 'interactive', interactive: list })
+      const permission = { type: 'call_permission_request', body: { text: 'May we call?' }, action: { name: 'call_permission_request' } }
+      expect((await roundTrip({ to: phone.waId, type: 'interactive', interactive: permission })).content).toMatchObject({ type: 'interactive', interactive: permission })
       const reaction = await roundTrip({ to: phone.waId, type: 'reaction', reaction: { message_id: inboundId, emoji: '👍' } })
       expect(reaction.content).toMatchObject({ type: 'reaction', reaction: { message_id: inboundId, emoji: '👍' } })
     })

@@ -208,6 +208,23 @@ describe('validateOutbound: interactive limits', () => {
     rejects(pl(0), 2023)
   })
 
+  it('call permission requests, voice calls, contact info requests and carousels: a body, an action naming its type, carousel cards', () => {
+    const msg = (type: string, action: unknown, extra: object = {}) => ({ to: '15551234567', type: 'interactive', interactive: { type, body: { text: 'hi' }, action, ...extra } })
+    for (const type of ['call_permission_request', 'voice_call', 'request_contact_info']) {
+      expect(() => validateOutbound(msg(type, { name: type }), opts), type).not.toThrow()
+      rejects(msg(type, { name: 'other' }), 1009, 'interactive.action.name')
+      rejects(msg(type, {}), 1008, 'interactive.action.name')
+      rejects(msg(type, { name: type }, { body: { text: 'x'.repeat(1025) } }), 1009, 'interactive.body.text')
+      rejects({ to: '15551234567', type: 'interactive', interactive: { type, action: { name: type } } }, 1008, 'interactive.body')
+    }
+    expect(() => validateOutbound(msg('voice_call', { name: 'voice_call', parameters: { display_text: 'Call us' } }), opts)).not.toThrow()
+    const card = { card_index: 0, type: 'cta_url', header: { type: 'image', image: { link: 'https://x.y/a.png' } }, action: { name: 'cta_url', parameters: { display_text: 'Buy', url: 'https://x.y' } } }
+    expect(() => validateOutbound(msg('carousel', { cards: [card, { ...card, card_index: 1 }] }), opts)).not.toThrow()
+    rejects(msg('carousel', {}), 1008, 'interactive.action.cards')
+    rejects(msg('carousel', { cards: [] }), 1009, 'interactive.action.cards')
+    rejects(msg('carousel', { cards: ['x'] }), 1009, 'interactive.action.cards[0]')
+  })
+
   it('flows and cta_url follow the Cloud shapes', () => {
     const flow = (parameters: object) => ({ to: '15551234567', type: 'interactive', interactive: { type: 'flow', body: { text: 'go' }, action: { name: 'flow', parameters } } })
     expect(() => validateOutbound(flow({ flow_message_version: '3', flow_cta: 'Book', flow_id: '1', flow_action_payload: { screen: 'A' } }), opts)).not.toThrow()

@@ -7,6 +7,7 @@ import type { MediaCollector } from './validation.js'
 /** Interactive messages with the limits of cloud-api.md §1.2 (2015 sections, 2016 rows, 2023 products). */
 const INTERACTIVE_TYPES = [
   'button', 'list', 'product', 'product_list', 'cta_url', 'flow', 'location_request_message', 'catalog_message',
+  'call_permission_request', 'voice_call', 'request_contact_info', 'carousel',
 ] as const
 type InteractiveType = (typeof INTERACTIVE_TYPES)[number]
 
@@ -173,6 +174,17 @@ function validateAction(o: Obj, type: InteractiveType): void {
     case 'catalog_message':
       reqEnum(action, 'name', path, ['catalog_message'] as const)
       optObject(action, 'parameters', path)
+      return
+    // the specs name these types and no more of their shape (cloud-2026.md §1.4): the action
+    // names its type, as every named action does; the rest goes to the phone as sent
+    case 'call_permission_request':
+    case 'voice_call':
+    case 'request_contact_info':
+      reqEnum(action, 'name', path, [type])
+      optObject(action, 'parameters', path)
+      return
+    case 'carousel':
+      objects(reqArray(action, 'cards', path, 1), `${path}.cards`)
       return
   }
 }
