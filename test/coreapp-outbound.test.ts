@@ -14,11 +14,13 @@ import { DIALECTS } from './helpers/databases.js'
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), randomBytes(200)])
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(300)])
 
-/** A small web server for `link` media: public, behind a bearer token, redirected and missing files. */
+/** A small web server for `link` media: public, behind a bearer token, redirected, missing and stalled files. */
 async function startLinkServer(): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.url === '/pic.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(PNG)
     if (req.url === '/moved') return void res.writeHead(302, { location: '/pic.png' }).end()
+    // a frozen host: the headers and a few bytes, then nothing
+    if (req.url === '/stalled.png') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) }).write(PNG.subarray(0, 10))
     if (req.url === '/private/doc.pdf') {
       if (req.headers.authorization !== 'Bearer sekret') return void res.writeHead(401).end()
       return void res.writeHead(200, { 'content-type': 'application/pdf' }).end(PDF)
@@ -27,7 +29,13 @@ async function startLinkServer(): Promise<{ url: string; close(): Promise<void> 
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }),
+  }
 }
 
 for (const dialect of DIALECTS) {
@@ -38,7 +46,7 @@ for (const dialect of DIALECTS) {
     let inboundId: string
 
     beforeAll(async () => {
-      h = await startHarness(dialect, { phones: 3 })
+      h = await startHarness(dialect, { phones: 3, tuning: { mediaDownloadTimeoutMs: 1_000 } })
       web = await startLinkServer()
       phone = h.phones[0]!
       // the user writes first: the customer-service window opens
@@ -113,6 +121,12 @@ for (const dialect of DIALECTS) {
       // without the provider's credentials the private file is refused too
       const refused = await h.queue({ to: phone.waId, type: 'document', document: { link: `${web.url}/private/doc.pdf` } })
       expect((await failedWith(refused))?.details).toContain('HTTP 401')
+    })
+
+    it('fails a message whose link host stalls in the middle of the body once, with 131053, within the download deadline', async () => {
+      const stalled = await h.queue({ to: phone.waId, type: 'image', image: { link: `${web.url}/stalled.png` } })
+      expect(await failedWith(stalled)).toMatchObject({ code: 400, title: 'Media download error', cloud_code: 131053, details: expect.stringContaining('within 1 s') })
+      expect(statusesOf(await h.callbacks(), stalled).map((s) => s.status)).toEqual(['failed'])
     })
 
     it('sends location, contacts, interactive buttons and lists, and reactions', async () => {

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js'
 import type { MediaVolume } from '../media/volume.js'
 import type { Store } from '../store/store.js'
 import type { CommitQueue } from './commit-queue.js'
-import type { MediaResolver } from './media-resolver.js'
+import { MEDIA_DOWNLOAD_TIMEOUT_MS, type MediaResolver } from './media-resolver.js'
 import type { StatusWriter } from './statuses.js'
 import type { TemplatePacks } from './templates-cache.js'
 
@@ -33,6 +33,8 @@ export interface CoreAppTuning {
   settingsMaxAgeMs: number
   /** How long a group commit waits for more work before it starts (larger batches, fewer commits). */
   commitLingerMs: number
+  /** Longest a `link` media download may take as a whole before its message fails (131053). */
+  mediaDownloadTimeoutMs: number
 }
 
 export const DEFAULT_TUNING: Readonly<CoreAppTuning> = Object.freeze({
@@ -50,6 +52,7 @@ export const DEFAULT_TUNING: Readonly<CoreAppTuning> = Object.freeze({
   settingsMaxAgeMs: 1_000,
   // measured with bench/coreapp-send.ts: 0 → ~1.5 ms CPU per message, 5 → ~0.9 ms
   commitLingerMs: 5,
+  mediaDownloadTimeoutMs: MEDIA_DOWNLOAD_TIMEOUT_MS,
 })
 
 /** What every part of the engine shares within one CoreApp process. */

@@ -62,7 +62,7 @@ export class CoreApp {
       tuning,
       queue,
       statuses: new StatusWriter(queue, notifyCallbacks),
-      mediaResolver: new MediaResolver(opts.store, opts.media),
+      mediaResolver: new MediaResolver(opts.store, opts.media, tuning.mediaDownloadTimeoutMs),
       templates: new TemplatePacks(tuning.templateMaxAgeMs),
       notifyCallbacks,
     }

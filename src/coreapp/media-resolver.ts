@@ -23,6 +23,11 @@ const MAX_LINK_BYTES = 100 * 1024 * 1024
 const MAX_REDIRECTS = 5
 const CACHE_ENTRIES = 2000
 const CACHE_MS = 60 * 60 * 1000
+/**
+ * A `link` download as a whole (connect, redirects, headers, body): a host that stalls or
+ * trickles its answer fails the message in bounded time rather than holding its send.
+ */
+export const MEDIA_DOWNLOAD_TIMEOUT_MS = 20_000
 
 /**
  * Turns a media object (`id` on the volume, or `link`) into an encrypted blob on the network.
@@ -32,11 +37,13 @@ const CACHE_MS = 60 * 60 * 1000
 export class MediaResolver {
   readonly #store: Store
   readonly #media: MediaVolume
+  readonly #downloadTimeoutMs: number
   readonly #uploads = new Map<string, { ref: Promise<UploadedMedia>; at: number }>()
 
-  constructor(store: Store, media: MediaVolume) {
+  constructor(store: Store, media: MediaVolume, downloadTimeoutMs = MEDIA_DOWNLOAD_TIMEOUT_MS) {
     this.#store = store
     this.#media = media
+    this.#downloadTimeoutMs = downloadTimeoutMs
   }
 
   resolve(phoneNumberId: string, object: MediaObject, client: NetworkClient): Promise<UploadedMedia> {
@@ -78,36 +85,45 @@ export class MediaResolver {
       if (!provider) throw new MediaFailure(linkFailure(`media provider ${object.provider.name} is not configured`))
       Object.assign(headers, providerHeaders(provider))
     }
-    let url = object.link
-    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      let res: Awaited<ReturnType<typeof request>>
-      try {
-        res = await request(url, { method: 'GET', headers, headersTimeout: 30_000, bodyTimeout: 60_000 })
-      } catch (err) {
-        throw new MediaFailure(linkFailure(`could not download ${object.link}: ${(err as Error).message}`))
-      }
-      const location = res.headers.location
-      if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
-        await res.body.dump()
-        url = new URL(location, url).toString()
-        continue
-      }
-      if (res.statusCode !== 200) {
-        await res.body.dump()
-        throw new MediaFailure(linkFailure(`downloading ${object.link} answered HTTP ${res.statusCode}`))
-      }
-      const length = Number(res.headers['content-length'] ?? 0)
-      if (length > MAX_LINK_BYTES) {
-        await res.body.dump()
-        throw new MediaFailure(linkFailure(`${object.link} is larger than 100 MB`))
-      }
-      const bytes = new Uint8Array(await res.body.arrayBuffer())
-      if (bytes.length === 0) throw new MediaFailure(linkFailure(`${object.link} is empty`))
-      const type = res.headers['content-type']
-      return { bytes, mimeType: (Array.isArray(type) ? type[0] : type) ?? 'application/octet-stream' }
+    const deadline = AbortSignal.timeout(this.#downloadTimeoutMs)
+    try {
+      return await download(object.link, headers, deadline)
+    } catch (err) {
+      if (err instanceof MediaFailure) throw err
+      // a body that breaks off or stalls fails the message as an unreachable host does: left a
+      // transient error, the message would be retried without end until it expires
+      const reason = deadline.aborted ? `no complete answer within ${this.#downloadTimeoutMs / 1000} s` : (err as Error).message
+      throw new MediaFailure(linkFailure(`could not download ${object.link}: ${reason}`))
     }
-    throw new MediaFailure(linkFailure(`${object.link} redirects too often`))
   }
+}
+
+/** GETs `link` with its redirects under one deadline; an answer that is not the media is a MediaFailure. */
+async function download(link: string, headers: Record<string, string>, signal: AbortSignal): Promise<{ bytes: Uint8Array; mimeType: string }> {
+  let url = link
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await request(url, { method: 'GET', headers, signal })
+    const location = res.headers.location
+    if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
+      await res.body.dump()
+      url = new URL(location, url).toString()
+      continue
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump()
+      throw new MediaFailure(linkFailure(`downloading ${link} answered HTTP ${res.statusCode}`))
+    }
+    const length = Number(res.headers['content-length'] ?? 0)
+    if (length > MAX_LINK_BYTES) {
+      await res.body.dump()
+      throw new MediaFailure(linkFailure(`${link} is larger than 100 MB`))
+    }
+    const bytes = new Uint8Array(await res.body.arrayBuffer())
+    if (bytes.length === 0) throw new MediaFailure(linkFailure(`${link} is empty`))
+    const type = res.headers['content-type']
+    return { bytes, mimeType: (Array.isArray(type) ? type[0] : type) ?? 'application/octet-stream' }
+  }
+  throw new MediaFailure(linkFailure(`${link} redirects too often`))
 }
 
 /** On-Prem reports a failed `link` as 400 Media download error; Cloud as 131053 Media upload error. */
