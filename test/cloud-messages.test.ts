@@ -73,6 +73,26 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
     expect(graphError(malformed)).toMatchObject({ code: 131009, error_data: { details: expect.stringContaining("'recipient'") } })
   })
 
+  it('answers 131062 to an authentication template with an OTP button sent to a user id; to a phone number it is accepted', async () => {
+    t.bridge.pack = {
+      ...t.bridge.pack,
+      templates: [...t.bridge.pack.templates, {
+        name: 'login_code', language: 'en_US', category: 'AUTHENTICATION', status: 'APPROVED',
+        components: [{ type: 'BODY', text: '{{1}} is your verification code.' }, { type: 'BUTTONS', buttons: [{ type: 'OTP', text: 'Copy code', otp_type: 'COPY_CODE' }] }],
+      }],
+    }
+    ctx().clock.tick(1000)
+    await t.store.contactState.recordUserId(t.a.id, '16315550199', 'US.1349120865530274')
+    const template = { name: 'login_code', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: '123456' }] }] }
+    const res = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', recipient: 'US.1349120865530274', type: 'template', template })
+    expect(res.statusCode, res.body).toBe(400)
+    expect(graphError(res)).toMatchObject({
+      code: 131062, message: '(#131062) Business-scoped User ID recipients are not supported for this message', error_data: { details: expect.stringContaining('login_code') },
+    })
+    const byPhone = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550199', type: 'template', template })
+    expect(byPhone.statusCode, byPhone.body).toBe(200)
+  })
+
   it('answers every error in the Graph envelope: message, type, code, error_data, fbtrace_id', async () => {
     const res = await post(`/${t.a.id}/messages`, { ...TEXT, to: 'nobody' })
     expect(res.statusCode).toBe(400)

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { InboundMessageEvent, StatusEvent } from '../src/domain/events.js'
-import { OnPremCode, WebhookCode } from '../src/errors/index.js'
+import { CloudCode, OnPremCode, WebhookCode } from '../src/errors/index.js'
 import { UserIds } from '../src/network/user-ids.js'
 import { BUSINESS, startHarness, statusesOf, waitFor, type Harness } from './coreapp-harness.js'
 import { DIALECTS } from './helpers/databases.js'
@@ -78,6 +78,20 @@ for (const dialect of DIALECTS) {
       const failing = await h.queue({ to: stranger.waId, recipient: userId, type: 'text', text: { body: 'free-form' } })
       const [failed] = await statuses(failing, 'failed')
       expect(failed).toMatchObject({ user_id: userId, status: { status: 'failed', errors: [{ code: WebhookCode.REENGAGEMENT_MESSAGE }] } })
+    })
+
+    it('fails an authentication template with an OTP button sent to a user id: 131062 on the failed status', async () => {
+      const phone = h.phones[1]!
+      const userId = ids.of(BUSINESS.waId, phone.waId)
+      await h.createTemplate({
+        name: 'login_code', category: 'AUTHENTICATION',
+        components: [{ type: 'BODY', text: '{{1}} is your verification code.' }, { type: 'BUTTONS', buttons: [{ type: 'OTP', otp_type: 'COPY_CODE', text: 'Copy code' }] }],
+      })
+      // the WebApp marks a template sent to `recipient` alone; the engine's rules see only the template
+      const template = { name: 'login_code', language: { code: 'en_US' }, components: [{ type: 'body' as const, parameters: [{ type: 'text' as const, text: '123456' }] }], to_user_id: true as const }
+      const id = await h.queue({ to: phone.waId, recipient: userId, type: 'template', template })
+      const [failed] = await statuses(id, 'failed')
+      expect(failed).toMatchObject({ status: { status: 'failed', errors: [{ code: OnPremCode.PARAMETER_INVALID, cloud_code: CloudCode.USER_ID_RECIPIENT_UNSUPPORTED }] } })
     })
 
     it('answers undefined for ids that are none of its users, and resolves known ids without the network', async () => {

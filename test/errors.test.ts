@@ -90,10 +90,10 @@ describe('catalogue contents', () => {
     for (const e of webhook) expect([e.dialect, e.httpStatus]).toEqual(['onprem', null])
   })
 
-  it('holds every Cloud code of cloud §4.2 plus the mirrored §9.4 twins', () => {
+  it('holds every Cloud code of cloud §4.2 plus the mirrored §9.4 twins and 131062 (cloud-2026 §1.3)', () => {
     const spec = codes(`0 1 2 3 4 10 33 100 190 200 368 80007 130429 130472 130497 131000 131005 131008 131009
       131016 131021 131026 131030 131031 131042 131045 131047 131048 131049 131050 131051 131052 131053
-      131056 131057 132000 132001 132005 132007 132012 132015 132016 132068 132069 133000 133004 133005
+      131056 131057 131062 132000 132001 132005 132007 132012 132015 132016 132068 132069 133000 133004 133005
       133006 133008 133009 133010 133015 133016 135000 131001 131002 131006 2200 136025`)
     const cloud = CATALOGUE.filter((e) => e.dialect === 'cloud').map((e) => e.code)
     expect(cloud.sort((a, b) => a - b)).toEqual(spec.sort((a, b) => a - b))

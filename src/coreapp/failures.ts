@@ -1,5 +1,7 @@
 import type { WebhookError } from '../domain/events.js'
-import { catalogueEntry, CloudCode, OnPremCode, WebhookCode, type KnownCode, type OnPremCodeValue } from '../errors/index.js'
+import {
+  catalogueEntry, cloudEntry, CloudCode, OnPremCode, toOnPremCode, WebhookCode, type CloudCodeValue, type KnownCode, type OnPremCodeValue,
+} from '../errors/index.js'
 import type { WireErrorCode } from '../wire/frames.js'
 
 /** Why a message failed: the On-Prem code that is stored, and a Cloud code when it is not the twin. */
@@ -9,8 +11,10 @@ export interface Failure {
   cloudCode?: KnownCode
 }
 
-export function failure(code: OnPremCodeValue, details: string, cloudCode?: KnownCode): Failure {
-  return cloudCode === undefined ? { code, details } : { code, details, cloudCode }
+export function failure(code: OnPremCodeValue | CloudCodeValue, details: string, cloudCode?: KnownCode): Failure {
+  // a Cloud-only reason (131062) is stored as its On-Prem twin, with the Cloud code beside it
+  if (cloudEntry(code)) return { code: toOnPremCode(code as CloudCodeValue, 'webhook'), details, cloudCode: code }
+  return cloudCode === undefined ? { code: code as OnPremCodeValue, details } : { code: code as OnPremCodeValue, details, cloudCode }
 }
 
 /** The `statuses[].errors` object stored with the failed status. */

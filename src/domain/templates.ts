@@ -1,4 +1,4 @@
-import { OnPremCode } from '../errors/index.js'
+import { CloudCode, OnPremCode } from '../errors/index.js'
 import type { HsmObject, LocationObject, MediaObject, TemplateComponent, TemplateObject, TemplateParameter } from './message/outbound.js'
 
 /**
@@ -62,7 +62,7 @@ export type TemplateFailureCode = (typeof OnPremCode)[
   | 'TEMPLATE_REJECTED'
   | 'TEMPLATE_PAUSED'
   | 'TEMPLATE_DISABLED'
-]
+] | typeof CloudCode.USER_ID_RECIPIENT_UNSUPPORTED
 
 export type TemplateResult = { ok: true; template: HydratedTemplate } | { ok: false; code: TemplateFailureCode; details: string }
 
@@ -85,7 +85,20 @@ export function resolveTemplate(pack: TemplatePack, request: TemplateObject): Te
   if (request.namespace !== undefined && request.namespace !== pack.namespace) {
     return { ok: false, code: OnPremCode.TEMPLATE_MISSING, details: `namespace ${request.namespace} does not match this number's namespace` }
   }
-  return guarded(() => hydrate(findTemplate(pack, request.name, request.language), request.components ?? []))
+  return guarded(() => {
+    const def = findTemplate(pack, request.name, request.language)
+    if (request.to_user_id && needsPhoneNumber(def)) {
+      throw new TemplateFailure(CloudCode.USER_ID_RECIPIENT_UNSUPPORTED,
+        `template ${def.name} is an authentication template with a one-tap, zero-tap or copy-code button: send it to a phone number ('to'), not a business-scoped user id`)
+    }
+    return hydrate(def, request.components ?? [])
+  })
+}
+
+/** Authentication templates whose OTP button (copy-code, one-tap, zero-tap) goes to a phone number (cloud-2026.md §1.3). */
+function needsPhoneNumber(def: TemplateDefinition): boolean {
+  return def.category.toUpperCase() === 'AUTHENTICATION'
+    && def.components.some((c) => c.buttons?.some((b) => b.type === 'OTP'))
 }
 
 /** Legacy `hsm`: `localizable_params` are the body parameters, their `default` the text. */

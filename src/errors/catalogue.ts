@@ -156,6 +156,8 @@ const CLOUD_ROWS = [
   [131053, 'MEDIA_UPLOAD_ERROR', 'Media upload error', 400, 1009], // bad link / MIME is a bad parameter
   [131056, 'PAIR_RATE_LIMIT', '(Business Account, Consumer Account) pair rate limit hit', 400, 1015, 429],
   [131057, 'MAINTENANCE_MODE', 'Account in maintenance mode', 500, 1011],
+  // On-Prem has no user ids; the recipient is the bad parameter
+  [131062, 'USER_ID_RECIPIENT_UNSUPPORTED', 'Business-scoped User ID recipients are not supported for this message', 400, 1009],
   [132000, 'TEMPLATE_PARAM_COUNT_MISMATCH', 'Template param count mismatch', 400, 2000],
   [132001, 'TEMPLATE_MISSING', 'Template does not exist', 404, 2001],
   [132005, 'TEMPLATE_HYDRATED_TEXT_TOO_LONG', 'Template hydrated text too long', 400, 2005],

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client'
 import type { Clock } from '../clock.js'
 import type { CoreBridge } from '../domain/bridge.js'
 import type { UrlPolicy } from '../domain/ip-address.js'
+import type { TemplatePack } from '../domain/templates.js'
 import { IDLE_SOCKET_TIMEOUT_MS, UPLOAD_REQUEST_TIMEOUT_MS } from '../http-timeouts.js'
 import { OnPremCode, WaboxError } from '../errors/index.js'
 import type { MediaVolume } from '../media/volume.js'
@@ -144,6 +145,11 @@ export class WebContext {
   readonly apiKeys: TtlCache<ApiKeyInfo | undefined>
   /** Names of each number's media providers, which sends check `provider.name` against. */
   readonly mediaProviders: TtlCache<readonly string[]>
+  /**
+   * Each number's templates as the network answered them, for the checks a send answers at once;
+   * undefined while the number cannot reach the network (the engine checks before sending anyway).
+   */
+  readonly templates: TtlCache<TemplatePack | undefined>
   readonly #numbers: TtlCache<PhoneNumberRow | undefined>
   /** Accepted outbound messages: requests arriving together share one insert and one commit. */
   readonly intake: BatchWriter<OutboundMessage>
@@ -159,6 +165,7 @@ export class WebContext {
     this.backlog = new TtlCache(clock, this.limits.overloadCacheMs, (id) => store.callbacks.pendingCount(id))
     this.apiKeys = new TtlCache(clock, ttl, (secret) => store.apiKeys.verify(secret))
     this.mediaProviders = new TtlCache(clock, ttl, async (id) => (await store.profiles.mediaProviders(id)).map((p) => p.name))
+    this.templates = new TtlCache(clock, ttl, (id) => deps.bridge.templates(id).catch(() => undefined))
     this.#numbers = new TtlCache(clock, ttl, (id) => store.numbers.get(id))
     this.intake = outboundIntake(store)
   }
@@ -170,6 +177,7 @@ export class WebContext {
     this.backlog.clear()
     this.apiKeys.clear()
     this.mediaProviders.clear()
+    this.templates.clear()
     this.#numbers.clear()
   }
 

@@ -52,6 +52,11 @@ export interface TemplateObject {
   name: string
   language: { code: string; policy?: 'deterministic' | 'fallback' }
   components?: TemplateComponent[]
+  /**
+   * Set by the Cloud dialect (never read from a body) when the send named a business-scoped user
+   * id alone: the template rules see only this object, and some templates need a phone number.
+   */
+  to_user_id?: true
 }
 
 export interface HsmObject {

@@ -1,5 +1,7 @@
+import type { OutboundContent } from '../../domain/message/outbound.js'
 import { validateOutbound, type MediaIdRef, type ValidationOptions } from '../../domain/message/validation.js'
 import { shardOf } from '../../domain/shard.js'
+import { resolveTemplate } from '../../domain/templates.js'
 import { CloudCode, OnPremCode, WaboxError } from '../../errors/index.js'
 import { messageId } from '../../ids.js'
 import { categoryOf, parseMime } from '../../media/limits.js'
@@ -50,6 +52,18 @@ async function checkMediaIds(ctx: WebContext, number: PhoneNumberRow, refs: read
 }
 
 /**
+ * A template sent to a business-scoped user id that needs a phone number: 131062 now when the
+ * number's templates are at hand, else the engine fails it with the same rule before sending.
+ */
+async function checkTemplate(ctx: WebContext, number: PhoneNumberRow, content: OutboundContent): Promise<void> {
+  if (content.type !== 'template' || !content.template.to_user_id) return
+  const pack = await ctx.templates.get(number.id)
+  if (!pack) return
+  const result = resolveTemplate(pack, content.template)
+  if (!result.ok && result.code === CloudCode.USER_ID_RECIPIENT_UNSUPPORTED) throw new WaboxError(result.code, result.details)
+}
+
+/**
  * Sends a message body of the canonical shape (the dialect has mapped its own fields onto it):
  * validates it, applies the rules that need no network, queues it durably on the recipient's
  * shard and wakes the engine. The outcome arrives as status callbacks.
@@ -58,10 +72,14 @@ export async function sendMessage(ctx: WebContext, number: PhoneNumberRow, body:
   await checkOverload(ctx, number)
   const { uploadRoute: _, ...validation } = rules
   const v = validateOutbound(body, { ...validation, mediaProviders: await ctx.mediaProviders.get(number.id) })
-  if (addressing.recipient !== undefined) v.content.recipient = addressing.recipient
+  if (addressing.recipient !== undefined) {
+    v.content.recipient = addressing.recipient
+    if (v.content.type === 'template') v.content.template.to_user_id = true
+  }
   const to = v.content.to
   if (to === number.wa_id) throw new WaboxError(OnPremCode.BAD_USER, `'to' is this number itself (${to})`)
   await checkMediaIds(ctx, number, v.mediaIds, rules.uploadRoute)
+  await checkTemplate(ctx, number, v.content)
   const settings = ctx.store.numbers.settings(number)
   if (settings.show_security_notifications && await ctx.store.contacts.identityBlocked(number.id, to)) {
     throw new WaboxError(OnPremCode.IDENTITY_CHANGE_ACK_REQUIRED,
