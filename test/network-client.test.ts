@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { encode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it, vi } from 'vitest'
@@ -6,6 +7,7 @@ import { KeyDirectory } from '../src/network/keys.js'
 import { NetworkClient } from '../src/wire/client.js'
 import { decodeServerFrame, MAX_ENVELOPE_BODY_BYTES } from '../src/wire/codec.js'
 import { CloseCode, type Ack, type EnvelopePush, type EnvelopeSendResult } from '../src/wire/frames.js'
+import { startFreezableProxy } from './helpers/freezable-proxy.js'
 import { Harness, nextEvent, silent } from './network-harness.js'
 
 let h: Harness
@@ -109,5 +111,22 @@ describe('network client and connection lifecycle', () => {
     await h.server.close()
     const dead = new NetworkClient({ url: `ws://127.0.0.1:${port}/ws`, reconnect: false, logger: silent })
     await expect(dead.connect()).rejects.toThrow()
+  })
+  it('fails blob calls within their idle timeout when the network freezes, as its WebSocket would notice', async () => {
+    h = await Harness.start()
+    const phone = await h.register('1', '5550720')
+    const proxy = await startFreezableProxy(Number(new URL(h.server.url).port))
+    const client = new NetworkClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnect: false, logger: silent, blobIdleTimeoutMs: 300 })
+    try {
+      await client.connect()
+      await client.login(phone.waId, phone.password)
+      const blobId = await client.uploadBlob(randomBytes(1000))
+      proxy.freeze()
+      await expect(client.uploadBlob(randomBytes(1000))).rejects.toThrow('blob upload: the network made no progress for 300 ms')
+      await expect(client.downloadBlob(blobId)).rejects.toThrow('blob download: the network made no progress for 300 ms')
+    } finally {
+      await proxy.close()
+      await client.close()
+    }
   })
 })

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events'
 import { pino, type Logger } from 'pino'
-import { request as httpRequest } from 'undici'
 import WebSocket from 'ws'
 import { systemClock, type Clock } from '../clock.js'
 import { randomToken } from '../ids.js'
@@ -17,21 +16,12 @@ import {
   type ReceiptPush,
   type ServerFrame,
   type TypingPush,
-  type WireErrorCode,
 } from './frames.js'
+import { BLOB_IDLE_TIMEOUT_MS, downloadBlob, uploadBlob, type BlobTarget } from './blob-http.js'
+import { toError, WireRequestError } from './request-error.js'
 import { writeAtTickEnd } from './tick-writes.js'
 
-/** An `ack` with `ok: false` (or an HTTP blob call that failed), carrying the protocol error code. */
-export class WireRequestError extends Error {
-  override name = 'WireRequestError'
-
-  constructor(
-    readonly code: WireErrorCode,
-    message: string,
-  ) {
-    super(message)
-  }
-}
+export { WireRequestError } from './request-error.js'
 
 export interface NetworkClientOptions {
   /** `ws://host:port/ws`; blob calls go to the same host over HTTP. */
@@ -42,6 +32,8 @@ export interface NetworkClientOptions {
   logger?: Logger
   /** How often the client pings; a ping unanswered by the next one drops the connection. Default 15 s. */
   pingIntervalMs?: number
+  /** A blob call without progress for this long fails (the caller retries). Default BLOB_IDLE_TIMEOUT_MS, 30 s. */
+  blobIdleTimeoutMs?: number
 }
 
 export interface NetworkClientEvents {
@@ -95,6 +87,7 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
   readonly #reconnect: boolean
   readonly #logger: Logger
   readonly #pingIntervalMs: number
+  readonly #blobIdleTimeoutMs: number
   readonly #idPrefix = randomToken(6)
   #nextId = 0
   #ws: WebSocket | undefined
@@ -119,6 +112,7 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
     this.#reconnect = opts.reconnect ?? true
     this.#logger = opts.logger ?? pino({ level: 'silent' })
     this.#pingIntervalMs = opts.pingIntervalMs ?? 15_000
+    this.#blobIdleTimeoutMs = opts.blobIdleTimeoutMs ?? BLOB_IDLE_TIMEOUT_MS
   }
 
   /** True when the socket is open and, if credentials were given, logged in. */
@@ -169,22 +163,11 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
   }
 
   async uploadBlob(bytes: Uint8Array): Promise<string> {
-    const res = await httpRequest(`${this.#httpBase}/blobs`, {
-      method: 'POST',
-      headers: { authorization: this.#basicAuth(), 'content-type': 'application/octet-stream' },
-      body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    })
-    if (res.statusCode !== 200) throw await httpError(res.statusCode, res.body)
-    const { blobId } = (await res.body.json()) as { blobId: string }
-    return blobId
+    return uploadBlob(this.#blobTarget(), bytes)
   }
 
   async downloadBlob(blobId: string): Promise<Uint8Array> {
-    const res = await httpRequest(`${this.#httpBase}/blobs/${encodeURIComponent(blobId)}`, {
-      headers: { authorization: this.#basicAuth() },
-    })
-    if (res.statusCode !== 200) throw await httpError(res.statusCode, res.body)
-    return new Uint8Array(await res.body.arrayBuffer())
+    return downloadBlob(this.#blobTarget(), blobId)
   }
 
   async close(): Promise<void> {
@@ -351,23 +334,9 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
     for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(err)
   }
 
-  #basicAuth(): string {
+  #blobTarget(): BlobTarget {
     if (!this.#credentials) throw new WireRequestError('unauthorized', 'login first: blob calls use the login credentials')
     const { waId, password } = this.#credentials
-    return 'Basic ' + Buffer.from(`${waId}:${password}`).toString('base64')
-  }
-}
-
-function toError(error: { code: string; message: string } | undefined): WireRequestError {
-  return new WireRequestError((error?.code ?? 'internal') as WireErrorCode, error?.message ?? 'request failed')
-}
-
-async function httpError(status: number, body: { text(): Promise<string> }): Promise<WireRequestError> {
-  const text = await body.text()
-  try {
-    const { error } = JSON.parse(text) as { error: { code: WireErrorCode; message: string } }
-    return new WireRequestError(error.code, error.message)
-  } catch {
-    return new WireRequestError(status === 401 ? 'unauthorized' : status === 404 ? 'not_found' : 'internal', `HTTP ${status}: ${text}`)
+    return { base: this.#httpBase, authorization: 'Basic ' + Buffer.from(`${waId}:${password}`).toString('base64'), idleTimeoutMs: this.#blobIdleTimeoutMs }
   }
 }
