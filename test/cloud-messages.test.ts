@@ -26,7 +26,7 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
       expect(body).toEqual({
         messaging_product: 'whatsapp',
         contacts: [{ input: '+1 (631) 555-0101', wa_id: '16315550101' }],
-        messages: [{ id: expect.stringMatching(/^wamid\./) }],
+        messages: [{ id: expect.stringMatching(/^wamid\./), message_status: 'accepted' }],
       })
       const row = await t.store.messages.get(body.messages[0].id)
       expect(row).toMatchObject({ phone_number_id: t.a.id, direction: 'out', peer: '16315550101', type: 'text', status: 'queued' })

@@ -33,7 +33,7 @@ describeEachDatabase('360dialog waba-v2 routes', (ctx) => {
   it('sends with POST /messages and answers as Meta does', async () => {
     const res = await send({ messaging_product: 'whatsapp', to: '+1 555 000 9999', type: 'text', text: { body: 'hi' } })
     expect(res.statusCode, res.body).toBe(200)
-    expect(res.json()).toEqual({ messaging_product: 'whatsapp', contacts: [{ input: '+1 555 000 9999', wa_id: '15550009999' }], messages: [{ id: expect.any(String) }] })
+    expect(res.json()).toEqual({ messaging_product: 'whatsapp', contacts: [{ input: '+1 555 000 9999', wa_id: '15550009999' }], messages: [{ id: expect.any(String), message_status: 'accepted' }] })
   })
 
   it('refuses a bad send with a Graph error naming the field', async () => {
