@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 import { encode } from '@msgpack/msgpack'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import WebSocket from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
 import { KeyDirectory } from '../src/network/keys.js'
 import { NetworkClient } from '../src/wire/client.js'
-import { decodeServerFrame, MAX_ENVELOPE_BODY_BYTES } from '../src/wire/codec.js'
+import { decodeClientFrame, decodeServerFrame, encodeFrame, MAX_ENVELOPE_BODY_BYTES } from '../src/wire/codec.js'
 import { CloseCode, type Ack, type EnvelopePush, type EnvelopeSendResult } from '../src/wire/frames.js'
 import { startFreezableProxy } from './helpers/freezable-proxy.js'
 import { Harness, nextEvent, silent } from './network-harness.js'
@@ -127,6 +128,44 @@ describe('network client and connection lifecycle', () => {
     } finally {
       await proxy.close()
       await client.close()
+    }
+  })
+  it('does not resend a request cancelled on timeout after a reconnect, and says whether it was sent', async () => {
+    // a network that answers logins and the marker, never the PIN change, and records what each connection received
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    await once(wss, 'listening')
+    const received: string[][] = []
+    let pinArrived!: () => void
+    const arrived = new Promise<void>((resolve) => (pinArrived = resolve))
+    wss.on('connection', (ws) => {
+      const frames: string[] = []
+      received.push(frames)
+      ws.on('message', (data: Buffer) => {
+        const frame = decodeClientFrame(data)
+        frames.push(frame.id)
+        if (frame.id === 'pin') pinArrived()
+        if (frame.t === 'login' || frame.id === 'marker') ws.send(encodeFrame({ v: 1, t: 'ack', id: frame.id, ok: true, result: { serverTime: 0, preKeysLeft: 0 } }))
+      })
+    })
+    const client = new NetworkClient({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/ws`, reconnect: true, logger: silent })
+    try {
+      await client.connect()
+      await client.login('15550730', 'secret')
+      const timeout = new AbortController()
+      const unanswered = client.request({ t: 'account.pin', id: 'pin', pin: '123456' }, { signal: timeout.signal })
+      await arrived
+      // the caller gives up, as the bridge's AbortSignal.timeout does
+      timeout.abort()
+      await expect(unanswered).rejects.toMatchObject({ name: 'RequestCancelledError', sent: true })
+      const back = nextEvent<void>(client, 'connected')
+      for (const ws of wss.clients) ws.terminate()
+      await back
+      await client.request({ t: 'templates.get', id: 'marker' })
+      expect(received).toEqual([[expect.any(String), 'pin'], [expect.any(String), 'marker']])
+      await expect(client.request({ t: 'account.pin', pin: null }, { signal: AbortSignal.abort() })).rejects.toMatchObject({ sent: false })
+    } finally {
+      await client.close()
+      await new Promise((resolve) => wss.close(resolve))
     }
   })
 })

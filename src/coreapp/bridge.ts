@@ -1,7 +1,7 @@
 import type { ContactCheckResult, CoreBridge, RegistrationRequest, TemplateOperation, TemplateOperationResult } from '../domain/bridge.js'
 import { CONTACT_CHECK_TTL_MS, normalizeContactInput } from '../domain/contact-input.js'
 import { CloudCode, OnPremCode, WaboxError, type KnownCode } from '../errors/index.js'
-import { NetworkClient, WireRequestError } from '../wire/client.js'
+import { NetworkClient, RequestCancelledError, WireRequestError } from '../wire/client.js'
 import {
   SHARD_COUNTS, type BsuidResolveResult, type RegisterRequestResult, type RegisterVerifyResult, type TemplatesDeleteResult, type TemplateWire, type WireErrorCode,
 } from '../wire/frames.js'
@@ -103,7 +103,7 @@ export class CoreAppBridge implements CoreBridge {
     if (!client) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network')
     if (pin !== null && !/^\d{6}$/.test(pin)) throw new WaboxError(OnPremCode.PARAMETER_INVALID, 'pin must be 6 digits')
     try {
-      await client.request({ t: 'account.pin', pin })
+      await client.request({ t: 'account.pin', pin }, { signal: AbortSignal.timeout(NETWORK_ANSWER_TIMEOUT_MS) })
     } catch (err) {
       throw wireError(err, 'setting the PIN failed')
     }
@@ -192,7 +192,7 @@ export class CoreAppBridge implements CoreBridge {
     if (!client?.connected) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network, which resolves business-scoped user ids')
     let waId: string
     try {
-      waId = (await withTimeout(client.request<BsuidResolveResult>({ t: 'bsuid.resolve', userId }), NETWORK_ANSWER_TIMEOUT_MS)).waId
+      waId = (await client.request<BsuidResolveResult>({ t: 'bsuid.resolve', userId }, { signal: AbortSignal.timeout(NETWORK_ANSWER_TIMEOUT_MS) })).waId
     } catch (err) {
       if (err instanceof WireRequestError && err.code === 'not_found') return undefined
       throw wireError(err, 'resolving the business-scoped user id failed')
@@ -219,13 +219,14 @@ export class CoreAppBridge implements CoreBridge {
     const engine = this.#host.engine(phoneNumberId)
     const client = engine?.anyClient()
     if (!engine || !client?.connected) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network, which holds its templates')
+    const signal = AbortSignal.timeout(NETWORK_ANSWER_TIMEOUT_MS)
     const request = operation.op === 'create'
-      ? client.request<TemplateWire>({ t: 'templates.create', template: operation.template })
+      ? client.request<TemplateWire>({ t: 'templates.create', template: operation.template }, { signal })
       : operation.op === 'edit'
-        ? client.request<TemplateWire>({ t: 'templates.update', templateId: operation.templateId, changes: operation.changes })
-        : client.request<TemplatesDeleteResult>({ t: 'templates.delete', name: operation.name, ...(operation.templateId ? { templateId: operation.templateId } : {}) })
+        ? client.request<TemplateWire>({ t: 'templates.update', templateId: operation.templateId, changes: operation.changes }, { signal })
+        : client.request<TemplatesDeleteResult>({ t: 'templates.delete', name: operation.name, ...(operation.templateId ? { templateId: operation.templateId } : {}) }, { signal })
     try {
-      const result = await withTimeout<TemplateWire | TemplatesDeleteResult>(request, NETWORK_ANSWER_TIMEOUT_MS)
+      const result = await request
       // the next send must see the change
       this.#ctx.templates.forget(phoneNumberId)
       return 'deleted' in result ? { ok: true, deleted: result.deleted } : { ok: true, template: result }
@@ -274,6 +275,11 @@ const WIRE_CODES: Partial<Record<WireErrorCode, [KnownCode, string]>> = {
 
 function wireError(err: unknown, fallback: string): WaboxError {
   if (err instanceof WaboxError) return err
+  if (err instanceof RequestCancelledError) {
+    // cancelled, it is not sent again after a reconnect; one already sent may have been applied
+    const outcome = err.sent ? 'the outcome is unknown: the network may have applied it before it stopped answering' : 'it was not sent'
+    return new WaboxError(OnPremCode.SERVICE_NOT_READY, `${fallback}: the network did not answer within ${NETWORK_ANSWER_TIMEOUT_MS / 1000} s; ${outcome}`, { cause: err })
+  }
   if (err instanceof WireRequestError) {
     const mapped = WIRE_CODES[err.code]
     if (mapped) return new WaboxError(mapped[0], mapped[1] || err.message, { cause: err })

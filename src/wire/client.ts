@@ -18,10 +18,10 @@ import {
   type TypingPush,
 } from './frames.js'
 import { BLOB_IDLE_TIMEOUT_MS, downloadBlob, uploadBlob, type BlobTarget } from './blob-http.js'
-import { toError, WireRequestError } from './request-error.js'
+import { RequestCancelledError, toError, WireRequestError } from './request-error.js'
 import { writeAtTickEnd } from './tick-writes.js'
 
-export { WireRequestError } from './request-error.js'
+export { RequestCancelledError, WireRequestError } from './request-error.js'
 
 export interface NetworkClientOptions {
   /** `ws://host:port/ws`; blob calls go to the same host over HTTP. */
@@ -55,6 +55,7 @@ interface InFlight {
   bytes: Uint8Array
   /** The socket it was last written to: resent only on a newer one. */
   sentOn?: WebSocket
+  type: string
   promise: Promise<unknown>
   resolve(result: unknown): void
   reject(err: Error): void
@@ -129,8 +130,13 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
     return connected
   }
 
-  request<R = unknown>(frame: ClientRequest): Promise<R> {
+  /**
+   * Sends `frame` and resolves with its ack's result. An aborted `signal` rejects it with a
+   * RequestCancelledError and forgets it: it is not resent after a reconnect.
+   */
+  request<R = unknown>(frame: ClientRequest, opts: { signal?: AbortSignal } = {}): Promise<R> {
     if (this.#closed) return Promise.reject(new Error('client closed'))
+    if (opts.signal?.aborted) return Promise.reject(new RequestCancelledError(frame.t, false))
     const id = frame.id ?? `${this.#idPrefix}.${++this.#nextId}`
     const existing = this.#inFlight.get(id)
     if (existing) return existing.promise as Promise<R>
@@ -145,9 +151,10 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
       resolve = res
       reject = rej
     })
-    const entry: InFlight = { bytes, promise, resolve, reject }
+    const entry: InFlight = { bytes, type: frame.t, promise, resolve, reject }
     this.#inFlight.set(id, entry)
     if (this.#ready) this.#sendEntry(entry)
+    if (opts.signal) this.#cancelOn(opts.signal, id, entry)
     return promise as Promise<R>
   }
 
@@ -313,6 +320,19 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
       ws.ping()
     }, this.#pingIntervalMs)
     this.#pingTimer.unref()
+  }
+
+  #cancelOn(signal: AbortSignal, id: string, entry: InFlight): void {
+    // forgotten, it is not resent after a reconnect; one already written may still have reached
+    // the network before it stopped answering, which the error's `sent` tells the caller
+    const cancel = () => {
+      if (this.#inFlight.get(id) !== entry) return
+      this.#inFlight.delete(id)
+      entry.reject(new RequestCancelledError(entry.type, entry.sentOn !== undefined))
+    }
+    signal.addEventListener('abort', cancel, { once: true })
+    const settled = () => signal.removeEventListener('abort', cancel)
+    entry.promise.then(settled, settled)
   }
 
   #sendEntry(entry: InFlight): void {
