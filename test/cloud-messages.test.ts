@@ -133,6 +133,38 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
     expect(err.error_data.details).toContain(named)
   })
 
+  it.each([
+    ['a misspelled language policy', { type: 'template', template: { name: 'x', language: { code: 'en_US', policystring: 'deterministic' } } }, "template['language']", 'policystring'],
+    ['an unknown top-level key', { text: { body: 'x' }, previewurl: true }, 'body', 'previewurl'],
+    ['a key in a template parameter', { type: 'template', template: { name: 'x', language: { code: 'en' }, components: [{ type: 'body', parameters: [{ type: 'text', text: 'a', txt: 'b' }] }] } },
+      "template['components'][0]['parameters'][0]", 'txt'],
+    ['a key in a media object', { type: 'image', image: { link: 'https://x.example/a.png', captions: 'x' } }, 'image', 'captions'],
+    ['a key in a contact name', { type: 'contacts', contacts: [{ name: { formatted_name: 'A', nick: 'a' } }] }, "contacts[0]['name']", 'nick'],
+    ['a key in a reply button', { type: 'interactive', interactive: { type: 'button', body: { text: 'b' }, action: { buttons: [{ type: 'reply', reply: { id: 'a', title: 'A', color: 'red' } }] } } },
+      "interactive['action']['buttons'][0]['reply']", 'color'],
+    ['a key in cta_url parameters', { type: 'interactive', interactive: { type: 'cta_url', body: { text: 'b' }, action: { name: 'cta_url', parameters: { display_text: 'Go', url: 'https://x.example', link: 'x' } } } },
+      "interactive['action']['parameters']", 'link'],
+    ['a key in the context', { text: { body: 'x' }, context: { message_id: 'wamid.1', from: '1' } }, 'context', 'from'],
+    ['a key in a reaction', { type: 'reaction', reaction: { message_id: 'wamid.1', emoji: '👍', emojis: 'x' } }, 'reaction', 'emojis'],
+    ['a key in a location', { type: 'location', location: { latitude: 1, longitude: 2, zoom: 3 } }, 'location', 'zoom'],
+  ])('refuses %s with 100 "Unexpected key", as Meta does', async (_what, body, param, key) => {
+    const res = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', ...body })
+    expect(res.statusCode, res.body).toBe(400)
+    expect(graphError(res)).toMatchObject({ code: 100, message: `(#100) Unexpected key "${key}" on param "${param}".`, error_data: { details: expect.stringContaining(`"${key}"`) } })
+  })
+
+  it('takes every key the Cloud body documents: a flow button\'s action, a mark read with a typing indicator', async () => {
+    const flow = { name: 'x', language: { code: 'en', policy: 'deterministic' }, components: [{ type: 'button', sub_type: 'flow', index: '0', parameters: [{ type: 'action', action: { flow_token: 'abc' } }] }] }
+    const res = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', recipient_type: 'individual', to: '16315550101', type: 'template', template: flow, biz_opaque_callback_data: 'r' })
+    expect(res.statusCode, res.body).toBe(200)
+    const contact = { name: { formatted_name: 'Ann Lee', first_name: 'Ann' }, phones: [{ phone: '+1 555', wa_id: '1555', type: 'CELL' }], emails: [{ email: 'a@x.example', type: 'WORK' }],
+      addresses: [{ street: 'Main 1', city: 'X', state: 'Y', zip: '1', country: 'Z', country_code: 'us', type: 'HOME' }], org: { company: 'Acme', department: 'D', title: 'T' },
+      urls: [{ url: 'https://x.example', type: 'WORK' }], birthday: '2000-01-01' }
+    expect((await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', type: 'contacts', contacts: [contact] })).statusCode).toBe(200)
+    const read = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.none', typing_indicator: { type: 'text', speed: 1 } })
+    expect(graphError(read).message).toBe('(#100) Unexpected key "speed" on param "typing_indicator".')
+  })
+
   it('answers a media id of the wrong kind (a PDF sent as image) with 131053, as Meta does for a wrong MIME type', async () => {
     const id = '11111111-2222-3333-4444-555555555555'
     await t.store.media.insert({ id, phoneNumberId: t.a.id, mimeType: 'application/pdf', size: 3, sha256: 'ab', filename: 'a.pdf', direction: 'out', file: 'x' })

@@ -42,6 +42,12 @@ describeEachDatabase('360dialog waba-v2 routes', (ctx) => {
     expect(graphError(res)).toMatchObject({ code: 100, error_data: { details: expect.stringContaining('messaging_product') } })
   })
 
+  it('refuses a key the Cloud body has no place for, as Meta does', async () => {
+    const res = await send({ messaging_product: 'whatsapp', to: '15550009999', type: 'text', text: { body: 'hi', preview: true } })
+    expect(res.statusCode).toBe(400)
+    expect(graphError(res)).toMatchObject({ code: 100, message: '(#100) Unexpected key "preview" on param "text".' })
+  })
+
   it('answers a missing or unknown key with 190 / 401 "Invalid api_key"', async () => {
     const missing = await t.app.inject({ method: 'POST', url: '/messages', payload: {} })
     expect(missing.statusCode).toBe(401)

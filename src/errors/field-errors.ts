@@ -1,4 +1,4 @@
-import { OnPremCode } from './catalogue.js'
+import { CloudCode, OnPremCode } from './catalogue.js'
 import { WaboxError } from './wabox-error.js'
 
 /**
@@ -20,6 +20,15 @@ export function invalid(field: string, rule: string): WaboxError {
 /** 1010: a field the request must not carry. */
 export function notAllowed(field: string, rule: string): WaboxError {
   return new WaboxError(OnPremCode.PARAMETER_NOT_REQUIRED, `Parameter ${quote(field)} is not allowed: ${rule}`)
+}
+
+/** Keys longer than this are cut: the message names the key, it need not echo the input. */
+const KEY_SHOWN = 64
+
+/** 100 in Graph's own words for a key no object of that place has, e.g. `Unexpected key "policystring" on param "template['language']"`. */
+export function unexpectedKey(key: string, param: string): WaboxError {
+  const text = `Unexpected key "${key.length > KEY_SHOWN ? `${key.slice(0, KEY_SHOWN)}…` : key}" on param "${param}"`
+  return new WaboxError(CloudCode.INVALID_PARAMETER, text, { graphMessage: `${text}.` })
 }
 
 function quote(field: string): string {

@@ -20,7 +20,7 @@ export {
   type WebhookCodeValue,
 } from './catalogue.js'
 export { WaboxError, asWaboxError, type WaboxErrorOptions } from './wabox-error.js'
-export { invalid, missing, notAllowed } from './field-errors.js'
+export { invalid, missing, notAllowed, unexpectedKey } from './field-errors.js'
 export {
   renderCloud,
   renderOnPrem,

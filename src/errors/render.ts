@@ -54,7 +54,7 @@ export function renderCloud(err: WaboxError, fbtraceId: string): CloudErrorBody 
   const code = err.codeFor('cloud')
   return {
     error: {
-      message: `(#${code}) ${catalogueEntry(code).title}`,
+      message: `(#${code}) ${err.graphMessage ?? catalogueEntry(code).title}`,
       type: 'OAuthException',
       code,
       ...(err.subcode !== undefined ? { error_subcode: err.subcode } : {}),

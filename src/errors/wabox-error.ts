@@ -17,6 +17,8 @@ export interface WaboxErrorOptions {
   cause?: unknown
   /** Graph's `error_subcode`, e.g. 33 for an object that does not exist or does not support the operation. */
   subcode?: number
+  /** What Graph's `message` says after `(#code) ` where Meta words it itself instead of the title. */
+  graphMessage?: string
 }
 
 /**
@@ -32,11 +34,12 @@ export class WaboxError extends Error {
   readonly details: string
   readonly httpStatusOverride: number | undefined
   readonly subcode: number | undefined
+  readonly graphMessage: string | undefined
 
   constructor(code: KnownCode, details: string, opts: WaboxErrorOptions = {}) {
     // throwing here beats rendering a made-up code to a client
     if (!isKnownCode(code)) throw new RangeError(`WaboxError: unknown error code ${String(code)}`)
-    const { httpStatus, cause, subcode } = opts
+    const { httpStatus, cause, subcode, graphMessage } = opts
     if (httpStatus !== undefined && !(Number.isInteger(httpStatus) && httpStatus >= 400 && httpStatus <= 599)) {
       throw new RangeError(`WaboxError: httpStatus must be an error status, got ${httpStatus}`)
     }
@@ -48,6 +51,7 @@ export class WaboxError extends Error {
     this.details = details
     this.httpStatusOverride = httpStatus
     this.subcode = subcode
+    this.graphMessage = graphMessage
   }
 
   /** Title of the code as given. */

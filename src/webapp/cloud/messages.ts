@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BSUID_RULE, isBsuid } from '../../domain/bsuid.js'
+import { checkCloudKeys } from '../../domain/message/cloud-keys.js'
 import { isObject } from '../../domain/message/fields.js'
 import { OUTBOUND_TYPES } from '../../domain/message/validation.js'
 import { CloudCode, invalid, missing, notAllowed, OnPremCode, WaboxError } from '../../errors/index.js'
@@ -106,6 +107,7 @@ export function messagesRoutes(app: FastifyInstance, ctx: WebContext): void {
 export async function cloudMessage(ctx: WebContext, number: PhoneNumberRow, body: unknown): Promise<object> {
   if (!isObject(body)) throw missing('body', 'the request body must be a JSON object')
   checkProduct(body)
+  checkCloudKeys(body)
   if (body.status !== undefined && body.status !== null) return readMark(ctx, number, body)
   const { canonical, input, addressing } = await addressed(ctx, number, body)
   const sent = await sendMessage(ctx, number, canonical, CLOUD_RULES, addressing)
