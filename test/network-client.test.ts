@@ -130,6 +130,18 @@ describe('network client and connection lifecycle', () => {
       await client.close()
     }
   })
+  it('gives up a connection whose network froze before the handshake was answered', async () => {
+    h = await Harness.start()
+    const proxy = await startFreezableProxy(Number(new URL(h.server.url).port))
+    proxy.freeze()
+    const client = new NetworkClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnect: false, logger: silent, pingIntervalMs: 100 })
+    try {
+      await expect(client.connect()).rejects.toThrow()
+    } finally {
+      await proxy.close()
+      await client.close()
+    }
+  })
   it('does not resend a request cancelled on timeout after a reconnect, and says whether it was sent', async () => {
     // a network that answers logins and the marker, never the PIN change, and records what each connection received
     const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })

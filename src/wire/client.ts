@@ -30,7 +30,10 @@ export interface NetworkClientOptions {
   /** Reconnect with exponential backoff (100 ms .. 5 s) when the connection drops. Default true. */
   reconnect?: boolean
   logger?: Logger
-  /** How often the client pings; a ping unanswered by the next one drops the connection. Default 15 s. */
+  /**
+   * How often the client pings; a ping unanswered by the next one drops the connection, and a
+   * connection not open within two intervals is given up. Default 15 s.
+   */
   pingIntervalMs?: number
   /** A blob call without progress for this long fails (the caller retries). Default BLOB_IDLE_TIMEOUT_MS, 30 s. */
   blobIdleTimeoutMs?: number
@@ -193,7 +196,8 @@ export class NetworkClient extends EventEmitter<NetworkClientEvents> {
   }
 
   #open(): void {
-    const ws = new WebSocket(this.#url, { perMessageDeflate: false })
+    // a network frozen mid-handshake would otherwise hold connect() (and registration) for good
+    const ws = new WebSocket(this.#url, { perMessageDeflate: false, handshakeTimeout: 2 * this.#pingIntervalMs })
     ws.binaryType = 'nodebuffer'
     this.#ws = ws
     ws.on('open', () => this.#onOpen(ws))
