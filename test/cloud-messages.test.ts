@@ -6,11 +6,20 @@ import { call, firstError } from './helpers/webapp.js'
 
 const TEXT = { messaging_product: 'whatsapp', to: '+1 (631) 555-0101', type: 'text', text: { body: 'Hello from the Cloud' } }
 const TEMPLATE = { name: 'order_update', language: { code: 'en_US' }, components: [{ type: 'body', parameters: [{ type: 'text', text: '42' }] }] }
+/** The number's templates on the network: sends are checked against them before they are queued. */
+const PACK = {
+  namespace: 'test_namespace',
+  templates: [
+    { name: 'order_update', language: 'en_US', category: 'UTILITY', status: 'APPROVED', components: [{ type: 'BODY', text: 'Order {{1}} shipped' }] },
+    { name: 'signup', language: 'en', category: 'MARKETING', status: 'APPROVED', components: [{ type: 'BODY', text: 'Join us' }, { type: 'BUTTONS', buttons: [{ type: 'FLOW', text: 'Sign up' }] }] },
+  ],
+}
 
 describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
   let t: CloudTest
   beforeAll(async () => {
     t = await createCloudTest(ctx())
+    t.bridge.pack = PACK
   })
   afterAll(async () => t.close())
 
@@ -154,7 +163,7 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
   })
 
   it('takes every key the Cloud body documents: a flow button\'s action, a mark read with a typing indicator', async () => {
-    const flow = { name: 'x', language: { code: 'en', policy: 'deterministic' }, components: [{ type: 'button', sub_type: 'flow', index: '0', parameters: [{ type: 'action', action: { flow_token: 'abc' } }] }] }
+    const flow = { name: 'signup', language: { code: 'en', policy: 'deterministic' }, components: [{ type: 'button', sub_type: 'flow', index: '0', parameters: [{ type: 'action', action: { flow_token: 'abc' } }] }] }
     const res = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', recipient_type: 'individual', to: '16315550101', type: 'template', template: flow, biz_opaque_callback_data: 'r' })
     expect(res.statusCode, res.body).toBe(200)
     const contact = { name: { formatted_name: 'Ann Lee', first_name: 'Ann' }, phones: [{ phone: '+1 555', wa_id: '1555', type: 'CELL' }], emails: [{ email: 'a@x.example', type: 'WORK' }],
@@ -163,6 +172,43 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
     expect((await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', type: 'contacts', contacts: [contact] })).statusCode).toBe(200)
     const read = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', status: 'read', message_id: 'wamid.none', typing_indicator: { type: 'text', speed: 1 } })
     expect(graphError(read).message).toBe('(#100) Unexpected key "speed" on param "typing_indicator".')
+  })
+
+  it('answers a template that does not exist with 132001 and HTTP 404, wrong parameters with 132000, as Meta does', async () => {
+    const send = (template: object) => post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', type: 'template', template })
+    const missing = await send({ ...TEMPLATE, name: 'no_such_template' })
+    expect(missing.statusCode, missing.body).toBe(404)
+    expect(graphError(missing)).toMatchObject({ code: 132001, error_data: { details: expect.stringContaining('no_such_template') } })
+    const language = await send({ ...TEMPLATE, language: { code: 'de' } })
+    expect(graphError(language)).toMatchObject({ code: 132001, error_data: { details: expect.stringContaining('language de') } })
+    const count = await send({ ...TEMPLATE, components: [] })
+    expect(count.statusCode, count.body).toBe(400)
+    expect(graphError(count)).toMatchObject({
+      code: 132000, message: '(#132000) Number of parameters does not match the expected number of params', error_data: { details: 'body: expected 1 parameters, got 0' },
+    })
+  })
+
+  it('asks the network again before answering 132001: a template approved a moment ago is sent', async () => {
+    const fresh = { name: 'fresh_offer', language: 'en_US', category: 'MARKETING', status: 'APPROVED', components: [{ type: 'BODY', text: 'New' }] }
+    // the pack is cached for a second; the network already holds the new template
+    await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', type: 'template', template: TEMPLATE })
+    t.bridge.pack = { ...PACK, templates: [...PACK.templates, fresh] }
+    const res = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', type: 'template', template: { name: 'fresh_offer', language: { code: 'en_US' } } })
+    t.bridge.pack = PACK
+    expect(res.statusCode, res.body).toBe(200)
+  })
+
+  it('leaves the template check to the engine when the number cannot read its templates now', async () => {
+    const templates = t.bridge.templates.bind(t.bridge)
+    t.bridge.templates = () => Promise.reject(new Error('not connected'))
+    ctx().clock.tick(1000)
+    try {
+      const res = await post(`/${t.a.id}/messages`, { messaging_product: 'whatsapp', to: '16315550101', type: 'template', template: { ...TEMPLATE, name: 'unknown_here' } })
+      expect(res.statusCode, res.body).toBe(200)
+    } finally {
+      t.bridge.templates = templates
+      ctx().clock.tick(1000)
+    }
   })
 
   it('answers a media id of the wrong kind (a PDF sent as image) with 131053, as Meta does for a wrong MIME type', async () => {

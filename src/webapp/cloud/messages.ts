@@ -16,8 +16,8 @@ import { numberInReach, requireCloudHosted } from './auth.js'
 /** Cloud has no `hsm` (On-Prem's old template shape). */
 const CLOUD_TYPES = OUTBOUND_TYPES.filter((t) => t !== 'hsm')
 
-/** Cloud templates carry no namespace; media is uploaded with the Cloud media route. */
-const CLOUD_RULES: SendRules = { requireNamespace: false, uploadRoute: 'POST /{phone_number_id}/media' }
+/** Cloud templates carry no namespace; media is uploaded with the Cloud media route; template errors are answered at once. */
+const CLOUD_RULES: SendRules = { requireNamespace: false, uploadRoute: 'POST /{phone_number_id}/media', templateErrorsNow: true }
 
 const MessageDoc = Type.Object({
   messaging_product: Type.Literal('whatsapp'),

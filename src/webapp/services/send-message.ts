@@ -13,6 +13,11 @@ import { notFound } from '../errors.js'
 export interface SendRules extends Omit<ValidationOptions, 'mediaProviders'> {
   /** Where this dialect uploads media, named when a media id is unknown, e.g. `POST /v1/media`. */
   uploadRoute: string
+  /**
+   * Cloud answers a template that does not exist or does not fit in the response, as Meta does;
+   * without it (On-Prem) the engine reports it as a failed status.
+   */
+  templateErrorsNow?: boolean
 }
 
 export interface SentMessage {
@@ -51,16 +56,31 @@ async function checkMediaIds(ctx: WebContext, number: PhoneNumberRow, refs: read
   }
 }
 
+/** Meta's own words in the response where they differ from the catalogue title. */
+const GRAPH_WORDS: Partial<Record<number, string>> = {
+  [OnPremCode.TEMPLATE_PARAM_COUNT_MISMATCH]: 'Number of parameters does not match the expected number of params',
+}
+
 /**
- * A template sent to a business-scoped user id that needs a phone number: 131062 now when the
- * number's templates are at hand, else the engine fails it with the same rule before sending.
+ * The engine's template rules, applied now when the number's templates are at hand: a template
+ * that does not exist (132001), whose parameters do not fit (132000, 132012, ...), or that needs
+ * a phone number and was sent to a user id (131062). When they are not at hand, or a template
+ * changes before the send, the engine applies the same rules and fails the message instead.
  */
 async function checkTemplate(ctx: WebContext, number: PhoneNumberRow, content: OutboundContent): Promise<void> {
-  if (content.type !== 'template' || !content.template.to_user_id) return
-  const pack = await ctx.templates.get(number.id)
+  if (content.type !== 'template') return
+  let pack = await ctx.templates.get(number.id)
   if (!pack) return
-  const result = resolveTemplate(pack, content.template)
-  if (!result.ok && result.code === CloudCode.USER_ID_RECIPIENT_UNSUPPORTED) throw new WaboxError(result.code, result.details)
+  let result = resolveTemplate(pack, content.template)
+  if (!result.ok && result.code === OnPremCode.TEMPLATE_MISSING) {
+    // the cached pack may predate a template approved a moment ago: ask the network before a 404
+    pack = await ctx.deps.bridge.templates(number.id).catch(() => undefined)
+    if (!pack) return
+    result = resolveTemplate(pack, content.template)
+  }
+  if (result.ok) return
+  const words = GRAPH_WORDS[result.code]
+  throw new WaboxError(result.code, result.details, words === undefined ? {} : { graphMessage: words })
 }
 
 /**
@@ -70,7 +90,7 @@ async function checkTemplate(ctx: WebContext, number: PhoneNumberRow, content: O
  */
 export async function sendMessage(ctx: WebContext, number: PhoneNumberRow, body: unknown, rules: SendRules, addressing: Addressing = {}): Promise<SentMessage> {
   await checkOverload(ctx, number)
-  const { uploadRoute: _, ...validation } = rules
+  const { uploadRoute: _, templateErrorsNow: _now, ...validation } = rules
   const v = validateOutbound(body, { ...validation, mediaProviders: await ctx.mediaProviders.get(number.id) })
   if (addressing.recipient !== undefined) {
     v.content.recipient = addressing.recipient
@@ -79,7 +99,7 @@ export async function sendMessage(ctx: WebContext, number: PhoneNumberRow, body:
   const to = v.content.to
   if (to === number.wa_id) throw new WaboxError(OnPremCode.BAD_USER, `'to' is this number itself (${to})`)
   await checkMediaIds(ctx, number, v.mediaIds, rules.uploadRoute)
-  await checkTemplate(ctx, number, v.content)
+  if (rules.templateErrorsNow) await checkTemplate(ctx, number, v.content)
   const settings = ctx.store.numbers.settings(number)
   if (settings.show_security_notifications && await ctx.store.contacts.identityBlocked(number.id, to)) {
     throw new WaboxError(OnPremCode.IDENTITY_CHANGE_ACK_REQUIRED,
