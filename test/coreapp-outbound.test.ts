@@ -13,12 +13,14 @@ import { DIALECTS } from './helpers/databases.js'
 
 const PNG = Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), randomBytes(200)])
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(300)])
+const MP4 = Buffer.concat([Buffer.from('0000001866747970', 'hex'), Buffer.from('isom'), randomBytes(200)])
 
 /** A small web server for `link` media: public, behind a bearer token, redirected, missing and stalled files. */
 async function startLinkServer(): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     if (req.url === '/pic.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(PNG)
-    if (req.url === '/moved') return void res.writeHead(302, { location: '/pic.png' }).end()
+    if (req.url === '/clip.mp4') return void res.writeHead(200, { 'content-type': 'video/mp4' }).end(MP4)
+    if (req.url === '/moved') return void res.writeHead(302, { location: '/clip.mp4' }).end()
     // a frozen host: the headers and a few bytes, then nothing
     if (req.url === '/stalled.png') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': String(PNG.length) }).write(PNG.subarray(0, 10))
     if (req.url === '/private/doc.pdf') {
@@ -103,8 +105,8 @@ for (const dialect of DIALECTS) {
 
     it('sends a video by link, following a redirect', async () => {
       const { content, mediaFile } = await roundTrip({ to: phone.waId, type: 'video', video: { link: `${web.url}/moved`, caption: 'clip' } })
-      expect(content).toMatchObject({ type: 'video', media: { mimeType: 'image/png', caption: 'clip' } })
-      expect(mediaFile?.equals(PNG)).toBe(true)
+      expect(content).toMatchObject({ type: 'video', media: { mimeType: 'video/mp4', caption: 'clip' } })
+      expect(mediaFile?.equals(MP4)).toBe(true)
     })
 
     it('downloads a document link through a media provider (bearer) and keeps its filename', async () => {

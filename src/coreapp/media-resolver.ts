@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import type { MediaObject } from '../domain/message/outbound.js'
 import { CloudCode, OnPremCode, WebhookCode } from '../errors/index.js'
+import { checkMedia, formatBytes, parseMime, type MediaCategory } from '../media/limits.js'
+import { SNIFF_BYTES, sniff } from '../media/sniff.js'
 import type { MediaVolume } from '../media/volume.js'
 import { encryptMedia } from '../signal/media-crypto.js'
 import type { MediaProvider } from '../store/profile.js'
@@ -11,6 +13,13 @@ import type { MediaRef } from '../wire/content.js'
 import { failure, type Failure } from './failures.js'
 
 export type UploadedMedia = Omit<MediaRef, 'caption' | 'filename'>
+
+/** How a message sends the media: a media id was checked for it when the API accepted it, a `link` is checked once downloaded. */
+export interface MediaUse {
+  kind: MediaCategory
+  /** Called at once when the media is not ready yet (a download or upload is under way). */
+  onWait?: () => void
+}
 
 /** A media object that cannot be sent; carries the failure to report. */
 export class MediaFailure extends Error {
@@ -38,7 +47,7 @@ export class MediaResolver {
   readonly #store: Store
   readonly #media: MediaVolume
   readonly #downloadTimeoutMs: number
-  readonly #uploads = new Map<string, { ref: Promise<UploadedMedia>; at: number }>()
+  readonly #uploads = new Map<string, { ref: Promise<UploadedMedia>; at: number; settled: boolean }>()
 
   constructor(store: Store, media: MediaVolume, downloadTimeoutMs = MEDIA_DOWNLOAD_TIMEOUT_MS) {
     this.#store = store
@@ -46,23 +55,28 @@ export class MediaResolver {
     this.#downloadTimeoutMs = downloadTimeoutMs
   }
 
-  resolve(phoneNumberId: string, object: MediaObject, client: NetworkClient): Promise<UploadedMedia> {
-    const key = object.id ? `${phoneNumberId}:id:${object.id}` : `${phoneNumberId}:link:${object.link ?? ''}:${object.provider?.name ?? ''}`
+  resolve(phoneNumberId: string, object: MediaObject, client: NetworkClient, use: MediaUse): Promise<UploadedMedia> {
+    const key = object.id ? `${phoneNumberId}:id:${object.id}` : `${phoneNumberId}:link:${use.kind}:${object.link ?? ''}:${object.provider?.name ?? ''}`
     const cached = this.#uploads.get(key)
     const now = performance.now()
-    if (cached && now - cached.at < CACHE_MS) return cached.ref
-    const ref = this.#upload(phoneNumberId, object, client)
-    const entry = { ref, at: now }
+    if (cached && now - cached.at < CACHE_MS) {
+      if (!cached.settled) use.onWait?.()
+      return cached.ref
+    }
+    const ref = this.#upload(phoneNumberId, object, client, use.kind)
+    const entry = { ref, at: now, settled: false }
     if (this.#uploads.size >= CACHE_ENTRIES) this.#uploads.delete(this.#uploads.keys().next().value!)
     this.#uploads.set(key, entry)
-    ref.catch(() => {
+    ref.then(() => (entry.settled = true), () => {
+      entry.settled = true
       if (this.#uploads.get(key) === entry) this.#uploads.delete(key)
     })
+    use.onWait?.()
     return ref
   }
 
-  async #upload(phoneNumberId: string, object: MediaObject, client: NetworkClient): Promise<UploadedMedia> {
-    const { bytes, mimeType } = object.id ? await this.#fromVolume(phoneNumberId, object.id) : await this.#fromLink(phoneNumberId, object)
+  async #upload(phoneNumberId: string, object: MediaObject, client: NetworkClient, kind: MediaCategory): Promise<UploadedMedia> {
+    const { bytes, mimeType } = object.id ? await this.#fromVolume(phoneNumberId, object.id) : await this.#fromLink(phoneNumberId, object, kind)
     const encrypted = encryptMedia(bytes)
     const blobId = await client.uploadBlob(encrypted.ciphertext)
     return { blobId, key: encrypted.key, iv: encrypted.iv, sha256: encrypted.sha256, mimeType, size: bytes.length }
@@ -76,7 +90,7 @@ export class MediaResolver {
     return { bytes, mimeType: info.mimeType }
   }
 
-  async #fromLink(phoneNumberId: string, object: MediaObject): Promise<{ bytes: Uint8Array; mimeType: string }> {
+  async #fromLink(phoneNumberId: string, object: MediaObject, kind: MediaCategory): Promise<{ bytes: Uint8Array; mimeType: string }> {
     if (!object.link) throw new MediaFailure(failure(OnPremCode.PARAMETER_MISSING, 'media object has neither id nor link'))
     const headers: Record<string, string> = {}
     if (object.provider?.name) {
@@ -87,7 +101,7 @@ export class MediaResolver {
     }
     const deadline = AbortSignal.timeout(this.#downloadTimeoutMs)
     try {
-      return await download(object.link, headers, deadline)
+      return checkLinkMedia(object.link, kind, await download(object.link, headers, deadline))
     } catch (err) {
       if (err instanceof MediaFailure) throw err
       // a body that breaks off or stalls fails the message as an unreachable host does: left a
@@ -118,12 +132,59 @@ async function download(link: string, headers: Record<string, string>, signal: A
       await res.body.dump()
       throw new MediaFailure(linkFailure(`${link} is larger than 100 MB`))
     }
-    const bytes = new Uint8Array(await res.body.arrayBuffer())
+    const bytes = await readAtMost(res.body, MAX_LINK_BYTES)
+    if (!bytes) throw new MediaFailure(linkFailure(`${link} is larger than 100 MB`))
     if (bytes.length === 0) throw new MediaFailure(linkFailure(`${link} is empty`))
     const type = res.headers['content-type']
     return { bytes, mimeType: (Array.isArray(type) ? type[0] : type) ?? 'application/octet-stream' }
   }
   throw new MediaFailure(linkFailure(`${link} redirects too often`))
+}
+
+/** The body, or undefined once it passes `max` bytes (a chunked answer declares no length). */
+async function readAtMost(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<Uint8Array | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.length
+    if (size > max) {
+      body.destroy()
+      return undefined
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, size)
+}
+
+/** Content types that say nothing about the content: the bytes decide. */
+const GENERIC_TYPES = new Set(['application/octet-stream', 'binary/octet-stream', 'application/binary'])
+
+/**
+ * What the API checks of an uploaded media id, for a downloaded link: its type fits how the
+ * message sends it, and its size the limit of that kind (a 20 MB image fails, a PDF sent as
+ * `image` fails). A host that names no useful type is judged by the bytes.
+ */
+function checkLinkMedia(link: string, kind: MediaCategory, media: { bytes: Uint8Array; mimeType: string }): { bytes: Uint8Array; mimeType: string } {
+  const head = media.bytes.subarray(0, SNIFF_BYTES)
+  let declared = parseMime(media.mimeType)
+  if (!declared || GENERIC_TYPES.has(declared.essence)) {
+    const sniffed = sniff(head)
+    declared = sniffed ? { essence: sniffed.mime, normalized: sniffed.mime } : declared
+  }
+  if (!declared) throw new MediaFailure(linkFailure(`${link} has no media type (Content-Type: ${media.mimeType})`))
+  let verdict
+  try {
+    verdict = checkMedia(declared, head)
+  } catch (err) {
+    throw new MediaFailure(linkFailure(`${link}: ${(err as Error).message}`))
+  }
+  if (kind !== 'document' && verdict.category !== kind) {
+    throw new MediaFailure(linkFailure(`${link} is ${declared.essence}, which cannot be sent as ${kind}`))
+  }
+  if (media.bytes.length > verdict.maxBytes) {
+    throw new MediaFailure(linkFailure(`${link} is ${formatBytes(media.bytes.length)}; ${kind} media is limited to ${formatBytes(verdict.maxBytes)}`))
+  }
+  return { bytes: media.bytes, mimeType: declared.normalized }
 }
 
 /** On-Prem reports a failed `link` as 400 Media download error; Cloud as 131053 Media upload error. */

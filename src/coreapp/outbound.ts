@@ -20,6 +20,7 @@ import { failure, failureOfWireError, identityNotAcknowledged, notOnWhatsApp, ty
 import type { EngineView, IdentityNotice } from './engine-view.js'
 import { MediaFailure } from './media-resolver.js'
 import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
+import { RecipientUnits, type UnitSignals } from './recipient-units.js'
 import { OverlaySignalStore } from './signal-store.js'
 import { applyStatuses, type StatusUpdate } from './statuses.js'
 
@@ -67,6 +68,7 @@ export class OutboundPipeline {
   readonly #attempts = new Map<string, number>()
   /** Template of a message about to be sent: the network rates templates by their messages. */
   readonly #templateIds = new Map<string, string>()
+  readonly #units: RecipientUnits
   #cursor = 0
   /** The cursor at each of the last polls, oldest first. */
   readonly #marks: number[] = []
@@ -78,6 +80,7 @@ export class OutboundPipeline {
   constructor(ctx: EngineContext, engine: EngineView) {
     this.#ctx = ctx
     this.#engine = engine
+    this.#units = new RecipientUnits(engine.peers, ctx.tuning.peerConcurrency)
     this.#passes = new CoalescedPass(() => this.#tick(), (err) => ctx.logger.error({ err, phoneNumberId: engine.phoneNumberId }, 'outbound pass failed'))
   }
 
@@ -104,8 +107,10 @@ export class OutboundPipeline {
     else if (!this.#ctx.store.outbox.claimsInCommitOrder) this.#cursor = Math.min(this.#cursor, oldest)
   }
 
-  stop(): Promise<void> {
-    return this.#passes.stop()
+  /** No new passes; waits for the one under way and for units that outlived theirs. */
+  async stop(): Promise<void> {
+    await this.#passes.stop()
+    await this.#units.idle()
   }
 
   /** One claim + process pass; true if the claim was full (more may be waiting). */
@@ -149,30 +154,16 @@ export class OutboundPipeline {
       for (const r of rows) this.#release(r.id, r.seq)
       throw err
     }
-    const queue = [...groupBy(rows, (r) => r.peer).values()]
-    // A worker moves on once its recipient is encrypted; the recipient's lock is held until its
-    // unit is committed. Waiting for each commit held a worker for one or two group commits,
-    // so a commit carried at most `peerConcurrency` recipients however many were queued.
-    const units: Promise<void>[] = []
-    const worker = async () => {
-      for (let g = queue.shift(); g; g = queue.shift()) {
-        const group = g
-        let encrypted = (): void => undefined
-        const ready = new Promise<void>((resolve) => (encrypted = resolve))
-        units.push(engine.peers.run(group[0]!.peer, () => this.#processPeer(group, batch, encrypted)).catch((err: unknown) => {
-          // nothing of this recipient's unit was stored: give its messages back instead of holding them forever
-          this.#ctx.logger.error({ err, peer: group[0]!.peer }, 'encrypting messages failed')
-          for (const r of group) this.#release(r.id, r.seq)
-        }).finally(encrypted))
-        await ready
-      }
-    }
-    await Promise.all(Array.from({ length: Math.min(this.#ctx.tuning.peerConcurrency, queue.length) }, worker))
-    await Promise.all(units)
+    const groups = [...groupBy(rows, (r) => r.peer).values()]
+    await this.#units.run(groups, (r) => r.peer, (group, signals) => this.#processPeer(group, batch, signals).catch((err: unknown) => {
+      // nothing of this recipient's unit was stored: give its messages back instead of holding them forever
+      this.#ctx.logger.error({ err, peer: group[0]!.peer }, 'encrypting messages failed')
+      for (const r of group) this.#release(r.id, r.seq)
+    }))
   }
 
-  /** Encrypts one recipient's messages in order and commits them with the session in one transaction; `encrypted` once only the commit is left. */
-  async #processPeer(rows: QueuedMessage[], batch: BatchContext, encrypted: () => void): Promise<void> {
+  /** Encrypts one recipient's messages in order and commits them with the session in one transaction. */
+  async #processPeer(rows: QueuedMessage[], batch: BatchContext, signals: UnitSignals): Promise<void> {
     const engine = this.#engine
     const peer = rows[0]!.peer
     const overlay = new OverlaySignalStore(engine.cache)
@@ -185,7 +176,7 @@ export class OutboundPipeline {
     for (const row of rows) {
       const prepared: Prepared = unregistered
         ? { ok: false, failure: notOnWhatsApp() }
-        : await this.#prepare(row, batch, notice).catch((err: unknown) => ({ ok: false, failure: this.#poison(row.id, 'the message could not be prepared', err) }))
+        : await this.#prepare(row, batch, notice, signals.wait).catch((err: unknown) => ({ ok: false, failure: this.#poison(row.id, 'the message could not be prepared', err) }))
       if (prepared.ok === 'retry') {
         retries.push(row.id)
         continue
@@ -240,7 +231,7 @@ export class OutboundPipeline {
         if (notice) await engine.writeIdentityNotice(tx, peer, notice)
         callbacks = (await applyStatuses(tx, failures)) + (notice?.event ? 1 : 0)
       })
-      encrypted()
+      signals.encrypted()
       await committed
     } catch (err) {
       // nothing of this unit is durable and the cache still holds the committed state: start over later
@@ -258,7 +249,7 @@ export class OutboundPipeline {
     for (const e of envelopes) this.#send(e.messageId, e.peer, e.shard, e)
   }
 
-  async #prepare(row: QueuedMessage, batch: BatchContext, notice: IdentityNotice | undefined): Promise<Prepared> {
+  async #prepare(row: QueuedMessage, batch: BatchContext, notice: IdentityNotice | undefined, wait: () => void): Promise<Prepared> {
     const engine = this.#engine
     let msg: OutboundContent
     try {
@@ -289,9 +280,10 @@ export class OutboundPipeline {
         if (!resolved.ok) return { ok: false, failure: failure(resolved.code, resolved.details) }
         template = resolved.template
         parts.template = template
-        if (template.header?.media) parts.headerMedia = await this.#ctx.mediaResolver.resolve(engine.phoneNumberId, template.header.media.object, conn.client)
+        const header = template.header?.media
+        if (header) parts.headerMedia = await this.#ctx.mediaResolver.resolve(engine.phoneNumberId, header.object, conn.client, { kind: header.type, onWait: wait })
       }
-      if (isMediaMessage(msg)) parts.media = await this.#ctx.mediaResolver.resolve(engine.phoneNumberId, mediaObjectOf(msg), conn.client)
+      if (isMediaMessage(msg)) parts.media = await this.#ctx.mediaResolver.resolve(engine.phoneNumberId, mediaObjectOf(msg), conn.client, { kind: msg.type, onWait: wait })
     } catch (err) {
       if (err instanceof MediaFailure) return { ok: false, failure: err.failure }
       if (err instanceof WireRequestError && err.code !== 'internal' && err.code !== 'unauthorized') {
