@@ -211,6 +211,20 @@ describeEachDatabase('Cloud API: POST /{phone_number_id}/messages', (ctx) => {
     }
   })
 
+  it('accepts a template send when the network does not answer for the templates in time, and leaves the check to the engine', async () => {
+    const slow = await createCloudTest(ctx(), { limits: { templateCheckMs: 50 } })
+    slow.bridge.templates = () => new Promise(() => undefined)
+    try {
+      const res = await slow.app.inject({
+        method: 'POST', url: `/${slow.a.id}/messages`, headers: { authorization: `Bearer ${slow.token}` },
+        payload: { messaging_product: 'whatsapp', to: '16315550101', type: 'template', template: { ...TEMPLATE, name: 'unknown_here' } },
+      })
+      expect(res.statusCode, res.body).toBe(200)
+    } finally {
+      await slow.close()
+    }
+  })
+
   it('answers a media id of the wrong kind (a PDF sent as image) with 131053, as Meta does for a wrong MIME type', async () => {
     const id = '11111111-2222-3333-4444-555555555555'
     await t.store.media.insert({ id, phoneNumberId: t.a.id, mimeType: 'application/pdf', size: 3, sha256: 'ab', filename: 'a.pdf', direction: 'out', file: 'x' })

@@ -59,6 +59,11 @@ export interface WebAppLimits {
   requestTimeoutMs: number
   /** A connection with no traffic for this long is closed. */
   idleTimeoutMs: number
+  /**
+   * How long a Cloud template send waits for the number's templates (from the network) to check
+   * the template now; past it the send is accepted and the engine checks before sending.
+   */
+  templateCheckMs: number
   /** How long setting a webhook URL waits for its host name to resolve before accepting it unchecked (delivery checks again). */
   webhookDnsTimeoutMs: number
   /** How long the GET verification handshake of a Cloud webhook URL may take before the URL is refused. */
@@ -75,6 +80,7 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   overloadThreshold: 100_000,
   overloadCacheMs: 2000,
   lookupCacheMs: 1000,
+  templateCheckMs: 2000,
   jsonBodyBytes: 1024 * 1024,
   mediaBodyBytes: 100 * 1024 * 1024,
   requestTimeoutMs: UPLOAD_REQUEST_TIMEOUT_MS,

@@ -69,18 +69,31 @@ const GRAPH_WORDS: Partial<Record<number, string>> = {
  */
 async function checkTemplate(ctx: WebContext, number: PhoneNumberRow, content: OutboundContent): Promise<void> {
   if (content.type !== 'template') return
-  let pack = await ctx.templates.get(number.id)
+  // a network slow to answer (or frozen) must not hold the send: the engine checks anyway
+  const within = ctx.limits.templateCheckMs
+  let pack = await atMost(ctx.templates.get(number.id), within)
   if (!pack) return
   let result = resolveTemplate(pack, content.template)
   if (!result.ok && result.code === OnPremCode.TEMPLATE_MISSING) {
     // the cached pack may predate a template approved a moment ago: ask the network before a 404
-    pack = await ctx.deps.bridge.templates(number.id).catch(() => undefined)
+    pack = await atMost(ctx.deps.bridge.templates(number.id).catch(() => undefined), within)
     if (!pack) return
     result = resolveTemplate(pack, content.template)
   }
   if (result.ok) return
   const words = GRAPH_WORDS[result.code]
   throw new WaboxError(result.code, result.details, words === undefined ? {} : { graphMessage: words })
+}
+
+/** What `promise` gives within `ms`, else undefined (it goes on unobserved). */
+async function atMost<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))
+  try {
+    return await Promise.race([promise, late])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**
