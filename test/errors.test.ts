@@ -213,6 +213,7 @@ describe('renderers', () => {
         title: 'Re-engagement message',
         message: 'Re-engagement message',
         error_data: { details: 'Re-engagement message' },
+        href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
       },
     })
     const fromCloud = webhookError(new WaboxError(CloudCode.RATE_LIMIT_HIT, 'too fast'))

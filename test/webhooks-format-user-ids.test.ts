@@ -32,6 +32,14 @@ describe('business-scoped user ids in webhooks', () => {
     expect(sent.entry[0]!.changes[0]!.value.messages![0]).toMatchObject({ from_user_id: USER })
   })
 
+  it('Cloud: a status of a send to a user id alone leaves the phone number out; On-Prem keeps it', () => {
+    const delivered = { ...statusEvent('wamid.byid', 'delivered'), user_id: USER, by_user_id: true as const }
+    const status = renderCloudWebhook([delivered], number).entry[0]!.changes[0]!.value.statuses![0]!
+    expect(status).toMatchObject({ id: 'wamid.byid', recipient_user_id: USER })
+    expect(status).not.toHaveProperty('recipient_id')
+    expect(renderOnPremWebhook([delivered]).statuses![0]).toMatchObject({ recipient_id: '16315551234' })
+  })
+
   it('Cloud: events without a user id (stored before, or for a business sender) show none', () => {
     const value = renderCloudWebhook([textEvent('wamid.old', 'hi'), statusEvent('wamid.old2')], number).entry[0]!.changes[0]!.value
     expect(value.contacts![0]).not.toHaveProperty('user_id')

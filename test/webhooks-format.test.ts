@@ -8,6 +8,8 @@ import {
 } from '../src/webhooks/index.js'
 import { statusEvent, textEvent } from './webhooks-harness.js'
 
+const HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/'
+
 const number = { id: '106540352242922', displayPhoneNumber: '15550783881' }
 
 describe('webhook payload formats', () => {
@@ -83,6 +85,17 @@ describe('webhook payload formats', () => {
     })
   })
 
+  it('Cloud: a message it cannot show is `unsupported`, naming what it was; On-Prem keeps `unknown`', () => {
+    const template = textEvent('wamid.T', 'x')
+    template.message = { from: '16315551234', id: 'wamid.T', timestamp: '1767225600', type: 'unknown', errors: [{ code: 501, title: 'Unsupported message type' }] }
+    template.unsupported_type = 'template'
+    const message = renderCloudWebhook([template], number).entry[0]?.changes[0]?.value.messages?.[0]
+    expect(message).toMatchObject({ type: 'unsupported', unsupported: { type: 'template' }, errors: [{ code: 131051, href: HREF }] })
+    expect(message).not.toHaveProperty('unknown')
+    expect(renderOnPremWebhook([template]).messages?.[0]).toMatchObject({ type: 'unknown', errors: [{ code: 501 }] })
+    expect(renderOnPremWebhook([template]).messages?.[0]).not.toHaveProperty('unsupported')
+  })
+
   it('Cloud: failed status errors carry the Cloud code and {code,title,message,error_data:{details}}', () => {
     const failed = statusEvent('wamid.F', 'failed')
     failed.status.errors = [
@@ -94,9 +107,9 @@ describe('webhook payload formats', () => {
     expect(value?.statuses).toEqual([{
       id: 'wamid.F', recipient_id: '16315551234', status: 'failed', timestamp: '1767225600',
       errors: [
-        { code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'More than 24 hours' } },
-        { code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'Message undeliverable' } },
-        { code: 130429, title: 'Rate limit hit', message: 'Rate limit hit', error_data: { details: 'Rate limit hit' } },
+        { code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'More than 24 hours' }, href: HREF },
+        { code: 131026, title: 'Message undeliverable', message: 'Message undeliverable', error_data: { details: 'Message undeliverable' }, href: HREF },
+        { code: 130429, title: 'Rate limit hit', message: 'Rate limit hit', error_data: { details: 'Rate limit hit' }, href: HREF },
       ],
     }])
   })
@@ -124,7 +137,7 @@ describe('webhook payload formats', () => {
 
   it('Cloud: an error-only callback goes to value.errors', () => {
     const value = renderCloudWebhook([{ type: 'error', errors: [{ code: 1014, title: 'Internal error', details: 'x' }] }], number).entry[0]?.changes[0]?.value
-    expect(value?.errors).toEqual([{ code: 131000, title: 'Something went wrong', message: 'Something went wrong', error_data: { details: 'x' } }])
+    expect(value?.errors).toEqual([{ code: 131000, title: 'Something went wrong', message: 'Something went wrong', error_data: { details: 'x' }, href: HREF }])
   })
 })
 
@@ -156,7 +169,7 @@ describe('Cloud-hosted numbers (per-message pricing, entry id = WABA)', () => {
     expect(body.entry[0]?.changes[0]?.value.metadata.phone_number_id).toBe(number.id)
     expect(body.entry[0]?.changes[0]?.value.statuses?.[0]).toEqual({
       id: 'wamid.F', recipient_id: '16315551234', status: 'failed', timestamp: '1767225600', biz_opaque_callback_data: 'cart-7',
-      errors: [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'Re-engagement message' } }],
+      errors: [{ code: 131047, title: 'Re-engagement message', message: 'Re-engagement message', error_data: { details: 'Re-engagement message' }, href: HREF }],
     })
   })
 

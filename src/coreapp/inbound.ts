@@ -117,6 +117,7 @@ export class InboundPipeline {
     const name = profileName ?? (await store.contactState.get(engine.phoneNumberId, [env.from])).get(env.from)?.profileName ?? env.from
     const event: InboundMessageEvent = { type: 'message', contact: { wa_id: env.from, profile: { name } }, message }
     if (env.fromUserId) event.user_id = env.fromUserId
+    if (content && message.type === 'unknown') event.unsupported_type = content.type
     const now = this.#ctx.clock.now()
     const shard = engine.shardOf(env.from)
 

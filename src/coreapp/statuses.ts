@@ -84,6 +84,7 @@ function statusEvent(tx: Store, m: ChangedMessage, status: Status['status'], at:
   if (m.callbackData) {
     const data = tx.outbox.openContent<{ biz_opaque_callback_data?: string; recipient?: string }>(m.callbackData)
     if (data.biz_opaque_callback_data !== undefined) event.status.biz_opaque_callback_data = data.biz_opaque_callback_data
+    if (data.recipient !== undefined) event.by_user_id = true
     userId = data.recipient ?? userId
   }
   if (userId) event.user_id = userId

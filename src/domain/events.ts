@@ -28,6 +28,8 @@ export interface StatusEvent {
   }
   /** The recipient's business-scoped user id (BSUID): Cloud shows it as `recipient_user_id`, On-Prem never. */
   user_id?: string
+  /** The send named the recipient by user id alone: Cloud leaves `recipient_id` out. */
+  by_user_id?: true
 }
 
 export interface InboundMessageEvent {
@@ -37,6 +39,8 @@ export interface InboundMessageEvent {
   message: { from: string; id: string; timestamp: string; type: string; [key: string]: unknown }
   /** The sender's business-scoped user id (BSUID): Cloud shows it as `contacts[].user_id` and `from_user_id`, On-Prem never. */
   user_id?: string
+  /** What a message of type `unknown` really was (`template`), where known: Cloud's `unsupported.type`. */
+  unsupported_type?: string
 }
 
 export interface ContactsEvent {

@@ -33,7 +33,11 @@ export interface CloudWebhookError {
   title: string
   message: string
   error_data: { details: string }
+  href: string
 }
+
+/** Where Meta's webhook errors point (cloud-api.md §3.5). */
+export const CLOUD_ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/'
 
 export interface WebhookErrorPair {
   onPrem: OnPremErrorObject
@@ -82,6 +86,6 @@ export function webhookError(codeOrErr: KnownCode | WaboxError, details?: string
   if (text) onPrem.details = text
   return {
     onPrem,
-    cloud: { code: cloudCode, title: cloudTitle, message: cloudTitle, error_data: { details: text || cloudTitle } },
+    cloud: { code: cloudCode, title: cloudTitle, message: cloudTitle, error_data: { details: text || cloudTitle }, href: CLOUD_ERROR_HREF },
   }
 }

@@ -1,6 +1,6 @@
 import type { CallbackEvent, ContactsEvent, InboundMessageEvent, StatusEvent, WebhookError } from '../domain/events.js'
 import { perMessagePricing, type PerMessagePricing } from '../domain/pricing.js'
-import { isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
+import { CLOUD_ERROR_HREF, isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
 import { groupEvents } from './format-onprem.js'
 
 /** The number a Cloud notification is about. */
@@ -56,7 +56,7 @@ export function cloudWebhookError(error: WebhookError): CloudWebhookError {
   if (error.cloud_code !== undefined && isKnownCode(error.cloud_code)) return webhookError(error.cloud_code, error.details).cloud
   if (isKnownCode(error.code)) return webhookError(error.code, error.details).cloud
   // unknown codes are kept rather than guessed
-  return { code: error.code, title: error.title, message: error.title, error_data: { details: error.details ?? error.title } }
+  return { code: error.code, title: error.title, message: error.title, error_data: { details: error.details ?? error.title }, href: CLOUD_ERROR_HREF }
 }
 
 /**
@@ -133,13 +133,20 @@ function cloudStatus(status: StatusEvent['status'], perMessage: boolean): CloudS
  * `recipient_user_id` of a status.
  */
 function withUserId(event: CallbackEvent): CallbackEvent {
+  if (event.type === 'message' && event.message.type === 'unknown') {
+    // Cloud's name for what it cannot show (cloud-2026 §1.6): `unsupported`, saying what it was
+    const message = { ...event.message, type: 'unsupported', unsupported: { type: event.unsupported_type ?? 'unknown' } }
+    return withUserId({ ...event, message })
+  }
   if (event.type === 'message' && event.user_id) {
     const contact = { ...event.contact, user_id: event.user_id }
     return { ...event, contact, message: { ...event.message, from_user_id: event.user_id } }
   }
-  if (event.type === 'status' && event.user_id) {
-    const status = { ...event.status, recipient_user_id: event.user_id }
-    return { ...event, status }
+  if (event.type === 'status' && (event.user_id || event.by_user_id)) {
+    const { recipient_id: recipientId, ...rest } = event.status
+    // a send to a user id alone does not show the phone number behind it
+    const status = { ...rest, ...(event.by_user_id ? {} : { recipient_id: recipientId }), ...(event.user_id ? { recipient_user_id: event.user_id } : {}) }
+    return { ...event, status: status as StatusEvent['status'] }
   }
   return event
 }
