@@ -23,6 +23,9 @@ describe('business-scoped user ids in webhooks', () => {
       contacts: [{ profile: { name: 'Kerry Fisher' }, wa_id: '16315551234', user_id: USER }],
       messages: [{ from: '16315551234', from_user_id: USER, id: 'wamid.in', type: 'text', text: { body: 'hello' } }],
     })
+    // a status names its recipient in contacts too, a failed one does not
+    expect(value([delivered!]).contacts).toEqual([{ wa_id: '16315551234', user_id: USER }])
+    expect(value([failed!])).not.toHaveProperty('contacts')
     expect(value([delivered!, failed!]).statuses).toMatchObject([
       { id: 'wamid.out', status: 'delivered', recipient_id: '16315551234', recipient_user_id: USER },
       { id: 'wamid.out2', status: 'failed', recipient_user_id: USER, errors: [{ code: 131047 }] },
@@ -37,6 +40,7 @@ describe('business-scoped user ids in webhooks', () => {
     const status = renderCloudWebhook([delivered], number).entry[0]!.changes[0]!.value.statuses![0]!
     expect(status).toMatchObject({ id: 'wamid.byid', recipient_user_id: USER })
     expect(status).not.toHaveProperty('recipient_id')
+    expect(renderCloudWebhook([delivered], number).entry[0]!.changes[0]!.value.contacts).toEqual([{ user_id: USER }])
     expect(renderOnPremWebhook([delivered]).statuses![0]).toMatchObject({ recipient_id: '16315551234' })
   })
 

@@ -27,8 +27,8 @@ type CloudStatus = Omit<StatusEvent['status'], 'errors' | 'conversation' | 'pric
 export interface CloudWebhookValue {
   messaging_product: 'whatsapp'
   metadata: { display_phone_number: string; phone_number_id: string }
-  /** A sender's contact has their business-scoped user id, `user_id`. */
-  contacts?: ((InboundMessageEvent['contact'] & { user_id?: string }) | ContactsEvent['contacts'][number])[]
+  /** A sender's contact has their business-scoped user id, `user_id`; a status's recipient has `user_id` and, when shown, `wa_id`. */
+  contacts?: ((InboundMessageEvent['contact'] & { user_id?: string }) | ContactsEvent['contacts'][number] | { wa_id?: string; user_id: string })[]
   messages?: CloudMessage[]
   statuses?: CloudStatus[]
   errors?: CloudWebhookError[]
@@ -70,7 +70,8 @@ export function renderCloudWebhook(events: readonly CallbackEvent[], number: Clo
     messaging_product: 'whatsapp',
     metadata: { display_phone_number: number.displayPhoneNumber, phone_number_id: number.id },
   }
-  if (contacts.length > 0) value.contacts = contacts
+  const recipients = statusContacts(events)
+  if (contacts.length + recipients.length > 0) value.contacts = [...contacts, ...recipients]
   if (messages.length > 0) value.messages = messages.map(cloudMessage)
   if (statuses.length > 0) value.statuses = statuses.map((s) => cloudStatus(s, number.perMessagePricing === true))
   if (errors.length > 0) value.errors = errors.map(cloudWebhookError)
@@ -78,6 +79,19 @@ export function renderCloudWebhook(events: readonly CallbackEvent[], number: Clo
   const messagesChange = updates.length < events.length ? [{ field: 'messages', value }] : []
   const time = events.find((e) => e.type === 'account_update' && e.time !== undefined) as { time: number } | undefined
   return { object: 'whatsapp_business_account', entry: [{ id: number.wabaId ?? number.id, ...(time ? { time: time.time } : {}), changes: [...messagesChange, ...updates] }] }
+}
+
+/**
+ * Statuses name their recipient in `contacts` too, with the user id (cloud-2026 §1.4), except
+ * failed ones; the phone number only where the send named it.
+ */
+function statusContacts(events: readonly CallbackEvent[]): { wa_id?: string; user_id: string }[] {
+  const out = new Map<string, { wa_id?: string; user_id: string }>()
+  for (const e of events) {
+    if (e.type !== 'status' || !e.user_id || e.status.status === 'failed' || out.has(e.user_id)) continue
+    out.set(e.user_id, e.by_user_id ? { user_id: e.user_id } : { wa_id: e.status.recipient_id, user_id: e.user_id })
+  }
+  return [...out.values()]
 }
 
 function cloudMessage(message: InboundMessageEvent['message']): CloudMessage {
