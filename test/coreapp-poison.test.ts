@@ -105,6 +105,29 @@ for (const dialect of DIALECTS) {
     })
 
     // last: it takes the network away
+    it('runs one reconcile, not one per call, for the calls made while the database hangs', async () => {
+      const leases = h.store.shardLeases
+      const renew = leases.renew.bind(leases)
+      let calls = 0
+      let thaw = (): void => undefined
+      const frozen = new Promise<void>((resolve) => (thaw = resolve))
+      leases.renew = async (...args) => {
+        calls++
+        await frozen
+        return renew(...args)
+      }
+      try {
+        await waitFor(() => calls > 0, 'a reconcile that hangs on the database')
+        const waiting = Array.from({ length: 20 }, () => h.app.reconcile())
+        thaw()
+        await Promise.all(waiting)
+      } finally {
+        leases.renew = renew
+      }
+      // the one that hung and one for all twenty (the renewal timer may have added one more)
+      expect(calls).toBeLessThanOrEqual(3)
+    })
+
     it('stores the gateway status again after a write of it failed', async () => {
       const numbers = h.store.numbers
       const write = numbers.setGatewayStatus.bind(numbers)

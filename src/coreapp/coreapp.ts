@@ -43,6 +43,8 @@ export class CoreApp {
   readonly #cluster: CoreAppOptions['cluster']
   #timer: NodeJS.Timeout | undefined
   #reconciling: Promise<void> = Promise.resolve()
+  /** The reconcile that waits for the one running, if any. */
+  #queued: Promise<void> | undefined
   #started = false
   #stopped = false
 
@@ -119,11 +121,20 @@ export class CoreApp {
     return new Map([...this.#engines].map(([id, engine]) => [id, engine.shards]))
   }
 
-  /** Renews leases, takes free ones and brings every number's connections in line (serialized). */
+  /**
+   * Renews leases, takes free ones and brings every number's connections in line (serialized).
+   * A call while one waits to start shares it: after a database freeze the timer's calls would
+   * otherwise run back to back, one per renewal interval of the freeze.
+   */
   reconcile(): Promise<void> {
-    const next = this.#reconciling.then(() => this.#reconcile()).catch((err: unknown) => {
+    if (this.#queued) return this.#queued
+    const next = this.#reconciling.then(() => {
+      this.#queued = undefined
+      return this.#reconcile()
+    }).catch((err: unknown) => {
       this.#ctx.logger.error({ err }, 'reconciling numbers and leases failed')
     })
+    this.#queued = next
     this.#reconciling = next
     return next
   }
