@@ -90,6 +90,9 @@ interface ControlMessage {
   error?: string | { message: string }
 }
 
+/** A Hub page waits this long on the network's control API (frozen, it would wait 5 minutes). */
+const CONTROL_TIMEOUT_MS = 20_000
+
 /**
  * The Hub's phone port over the phone control API of a network run elsewhere (`wabox network`,
  * docs/phones.md). The phones' envelopes are not seen from here, so their sizes are not shown.
@@ -98,6 +101,7 @@ export function controlHubPhones(controlUrl: string, controlToken: string): HubP
   const call = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
     const res = await fetch(`${controlUrl}/control/phones${path}`, {
       method,
+      signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS),
       headers: { authorization: `Bearer ${controlToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     })
@@ -138,6 +142,7 @@ export function controlTemplateReview(controlUrl: string, controlToken: string):
     async review(templateId, action, reason) {
       const res = await fetch(`${controlUrl}/control/templates/${encodeURIComponent(templateId)}/${action}`, {
         method: 'POST',
+        signal: AbortSignal.timeout(CONTROL_TIMEOUT_MS),
         headers: { authorization: `Bearer ${controlToken}`, 'content-type': 'application/json' },
         body: JSON.stringify(reason === undefined ? {} : { reason }),
       })
