@@ -161,6 +161,16 @@ describeEachDatabase('Partner API', (ctx) => {
     expect(other.statusCode).toBe(404)
   })
 
+  it('refuses a repeated or over-long filter with invalid_request naming it, instead of querying with an array', async () => {
+    const cases = [['client_id', '/channels?client_id=a&client_id=b'], ['waba_id', '/channels?waba_id=a&waba_id=b'], ['action', '/audit?action=x&action=y'],
+      ['object_type', '/audit?object_type=a&object_type=b'], ['object_id', '/audit?object_id=a&object_id=b'], ['client_id', `/channels?client_id=${'9'.repeat(101)}`]]
+    for (const [name, query] of cases) {
+      const res = await w.partner(w.pa, { method: 'GET', url: `/partner/v1${query}` })
+      expect(res.statusCode, `${query}: ${res.body}`).toBe(400)
+      expect(res.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining(`query parameter '${name}'`) } })
+    }
+  })
+
   it("answers a shared use case's errors with their Graph code, a rate limit as 429", () => {
     expect(partnerErrors.render(new WaboxError(CloudCode.REGISTER_RATE_LIMIT, 'wait'))).toEqual({
       status: 429, body: { error: { code: 'rate_limited', message: 'wait', graph_code: 133016 } },

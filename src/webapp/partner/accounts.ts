@@ -1,3 +1,4 @@
+import { Type } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebContext } from '../context.js'
 import { createClient, createWaba, getClient, listClients, listWabas, updateClient, type PartnerDeps } from '../services/partner-clients.js'
@@ -11,6 +12,12 @@ type Params = Record<string, string>
 type Query = Record<string, string | undefined>
 
 const AUDIT_MAX = 500
+
+// a repeated key would reach the store as an array: one string each, no longer than an id or an instant
+const filter = Type.Optional(Type.String({ maxLength: 100 }))
+const AuditQuery = Type.Object({
+  client_id: filter, action: filter, object_type: filter, object_id: filter, since: filter, until: filter, after: filter, limit: filter,
+}, { additionalProperties: true })
 
 function intParam(query: Query, name: string): number | undefined {
   const raw = query[name]
@@ -83,7 +90,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext, deps: Partn
     return reply.code(204).send()
   })
 
-  app.get<{ Querystring: Query }>('/partner/v1/audit', { schema: { tags, summary: 'The audit log, filtered by client_id, action, object_type, object_id, since, until; paged by after (seq) and limit' } }, async (request) => {
+  app.get<{ Querystring: Query }>('/partner/v1/audit', { schema: { tags, summary: 'The audit log, filtered by client_id, action, object_type, object_id, since, until; paged by after (seq) and limit', querystring: AuditQuery } }, async (request) => {
     const q = request.query
     const limit = Math.min(intParam(q, 'limit') ?? 100, AUDIT_MAX)
     const entries = await ctx.store.audit.list(a(request).partnerId, {

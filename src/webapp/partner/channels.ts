@@ -1,3 +1,4 @@
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { WebContext } from '../context.js'
 import { addChannel, channelView, listChannels, partnerChannel, registerChannel, setChannelWebhook, type RegistrationStep } from '../services/partner-channels.js'
@@ -9,6 +10,12 @@ import { actorOf } from './auth.js'
 import { bodyOf, toJson } from './envelope.js'
 
 type Params = Record<string, string>
+
+// a repeated key would reach the store as an array: one string each, no longer than an id
+const ListQuery = Type.Object({
+  client_id: Type.Optional(Type.String({ maxLength: 100 })),
+  waba_id: Type.Optional(Type.String({ maxLength: 100 })),
+}, { additionalProperties: true })
 
 function stringField(body: Record<string, unknown>, name: string, rule: RegExp, what: string): string {
   const value = body[name]
@@ -41,7 +48,7 @@ export function channelRoutes(app: FastifyInstance, ctx: WebContext, deps: Partn
   const tags = ['partner']
   const id = (request: FastifyRequest<{ Params: Params }>) => request.params.phone_number_id!
 
-  app.get<{ Querystring: Record<string, string | undefined> }>('/partner/v1/channels', { schema: { tags, summary: 'Channels with phone_number_id, wa_id, platform_type, status, quality and tier; filter by client_id, waba_id' } }, async (request) => {
+  app.get<{ Querystring: Static<typeof ListQuery> }>('/partner/v1/channels', { schema: { tags, summary: 'Channels with phone_number_id, wa_id, platform_type, status, quality and tier; filter by client_id, waba_id', querystring: ListQuery } }, async (request) => {
     const { client_id: clientId, waba_id: wabaId } = request.query
     return { data: toJson(await listChannels(deps, a(request), { ...(clientId !== undefined ? { clientId } : {}), ...(wabaId !== undefined ? { wabaId } : {}) })) }
   })
