@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createCloudTest, graphError, type CloudTest } from './helpers/cloud.js'
 import { describeEachDatabase } from './helpers/databases.js'
+import { apiKey } from './helpers/webapp.js'
 
 const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(300)])
 
@@ -141,6 +142,12 @@ describeEachDatabase('360dialog waba-v2 routes', (ctx) => {
     const cloudBad = await t.app.inject({ method: 'POST', url: '/v1/configs/webhook', headers: key(t.keyA), payload: { url: 'ftp://x' } })
     expect(cloudBad.statusCode).toBe(400)
     expect(graphError(cloudBad).error_data.details).toContain('url')
+
+    // refused before it is authorised (a monitoring key), still in its number's format
+    const monitoring = await apiKey(t.store, t.a.id, 'monitoring')
+    const refused = await t.app.inject({ method: 'POST', url: '/v1/configs/webhook', headers: key(monitoring), payload: { url } })
+    expect(refused.statusCode).toBe(403)
+    expect(graphError(refused).code).toBe(131005)
 
     const onPrem = await t.app.inject({ method: 'POST', url: '/v1/configs/webhook', headers: key(t.keyB), payload: { url } })
     expect(onPrem.json()).toMatchObject({ url, headers: {}, meta: expect.any(Object) })

@@ -111,6 +111,17 @@ async function numberFor(p: Principal, ctx: WebContext): Promise<string | null> 
   return (await ctx.store.users.defaultPhoneNumberId()) ?? null
 }
 
+/**
+ * The number an API key in the request belongs to, whether or not it may call the route: an
+ * error on a path both platforms share is answered in its number's format even when the key
+ * was refused.
+ */
+export async function keyNumberOf(request: FastifyRequest, ctx: WebContext): Promise<string | null> {
+  const cred = credentials(request)
+  if (cred?.kind !== 'key' || !cred.secret) return null
+  return (await ctx.apiKeys.get(cred.secret))?.phoneNumberId ?? null
+}
+
 /** Authenticates and authorises a request; sets `principal` and `phoneNumberId`. */
 export async function authenticate(request: FastifyRequest, access: Access, ctx: WebContext): Promise<void> {
   if (access === 'public' || access === 'login') return

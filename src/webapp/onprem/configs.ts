@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { PhoneNumberRow } from '../../store/schema.js'
 import { cloudErrors } from '../cloud/envelope.js'
+import { keyNumberOf } from '../auth.js'
 import type { WebContext } from '../context.js'
 import { dialectErrorHandler } from '../errors.js'
 import { setWebhook, webhookOf, type WebhookView } from '../services/webhook-config.js'
@@ -26,7 +27,9 @@ function cloudShape(view: WebhookView): object {
 function byPlatform(ctx: WebContext, onPrem: FastifyInstance['errorHandler']) {
   const graph = dialectErrorHandler(cloudErrors)
   return async (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const number = request.phoneNumberId ? await ctx.numberById(request.phoneNumberId) : undefined
+    // a request refused before authentication finished (a key of the wrong scope) has no number yet
+    const id = request.phoneNumberId ?? await keyNumberOf(request, ctx).catch(() => null)
+    const number = id ? await ctx.numberById(id) : undefined
     return (number && isCloud(number) ? graph : onPrem).call(request.server, err, request, reply)
   }
 }
