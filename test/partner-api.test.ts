@@ -22,6 +22,15 @@ describeEachDatabase('Partner API', (ctx) => {
     expect(none.json()).toMatchObject({ error: { code: 'unauthorized', message: expect.stringContaining('Basic') } })
     const wrong = await w.partner(null, { method: 'GET', url: '/partner/v1/clients', headers: { authorization: partnerAuth(w.pa.keyId, 'sk_nope') } })
     expect(wrong.statusCode).toBe(401)
+    // a key id of another shape (NUL, which PostgreSQL cannot compare, among them) is unknown without a query
+    for (const keyId of ['\0x', `${w.pa.keyId}\0`, w.pa.keyId.slice(0, -1)]) {
+      const odd = await w.partner(null, { method: 'GET', url: '/partner/v1/clients', headers: { authorization: partnerAuth(keyId, w.pa.secret) } })
+      expect(odd.statusCode, odd.body).toBe(401)
+      expect(odd.json()).toMatchObject({ error: { code: 'unauthorized' } })
+    }
+    const nul = await w.partner(w.pa, { method: 'GET', url: '/partner/v1/channels?client_id=%00' })
+    expect(nul.statusCode, nul.body).toBe(400)
+    expect(nul.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining("query parameter 'client_id'") } })
     const unknown = await w.partner(w.pa, { method: 'GET', url: '/partner/v1/nothing-here' })
     expect(unknown.statusCode).toBe(404)
     expect(unknown.json()).toMatchObject({ error: { code: 'not_found' } })

@@ -50,6 +50,10 @@ describeEachDatabase('webapp auth, users and keys', (ctx) => {
       expect(wrong.statusCode).toBe(401)
       expect(firstError(wrong).details).toBe('Invalid username or password')
       expect((await login('nobody', 'Wr0ng!pass')).statusCode).toBe(401)
+      // PostgreSQL cannot compare text with NUL: a 401 like any unknown name, not a 500
+      const nul = await login('\0x', 'y')
+      expect(nul.statusCode).toBe(401)
+      expect(firstError(nul)).toMatchObject({ code: 1005, details: 'Invalid username or password' })
     })
 
     it('tokens expire after 7 days', async () => {

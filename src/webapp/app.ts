@@ -17,7 +17,7 @@ import { onPremDialect } from './onprem/plugin.js'
 import { partnerDialect } from './partner/plugin.js'
 import { RateLimiter } from './rate-limit.js'
 import { tenantGuard } from './services/partner-tenant-guard.js'
-import { malformedQuery, missingHost, nulInJson, nulInParams } from './request-guards.js'
+import { malformedQuery, missingHost, nulInJson, nulInParams, nulInQuery } from './request-guards.js'
 
 /**
  * The dialects served, each a plugin folder under webapp/. The first answers what cannot be
@@ -97,7 +97,7 @@ export async function buildWebApp(deps: WebAppDeps, served: readonly Dialect[] =
       void reply.header('connection', 'close')
       throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'This server is shutting down: retry the request, another instance may answer it')
     }
-    const refused = missingHost(request) ?? malformedQuery(request.url) ?? nulInParams(request.params)
+    const refused = missingHost(request) ?? malformedQuery(request.url) ?? nulInParams(request.params) ?? nulInQuery(request.query)
     if (refused) throw refused
   })
   // a suspended client's keys and tokens, and its request ceiling, once a dialect's hook named the caller

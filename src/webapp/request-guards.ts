@@ -35,6 +35,15 @@ export function nulInParams(params: unknown): WaboxError | undefined {
   return undefined
 }
 
+/** Likewise in query parameters, where a repeated key is an array of values. */
+export function nulInQuery(query: unknown): WaboxError | undefined {
+  for (const [name, value] of Object.entries(query ?? {})) {
+    const values: unknown[] = Array.isArray(value) ? value : [value]
+    if (values.some((v) => typeof v === 'string' && v.includes('\0'))) return invalid(`query parameter '${shown(name, 40)}'`, 'must not contain NUL (%00)')
+  }
+  return undefined
+}
+
 /**
  * A JSON body whose text escapes NUL (`\u0000`) is walked for the string holding it: PostgreSQL
  * cannot store NUL in text, and no field of the API has a use for it. Bodies without the escape

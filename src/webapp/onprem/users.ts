@@ -33,6 +33,8 @@ function basicCredentials(request: FastifyRequest): { username: string; password
   const decoded = Buffer.from(value, 'base64').toString('utf8')
   const colon = decoded.indexOf(':')
   if (colon < 0) throw unauthorized('Malformed Basic credentials: expected base64(username:password)')
+  // no user name holds NUL, and PostgreSQL cannot compare text with one
+  if (decoded.slice(0, colon).includes('\0')) throw unauthorized('Invalid username or password')
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 

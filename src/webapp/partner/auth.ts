@@ -9,6 +9,9 @@ declare module 'fastify' {
   }
 }
 
+/** The key ids PartnerStore.createKey mints: anything else is unknown without asking the store (which cannot hold NUL). */
+const KEY_ID = /^pk_[0-9A-Za-z]{24}$/
+
 const HOW = 'send Authorization: Basic base64(key_id:secret) with a partner key pair (`wabox partner keys create`, or `partner` in credentials.json)'
 
 /** The key pair of `Authorization: Basic`, as Twilio takes its API key and secret. */
@@ -26,7 +29,7 @@ function keyPair(request: FastifyRequest): { keyId: string; secret: string } | u
 export async function identifyPartner(store: Store, request: FastifyRequest): Promise<PartnerActor> {
   const pair = keyPair(request)
   if (!pair) throw new PartnerRefusal('unauthorized', `Missing credentials: ${HOW}`)
-  const found = await store.partners.verify(pair.keyId, pair.secret)
+  const found = KEY_ID.test(pair.keyId) ? await store.partners.verify(pair.keyId, pair.secret) : undefined
   if (!found) throw new PartnerRefusal('unauthorized', 'Unknown, revoked or expired partner key pair (a rotated-out secret works until its grace period ends)')
   const actor = { partnerId: found.partnerId, credentialId: found.keyId, sourceIp: request.ip }
   request.partner = actor
