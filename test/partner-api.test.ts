@@ -180,6 +180,14 @@ describeEachDatabase('Partner API', (ctx) => {
     }
   })
 
+  it('refuses a channel whose waba_id is not a string, without coercing it', async () => {
+    for (const wabaId of [{ toString: 1 }, 12345, [w.wabaId], null, '']) {
+      const res = await w.partner(w.pa, { method: 'POST', url: '/partner/v1/channels', payload: { waba_id: wabaId, cc: '44', phone_number: '7700900999', display_name: 'Shop' } })
+      expect(res.statusCode, `${JSON.stringify(wabaId)}: ${res.body}`).toBe(400)
+      expect(res.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining("'waba_id'") } })
+    }
+  })
+
   it("answers a shared use case's errors with their Graph code, a rate limit as 429", () => {
     expect(partnerErrors.render(new WaboxError(CloudCode.REGISTER_RATE_LIMIT, 'wait'))).toEqual({
       status: 429, body: { error: { code: 'rate_limited', message: 'wait', graph_code: 133016 } },

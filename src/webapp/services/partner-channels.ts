@@ -66,7 +66,9 @@ export interface NewChannel {
 /** Adds a Cloud-hosted number to one of the partner's WABAs; it registers with request_code, verify_code and register. */
 export async function addChannel(ctx: WebContext, actor: PartnerActor, input: NewChannel): Promise<ChannelView> {
   const deps = { store: ctx.store }
-  const waba = await partnerWaba(deps, actor, typeof input.waba_id === 'string' ? input.waba_id : String(input.waba_id ?? ''))
+  // no coercion: an object's toString is the caller's, a number or an array is not an id
+  if (typeof input.waba_id !== 'string' || !input.waba_id) throw new PartnerRefusal('invalid_request', "'waba_id' must be the id of one of this partner's WABAs (a string)")
+  const waba = await partnerWaba(deps, actor, input.waba_id)
   const cc = typeof input.cc === 'string' && /^[1-9][0-9]{0,2}$/.test(input.cc) ? input.cc : undefined
   if (!cc) throw new PartnerRefusal('invalid_request', "'cc' must be a country calling code of 1-3 digits, e.g. \"44\"")
   const digits = typeof input.phone_number === 'string' ? normalizePhone(`+${cc}${input.phone_number}`) : undefined
