@@ -188,6 +188,23 @@ describeEachDatabase('Partner API', (ctx) => {
     }
   })
 
+  it('refuses an over-long display_name, a cert that is not base64 or too long, and an over-long webhook url, creating nothing', async () => {
+    const add = (extra: object) => w.partner(w.pa, { method: 'POST', url: '/partner/v1/channels', payload: { waba_id: w.wabaId, cc: '44', phone_number: '7700900555', display_name: 'Shop', ...extra } })
+    for (const [name, extra] of [['display_name', { display_name: 'x'.repeat(257) }], ['display_name', { display_name: 'x'.repeat(70_000) }],
+      ['cert', { cert: 'not base64!' }], ['cert', { cert: 'A'.repeat(70_000) }], ['cert', { cert: 42 }]] as const) {
+      const res = await add(extra)
+      expect(res.statusCode, `${name}: ${res.body.slice(0, 200)}`).toBe(400)
+      expect(res.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining(`'${name}'`) } })
+    }
+    const created = await add({ display_name: 'x'.repeat(256), cert: 'Y2Vy\ndA==' })
+    expect(created.statusCode, created.body).toBe(201)
+    const id = (created.json() as { phone_number_id: string }).phone_number_id
+    expect((await w.store.numbers.get(id))?.cert).toBe('Y2VydA==')
+    const url = await w.partner(w.pa, { method: 'PUT', url: `/partner/v1/channels/${id}/webhook`, payload: { url: `https://example.com/${'x'.repeat(70_000)}` } })
+    expect(url.statusCode).toBe(400)
+    expect(url.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining("'url'") } })
+  })
+
   it("answers a shared use case's errors with their Graph code, a rate limit as 429", () => {
     expect(partnerErrors.render(new WaboxError(CloudCode.REGISTER_RATE_LIMIT, 'wait'))).toEqual({
       status: 429, body: { error: { code: 'rate_limited', message: 'wait', graph_code: 133016 } },

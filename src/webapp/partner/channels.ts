@@ -33,8 +33,11 @@ function registrationStep(step: RegistrationStep['step'], body: Record<string, u
   return { step, pin: stringField(body, 'pin', /^[0-9]{6}$/, 'a 6-digit two-step verification PIN') }
 }
 
+const WEBHOOK_URL_MAX = 2048
+
 function webhookChange(body: Record<string, unknown>): { url: string; headers: Record<string, string> } {
-  if (typeof body.url !== 'string') throw new PartnerRefusal('invalid_request', "'url' must be the webhook URL (https://…)")
+  // the cap of /v1/configs/webhook
+  if (typeof body.url !== 'string' || body.url.length > WEBHOOK_URL_MAX) throw new PartnerRefusal('invalid_request', `'url' must be the webhook URL (https://…), at most ${WEBHOOK_URL_MAX} characters`)
   const headers = body.headers ?? {}
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string')) {
     throw new PartnerRefusal('invalid_request', "'headers' must be an object of string values")

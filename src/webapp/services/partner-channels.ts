@@ -63,6 +63,21 @@ export interface NewChannel {
   cert?: unknown
 }
 
+const DISPLAY_NAME_MAX = 256
+// a vname certificate is a signed msgpack of cc, phone and name (src/network/vname.ts): well under 8 KB
+const CERT_MAX_BYTES = 8192
+const CERT_MAX_CHARS = Math.ceil(CERT_MAX_BYTES / 3) * 4
+
+/** The base64 certificate without whitespace (as `POST /v1/account` takes it), checked before anything is created. */
+function certOf(cert: unknown): string | undefined {
+  if (cert === undefined) return undefined
+  const text = typeof cert === 'string' ? cert.replace(/\s/g, '') : ''
+  if (!/^[A-Za-z0-9+/=_-]+$/.test(text) || text.length > CERT_MAX_CHARS) {
+    throw new PartnerRefusal('invalid_request', `'cert' must be the base64 display name certificate, at most ${CERT_MAX_BYTES / 1024} KB decoded`)
+  }
+  return text
+}
+
 /** Adds a Cloud-hosted number to one of the partner's WABAs; it registers with request_code, verify_code and register. */
 export async function addChannel(ctx: WebContext, actor: PartnerActor, input: NewChannel): Promise<ChannelView> {
   const deps = { store: ctx.store }
@@ -74,13 +89,15 @@ export async function addChannel(ctx: WebContext, actor: PartnerActor, input: Ne
   const digits = typeof input.phone_number === 'string' ? normalizePhone(`+${cc}${input.phone_number}`) : undefined
   if (!digits || !/^[0-9]{4,14}$/.test(input.phone_number as string)) throw new PartnerRefusal('invalid_request', "'phone_number' must be the national number in digits, e.g. \"7700900123\"")
   const displayName = typeof input.display_name === 'string' && input.display_name.trim() ? input.display_name.trim() : undefined
-  if (!displayName) throw new PartnerRefusal('invalid_request', "'display_name' must be the business's display name")
-  if (input.cert !== undefined && typeof input.cert !== 'string') throw new PartnerRefusal('invalid_request', "'cert' must be the base64 display name certificate")
+  if (!displayName || displayName.length > DISPLAY_NAME_MAX) {
+    throw new PartnerRefusal('invalid_request', `'display_name' must be the business's display name, at most ${DISPLAY_NAME_MAX} characters`)
+  }
+  const cert = certOf(input.cert)
   const existing = await ctx.store.numbers.getByWaId(digits)
   if (existing) throw new PartnerRefusal('conflict', `+${digits} is already a number of this deployment`)
   const id = graphId()
   await ctx.store.numbers.create({ id, cc, number: input.phone_number as string, displayName, wabaId: waba.id, platformType: 'CLOUD_API' })
-  if (input.cert !== undefined) await ctx.store.numbers.update(id, { cert: input.cert as string })
+  if (cert !== undefined) await ctx.store.numbers.update(id, { cert })
   await audit(deps, actor, 'channel.create', 'channel', id, waba.clientId, { waba_id: waba.id, wa_id: digits })
   return channelView(await partnerChannel(deps, actor, id))
 }
