@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { CloudCode, WaboxError } from '../src/errors/index.js'
 import { partnerErrors } from '../src/webapp/partner/envelope.js'
 import { graphError } from './helpers/cloud.js'
@@ -203,6 +203,23 @@ describeEachDatabase('Partner API', (ctx) => {
     const url = await w.partner(w.pa, { method: 'PUT', url: `/partner/v1/channels/${id}/webhook`, payload: { url: `https://example.com/${'x'.repeat(70_000)}` } })
     expect(url.statusCode).toBe(400)
     expect(url.json()).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining("'url'") } })
+  })
+
+  it('answers two concurrent adds of one number with 201 and 409 conflict', async () => {
+    const add = () => w.partner(w.pa, { method: 'POST', url: '/partner/v1/channels', payload: { waba_id: w.wabaId, cc: '44', phone_number: '7700900777', display_name: 'Twice' } })
+    // both pass the check for an existing number before either inserts
+    const lookup = w.store.numbers.getByWaId.bind(w.store.numbers)
+    let arrived = 0
+    let release!: () => void
+    const both = new Promise<void>((resolve) => { release = resolve })
+    const spy = vi.spyOn(w.store.numbers, 'getByWaId').mockImplementation(async (waId) => {
+      if (++arrived === 2) release()
+      await both
+      return lookup(waId)
+    })
+    const answers = await Promise.all([add(), add()]).finally(() => spy.mockRestore())
+    expect(answers.map((r) => r.statusCode).sort(), answers.map((r) => r.body).join('\n')).toEqual([201, 409])
+    expect(answers.find((r) => r.statusCode === 409)!.json()).toMatchObject({ error: { code: 'conflict', message: expect.stringContaining('+447700900777') } })
   })
 
   it("answers a shared use case's errors with their Graph code, a rate limit as 429", () => {

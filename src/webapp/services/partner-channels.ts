@@ -93,10 +93,16 @@ export async function addChannel(ctx: WebContext, actor: PartnerActor, input: Ne
     throw new PartnerRefusal('invalid_request', `'display_name' must be the business's display name, at most ${DISPLAY_NAME_MAX} characters`)
   }
   const cert = certOf(input.cert)
-  const existing = await ctx.store.numbers.getByWaId(digits)
-  if (existing) throw new PartnerRefusal('conflict', `+${digits} is already a number of this deployment`)
+  const taken = () => new PartnerRefusal('conflict', `+${digits} is already a number of this deployment`)
+  if (await ctx.store.numbers.getByWaId(digits)) throw taken()
   const id = graphId()
-  await ctx.store.numbers.create({ id, cc, number: input.phone_number as string, displayName, wabaId: waba.id, platformType: 'CLOUD_API' })
+  try {
+    await ctx.store.numbers.create({ id, cc, number: input.phone_number as string, displayName, wabaId: waba.id, platformType: 'CLOUD_API' })
+  } catch (err) {
+    // a concurrent add of the same number passed the check above too: the unique wa_id decides
+    if (ctx.store.ctx.engine.classify(err) === 'unique-violation') throw taken()
+    throw err
+  }
   if (cert !== undefined) await ctx.store.numbers.update(id, { cert })
   await audit(deps, actor, 'channel.create', 'channel', id, waba.clientId, { waba_id: waba.id, wa_id: digits })
   return channelView(await partnerChannel(deps, actor, id))
