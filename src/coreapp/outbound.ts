@@ -20,6 +20,7 @@ import { failure, failureOfWireError, identityNotAcknowledged, notOnWhatsApp, ty
 import type { EngineView, IdentityNotice } from './engine-view.js'
 import { MediaFailure } from './media-resolver.js'
 import { buildContent, isMediaMessage, mediaObjectOf, type ResolvedParts } from './payload.js'
+import { OutboxCursor } from './outbox-cursor.js'
 import { RecipientUnits, type UnitSignals } from './recipient-units.js'
 import { OverlaySignalStore } from './signal-store.js'
 import { applyStatuses, type StatusUpdate } from './statuses.js'
@@ -46,11 +47,6 @@ interface BatchContext {
   pack?: Promise<TemplatePack>
 }
 
-/** A poll claims from the cursor of this many polls back (where commits can come out of seq order)… */
-const LOOKBACK_POLLS = 5
-/** …and from the start every this many polls. */
-const FULL_REWIND_POLLS = 50
-
 /** Recipients per `contacts.check` request; the network takes lists of up to 1000. */
 const CHECK_CHUNK = 500
 
@@ -69,10 +65,7 @@ export class OutboundPipeline {
   /** Template of a message about to be sent: the network rates templates by their messages. */
   readonly #templateIds = new Map<string, string>()
   readonly #units: RecipientUnits
-  #cursor = 0
-  /** The cursor at each of the last polls, oldest first. */
-  readonly #marks: number[] = []
-  #polls = 0
+  readonly #cursor: OutboxCursor
   /** Connected shards at the last claim; the cursor only holds for that set. */
   #claimedShards = ''
   readonly #passes: CoalescedPass
@@ -81,6 +74,7 @@ export class OutboundPipeline {
     this.#ctx = ctx
     this.#engine = engine
     this.#units = new RecipientUnits(engine.peers, ctx.tuning.peerConcurrency)
+    this.#cursor = new OutboxCursor(ctx.store.outbox.claimsInCommitOrder)
     this.#passes = new CoalescedPass(() => this.#tick(), (err) => ctx.logger.error({ err, phoneNumberId: engine.phoneNumberId }, 'outbound pass failed'))
   }
 
@@ -91,20 +85,12 @@ export class OutboundPipeline {
 
   /** Shard ownership changed: claim from the start again (the in-flight map skips what is under way). */
   rewind(): void {
-    this.#cursor = 0
+    this.#cursor.lower(0)
   }
 
-  /**
-   * Before an idle poll's pass. Claiming from the start each time read every message still in
-   * flight again (a third more rows than were sent at 1,000 msg/s, up to 5,000 per poll when
-   * behind). Where a row can commit after a higher seq was claimed, the poll claims from the
-   * cursor of a few polls back; every so often from the start, for anything else.
-   */
+  /** Before an idle poll's pass (see OutboxCursor.beforePoll). */
   rewindForPoll(): void {
-    this.#marks.push(this.#cursor)
-    const oldest = this.#marks.length > LOOKBACK_POLLS ? this.#marks.shift()! : 0
-    if (++this.#polls % FULL_REWIND_POLLS === 0) this.#cursor = 0
-    else if (!this.#ctx.store.outbox.claimsInCommitOrder) this.#cursor = Math.min(this.#cursor, oldest)
+    this.#cursor.beforePoll()
   }
 
   /** No new passes; waits for the one under way and for units that outlived theirs. */
@@ -122,12 +108,13 @@ export class OutboundPipeline {
     const key = [...shards].sort((a, b) => a - b).join()
     if (key !== this.#claimedShards) {
       this.#claimedShards = key
-      this.#cursor = 0
+      this.#cursor.lower(0)
     }
-    const rows = await store.outbox.claimQueued(this.#engine.phoneNumberId, shards, this.#cursor, tuning.claimBatch)
+    this.#cursor.claiming()
+    const rows = await store.outbox.claimQueued(this.#engine.phoneNumberId, shards, this.#cursor.value, tuning.claimBatch)
+    this.#cursor.claimed(rows.reduce((max, r) => Math.max(max, r.seq), 0))
     const fresh: QueuedMessage[] = []
     for (const r of rows) {
-      this.#cursor = Math.max(this.#cursor, r.seq)
       if (this.#inflight.has(r.id)) continue
       this.#inflight.set(r.id, r.shard)
       if (r.envelope) this.#send(r.id, r.peer, r.shard, r.envelope)
@@ -390,6 +377,6 @@ export class OutboundPipeline {
   /** Gives a message back to the queue: the next pass claims it again (and resends its stored ciphertext). */
   #release(id: string, seq?: number): void {
     this.#inflight.delete(id)
-    this.#cursor = seq === undefined ? 0 : Math.min(this.#cursor, seq - 1)
+    this.#cursor.lower(seq === undefined ? 0 : seq - 1)
   }
 }
