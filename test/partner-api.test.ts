@@ -240,3 +240,28 @@ describeEachDatabase('Partner API', (ctx) => {
     expect((await w.partner(w.pb, { method: 'GET', url: '/partner/v1/clients' })).statusCode).toBe(200)
   })
 })
+
+describeEachDatabase('Partner API PIN checks', (ctx) => {
+  let w: PartnerWorld
+  beforeAll(async () => {
+    w = await createPartnerWorld(ctx(), { limits: { messagesBurst: 100_000, otherBurst: 100_000, partnerPinChecksPerSecond: 1, partnerPinChecksBurst: 2 } })
+  })
+  afterAll(async () => w.close())
+
+  it('limits the requests that check a two-step PIN per partner, answering 429 rate_limited', async () => {
+    const register = (who = w.pa) => w.partner(who, { method: 'POST', url: `/partner/v1/channels/${who === w.pa ? w.b.id : w.c.id}/register`, payload: { pin: '000000' } })
+    const region = () => w.partner(w.pa, { method: 'POST', url: `/partner/v1/wabas/${w.wabaId}/region`, payload: { data_localization_region: 'eu', pin: '000000' } })
+    expect((await register()).statusCode).not.toBe(429)
+    expect((await region()).statusCode).not.toBe(429)
+    const limited = await register()
+    expect(limited.statusCode, limited.body).toBe(429)
+    expect(limited.headers['retry-after']).toBe('1')
+    expect(limited.json()).toMatchObject({ error: { code: 'rate_limited', message: expect.stringContaining('PIN checks') } })
+    expect((await region()).statusCode).toBe(429)
+    // other routes and other partners are not counted
+    expect((await w.partner(w.pa, { method: 'GET', url: '/partner/v1/clients' })).statusCode).toBe(200)
+    expect((await register(w.pb)).statusCode).not.toBe(429)
+    w.db.clock.tick(1000)
+    expect((await register()).statusCode).not.toBe(429)
+  })
+})

@@ -68,6 +68,12 @@ export interface WebAppLimits {
   webhookDnsTimeoutMs: number
   /** How long the GET verification handshake of a Cloud webhook URL may take before the URL is refused. */
   webhookHandshakeTimeoutMs: number
+  /**
+   * Partner API requests that check a two-step PIN (register, region change), per partner: each
+   * wrong PIN costs a scrypt hash, and a six-digit PIN must not be guessed. 1/s, bursts to 30.
+   */
+  partnerPinChecksPerSecond: number
+  partnerPinChecksBurst: number
 }
 
 export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
@@ -87,6 +93,8 @@ export const DEFAULT_LIMITS: Readonly<WebAppLimits> = Object.freeze({
   idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS,
   webhookDnsTimeoutMs: 2000,
   webhookHandshakeTimeoutMs: 5000,
+  partnerPinChecksPerSecond: 1,
+  partnerPinChecksBurst: 30,
 })
 
 export interface TlsMaterial {

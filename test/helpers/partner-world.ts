@@ -34,8 +34,8 @@ export function partnerAuth(keyId: string, secret: string): string {
   return 'Basic ' + Buffer.from(`${keyId}:${secret}`).toString('base64')
 }
 
-export async function createPartnerWorld(db: TestDatabase): Promise<PartnerWorld> {
-  const t = await createCloudTest(db)
+export async function createPartnerWorld(db: TestDatabase, overrides: Parameters<typeof createCloudTest>[1] = {}): Promise<PartnerWorld> {
+  const t = await createCloudTest(db, overrides)
   const pa = await tenant(t, 'Partner A', t.wabaId)
   const pb = await tenant(t, 'Partner B', t.otherWabaId)
   const partner = (who: Tenant | null, opts: InjectOptions) => t.app.inject({

@@ -61,7 +61,7 @@ export function accountRoutes(app: FastifyInstance, ctx: WebContext, deps: Partn
     const { name, data_localization_region } = bodyOf(request)
     return reply.code(201).send(toJson(await createWaba(deps, a(request), request.params.client_id!, { name, data_localization_region })))
   })
-  app.post<{ Params: Params }>('/partner/v1/wabas/:waba_id/region', { schema: { tags, summary: "Move a WABA's content at rest to another configured region {data_localization_region, pin}; pin: its channels' two-step PIN" } }, async (request) => {
+  app.post<{ Params: Params }>('/partner/v1/wabas/:waba_id/region', { config: { pinCheck: true }, schema: { tags, summary: "Move a WABA's content at rest to another configured region {data_localization_region, pin}; pin: its channels' two-step PIN" } }, async (request) => {
     const { data_localization_region, pin } = bodyOf(request)
     return toJson(await changeWabaRegion(deps, a(request), request.params.waba_id!, { data_localization_region, pin }))
   })

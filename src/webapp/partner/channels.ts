@@ -60,7 +60,7 @@ export function channelRoutes(app: FastifyInstance, ctx: WebContext, deps: Partn
   app.get<{ Params: Params }>('/partner/v1/channels/:phone_number_id', { schema: { tags, summary: 'A channel' } }, async (request) =>
     toJson(channelView(await partnerChannel(deps, a(request), id(request)))))
   for (const step of ['request_code', 'verify_code', 'register'] as const) {
-    app.post<{ Params: Params }>(`/partner/v1/channels/:phone_number_id/${step}`, { schema: { tags, summary: `Registration on the network: ${step}` } }, async (request) =>
+    app.post<{ Params: Params }>(`/partner/v1/channels/:phone_number_id/${step}`, { config: { pinCheck: step === 'register' }, schema: { tags, summary: `Registration on the network: ${step}` } }, async (request) =>
       toJson(await registerChannel(ctx, a(request), id(request), registrationStep(step, bodyOf(request)), request.log)))
   }
 

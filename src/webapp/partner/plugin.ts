@@ -5,8 +5,16 @@ import type { PartnerDeps } from '../services/partner-clients.js'
 import { tenantGuard } from '../services/partner-tenant-guard.js'
 import { accountRoutes } from './accounts.js'
 import { identifyPartner } from './auth.js'
+import { PartnerRefusal } from '../services/partner-refusal.js'
 import { channelRoutes } from './channels.js'
 import { partnerErrorHandler, partnerErrors } from './envelope.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route checks a two-step PIN: limited per partner (`partnerPinChecks*` of WebAppLimits). */
+    pinCheck?: boolean
+  }
+}
 
 /** The Partner API under `/partner/v1/`: partner key pairs over HTTP Basic, its own error format. */
 async function partnerPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors: DialectErrors }): Promise<void> {
@@ -15,7 +23,13 @@ async function partnerPlugin(app: FastifyInstance, opts: { ctx: WebContext; erro
   app.decorateRequest('partner', null)
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('cache-control', 'no-store')
-    await identifyPartner(ctx.store, request)
+    const actor = await identifyPartner(ctx.store, request)
+    if (!request.routeOptions.config.pinCheck) return
+    const rule = { perSecond: ctx.limits.partnerPinChecksPerSecond, burst: ctx.limits.partnerPinChecksBurst }
+    if (!ctx.rateLimiter.take(rule, `partner-pin|${actor.partnerId}`)) {
+      void reply.header('retry-after', String(Math.ceil(1 / rule.perSecond)))
+      throw new PartnerRefusal('rate_limited', `More than ${rule.perSecond} PIN checks per second (bursts to ${rule.burst}) for this partner; slow down and retry`)
+    }
   })
   const deps: PartnerDeps = {
     store: ctx.store,
