@@ -87,6 +87,9 @@ for (const dialect of DIALECTS) {
       // a host that names no type: the bytes say what it is
       const untyped = await h.queue({ to: a.waId, type: 'image', image: { link: `${host.url}/untyped.png` } })
       expect((await arrived(a, untyped)).content).toMatchObject({ type: 'image', media: { mimeType: 'image/png' } })
+      // any file may go as a document, within the document limit: the 5 MB image too
+      const largeDoc = await h.queue({ to: a.waId, type: 'document', document: { link: `${host.url}/large.png` } })
+      expect((await arrived(a, largeDoc)).content).toMatchObject({ type: 'document', media: { mimeType: 'image/png' } })
       // a PDF is a document, by link as by id
       const doc = await h.queue({ to: a.waId, type: 'document', document: { link: `${host.url}/doc.pdf` } })
       expect((await arrived(a, doc)).content).toMatchObject({ type: 'document', media: { mimeType: 'application/pdf' } })

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
 import type { MediaObject } from '../domain/message/outbound.js'
 import { CloudCode, OnPremCode, WebhookCode } from '../errors/index.js'
-import { checkMedia, formatBytes, parseMime, type MediaCategory } from '../media/limits.js'
+import { CATEGORY_LIMITS, checkMedia, formatBytes, parseMime, type MediaCategory } from '../media/limits.js'
 import { SNIFF_BYTES, sniff } from '../media/sniff.js'
 import type { MediaVolume } from '../media/volume.js'
 import { encryptMedia } from '../signal/media-crypto.js'
@@ -181,8 +181,10 @@ function checkLinkMedia(link: string, kind: MediaCategory, media: { bytes: Uint8
   if (kind !== 'document' && verdict.category !== kind) {
     throw new MediaFailure(linkFailure(`${link} is ${declared.essence}, which cannot be sent as ${kind}`))
   }
-  if (media.bytes.length > verdict.maxBytes) {
-    throw new MediaFailure(linkFailure(`${link} is ${formatBytes(media.bytes.length)}; ${kind} media is limited to ${formatBytes(verdict.maxBytes)}`))
+  // any file may go as a document, within the document limit
+  const maxBytes = kind === 'document' ? CATEGORY_LIMITS.document : verdict.maxBytes
+  if (media.bytes.length > maxBytes) {
+    throw new MediaFailure(linkFailure(`${link} is ${formatBytes(media.bytes.length)}; ${kind} media is limited to ${formatBytes(maxBytes)}`))
   }
   return { bytes: media.bytes, mimeType: declared.normalized }
 }
