@@ -134,6 +134,7 @@ for (const dialect of DIALECTS) {
           statuses: [{ id: 'wamid.f', recipient_id: '16315551234', status: 'failed', timestamp: '1767225600', errors: [{
             code: 131047, title: 'Re-engagement message', message: 'Re-engagement message',
             error_data: { details: 'More than 24 hours have passed' },
+            href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
           }] }],
         } }] }],
       })
