@@ -62,9 +62,20 @@ for (const dialect of DIALECTS) describe(`wabox start killed with SIGKILL while 
     // a phone killed between storing a message and sending its receipt sends it on redelivery;
     // a callback the killed process had claimed is due again when its lease ends (60 s)
     const deadline = performance.now() + 90_000
-    for (const { id } of accepted) await receiver.waitFor(onPremStatus(id, 'delivered'), Math.max(1, deadline - performance.now()))
+    for (const { id } of accepted) {
+      await receiver.waitFor(onPremStatus(id, 'delivered'), Math.max(1, deadline - performance.now())).catch(() => {
+        // name what is missing, and what each of those messages did get
+        const missing = accepted.filter((m) => !statusesOf(receiver, m.id).includes('delivered'))
+        throw new Error(`no delivered callback within 90 s for ${missing.length} of ${accepted.length}: ${JSON.stringify(missing.map((m) => ({ ...m, got: statusesOf(receiver, m.id) })))}`)
+      })
+    }
   }, 200_000)
 })
+
+/** Every status callback `id` got, in order. */
+function statusesOf(receiver: WebhookReceiver, id: string): string[] {
+  return receiver.bodies.flatMap((body) => ((body as { statuses?: { id: string; status: string }[] }).statuses ?? []).filter((s) => s.id === id).map((s) => s.status))
+}
 
 /** `failed` status callbacks of the given messages, with their error codes. */
 function failedCallbacks(receiver: WebhookReceiver, ids: string[]): { id: string; codes: number[] }[] {
