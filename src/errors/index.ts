@@ -22,7 +22,7 @@ export {
 export { WaboxError, asWaboxError, type WaboxErrorOptions } from './wabox-error.js'
 export { invalid, missing, notAllowed, unexpectedKey } from './field-errors.js'
 export {
-  CLOUD_ERROR_HREF,
+  cloudWebhookErrorObject,
   renderCloud,
   renderOnPrem,
   webhookError,

@@ -37,7 +37,12 @@ export interface CloudWebhookError {
 }
 
 /** Where Meta's webhook errors point (cloud-api.md §3.5). */
-export const CLOUD_ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/'
+const CLOUD_ERROR_HREF = 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/'
+
+/** A Cloud webhook error object; its message is the title, as Meta sends it. */
+export function cloudWebhookErrorObject(code: number, title: string, details: string): CloudWebhookError {
+  return { code, title, message: title, error_data: { details }, href: CLOUD_ERROR_HREF }
+}
 
 export interface WebhookErrorPair {
   onPrem: OnPremErrorObject
@@ -86,6 +91,6 @@ export function webhookError(codeOrErr: KnownCode | WaboxError, details?: string
   if (text) onPrem.details = text
   return {
     onPrem,
-    cloud: { code: cloudCode, title: cloudTitle, message: cloudTitle, error_data: { details: text || cloudTitle }, href: CLOUD_ERROR_HREF },
+    cloud: cloudWebhookErrorObject(cloudCode, cloudTitle, text || cloudTitle),
   }
 }

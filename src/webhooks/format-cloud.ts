@@ -1,6 +1,6 @@
 import type { CallbackEvent, ContactsEvent, InboundMessageEvent, StatusEvent, WebhookError } from '../domain/events.js'
 import { perMessagePricing, type PerMessagePricing } from '../domain/pricing.js'
-import { CLOUD_ERROR_HREF, isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
+import { cloudWebhookErrorObject, isKnownCode, webhookError, type CloudWebhookError } from '../errors/index.js'
 import { groupEvents } from './format-onprem.js'
 
 /** The number a Cloud notification is about. */
@@ -56,7 +56,7 @@ export function cloudWebhookError(error: WebhookError): CloudWebhookError {
   if (error.cloud_code !== undefined && isKnownCode(error.cloud_code)) return webhookError(error.cloud_code, error.details).cloud
   if (isKnownCode(error.code)) return webhookError(error.code, error.details).cloud
   // unknown codes are kept rather than guessed
-  return { code: error.code, title: error.title, message: error.title, error_data: { details: error.details ?? error.title }, href: CLOUD_ERROR_HREF }
+  return cloudWebhookErrorObject(error.code, error.title, error.details ?? error.title)
 }
 
 /**
@@ -65,7 +65,7 @@ export function cloudWebhookError(error: WebhookError): CloudWebhookError {
  */
 export function renderCloudWebhook(events: readonly CallbackEvent[], number: CloudWebhookNumber): CloudWebhookBody {
   // Cloud has no asynchronous contacts check; its results travel as they are rather than be lost
-  const { contacts, messages, statuses, errors } = groupEvents(events.map(withUserId))
+  const { contacts, messages, statuses, errors } = groupEvents(events.map(cloudEvent))
   const value: CloudWebhookValue = {
     messaging_product: 'whatsapp',
     metadata: { display_phone_number: number.displayPhoneNumber, phone_number_id: number.id },
@@ -142,15 +142,15 @@ function cloudStatus(status: StatusEvent['status'], perMessage: boolean): CloudS
 }
 
 /**
- * Business-scoped user ids ride beside the On-Prem objects of an event (On-Prem never shows
- * them); Cloud puts them in: `contacts[].user_id` and `from_user_id` of a message, and
- * `recipient_user_id` of a status.
+ * The event as Cloud shows it. Business-scoped user ids ride beside the On-Prem objects (On-Prem
+ * never shows them); Cloud puts them in: `contacts[].user_id` and `from_user_id` of a message,
+ * `recipient_user_id` of a status. An `unknown` message becomes `unsupported`.
  */
-function withUserId(event: CallbackEvent): CallbackEvent {
+function cloudEvent(event: CallbackEvent): CallbackEvent {
   if (event.type === 'message' && event.message.type === 'unknown') {
     // Cloud's name for what it cannot show (cloud-2026 §1.6): `unsupported`, saying what it was
     const message = { ...event.message, type: 'unsupported', unsupported: { type: event.unsupported_type ?? 'unknown' } }
-    return withUserId({ ...event, message })
+    return cloudEvent({ ...event, message })
   }
   if (event.type === 'message' && event.user_id) {
     const contact = { ...event.contact, user_id: event.user_id }
