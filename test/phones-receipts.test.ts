@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { Phone } from '../src/phones/phone.js'
 import { MESSAGES_KEPT, PhoneStorage } from '../src/phones/phone-storage.js'
@@ -115,5 +115,23 @@ describe('phone receipts', () => {
     // and the sender hears it was delivered again (the first receipt may have been lost too)
     const receipts = network.frames.filter((f) => f.t === 'receipt.send' && f.envelopeIds.includes('env-0'))
     expect(receipts).toHaveLength(2)
+  })
+
+  it('reads an envelope again after failing to keep it, and sends its receipt then', async () => {
+    const { phone, network, envelope, acked } = await phoneAndSender()
+    // the inbox write fails once, as when the phone dies between decrypting and keeping a message
+    const append = vi.spyOn(PhoneStorage.prototype, 'appendInbox').mockRejectedValueOnce(new Error('killed'))
+    cleanups.push(async () => append.mockRestore())
+    const first = await envelope('env-1', 'wamid.1')
+    network.push(first)
+    await eventually(() => Promise.resolve(append.mock.calls.length === 1 || undefined))
+    expect(acked('env-1')).toBe(0)
+
+    // not acked: the network pushes it again
+    network.push(first)
+    await eventually(() => Promise.resolve(acked('env-1') === 1 || undefined))
+    const inbox = await phone.inbox()
+    expect(inbox.map((m) => ({ id: m.id, error: m.error }))).toEqual([{ id: 'wamid.1', error: undefined }])
+    expect(network.frames.filter((f) => f.t === 'receipt.send' && f.kind === 'delivered' && f.envelopeIds.includes('env-1'))).toHaveLength(1)
   })
 })

@@ -155,4 +155,28 @@ describe('SignalAccount', () => {
     expect(counter(again.body)).toBe(counter(dropped.body))
     expect(text((await bob.decrypt(alice.waId, again.kind, again.body)).plaintext)).toBe('stored')
   })
+
+  it('stores a decryption\'s ratchet step only once its message is kept', async () => {
+    const directory = new KeyDirectory()
+    const store = new MemorySignalStore()
+    const bob = await openAccount('15550000002', directory, { store, preKeys: 1 })
+    const alice = await openAccount('15550000001', directory)
+    const first = await alice.encrypt(bob.waId, utf8('first'), directory.bundles)
+    const second = await alice.encrypt(bob.waId, utf8('second'), directory.bundles)
+
+    // keeping failed (a phone killed before its inbox write): the same envelope still opens later
+    const lost = bob.decryptAndKeep(alice.waId, first.kind, first.body, async () => {
+      throw new Error('disk full')
+    })
+    await expect(lost).rejects.toThrow('disk full')
+    expect(await store.getSession(alice.waId)).toBeNull()
+    expect(await store.getPreKey(3)).not.toBeNull()
+    const kept = await bob.decryptAndKeep(alice.waId, first.kind, first.body, async (r) => text(r.plaintext))
+    expect(kept).toBe('first')
+    // kept: the step is stored, so a replay is refused and the next message opens
+    expect(await store.getSession(alice.waId)).not.toBeNull()
+    expect(await store.getPreKey(3)).toBeNull()
+    await expect(bob.decrypt(alice.waId, first.kind, first.body)).rejects.toThrow()
+    expect(text((await bob.decrypt(alice.waId, second.kind, second.body)).plaintext)).toBe('second')
+  })
 })

@@ -44,13 +44,14 @@ for (const dialect of DIALECTS) describe(`wabox start killed with SIGKILL while 
     for (const phone of phones) {
       const ids = accepted.filter((m) => m.to === phone).map((m) => m.id).sort()
       let got: string[] = []
+      let held: { id: string; error?: string }[] = []
       // the new process takes the shard once the killed one's lease has run out (15 s)
       await eventually(async () => {
         // the phones' greetings are stored before the start accepts messages: none fails with 470
         // because the restart sent the queue before the network redelivered a greeting
         expect(failedCallbacks(receiver, ids)).toEqual([])
-        const messages = (await restarted.control('GET', `/control/phones/${phone}/inbox`)).messages as { id: string }[]
-        got = messages.map((m) => m.id).filter((id) => ids.includes(id))
+        held = (await restarted.control('GET', `/control/phones/${phone}/inbox`)).messages as { id: string; error?: string }[]
+        got = held.map((m) => m.id).filter((id) => ids.includes(id))
         return new Set(got).size === ids.length ? true : undefined
       }, 60_000).catch((err: unknown) => {
         if (failedCallbacks(receiver, ids).length > 0) throw err
@@ -58,6 +59,8 @@ for (const dialect of DIALECTS) describe(`wabox start killed with SIGKILL while 
       })
       // each id once: a message sent before the kill is not sent again as a new one
       expect(got.sort()).toEqual(ids)
+      // and readable: a phone killed mid-decryption reads the redelivery (no receipt otherwise)
+      expect(held.filter((m) => ids.includes(m.id) && m.error !== undefined)).toEqual([])
     }
     // a phone killed between storing a message and sending its receipt sends it on redelivery;
     // a callback the killed process had claimed is due again when its lease ends (60 s)

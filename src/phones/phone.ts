@@ -259,12 +259,13 @@ export class Phone extends EventEmitter<PhoneEvents> {
       // redelivered after a crash between persisting and acking: its message key is spent
       const earlier = this.#storage.inboxByEnvelope(env.envelopeId)
       if (earlier) return { view: earlier, again: true }
-      const entry = await this.#open(client, env)
-      // one redelivered after many others: memory no longer has it, and it failed to decrypt
-      const older = entry.error ? await this.#storage.findByEnvelope(env.envelopeId) : undefined
-      if (older) return { view: older, again: true }
-      if (entry.error) this.#logger.warn({ envelopeId: env.envelopeId, from: env.from, error: entry.error }, 'could not decrypt envelope')
-      return { view: await this.#storage.appendInbox(entry), again: false }
+      return this.#open(client, env, async (entry) => {
+        // one redelivered after many others: memory no longer has it, and it failed to decrypt
+        const older = entry.error ? await this.#storage.findByEnvelope(env.envelopeId) : undefined
+        if (older) return { view: older, again: true }
+        if (entry.error) this.#logger.warn({ envelopeId: env.envelopeId, from: env.from, error: entry.error }, 'could not decrypt envelope')
+        return { view: await this.#storage.appendInbox(entry), again: false }
+      })
     })
     // the message the sender was typing has arrived
     this.#typing.delete(env.from)
@@ -284,31 +285,39 @@ export class Phone extends EventEmitter<PhoneEvents> {
     await Promise.all([owed, client.request({ t: 'envelope.ack', envelopeIds: [env.envelopeId] })])
   }
 
-  /** Decrypts an envelope into an inbox entry; failures become entries too, so a bad envelope is acked, not retried forever. */
-  async #open(client: NetworkClient, env: EnvelopePush): Promise<InboxEntry> {
+  /**
+   * Decrypts an envelope into an inbox entry and has `keep` store it; only then is the ratchet
+   * step stored, so a phone killed in between gets the envelope again and can still read it.
+   * Failures become entries too, so a bad envelope is acked, not retried forever.
+   */
+  async #open<T>(client: NetworkClient, env: EnvelopePush, keep: (entry: InboxEntry) => Promise<T>): Promise<T> {
     const base = { envelopeId: env.envelopeId, from: env.from, receivedAt: this.#clock.now() }
-    let content: Content
-    let identityChanged: { hash: string } | undefined
+    let keeping = false
     try {
-      const decrypted = await this.#signal.decrypt(env.from, env.kind, env.body)
-      identityChanged = decrypted.identityChanged
-      content = decodeContent(decrypted.plaintext)
+      return await this.#signal.decryptAndKeep(env.from, env.kind, env.body, async (decrypted) => {
+        const content = decodeContent(decrypted.plaintext)
+        keeping = true
+        const entry: InboxEntry = { ...base, id: content.id, content, ...(decrypted.identityChanged ? { identityChanged: decrypted.identityChanged } : {}) }
+        await this.#fetchMedia(client, entry, content)
+        return keep(entry)
+      })
     } catch (err) {
-      return { ...base, id: env.envelopeId, error: `decrypt failed: ${(err as Error).message}` }
+      if (keeping) throw err
+      return keep({ ...base, id: env.envelopeId, error: `decrypt failed: ${(err as Error).message}` })
     }
-    const entry: InboxEntry = { ...base, id: content.id, content, ...(identityChanged ? { identityChanged } : {}) }
+  }
+
+  async #fetchMedia(client: NetworkClient, entry: InboxEntry, content: Content): Promise<void> {
     const media = mediaOf(content)
-    if (media) {
-      try {
-        const bytes = decryptMedia(await client.downloadBlob(media.blobId), media)
-        await mkdir(join(this.dir, 'media'), { recursive: true })
-        entry.mediaFile = join('media', encodeURIComponent(content.id))
-        await writeFileAtomic(join(this.dir, entry.mediaFile), bytes)
-      } catch (err) {
-        entry.mediaError = (err as Error).message
-      }
+    if (!media) return
+    try {
+      const bytes = decryptMedia(await client.downloadBlob(media.blobId), media)
+      await mkdir(join(this.dir, 'media'), { recursive: true })
+      entry.mediaFile = join('media', encodeURIComponent(content.id))
+      await writeFileAtomic(join(this.dir, entry.mediaFile), bytes)
+    } catch (err) {
+      entry.mediaError = (err as Error).message
     }
-    return entry
   }
 
   /** Delivery receipt, scheduled read, scripted reply. Failures are logged: the message is already safe. */

@@ -29,6 +29,7 @@ import {
   StoreSignedPreKeyStore,
   arrayBytes,
 } from './libsignal-stores.js'
+import { StagedSignalStore } from './staged-store.js'
 import type { SignalStateStore } from './state-store.js'
 
 /** Every wabox account has exactly one device. */
@@ -75,6 +76,24 @@ export interface SignalAccountOptions {
   clock?: Clock
 }
 
+interface DecryptStores {
+  sessions: StoreSessionStore
+  identities: StoreIdentityKeyStore
+  preKeys: StorePreKeyStore
+  signedPreKeys: StoreSignedPreKeyStore
+  kyberPreKeys: StoreKyberPreKeyStore
+}
+
+function storesOver(store: SignalStateStore, clock: Clock): DecryptStores {
+  return {
+    sessions: new StoreSessionStore(store),
+    identities: new StoreIdentityKeyStore(store, clock),
+    preKeys: new StorePreKeyStore(store),
+    signedPreKeys: new StoreSignedPreKeyStore(store),
+    kyberPreKeys: new StoreKyberPreKeyStore(store),
+  }
+}
+
 /**
  * One account's end of Signal: identity, pre-key generation and per-remote sessions.
  * Operations on one remote run one at a time (a ratchet step reads and writes the session);
@@ -85,11 +104,7 @@ export class SignalAccount {
   readonly #store: SignalStateStore
   readonly #clock: Clock
   readonly #local: ProtocolAddress
-  readonly #identities: StoreIdentityKeyStore
-  readonly #sessions: StoreSessionStore
-  readonly #preKeys: StorePreKeyStore
-  readonly #signedPreKeys: StoreSignedPreKeyStore
-  readonly #kyberPreKeys: StoreKyberPreKeyStore
+  readonly #stores: DecryptStores
   readonly #perRemote = new KeyedQueue()
   readonly #keyGeneration = new KeyedQueue()
 
@@ -98,11 +113,7 @@ export class SignalAccount {
     this.#store = opts.store
     this.#clock = opts.clock
     this.#local = addressOf(opts.waId)
-    this.#identities = new StoreIdentityKeyStore(opts.store, opts.clock)
-    this.#sessions = new StoreSessionStore(opts.store)
-    this.#preKeys = new StorePreKeyStore(opts.store)
-    this.#signedPreKeys = new StoreSignedPreKeyStore(opts.store)
-    this.#kyberPreKeys = new StoreKyberPreKeyStore(opts.store)
+    this.#stores = storesOver(opts.store, opts.clock)
   }
 
   /** Opens the account in `store`, creating a fresh identity when the store has none. */
@@ -118,7 +129,7 @@ export class SignalAccount {
   }
 
   async identityKey(): Promise<Uint8Array> {
-    return (await this.#identities.getIdentityKeyPair()).publicKey.serialize()
+    return (await this.#stores.identities.getIdentityKeyPair()).publicKey.serialize()
   }
 
   /**
@@ -182,39 +193,55 @@ export class SignalAccount {
     return this.#perRemote.run(remoteWaId, async () => {
       const remote = addressOf(remoteWaId)
       const now = new Date(this.#clock.now())
-      const session = await this.#sessions.getSession(remote)
+      const session = await this.#stores.sessions.getSession(remote)
       if (!session?.hasCurrentState(now)) {
         const bundle = toPreKeyBundle(await bundles(remoteWaId))
-        await processPreKeyBundle(bundle, remote, this.#local, this.#sessions, this.#identities, now)
+        await processPreKeyBundle(bundle, remote, this.#local, this.#stores.sessions, this.#stores.identities, now)
       }
-      const message = await signalEncrypt(arrayBytes(plaintext), remote, this.#local, this.#sessions, this.#identities, now)
+      const message = await signalEncrypt(arrayBytes(plaintext), remote, this.#local, this.#stores.sessions, this.#stores.identities, now)
       const kind: EnvelopeKind = message.type() === CiphertextMessageType.PreKey ? 'prekey' : 'message'
-      return withIdentityChange({ kind, body: message.serialize() }, this.#identities.takeChange(remoteWaId))
+      return withIdentityChange({ kind, body: message.serialize() }, this.#stores.identities.takeChange(remoteWaId))
     })
   }
 
   decrypt(fromWaId: string, kind: EnvelopeKind, body: Uint8Array): Promise<DecryptResult> {
+    return this.#perRemote.run(fromWaId, () => this.#decrypt(fromWaId, kind, body, this.#stores))
+  }
+
+  /**
+   * Decrypts, and stores the ratchet step only once `keep` has kept the plaintext. Stored first,
+   * a crash before `keep` ends leaves a message that can never be read again: its redelivery
+   * is refused as a duplicate. Nothing is stored when `decrypt` or `keep` throws.
+   */
+  decryptAndKeep<T>(fromWaId: string, kind: EnvelopeKind, body: Uint8Array, keep: (result: DecryptResult) => Promise<T>): Promise<T> {
     return this.#perRemote.run(fromWaId, async () => {
-      const remote = addressOf(fromWaId)
-      const plaintext =
-        kind === 'prekey'
-          ? await signalDecryptPreKey(
-              PreKeySignalMessage.deserialize(arrayBytes(body)),
-              remote,
-              this.#local,
-              this.#sessions,
-              this.#identities,
-              this.#preKeys,
-              this.#signedPreKeys,
-              this.#kyberPreKeys,
-            )
-          : await signalDecrypt(SignalMessage.deserialize(arrayBytes(body)), remote, this.#local, this.#sessions, this.#identities)
-      return withIdentityChange({ plaintext }, this.#identities.takeChange(fromWaId))
+      const staged = new StagedSignalStore(this.#store)
+      const kept = await keep(await this.#decrypt(fromWaId, kind, body, storesOver(staged, this.#clock)))
+      await staged.flush()
+      return kept
     })
   }
 
+  async #decrypt(fromWaId: string, kind: EnvelopeKind, body: Uint8Array, stores: DecryptStores): Promise<DecryptResult> {
+    const remote = addressOf(fromWaId)
+    const plaintext =
+      kind === 'prekey'
+        ? await signalDecryptPreKey(
+            PreKeySignalMessage.deserialize(arrayBytes(body)),
+            remote,
+            this.#local,
+            stores.sessions,
+            stores.identities,
+            stores.preKeys,
+            stores.signedPreKeys,
+            stores.kyberPreKeys,
+          )
+        : await signalDecrypt(SignalMessage.deserialize(arrayBytes(body)), remote, this.#local, stores.sessions, stores.identities)
+    return withIdentityChange({ plaintext }, stores.identities.takeChange(fromWaId))
+  }
+
   async hasSession(remoteWaId: string): Promise<boolean> {
-    const session = await this.#sessions.getSession(addressOf(remoteWaId))
+    const session = await this.#stores.sessions.getSession(addressOf(remoteWaId))
     return session?.hasCurrentState(new Date(this.#clock.now())) ?? false
   }
 
