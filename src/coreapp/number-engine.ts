@@ -74,10 +74,9 @@ export class NumberEngine implements EngineView {
     this.receipts = new ReceiptSender(ctx, this)
     this.inbound = new InboundPipeline(ctx, this, () => this.receipts.wake())
     this.#accountUpdates = new AccountUpdates(ctx, this, () => this.#row.platform_type === 'CLOUD_API')
-    // On PostgreSQL a message can commit after one with a higher seq was claimed: each poll
-    // claims from the start again, so such a message waits one poll, never forever.
+    // a message that committed below the cursor (PostgreSQL, MySQL) waits a few polls, never forever
     this.#poll = setInterval(() => {
-      this.outbound.rewind()
+      this.outbound.rewindForPoll()
       this.wake()
     }, ctx.tuning.pollMs)
     this.#poll.unref()

@@ -74,7 +74,7 @@ export class OutboundPipeline {
     this.#ctx = ctx
     this.#engine = engine
     this.#units = new RecipientUnits(engine.peers, ctx.tuning.peerConcurrency)
-    this.#cursor = new OutboxCursor()
+    this.#cursor = new OutboxCursor(ctx.store.outbox.claimsInCommitOrder)
     this.#passes = new CoalescedPass(() => this.#tick(), (err) => ctx.logger.error({ err, phoneNumberId: engine.phoneNumberId }, 'outbound pass failed'))
   }
 
@@ -86,6 +86,11 @@ export class OutboundPipeline {
   /** Shard ownership changed: claim from the start again (the in-flight map skips what is under way). */
   rewind(): void {
     this.#cursor.lower(0)
+  }
+
+  /** Before an idle poll's pass (see OutboxCursor.beforePoll). */
+  rewindForPoll(): void {
+    this.#cursor.beforePoll()
   }
 
   /** No new passes; waits for the one under way and for units that outlived theirs. */

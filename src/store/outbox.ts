@@ -69,6 +69,11 @@ const chunks = <T>(items: T[]) => statementChunks(items, 256)
 export class Outbox {
   constructor(private readonly ctx: StoreContext) {}
 
+  /** A claim from a cursor sees every queued row below it: none commits later with a lower seq. */
+  get claimsInCommitOrder(): boolean {
+    return this.ctx.engine.commitsInKeyOrder
+  }
+
   /** Queued messages of the given shards after `afterSeq`, oldest first. */
   async claimQueued(phoneNumberId: string, shards: number[], afterSeq: number, limit: number): Promise<QueuedMessage[]> {
     if (shards.length === 0) return []

@@ -70,6 +70,11 @@ export interface Engine {
   readonly name: EngineName
   readonly columnTypes: ColumnTypes
   /**
+   * Rows commit in the order of their serial keys: one writer at a time takes a key and commits
+   * before the next can take one (SQLite). Elsewhere a row can commit after a higher key was read.
+   */
+  readonly commitsInKeyOrder: boolean
+  /**
    * Insert, or update the row holding the same `key` (a primary or unique key; MySQL updates
    * on whichever unique key conflicts). An assignment may read the old row as `table.column`,
    * but only its own column (MySQL applies assignments left to right).

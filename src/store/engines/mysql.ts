@@ -24,6 +24,7 @@ const CONNECTION_LOST = new Set([1053, 1927, 2006, 2013, 4031])
 export const mysqlEngine: Engine = {
   name: 'mysql',
   columnTypes: { blob: sql`longblob`, time: 'bigint', serial: 'serial', key: 'varchar(191)' },
+  commitsInKeyOrder: false,
   upsert: (insert, _key, set) => insert.onDuplicateKeyUpdate(set((column) => sql<never>`values(${sql.ref(column)})`) as never),
   // IGNORE also turns other errors of the row (a foreign key, a value too long) into warnings;
   // the statements that use it insert rows whose references exist

@@ -20,6 +20,7 @@ const RETRY = new Set(['40001', '40P01', '55P03'])
 export const postgresEngine: Engine = {
   name: 'postgres',
   columnTypes: { blob: 'bytea', time: 'bigint', serial: 'bigserial', key: 'text' },
+  commitsInKeyOrder: false,
   ...standardSql(true),
   withAdvisoryLock: (db, name, fn) => onOneConnection(db, async (conn) => {
     await sql`select pg_advisory_lock(hashtext(${name}))`.execute(conn)

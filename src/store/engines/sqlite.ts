@@ -15,6 +15,7 @@ import { standardSql } from './standard-sql.js'
 export const sqliteEngine: Engine = {
   name: 'sqlite',
   columnTypes: { blob: 'blob', time: 'integer', serial: 'integer', key: 'text' },
+  commitsInKeyOrder: true,
   ...standardSql(false),
   withAdvisoryLock: (db, name, fn) => processLock(name, () => fn(db)),
   classify(err) {
