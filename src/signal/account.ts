@@ -84,10 +84,11 @@ interface DecryptStores {
   kyberPreKeys: StoreKyberPreKeyStore
 }
 
-function storesOver(store: SignalStateStore, clock: Clock): DecryptStores {
+/** `shared`: the account's own stores, whose decoded local identity a staged set reuses. */
+function storesOver(store: SignalStateStore, clock: Clock, shared?: DecryptStores): DecryptStores {
   return {
     sessions: new StoreSessionStore(store),
-    identities: new StoreIdentityKeyStore(store, clock),
+    identities: new StoreIdentityKeyStore(store, clock, shared?.identities),
     preKeys: new StorePreKeyStore(store),
     signedPreKeys: new StoreSignedPreKeyStore(store),
     kyberPreKeys: new StoreKyberPreKeyStore(store),
@@ -216,7 +217,7 @@ export class SignalAccount {
   decryptAndKeep<T>(fromWaId: string, kind: EnvelopeKind, body: Uint8Array, keep: (result: DecryptResult) => Promise<T>): Promise<T> {
     return this.#perRemote.run(fromWaId, async () => {
       const staged = new StagedSignalStore(this.#store)
-      const kept = await keep(await this.#decrypt(fromWaId, kind, body, storesOver(staged, this.#clock)))
+      const kept = await keep(await this.#decrypt(fromWaId, kind, body, storesOver(staged, this.#clock, this.#stores)))
       await staged.flush()
       return kept
     })

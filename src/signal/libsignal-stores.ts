@@ -46,14 +46,19 @@ export class StoreIdentityKeyStore extends IdentityKeyStore {
   // runs one operation per remote at a time, so the entry belongs to the running operation
   readonly #changes = new Map<string, Uint8Array>()
 
-  constructor(store: SignalStateStore, clock: Clock) {
+  readonly #localFrom: StoreIdentityKeyStore | undefined
+
+  /** `localFrom`: a store over the same account whose decoded local identity this one shares. */
+  constructor(store: SignalStateStore, clock: Clock, localFrom?: StoreIdentityKeyStore) {
     super()
     this.#store = store
     this.#clock = clock
+    this.#localFrom = localFrom
   }
 
   async #loadLocal(): Promise<{ pair: IdentityKeyPair; registrationId: number }> {
     if (this.#local) return this.#local
+    if (this.#localFrom) return (this.#local = await this.#localFrom.#loadLocal())
     const local = await this.#store.getLocalIdentity()
     if (!local) throw new Error('Signal account has no local identity')
     let pair = decodedPairs.get(local.identityKeyPair)
