@@ -1,36 +1,15 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureHubBuilt } from './helpers/hub-build.js'
+import { haveChromium, launch, NEW_PASSWORD, overflowX, shot } from './helpers/hub-browser.js'
 import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
 import { onPremText, WebhookReceiver } from './helpers/webhook-receiver.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const SHOTS = path.resolve('test-output/hub')
-const NEW_PASSWORD = 'Hub-Test-Pass1'
 /** A 1×1 PNG. */
 const PIXEL_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
-
-const haveChromium = fs.existsSync(CHROMIUM)
-if (!haveChromium) {
-  if (process.env.CI) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (.ci/run does) to run the Hub's browser test`)
-  console.warn(`\n!!! ${CHROMIUM} is missing: the Hub's browser test is SKIPPED (apt-get install -y chromium) !!!\n`)
-}
-
-/** Headless Chromium with nothing running in the background (no network of its own, no updates). */
-function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
-}
 
 describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', { timeout: 60_000 }, () => {
   let dataDir: string
@@ -44,7 +23,6 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
 
   beforeAll(async () => {
     ensureHubBuilt()
-    fs.mkdirSync(SHOTS, { recursive: true })
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wabox-hub-'))
     await receiver.start()
     wabox = await startWabox(dataDir, 2)
@@ -125,6 +103,19 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
       const loaded = img as unknown as { complete: boolean; naturalWidth: number }
       return loaded.complete && loaded.naturalWidth === 1
     }, await thumb.elementHandle())
+  })
+
+  it('keeps the chat and the chat list within the window when a message is one long word', async () => {
+    await fromPhone('W'.repeat(4096))
+    await page.locator('.bubble.in .body', { hasText: /^W{4096}$/ }).waitFor()
+    expect(await overflowX(page)).toBeLessThanOrEqual(0)
+    await page.setViewportSize({ width: 390, height: 844 })
+    expect(await overflowX(page)).toBeLessThanOrEqual(0)
+    // the Send button can be reached without scrolling sideways
+    const send = await page.getByRole('button', { name: 'Send', exact: true }).boundingBox()
+    expect(send!.x + send!.width).toBeLessThanOrEqual(390)
+    await shot(page, 'conversations-long-word-390px')
+    await page.setViewportSize({ width: 1280, height: 800 })
   })
 
   it('shows the attempts of a failing webhook, and a replay that succeeds', async () => {
