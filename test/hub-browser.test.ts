@@ -140,7 +140,9 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
   it('submits a template and pauses it as Meta\'s review would (dev profile); sends one from a conversation', async () => {
     await page.getByRole('link', { name: 'Templates' }).click()
     await page.getByLabel('Name').fill('hub_order_ready')
-    await page.getByLabel('Body').fill('Your order is ready for pickup')
+    await page.getByLabel('Body').fill('Your order {{1}} is ready for pickup')
+    // Meta's review needs a sample for {{1}}: the form asks for it
+    await page.getByLabel('Example for {{1}}').fill('A-17')
     await page.getByRole('button', { name: 'Submit for review' }).click()
     // the dev network's review approves a well-formed template at once
     const status = page.locator('tr[data-template="hub_order_ready"] [data-status]')
@@ -155,8 +157,15 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await page.getByRole('link', { name: 'Conversations' }).click()
     await page.getByRole('button', { name: new RegExp(`\\+${phone}`) }).click()
     await page.getByText('Send a template').click()
-    await page.getByRole('combobox', { name: /^Template/ }).selectOption({ label: 'hello_world (en_US)' })
-    await page.getByLabel('Parameters, comma-separated').fill('Ann')
+    const select = page.getByRole('combobox', { name: /^Template/ })
+    // the select shows the template Send would send, not a blank
+    expect(await select.evaluate((s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')).toMatch(/\(en_US\)$/)
+    await select.selectOption({ label: 'hello_world (en_US)' })
+    await page.getByRole('button', { name: 'Send template' }).click()
+    // its {{1}} left blank, it is not sent
+    await page.getByRole('alert').filter({ hasText: 'Not sent: fill {{1}} in the body' }).waitFor()
+    expect(await page.getByText('Sent hello_world').count()).toBe(0)
+    await page.getByLabel('Body {{1}}').fill('Ann')
     await page.getByRole('button', { name: 'Send template' }).click()
     await page.getByText('Sent hello_world').waitFor()
     await page.locator('.bubble.out', { hasText: 'hello_world' }).locator('[data-status="delivered"], [data-status="read"]').waitFor()

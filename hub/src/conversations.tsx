@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { TemplateDefinition } from '../../src/domain/templates'
 import { api, useLive, type Conversation, type Message, type NumberInfo } from './api'
 import { clock, failure, summary } from './format'
+import { TemplateSender } from './template-sender'
 import { Ticks } from './ticks'
 
 const PICTURES = ['image', 'sticker']
@@ -11,46 +11,6 @@ function MediaThumb({ number, type, content }: { number: NumberInfo; type: strin
   const id = (content as Record<string, { id?: unknown } | undefined> | null)?.[type]?.id
   if (!PICTURES.includes(type) || typeof id !== 'string') return null
   return <img class="thumb" loading="lazy" alt={`${type} ${id}`} src={`/hub/api/numbers/${number.id}/media/${encodeURIComponent(id)}`} />
-}
-
-/** Sends an approved template of the number's WABA, its body's {{n}} filled from a comma-separated list. */
-function TemplateSender({ number, peer }: { number: NumberInfo; peer: string }) {
-  const { data } = useLive([], () => api<{ templates: TemplateDefinition[] }>('GET', `numbers/${number.id}/templates`), [number.id])
-  const approved = (data?.templates ?? []).filter((t) => t.status === 'APPROVED')
-  const [picked, setPicked] = useState('')
-  const [params, setParams] = useState('')
-  const [result, setResult] = useState<{ ok: boolean; text: string }>()
-  const send = async (e: Event) => {
-    e.preventDefault()
-    const t = approved.find((x) => `${x.name}/${x.language}` === picked) ?? approved[0]
-    if (!t) return
-    const values = params.split(',').map((v) => v.trim()).filter(Boolean)
-    const components = values.length ? [{ type: 'body', parameters: values.map((text) => ({ type: 'text', text })) }] : []
-    try {
-      await api('POST', `numbers/${number.id}/messages`, { message: { to: peer, type: 'template', template: { name: t.name, language: { policy: 'deterministic', code: t.language }, components } } })
-      setResult({ ok: true, text: `Sent ${t.name}` })
-    } catch (err) {
-      setResult({ ok: false, text: (err as Error).message })
-    }
-  }
-  if (approved.length === 0) return null
-  return (
-    <details class="template-sender">
-      <summary>Send a template</summary>
-      <form class="composer" onSubmit={send}>
-        <label>Template
-          <select value={picked} onChange={(e) => setPicked((e.target as HTMLSelectElement).value)}>
-            {approved.map((t) => <option key={`${t.name}/${t.language}`} value={`${t.name}/${t.language}`}>{`${t.name} (${t.language})`}</option>)}
-          </select>
-        </label>
-        <label class="grow">Parameters, comma-separated
-          <input name="template-params" value={params} onInput={(e) => setParams((e.target as HTMLInputElement).value)} />
-        </label>
-        <button type="submit">Send template</button>
-      </form>
-      {result && <p role={result.ok ? 'status' : 'alert'} class={result.ok ? 'ok' : 'error'}>{result.text}</p>}
-    </details>
-  )
 }
 
 function Thread({ number, peer }: { number: NumberInfo; peer: string }) {

@@ -25,3 +25,9 @@ export function failure(error: string): string {
   }
   return error
 }
+
+/** The variables of a template text, {{1}} or {{name}}, each once: numbers in order, names as first used. */
+export function templateVariables(text: string | undefined): string[] {
+  const keys = [...new Set([...(text ?? '').matchAll(/\{\{\s*([a-z0-9_]+)\s*\}\}/gi)].map((m) => m[1]!))]
+  return keys.every((k) => /^\d+$/.test(k)) ? keys.sort((a, b) => Number(a) - Number(b)) : keys
+}

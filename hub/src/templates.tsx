@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks'
 import type { TemplateDefinition } from '../../src/domain/templates'
 import { api, useLive, type NumberInfo } from './api'
+import { templateVariables } from './format'
 
 const CATEGORIES = ['UTILITY', 'MARKETING', 'AUTHENTICATION'] as const
 const ACTIONS = [
@@ -11,16 +12,31 @@ const ACTIONS = [
   { action: 'disable', label: 'Disable', when: ['APPROVED', 'PAUSED'] },
 ] as const
 
+/** Meta's example values of a body's variables: `body_text` for {{1}}…, `body_text_named_params` for {{name}}. */
+function bodyExample(keys: string[], samples: Record<string, string>) {
+  if (keys.length === 0) return {}
+  const positional = keys.every((k) => /^\d+$/.test(k))
+  return positional
+    ? { example: { body_text: [keys.map((k) => samples[k] ?? '')] } }
+    : { example: { body_text_named_params: keys.map((k) => ({ param_name: k, example: samples[k] ?? '' })) } }
+}
+
 function NewTemplate({ number, onCreated }: { number: NumberInfo; onCreated: () => void }) {
   const [name, setName] = useState('')
   const [language, setLanguage] = useState('en_US')
   const [category, setCategory] = useState<string>('UTILITY')
   const [body, setBody] = useState('')
+  const [samples, setSamples] = useState<Record<string, string>>({})
   const [result, setResult] = useState<{ ok: boolean; text: string }>()
+  const keys = templateVariables(body)
+  const named = keys.some((k) => !/^\d+$/.test(k))
   const submit = async (e: Event) => {
     e.preventDefault()
     try {
-      const t = await api<TemplateDefinition>('POST', `numbers/${number.id}/templates`, { name, language, category, components: [{ type: 'BODY', text: body }] })
+      const bodyComponent = { type: 'BODY', text: body, ...bodyExample(keys, samples) }
+      const t = await api<TemplateDefinition>('POST', `numbers/${number.id}/templates`, {
+        name, language, category, ...(named ? { parameter_format: 'NAMED' } : {}), components: [bodyComponent],
+      })
       setResult({ ok: true, text: `Submitted ${t.name}: ${t.status}` })
       onCreated()
     } catch (err) {
@@ -35,7 +51,13 @@ function NewTemplate({ number, onCreated }: { number: NumberInfo; onCreated: () 
       <label>Category
         <select value={category} onChange={field(setCategory)}>{CATEGORIES.map((c) => <option key={c}>{c}</option>)}</select>
       </label>
-      <label class="grow">Body<input name="template-body" required value={body} placeholder="Your order is ready for pickup" onInput={field(setBody)} /></label>
+      <label class="grow">Body<input name="template-body" required value={body} placeholder="Your order {{1}} is ready for pickup" onInput={field(setBody)} /></label>
+      {/* Meta's review needs a sample value for each variable */}
+      {keys.map((k) => (
+        <label key={k}>{`Example for {{${k}}}`}
+          <input name={`template-example-${k}`} required value={samples[k] ?? ''} onInput={(e) => setSamples({ ...samples, [k]: (e.target as HTMLInputElement).value })} />
+        </label>
+      ))}
       <button type="submit">Submit for review</button>
       {result && <p role={result.ok ? 'status' : 'alert'} class={result.ok ? 'ok' : 'error'}>{result.text}</p>}
     </form>
