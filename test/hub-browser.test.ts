@@ -135,6 +135,13 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await page.locator(`tr[data-seq="${seq}"] [data-http-status="200"]`).waitFor()
     await receiver.waitFor(onPremText(phone, 'order 42'))
     await shot(page, 'webhooks')
+    // the other number's form shows its own URL, not the one just saved for the first
+    const numberPick = page.getByRole('combobox', { name: 'Number' })
+    await numberPick.selectOption({ index: 1 })
+    await page.getByRole('table').getByText(`Callbacks of +${wabox.creds.numbers[1]!.wa_id}`).waitFor()
+    expect(await page.getByLabel('Webhook URL').inputValue()).not.toBe(receiver.url('/hook'))
+    expect(await page.getByText(/^Saved:/).count()).toBe(0)
+    await numberPick.selectOption({ index: 0 })
   })
 
   it('submits a template and pauses it as Meta\'s review would (dev profile); sends one from a conversation', async () => {

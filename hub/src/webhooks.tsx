@@ -61,7 +61,8 @@ export function WebhooksPage({ number }: { number: NumberInfo }) {
   const callbacks = data?.callbacks ?? []
   return (
     <>
-      <WebhookForm number={number} />
+      {/* keyed: another number's form starts from its own URL, without this one's note */}
+      <WebhookForm key={number.id} number={number} />
       <div class="toolbar">
         <label><input type="checkbox" checked={deadOnly} onChange={() => setDeadOnly(!deadOnly)} /> Dead letters only</label>
         <button type="button" disabled={picked.length === 0} onClick={() => void replay(picked)}>Replay selected ({picked.length})</button>
