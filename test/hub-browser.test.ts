@@ -166,7 +166,7 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await page.getByText('Send a template').click()
     const select = page.getByRole('combobox', { name: /^Template/ })
     // the select shows the template Send would send, not a blank
-    expect(await select.evaluate((s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent ?? '')).toMatch(/\(en_US\)$/)
+    expect(await select.locator('option:checked').textContent()).toMatch(/\(en_US\)$/)
     await select.selectOption({ label: 'hello_world (en_US)' })
     await page.getByRole('button', { name: 'Send template' }).click()
     // its {{1}} left blank, it is not sent

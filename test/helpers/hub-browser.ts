@@ -43,5 +43,5 @@ export async function signIn(page: Page, apiUrl: string, password: string, newPa
 
 /** How much wider than the window the page is (0 when nothing sticks out sideways). */
 export function overflowX(page: Page): Promise<number> {
-  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
 }
