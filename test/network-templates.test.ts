@@ -79,4 +79,31 @@ describe('network template registry', () => {
     expect((await h.control('POST', `/control/accounts/${phone.waId}/templates`, orderShipped)).status).toBe(400)
     expect((await h.control('GET', url)).body).toMatchObject({ templates: [{ name: 'order_shipped' }] })
   })
+  it("serves a WABA's templates to every number that names the WABA, one added later too; a number moved away leaves them", async () => {
+    h = await Harness.start({ profile: 'dev' })
+    const [a, b, c] = await Promise.all(['5550430', '5550431', '5550432'].map((n) => h.register('1', n, 'Waba Co')))
+    const [ca, cb, cc] = await Promise.all([a, b, c].map((n) => h.connect(n!)))
+    const names = async (client: typeof ca, waba?: string) =>
+      (await client!.request<TemplatesGetResult>({ t: 'templates.get', ...(waba ? { waba } : {}) })).templates.map((t) => `${t.name}:${t.status}`)
+    const notice = { name: 'notice', language: 'en_US', category: 'UTILITY', components: [{ type: 'BODY', text: 'Your table is ready.' }] }
+
+    // made through a before it named a WABA: a's own, until a names W1
+    await ca!.request({ t: 'templates.create', template: { ...notice, name: 'early' } })
+    expect(await names(cb, 'W1')).toEqual([])
+    const made = await ca!.request<TemplateWire>({ t: 'templates.create', template: notice, waba: 'W1' })
+    expect(await names(cb, 'W1')).toEqual(['early:APPROVED', 'notice:APPROVED'])
+    expect(await names(cc, 'W2')).toEqual([])
+    expect(await names(cb)).toEqual([])
+
+    // one WABA, one template per name and language; a status change is every number's
+    expect((await ca!.request({ t: 'templates.create', template: notice, waba: 'W1' }).catch((e: { code: string }) => e)).code).toBe('already_exists')
+    await h.control('POST', `/control/templates/${made.id}/pause`, {})
+    expect(await names(cc, 'W1')).toEqual(['early:APPROVED', 'notice:PAUSED'])
+
+    // a moves to W2: the templates stay with W1 (those made before WABAs were kept go with a)
+    expect(await names(ca, 'W2')).toEqual(['early:APPROVED'])
+    expect(await names(cb, 'W1')).toEqual(['notice:PAUSED'])
+    expect((await cb!.request<{ deleted: string[] }>({ t: 'templates.delete', name: 'notice', waba: 'W1' })).deleted).toEqual([made.id])
+    expect(await names(cc, 'W1')).toEqual([])
+  })
 })

@@ -178,12 +178,25 @@ const m0003_portfolios: Migration = {
       .execute()
   },
 }
+/** WABAs: each business number's, and the one each template belongs to (waba-members.ts). */
+const m0004_waba_members: Migration = {
+  async up(db: Kysely<any>) {
+    await db.schema
+      .createTable('waba_members')
+      .addColumn('wa_id', 'text', (c) => c.primaryKey())
+      .addColumn('waba', 'text', (c) => c.notNull())
+      .execute()
+    await db.schema.alterTable('templates').addColumn('waba', 'text').execute()
+    await db.schema.createIndex('templates_waba').on('templates').column('waba').execute()
+  },
+}
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001_initial,
   '0002_template_quality': m0002_template_quality,
   '0003_portfolios': m0003_portfolios,
+  '0004_waba_members': m0004_waba_members,
 }
 
 export const networkMigrations: MigrationProvider = {

@@ -51,13 +51,16 @@ export function handleRequest(conn: Connection, frame: ClientFrame, s: NetworkSe
     case 'account.update.ack':
       return s.relay.ackUpdates(account.waId, frame.updateIds)
     case 'templates.get':
-      return s.templates.pack(account)
+      return s.templates.join(account, frame.waba).then(() => s.templates.pack(account))
     case 'templates.create':
-      return s.memo.run(memoKey(account.waId, frame), () => s.templates.submit(account, frame.template))
+      return s.memo.run(memoKey(account.waId, frame), async () => (await s.templates.join(account, frame.waba), s.templates.submit(account, frame.template)))
     case 'templates.update':
-      return s.memo.run(memoKey(account.waId, frame), () => s.templates.edit(account, frame.templateId, frame.changes))
+      return s.memo.run(memoKey(account.waId, frame), async () => (await s.templates.join(account, frame.waba), s.templates.edit(account, frame.templateId, frame.changes)))
     case 'templates.delete':
-      return s.memo.run(memoKey(account.waId, frame), async () => ({ deleted: await s.templates.deleteByName(account, frame.name, frame.templateId) }))
+      return s.memo.run(memoKey(account.waId, frame), async () => {
+        await s.templates.join(account, frame.waba)
+        return { deleted: await s.templates.deleteByName(account, frame.name, frame.templateId) }
+      })
     case 'contacts.check':
       return Promise.resolve(s.accounts.check(frame.phones))
     case 'bsuid.resolve':

@@ -16,12 +16,19 @@ export interface NetworkDatabase {
   initiated_users: InitiatedUsersTable
   conversations: ConversationsTable
   portfolios: PortfoliosTable
+  waba_members: WabaMembersTable
 }
 
 /** A business number's portfolio (0003): the numbers of one portfolio share a messaging limit. */
 export interface PortfoliosTable {
   wa_id: string
   portfolio: string
+}
+
+/** A business number's WABA (0004): the numbers of one WABA share its templates. */
+export interface WabaMembersTable {
+  wa_id: string
+  waba: string
 }
 
 export interface AccountsTable {
@@ -114,7 +121,10 @@ export interface BlobsTable {
 
 export interface TemplatesTable {
   id: string
+  /** The number it was made through (its status updates go there). */
   wa_id: string
+  /** The WABA it belongs to (0004); null: made before WABAs were kept, the WABA of `wa_id`. */
+  waba: string | null
   name: string
   language: string
   category: string

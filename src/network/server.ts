@@ -19,6 +19,7 @@ import { Relay } from './relay.js'
 import { RequestMemo } from './request-memo.js'
 import { Router } from './router.js'
 import { TemplateRegistry } from './templates.js'
+import { WabaMembers } from './waba-members.js'
 import { tierUpdates } from './tier-updates.js'
 import { UserIds } from './user-ids.js'
 import { VnameIssuer } from './vname.js'
@@ -81,7 +82,7 @@ export async function startNetworkServer(opts: StartNetworkServerOptions): Promi
   const relay = new Relay({ db, raw, batcher, clock, integrity, limits, deliver: router.deliver })
   integrity.onTierEvent(tierUpdates({ batcher, relay, logger }))
   integrity.useAccounts((waId) => accounts.get(waId))
-  const templates = new TemplateRegistry({ db, batcher, clock, relay, review: templateReview(profile, opts), quality: opts.templateQuality })
+  const templates = new TemplateRegistry({ db, batcher, clock, relay, members: await WabaMembers.load(db), review: templateReview(profile, opts), quality: opts.templateQuality })
   const blobs = new BlobStore({ dir: path.join(opts.dataDir, 'blobs'), db, batcher, clock, ttlMs: opts.blobTtlMs ?? 14 * DAY, maxBytes: limits.maxBlobBytes })
   const memo = new RequestMemo(clock)
   const services: NetworkServices = { accounts, keys, relay, integrity, templates, router, memo, userIds, limits, clock, logger }

@@ -8,6 +8,7 @@ import type { NetworkDb } from './database.js'
 import type { Relay } from './relay.js'
 import type { TemplatesTable } from './schema.js'
 import { statusUpdate, TemplateQualityWatch, type TemplateQualityOptions } from './template-quality.js'
+import type { WabaMembers } from './waba-members.js'
 import { WireFailure } from './wire-failure.js'
 import type { BatchParts, Trx, WriteBatcher } from './write-batcher.js'
 
@@ -32,6 +33,8 @@ export interface TemplateRegistryDeps {
   batcher: WriteBatcher
   clock: Clock
   relay: Relay
+  /** The numbers of each WABA: they share its templates. */
+  members: WabaMembers
   review: TemplateReviewOptions
   quality?: Partial<TemplateQualityOptions>
 }
@@ -65,10 +68,12 @@ export function reviewOutcome(name: string): { status: 'APPROVED' | 'REJECTED'; 
 }
 
 /**
- * The Business Manager side of message templates: per-business registry, review and quality.
- * Every status change is written together with its `message_template_status_update` for the
- * business (an `account.update` in its inbox). Timed changes (a review's delay, the end of a
- * pause) happen on the injected clock, when the registry is next used or swept.
+ * The Business Manager side of message templates: per-WABA registry, review and quality.
+ * Templates belong to the WABA of the number they were made through (waba-members.ts), and
+ * every number of it lists, sends, edits and deletes them. Every status change is written
+ * together with its `message_template_status_update` for the number it was made through (an
+ * `account.update` in its inbox). Timed changes (a review's delay, the end of a pause) happen
+ * on the injected clock, when the registry is next used or swept.
  */
 export class TemplateRegistry {
   readonly #db: NetworkDb
@@ -76,6 +81,7 @@ export class TemplateRegistry {
   readonly #clock: Clock
   readonly #relay: Relay
   readonly #review: TemplateReviewOptions
+  readonly #members: WabaMembers
   readonly quality: TemplateQualityWatch
   /** Earliest review or pause end still due; nothing is looked up before it. */
   #nextDue = 0
@@ -86,6 +92,7 @@ export class TemplateRegistry {
     this.#clock = deps.clock
     this.#relay = deps.relay
     this.#review = deps.review
+    this.#members = deps.members
     this.quality = new TemplateQualityWatch(this, deps, deps.quality ?? {})
   }
 
@@ -95,10 +102,23 @@ export class TemplateRegistry {
     return { namespace: account.templateNamespace, templates: await this.list(account.waId) }
   }
 
+  /** The business names its WABA (`waba` of a `templates.*` request; absent: none). */
+  async join(account: Account, waba: string | undefined): Promise<void> {
+    if (account.business) await this.#members.set(this.#batcher, account.waId, waba)
+  }
+
+  /** The templates of the number's WABA. */
   async list(waId: string): Promise<TemplateWire[]> {
     await this.sweep()
-    const rows = await this.#db.selectFrom('templates').selectAll().where('wa_id', '=', waId).orderBy('name').orderBy('language').execute()
-    return rows.map((r) => this.toWire(r))
+    const rows = await this.#db.selectFrom('templates').selectAll().where(this.#members.reachable(waId)).orderBy('name').orderBy('language').execute()
+    // numbers seeded apart (each its own hello_world) before they named their WABA: the number's own
+    const byKey = new Map<string, TemplateRow>()
+    for (const row of rows) {
+      const key = `${row.name}\0${row.language}`
+      const kept = byKey.get(key)
+      if (!kept || (kept.wa_id !== waId && row.wa_id === waId)) byKey.set(key, row)
+    }
+    return [...byKey.values()].map((r) => this.toWire(r))
   }
 
   async get(id: string): Promise<TemplateWire> {
@@ -125,6 +145,7 @@ export class TemplateRegistry {
     const row: TemplateRow = {
       id: templateId(),
       wa_id: account.waId,
+      waba: this.#members.of(account.waId) ?? null,
       name: template.name,
       language: template.language,
       category: template.category,
@@ -141,7 +162,7 @@ export class TemplateRegistry {
       edited_at: null,
     }
     const stored = await this.#batcher.run(async (trx, parts) => {
-      const clash = await trx.selectFrom('templates').select('id').where('wa_id', '=', row.wa_id).where('name', '=', row.name).where('language', '=', row.language).executeTakeFirst()
+      const clash = await trx.selectFrom('templates').select('id').where(this.#members.reachable(account.waId)).where('name', '=', row.name).where('language', '=', row.language).executeTakeFirst()
       if (clash) throw new WireFailure('already_exists', `a template ${row.name} in language ${row.language} exists (id ${clash.id})`, 409)
       await trx.insertInto('templates').values(row).execute()
       return this.#scheduleReview(trx, parts, row)
@@ -159,7 +180,7 @@ export class TemplateRegistry {
   /** A business edits its template (`templates.update`), by Meta's edit rules. */
   async edit(account: Account, id: string, changes: unknown): Promise<TemplateWire> {
     const row = await this.#row(this.#db, id)
-    if (row.wa_id !== account.waId) throw new WireFailure('not_found', `no template ${id}`)
+    if (!this.#members.reaches(account.waId, row)) throw new WireFailure('not_found', `no template ${id}`)
     if (!EDITABLE.includes(row.status)) throw new WireFailure('bad_request', `a ${row.status} template cannot be edited; approved, rejected and paused ones can`)
     const checked = checkTemplateEdit(changes, { category: row.category, parameterFormat: row.parameter_format === 'NAMED' ? 'NAMED' : 'POSITIONAL' })
     if (!checked.ok) throw new WireFailure('bad_request', `${checked.field}: ${checked.message}`)
@@ -197,7 +218,7 @@ export class TemplateRegistry {
   /** A business deletes every language of `name`, or (with `id`) that one template of the name. */
   async deleteByName(account: Account, name: string, id?: string): Promise<string[]> {
     const ids = await this.#batcher.run(async (trx) => {
-      let query = trx.selectFrom('templates').select('id').where('wa_id', '=', account.waId).where('name', '=', name)
+      let query = trx.selectFrom('templates').select('id').where(this.#members.reachable(account.waId)).where('name', '=', name)
       if (id !== undefined) query = query.where('id', '=', id)
       const found = (await query.execute()).map((r) => r.id)
       if (found.length === 0) throw new WireFailure('not_found', id === undefined ? `no template named ${name}` : `no template ${id} named ${name}`)

@@ -155,25 +155,30 @@ export interface ReceiptAck extends RequestBase {
   receiptIds: string[]
 }
 
-export interface TemplatesGet extends RequestBase {
+/** Template requests name the number's WABA (absent: none): a WABA's numbers share its templates. */
+interface TemplatesRequest extends RequestBase {
+  waba?: string
+}
+
+export interface TemplatesGet extends TemplatesRequest {
   t: 'templates.get'
 }
 
 /** Business numbers: submit a template for review (Meta's rules, domain/template-definition.ts). */
-export interface TemplatesCreate extends RequestBase {
+export interface TemplatesCreate extends TemplatesRequest {
   t: 'templates.create'
   template: Record<string, unknown>
 }
 
 /** Business numbers: edit one of their templates (`components` and/or `category`); it goes back to review. */
-export interface TemplatesUpdate extends RequestBase {
+export interface TemplatesUpdate extends TemplatesRequest {
   t: 'templates.update'
   templateId: string
   changes: Record<string, unknown>
 }
 
 /** Business numbers: delete every language of `name`, or only the template `templateId` of that name. */
-export interface TemplatesDelete extends RequestBase {
+export interface TemplatesDelete extends TemplatesRequest {
   t: 'templates.delete'
   name: string
   templateId?: string
