@@ -15,7 +15,7 @@ const REMEMBERED = 1000
  * numbers whose webhooks are Cloud-shaped (On-Prem bodies have no place for it), committed,
  * then acked. Redeliveries this process already committed are only acked; after a crash
  * between commit and ack the business may see one twice, as with Meta's at-least-once
- * webhooks. A template change also drops the cached template pack.
+ * webhooks. A template change also drops the cached template packs (the WABA's numbers share it).
  */
 export class AccountUpdates {
   readonly #done = new Set<string>()
@@ -45,7 +45,7 @@ export class AccountUpdates {
   async #record(conn: ShardConnection, update: AccountUpdatePush, attempt = 1): Promise<void> {
     const { ctx, engine } = this
     try {
-      if (update.field.startsWith('message_template_')) ctx.templates.forget(engine.phoneNumberId)
+      if (update.field.startsWith('message_template_')) ctx.templates.clear()
       const settings = await engine.refreshSettings()
       if (this.cloudHosted() || settings.webhooks.format === 'cloud') {
         const event: AccountUpdateEvent = { type: 'account_update', field: update.field, value: update.value, time: Math.floor(update.timestamp / 1000) }

@@ -215,20 +215,21 @@ export class CoreAppBridge implements CoreBridge {
   }
 
   async manageTemplates(phoneNumberId: string, operation: TemplateOperation): Promise<TemplateOperationResult> {
-    await this.#number(phoneNumberId)
+    const { waba_id: wabaId } = await this.#number(phoneNumberId)
     const engine = this.#host.engine(phoneNumberId)
     const client = engine?.anyClient()
     if (!engine || !client?.connected) throw new WaboxError(OnPremCode.SERVICE_NOT_READY, 'the number is not connected to the network, which holds its templates')
     const signal = AbortSignal.timeout(NETWORK_ANSWER_TIMEOUT_MS)
+    const waba = wabaId ? { waba: wabaId } : {}
     const request = operation.op === 'create'
-      ? client.request<TemplateWire>({ t: 'templates.create', template: operation.template }, { signal })
+      ? client.request<TemplateWire>({ t: 'templates.create', template: operation.template, ...waba }, { signal })
       : operation.op === 'edit'
-        ? client.request<TemplateWire>({ t: 'templates.update', templateId: operation.templateId, changes: operation.changes }, { signal })
-        : client.request<TemplatesDeleteResult>({ t: 'templates.delete', name: operation.name, ...(operation.templateId ? { templateId: operation.templateId } : {}) }, { signal })
+        ? client.request<TemplateWire>({ t: 'templates.update', templateId: operation.templateId, changes: operation.changes, ...waba }, { signal })
+        : client.request<TemplatesDeleteResult>({ t: 'templates.delete', name: operation.name, ...(operation.templateId ? { templateId: operation.templateId } : {}), ...waba }, { signal })
     try {
       const result = await request
-      // the next send must see the change
-      this.#ctx.templates.forget(phoneNumberId)
+      // the next send of any of the WABA's numbers must see the change
+      this.#ctx.templates.clear()
       return 'deleted' in result ? { ok: true, deleted: result.deleted } : { ok: true, template: result }
     } catch (err) {
       if (err instanceof WireRequestError && TEMPLATE_REFUSALS[err.code]) return { ok: false, reason: TEMPLATE_REFUSALS[err.code]!, message: err.message }

@@ -146,6 +146,8 @@ export class NumberEngine implements EngineView {
     accountUpdate: (conn, u) => void this.#accountUpdates.receive(conn, u),
     loggedIn: (conn, result: LoginResult) => {
       if (result.preKeysLeft < Math.max(10, this.#ctx.tuning.preKeys / 4)) void this.topUpKeys(conn.client)
+      // the request names the number's WABA: the network serves the WABA's templates to it from now on
+      if (conn.shard === 0) this.templatePack(conn.client, true).catch((err: unknown) => this.#logger.debug({ err }, 'reading the templates after login failed'))
     },
     state: (conn, lost) => {
       if (conn.connected) {
@@ -272,7 +274,8 @@ export class NumberEngine implements EngineView {
   }
 
   templatePack(client: NetworkClient, fresh = false): Promise<TemplatePack> {
-    return this.#ctx.templates.get(this.phoneNumberId, client, { fresh })
+    const waba = async () => (await this.#ctx.store.numbers.hosting(this.phoneNumberId))?.wabaId ?? null
+    return this.#ctx.templates.get(this.phoneNumberId, client, { fresh, waba })
   }
 
   templatePackAge(): number {

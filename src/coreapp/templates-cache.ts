@@ -3,8 +3,8 @@ import type { NetworkClient } from '../wire/client.js'
 import type { TemplatesGetResult } from '../wire/frames.js'
 
 /**
- * The number's template pack from the network (`templates.get`), cached per number and
- * refreshed after `maxAgeMs` (monotonic time: freshness, not a business timestamp).
+ * The number's template pack from the network (`templates.get`): its WABA's templates, cached
+ * per number and refreshed after `maxAgeMs` (monotonic time: freshness, not a business timestamp).
  */
 export class TemplatePacks {
   readonly #maxAgeMs: number
@@ -14,12 +14,16 @@ export class TemplatePacks {
     this.#maxAgeMs = maxAgeMs
   }
 
-  /** The cached pack unless older than `maxAgeMs` (or `fresh`); concurrent callers share one fetch. */
-  get(phoneNumberId: string, client: NetworkClient, opts: { fresh?: boolean } = {}): Promise<TemplatesGetResult> {
+  /**
+   * The cached pack unless older than `maxAgeMs` (or `fresh`); concurrent callers share one fetch.
+   * `waba` reads the number's WABA as it is now, which the request names (a number moves).
+   */
+  get(phoneNumberId: string, client: NetworkClient, opts: { fresh?: boolean; waba?: () => Promise<string | null> } = {}): Promise<TemplatesGetResult> {
     const cached = this.#packs.get(phoneNumberId)
     const now = performance.now()
     if (cached && !opts.fresh && now - cached.at <= this.#maxAgeMs) return cached.pack
-    const pack = client.request<TemplatesGetResult>({ t: 'templates.get' })
+    const pack = (opts.waba?.() ?? Promise.resolve(null))
+      .then((waba) => client.request<TemplatesGetResult>({ t: 'templates.get', ...(waba ? { waba } : {}) }))
     const entry = { pack, at: now }
     this.#packs.set(phoneNumberId, entry)
     pack.catch(() => {
@@ -36,5 +40,10 @@ export class TemplatePacks {
 
   forget(phoneNumberId: string): void {
     this.#packs.delete(phoneNumberId)
+  }
+
+  /** Every number's: a template change reaches the one number it was made through, and its WABA shares it. */
+  clear(): void {
+    this.#packs.clear()
   }
 }
