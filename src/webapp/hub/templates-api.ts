@@ -12,7 +12,8 @@ type NumberParams = { Params: { numberId: string } }
 /** `/hub/api/numbers/{id}/templates`: the templates of the number's WABA, over the template use cases. */
 export function hubTemplateRoutes(app: FastifyInstance, ctx: WebContext, review: HubTemplateReview | undefined): void {
   const hide = { hide: true }
-  // a WABA's templates are kept with its first registered number, as the Cloud API keeps them
+  // every number of a WABA has its templates; changes go through the number the Cloud API uses,
+  // whose webhooks then carry the status updates
   const holderOf = async (id: string): Promise<PhoneNumberRow> => {
     const number = await ctx.numberById(id)
     if (!number) throw notFound(`No phone number with id '${id}'`)

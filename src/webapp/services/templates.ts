@@ -26,8 +26,9 @@ export interface TemplateFilters {
 }
 
 /**
- * The number that holds a WABA's templates on the network: its first registered Cloud-hosted
- * number, else its first registered one. The WABA's other numbers send from their own packs.
+ * The number a WABA's template requests go through: its first registered Cloud-hosted number,
+ * else its first registered one. Every number of the WABA has its templates (the network shares
+ * them); a change is made through this one, whose webhooks carry its status updates.
  */
 export async function findTemplateHolder(ctx: WebContext, wabaId: string): Promise<PhoneNumberRow | undefined> {
   const registered = (await ctx.store.numbers.listByWaba(wabaId)).filter((n) => n.status === 'registered')
@@ -38,7 +39,7 @@ export async function templateHolder(ctx: WebContext, wabaId: string): Promise<P
   const holder = await findTemplateHolder(ctx, wabaId)
   if (!holder) {
     throw new WaboxError(CloudCode.INVALID_PARAMETER,
-      `WhatsApp Business Account ${wabaId} has no registered phone number yet: templates are kept with its first registered number`)
+      `WhatsApp Business Account ${wabaId} has no registered phone number yet: its templates are reached through its numbers`)
   }
   return holder
 }
