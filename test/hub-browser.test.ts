@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureHubBuilt } from './helpers/hub-build.js'
 import { haveChromium, launch, NEW_PASSWORD, overflowX, shot } from './helpers/hub-browser.js'
-import { eventually, startWabox, type WaboxProcess } from './helpers/wabox-process.js'
+import { eventually, startWabox, stopWabox, type WaboxProcess } from './helpers/wabox-process.js'
 import { onPremText, WebhookReceiver } from './helpers/webhook-receiver.js'
 
 /** A 1×1 PNG. */
@@ -29,7 +29,8 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     business = wabox.creds.numbers[0]!.wa_id
     phone = wabox.creds.phones[0]!
     browser = await launch()
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    // a context of its own: a second tab shares the session cookie
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
     // a step that cannot find its element fails with Playwright's message, before the test's own timeout
     page.setDefaultTimeout(20_000)
     page.on('pageerror', (err) => pageErrors.push(err.message))
@@ -38,13 +39,8 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
 
   afterAll(async () => {
     await browser?.close()
-    if (wabox) {
-      const exited = new Promise((resolve) => wabox.child.once('exit', resolve))
-      wabox.child.kill('SIGTERM')
-      await exited
-    }
+    if (dataDir) await stopWabox(wabox, dataDir)
     await receiver.close()
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true })
   })
 
   const fromPhone = (text: string) => wabox.control('POST', `/control/phones/${phone}/send`, { type: 'text', to: business, text })
@@ -188,5 +184,35 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     await page.locator('figure.chart canvas').first().waitFor()
     await shot(page, 'charts')
     expect(pageErrors).toEqual([])
+  })
+
+  it('says it is offline while wabox is down, and shows the chats again once it is back (kill -9, start)', async () => {
+    await page.getByRole('link', { name: 'Conversations' }).click()
+    await page.getByRole('button', { name: new RegExp(`\\+${phone}`) }).waitFor()
+    const port = new URL(wabox.creds.api_url).port
+    const exited = new Promise((resolve) => wabox.child.once('exit', resolve))
+    wabox.child.kill('SIGKILL')
+    await exited
+    await page.getByRole('alert').filter({ hasText: 'offline, retrying' }).waitFor()
+    // pages opened while it is down say nothing wrong: no "Failed to fetch", no "No chats yet"
+    await page.getByRole('link', { name: 'Webhooks' }).click()
+    await page.getByRole('link', { name: 'Conversations' }).click()
+    await shot(page, 'offline')
+    expect(await page.getByText(/Failed to fetch|No chats yet/).count()).toBe(0)
+    wabox = await startWabox(dataDir, 2, { args: ['--port', port] })
+    // no reload of the page: the event stream opens again and the page re-reads
+    await page.getByRole('button', { name: new RegExp(`\\+${phone}`) }).waitFor()
+    await page.getByRole('alert').filter({ hasText: 'offline' }).waitFor({ state: 'detached' })
+  })
+
+  it('goes to the sign-in page in every tab when one tab signs out', async () => {
+    const other = await page.context().newPage()
+    await other.goto(`${wabox.creds.api_url}/hub/`)
+    await other.getByRole('button', { name: 'Sign out admin' }).click()
+    await other.getByRole('button', { name: 'Sign in' }).waitFor()
+    // the first tab, left alone, is told its session ended and shows the sign-in form
+    await page.getByText('Your session has ended').waitFor()
+    await page.getByRole('button', { name: 'Sign in' }).waitFor()
+    await other.close()
   })
 })

@@ -5,6 +5,7 @@ import { HubQueries } from '../src/store/hub-queries.js'
 import { ChartSampler, SAMPLE_MS } from '../src/webapp/hub/charts.js'
 import { HubEventBus, type HubTopic } from '../src/webapp/hub/event-bus.js'
 import { ensureHubBuilt } from './helpers/hub-build.js'
+import { eventually } from './helpers/wabox-process.js'
 import { ADMIN_PASSWORD, createWebTest, type WebTest } from './helpers/webapp.js'
 
 /** What inject sends as Host: a page of the Hub has this origin. */
@@ -13,9 +14,10 @@ const ORIGIN = 'http://localhost:80'
 describeEachDatabase('the Hub on the API listener', (ctx) => {
   let t: WebTest
   let cookie: string
+  const bus = new HubEventBus()
   beforeAll(async () => {
     await ensureHubBuilt()
-    t = await createWebTest(ctx())
+    t = await createWebTest(ctx(), { hub: { events: bus } })
     const res = await signIn('admin', ADMIN_PASSWORD)
     cookie = String(res.headers['set-cookie']).split(';')[0]!
   })
@@ -56,6 +58,19 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect(set).toMatch(/^wabox_hub=[^;]+; Path=\/hub\/; Max-Age=\d+; HttpOnly; SameSite=Strict$/)
     const me = await call('GET', '/hub/api/session')
     expect(me.json()).toEqual({ username: 'admin' })
+  })
+
+  it('ends the event streams of a session when it signs out, and refuses the next one', async () => {
+    const other = String((await signIn('admin', ADMIN_PASSWORD)).headers['set-cookie']).split(';')[0]!
+    const listening = bus.listeners
+    const stream = t.app.inject({ method: 'GET', url: '/hub/api/events', headers: { cookie: other } })
+    await eventually(async () => (bus.listeners > listening ? true : undefined), 5000)
+    const out = await t.app.inject({ method: 'DELETE', url: '/hub/api/session', headers: { cookie: other, origin: ORIGIN } })
+    expect(out.statusCode).toBe(200)
+    const ended = await Promise.race([stream.then((r) => r.statusCode), new Promise((r) => setTimeout(() => r('still open'), 2000))])
+    expect(ended).toBe(200)
+    expect(bus.listeners).toBe(listening)
+    expect((await t.app.inject({ method: 'GET', url: '/hub/api/events', headers: { cookie: other } })).statusCode).toBe(401)
   })
 
   it('refuses a change without its own Origin (CSRF)', async () => {

@@ -96,7 +96,7 @@ export function ConversationsPage({ number }: { number: NumberInfo }) {
           <button type="submit">Open</button>
         </form>
       </section>
-      {open ? <Thread number={number} peer={open} /> : <p>No chats yet: send a message from a phone, or start one.</p>}
+      {open ? <Thread number={number} peer={open} /> : data && <p>No chats yet: send a message from a phone, or start one.</p>}
     </div>
   )
 }

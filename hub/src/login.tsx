@@ -5,7 +5,7 @@ import { api, ApiError } from './api'
 const PASSWORD_CHANGE_REQUIRED = 1024
 
 /** Sign in as the deployment admin; at first sign-in, choose a new password as well. */
-export function Login({ onSignedIn }: { onSignedIn: (username: string) => void }) {
+export function Login({ onSignedIn, notice }: { onSignedIn: (username: string) => void; notice?: string }) {
   const [username, setUsername] = useState('admin')
   const [password, setPassword] = useState('')
   const [newPassword, setNewPassword] = useState('')
@@ -35,6 +35,7 @@ export function Login({ onSignedIn }: { onSignedIn: (username: string) => void }
   return (
     <main class="login">
       <h1>wabox Hub</h1>
+      {notice && <p role="status">{notice}</p>}
       <form onSubmit={submit} aria-label="Sign in">
         <label>
           Username

@@ -1,6 +1,6 @@
 import { render } from 'preact'
 import { useEffect, useState } from 'preact/hooks'
-import { api, disconnect, useLive, type NumberInfo } from './api'
+import { api, disconnect, useLive, useOffline, whenSignedOut, type NumberInfo } from './api'
 import { ChartsPage } from './charts'
 import { ConversationsPage } from './conversations'
 import { Login } from './login'
@@ -30,6 +30,7 @@ function Console({ username, onSignOut }: { username: string; onSignOut: () => v
   const [page, setPage] = useState<PageId>(currentPage())
   const [numberId, setNumberId] = useState<string>()
   const { data } = useLive(['callbacks', 'messages'], () => api<{ numbers: NumberInfo[]; phonesAvailable: boolean }>('GET', 'numbers'))
+  const offline = useOffline()
   useEffect(() => {
     const onHash = () => setPage(currentPage())
     addEventListener('hashchange', onHash)
@@ -59,9 +60,11 @@ function Console({ username, onSignOut }: { username: string; onSignOut: () => v
       </header>
       <main>
         <h1>{title}</h1>
+        {offline && <p role="alert" class="offline">wabox is not answering: offline, retrying. What is shown may be out of date.</p>}
+        {!data && !offline && <p class="loading">Loading…</p>}
         {page === 'numbers' && <NumbersPage numbers={numbers} />}
         {page === 'conversations' && number && <ConversationsPage number={number} />}
-        {page === 'phones' && <PhonesPage numbers={numbers} available={data?.phonesAvailable ?? false} />}
+        {page === 'phones' && data && <PhonesPage numbers={numbers} available={data.phonesAvailable} />}
         {page === 'webhooks' && number && <WebhooksPage number={number} />}
         {page === 'templates' && number && <TemplatesPage number={number} />}
         {page === 'charts' && <ChartsPage />}
@@ -72,11 +75,18 @@ function Console({ username, onSignOut }: { username: string; onSignOut: () => v
 
 function App() {
   const [user, setUser] = useState<string | null>()
+  const [notice, setNotice] = useState<string>()
   useEffect(() => {
+    // any 401 of the Hub API: the session ended elsewhere (another tab signed out, expired), so sign in again
+    whenSignedOut(() => {
+      disconnect()
+      setNotice('Your session has ended (signed out in another tab, or expired): sign in again.')
+      setUser(null)
+    })
     api<{ username: string }>('GET', 'session').then((s) => setUser(s.username), () => setUser(null))
   }, [])
   if (user === undefined) return <p class="loading">Loading…</p>
-  if (user === null) return <Login onSignedIn={setUser} />
+  if (user === null) return <Login notice={notice} onSignedIn={(u) => (setNotice(undefined), setUser(u))} />
   const signOut = () => {
     disconnect()
     void api('DELETE', 'session').finally(() => setUser(null))

@@ -93,7 +93,7 @@ export function PhonesPage({ numbers, available }: { numbers: NumberInfo[]; avai
         </ul>
         <button type="button" onClick={() => act('phones', { count: 1 })}>New phone</button>
       </section>
-      {phone && biz ? <PhoneChat phone={phone} business={biz} /> : <p>No phones yet.</p>}
+      {phone && biz ? <PhoneChat phone={phone} business={biz} /> : data && <p>No phones yet.</p>}
     </div>
   )
 }

@@ -134,7 +134,8 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
 
 /** Stops a `wabox start` of a test (SIGTERM, then its exit) and removes its data directory. */
 export async function stopWabox(wabox: WaboxProcess | undefined, dataDir: string): Promise<void> {
-  if (wabox && wabox.child.exitCode === null) {
+  // a child killed by a signal has no exit code either, but exited already
+  if (wabox && wabox.child.exitCode === null && wabox.child.signalCode === null) {
     wabox.child.kill('SIGTERM')
     await once(wabox.child, 'exit')
   }

@@ -7,10 +7,10 @@ import { dialectErrorHandler } from '../errors.js'
 import { hubApiRoutes } from './api.js'
 import { ChartSampler } from './charts.js'
 import { HubEventBus } from './event-bus.js'
-import { hubEventRoutes } from './events.js'
+import { hubEventRoutes, SessionStreams } from './events.js'
 import { hubPhoneRoutes } from './phones-api.js'
 import { HubRefusal } from './ports.js'
-import { checkOrigin, requireSession, sessionRoutes } from './session.js'
+import { checkOrigin, cookieValue, requireSession, SESSION_COOKIE, sessionRoutes } from './session.js'
 import { hubTemplateRoutes } from './templates-api.js'
 import { CONTENT_SECURITY_POLICY, defaultAssetsDir, hubStaticRoutes } from './static.js'
 
@@ -51,9 +51,13 @@ async function hubPlugin(app: FastifyInstance, opts: { ctx: WebContext; errors: 
 
   const charts = new ChartSampler(ctx.deps.registry, new HubQueries(ctx.store.ctx), ctx.deps.clock, hub.events)
   hubStaticRoutes(app, hub.assetsDir ?? defaultAssetsDir())
-  sessionRoutes(app, ctx)
+  const streams = new SessionStreams()
+  sessionRoutes(app, ctx, streams)
   hubApiRoutes(app, ctx, { events: hub.events, wakeDispatcher: hub.wakeDispatcher, phonesAvailable: hub.phones !== undefined })
-  hubEventRoutes(app, hub.events, charts)
+  hubEventRoutes(app, hub.events, charts, streams, {
+    tokenOf: (request) => cookieValue(request.headers.cookie, SESSION_COOKIE) ?? '',
+    stillValid: async (token) => (await ctx.store.users.verifyToken(token)) !== undefined,
+  })
   hubTemplateRoutes(app, ctx, hub.templateReview)
   if (hub.phones) hubPhoneRoutes(app, hub.phones, hub.events)
 }

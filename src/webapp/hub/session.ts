@@ -4,6 +4,7 @@ import { TOKEN_LIFETIME_MS } from '../../store/users.js'
 import type { WebContext } from '../context.js'
 import { forbidden, invalid, unauthorized } from '../errors.js'
 import { checkPassword } from '../onprem/users.js'
+import type { SessionStreams } from './events.js'
 
 export const SESSION_COOKIE = 'wabox_hub'
 /** Sign-in attempts per client address: a burst of 10, then one a second. */
@@ -59,7 +60,7 @@ function text(body: LoginBody, field: keyof LoginBody): string {
 }
 
 /** Sign in (with the password change On-Prem requires at first login), who am I, sign out. */
-export function sessionRoutes(app: FastifyInstance, ctx: WebContext): void {
+export function sessionRoutes(app: FastifyInstance, ctx: WebContext, streams: SessionStreams): void {
   const { users } = ctx.store
   const hide = { hide: true }
 
@@ -93,7 +94,11 @@ export function sessionRoutes(app: FastifyInstance, ctx: WebContext): void {
 
   app.delete('/hub/api/session', { schema: hide }, async (request, reply) => {
     const token = cookieValue(request.headers.cookie, SESSION_COOKIE)
-    if (token) await users.revokeToken(token)
+    if (token) {
+      await users.revokeToken(token)
+      // the session's open pages (other tabs too) stop hearing of changes
+      streams.end(token)
+    }
     void reply.header('set-cookie', sessionCookie(ctx, '', 0))
     return { username: null }
   })
