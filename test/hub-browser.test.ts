@@ -101,6 +101,13 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     }, await thumb.elementHandle())
   })
 
+  it('marks a message from the phone read: its Mark read button goes at once', async () => {
+    await fromPhone('please read me')
+    const bubble = page.locator('.bubble.in', { hasText: 'please read me' })
+    await bubble.getByRole('button', { name: 'Mark read' }).click()
+    await bubble.getByRole('button', { name: 'Mark read' }).waitFor({ state: 'detached', timeout: 5000 })
+  })
+
   it('keeps the chat and the chat list within the window when a message is one long word', async () => {
     await fromPhone('W'.repeat(4096))
     await page.locator('.bubble.in .body', { hasText: /^W{4096}$/ }).waitFor()

@@ -110,6 +110,8 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
     const id = request.body?.messageId
     if (typeof id !== 'string' || !id) throw invalid('messageId', 'must be the id of an inbound message')
     await markRead(ctx, number, id)
+    // the chat's Mark read button goes at once, in every open page
+    opts.events.publish('messages')
     return { read: id }
   })
 
