@@ -120,6 +120,14 @@ describeEachDatabase('the Hub on the API listener', (ctx) => {
     expect((await call('POST', `/hub/api/numbers/${t.a.id}/callbacks/replay`, { seqs: ['x'] })).statusCode).toBe(400)
   })
 
+  it('refuses a webhook URL longer than the 2,048 characters the API accepts', async () => {
+    const long = `https://hooks.example.com/${'a'.repeat(2990)}`
+    const res = await call('PUT', `/hub/api/numbers/${t.a.id}/webhook`, { url: long })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toMatchObject({ error: { details: expect.stringMatching(/at most 2048 characters/) } })
+    expect((await call('GET', '/hub/api/numbers')).json().numbers.find((n: { id: string }) => n.id === t.a.id).webhookUrl).not.toBe(long)
+  })
+
   it('says the phones are elsewhere when none are injected', async () => {
     expect((await call('GET', '/hub/api/numbers')).json()).toMatchObject({ phonesAvailable: false })
     expect((await call('GET', '/hub/api/phones')).statusCode).toBe(404)

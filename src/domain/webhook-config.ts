@@ -7,6 +7,9 @@ import type { ConfigProblem } from './webhook-secrets.js'
  * never be delivered is refused then, not dead-lettered callback after callback.
  */
 
+/** The longest webhook URL any API (and the Hub) accepts. */
+export const WEBHOOK_URL_MAX_CHARS = 2048
+
 /** Custom headers: room for an API key or a signed token, small enough for any receiver's header limit. */
 export const WEBHOOK_HEADER_LIMITS = Object.freeze({ count: 32, nameChars: 256, valueChars: 8192, totalChars: 16_384 })
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { WEBHOOK_URL_MAX_CHARS } from '../../domain/webhook-config.js'
 import { resolveWebhookTarget } from '../../domain/webhook-target.js'
 import { HubQueries } from '../../store/hub-queries.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
@@ -139,6 +140,8 @@ export function hubApiRoutes(app: FastifyInstance, ctx: WebContext, opts: HubApi
     const number = await numberOf(request.params.numberId)
     const url = request.body?.url
     if (typeof url !== 'string') throw invalid('url', 'must be a string (empty to stop sending callbacks)')
+    // the cap of /v1/settings/application and /v1/configs/webhook
+    if (url.length > WEBHOOK_URL_MAX_CHARS) throw invalid('url', `must be at most ${WEBHOOK_URL_MAX_CHARS} characters (got ${url.length})`)
     const { headers } = store.numbers.settings(number).webhooks
     const view = await setWebhook(ctx, number, { url, headers })
     ctx.clearCaches()

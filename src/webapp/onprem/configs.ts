@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { WEBHOOK_URL_MAX_CHARS } from '../../domain/webhook-config.js'
 import type { PhoneNumberRow } from '../../store/schema.js'
 import { cloudErrors } from '../cloud/envelope.js'
 import { keyNumberOf } from '../auth.js'
@@ -8,7 +9,7 @@ import { dialectErrorHandler } from '../errors.js'
 import { setWebhook, webhookOf, type WebhookView } from '../services/webhook-config.js'
 
 const WebhookConfig = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL of the webhook receiver' }),
+  url: Type.String({ minLength: 1, maxLength: WEBHOOK_URL_MAX_CHARS, description: 'https:// URL of the webhook receiver' }),
   headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'sent with every callback, e.g. {"Authorization": "Basic …"}' })),
 })
 

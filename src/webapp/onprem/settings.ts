@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { isPlatformType } from '../../domain/hosting.js'
 import { retentionProblem } from '../../domain/retention.js'
 import type { ApplicationSettings } from '../../domain/settings.js'
+import { WEBHOOK_URL_MAX_CHARS } from '../../domain/webhook-config.js'
 import type { MediaProvider } from '../../store/profile.js'
 import type { WebContext } from '../context.js'
 import { invalid, notFound } from '../errors.js'
@@ -28,7 +29,7 @@ const ApplicationPatch = Type.Object({
   axolotl_context_striping_disabled: Type.Optional(Type.Boolean({ description: 'legacy; stored, not used' })),
   wa_id: Type.Optional(Type.String({ description: 'read-only' })),
   webhooks: Type.Optional(Type.Object({
-    url: Type.Optional(Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], { description: 'https:// URL; null or "" removes it' })),
+    url: Type.Optional(Type.Union([Type.String({ maxLength: WEBHOOK_URL_MAX_CHARS }), Type.Null()], { description: 'https:// URL; null or "" removes it' })),
     max_concurrent_requests: Type.Optional(oneOf([6, 12, 18, 24] as const)),
     headers: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'wabox: extra headers on every callback; answered masked, ****** keeps a stored value' })),
     format: Type.Optional(oneOf(['onprem', 'cloud'] as const, { description: 'wabox: callback payload format' })),

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { WEBHOOK_URL_MAX_CHARS } from '../../domain/webhook-config.js'
 import type { WebContext } from '../context.js'
 import { addChannel, channelView, listChannels, partnerChannel, registerChannel, setChannelWebhook, type RegistrationStep } from '../services/partner-channels.js'
 import type { PartnerDeps } from '../services/partner-clients.js'
@@ -33,11 +34,9 @@ function registrationStep(step: RegistrationStep['step'], body: Record<string, u
   return { step, pin: stringField(body, 'pin', /^[0-9]{6}$/, 'a 6-digit two-step verification PIN') }
 }
 
-const WEBHOOK_URL_MAX = 2048
-
 function webhookChange(body: Record<string, unknown>): { url: string; headers: Record<string, string> } {
   // the cap of /v1/configs/webhook
-  if (typeof body.url !== 'string' || body.url.length > WEBHOOK_URL_MAX) throw new PartnerRefusal('invalid_request', `'url' must be the webhook URL (https://…), at most ${WEBHOOK_URL_MAX} characters`)
+  if (typeof body.url !== 'string' || body.url.length > WEBHOOK_URL_MAX_CHARS) throw new PartnerRefusal('invalid_request', `'url' must be the webhook URL (https://…), at most ${WEBHOOK_URL_MAX_CHARS} characters`)
   const headers = body.headers ?? {}
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers) || !Object.values(headers).every((v) => typeof v === 'string')) {
     throw new PartnerRefusal('invalid_request', "'headers' must be an object of string values")
