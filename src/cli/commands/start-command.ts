@@ -36,6 +36,9 @@ export function banner(credentials: Credentials, dataDir: string): string {
     '',
     `wabox is running: API ${credentials.api_url}, data in ${dataDir}`,
     `credentials: ${dataDir}/credentials.json`,
+    `Hub (web console): ${credentials.api_url}/hub/ - sign in as ${credentials.admin.username}${credentials.admin.password_changed
+      ? ''
+      : ` with password ${credentials.admin.password ?? ''} (you choose a new one at the first sign-in)`}`,
     ...(number && phone
       ? [
           '',
