@@ -46,6 +46,8 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
   const fromPhone = (text: string) => wabox.control('POST', `/control/phones/${phone}/send`, { type: 'text', to: business, text })
 
   it('signs in as admin, choosing a new password at the first sign-in', async () => {
+    // the start banner says where the Hub is and how to sign in
+    expect(wabox.stderr()).toContain(`Hub (web console): ${wabox.creds.api_url}/hub/ - sign in as admin with password secret`)
     await page.goto(`${wabox.creds.api_url}/hub/`)
     await page.getByLabel('Username').fill('admin')
     await page.getByLabel('Password', { exact: true }).fill(wabox.creds.admin.password ?? '')
@@ -106,6 +108,17 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     const bubble = page.locator('.bubble.in', { hasText: 'please read me' })
     await bubble.getByRole('button', { name: 'Mark read' }).click()
     await bubble.getByRole('button', { name: 'Mark read' }).waitFor({ state: 'detached', timeout: 5000 })
+  })
+
+  it('refuses a new chat with something other than a phone number, and a blank message, saying why', async () => {
+    await page.getByLabel('New chat with').fill('abc')
+    await page.getByRole('button', { name: 'Open' }).click()
+    await page.getByRole('alert').filter({ hasText: 'Not a phone number or wa_id: "abc"' }).waitFor()
+    // the chat that was open stays open, the chat list as it was
+    await page.getByRole('heading', { name: `+${phone}` }).waitFor()
+    await page.getByRole('button', { name: new RegExp(`\\+${phone}`) }).waitFor()
+    await page.getByRole('button', { name: 'Send', exact: true }).click()
+    await page.getByRole('alert').filter({ hasText: 'Write a message first' }).waitFor()
   })
 
   it('keeps the chat and the chat list within the window when a message is one long word', async () => {
@@ -187,6 +200,13 @@ describe.skipIf(!haveChromium)('the Hub in a real browser against wabox start', 
     // the phone shows what it decrypted, and the size of the ciphertext the network relayed
     await page.locator('.phone .bubble', { hasText: 'Hello from the console' }).locator('.envelope', { hasText: /\d+ B on the wire/ }).waitFor()
     await shot(page, 'phones')
+    // block says it did, and offers unblock (the phone control API's) in its place
+    await page.getByRole('button', { name: `Block +${business} on +${phone}` }).click()
+    await page.getByRole('status').filter({ hasText: `+${phone} blocked +${business}` }).waitFor()
+    await page.locator(`[data-phone="${phone}"]`, { hasText: 'blocked' }).waitFor()
+    await page.getByRole('button', { name: `Unblock +${business} on +${phone}` }).click()
+    await page.getByRole('status').filter({ hasText: `+${phone} unblocked +${business}` }).waitFor()
+    await page.getByRole('button', { name: `Block +${business} on +${phone}` }).waitFor()
     await page.getByRole('link', { name: 'Live charts' }).click()
     await page.locator('figure.chart canvas').first().waitFor()
     await shot(page, 'charts')

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
+import { normalizePhone } from '../../src/domain/phone-number'
 import { api, useLive, type Conversation, type Message, type NumberInfo } from './api'
 import { clock, failure, summary } from './format'
 import { TemplateSender } from './template-sender'
@@ -23,7 +24,7 @@ function Thread({ number, peer }: { number: NumberInfo; peer: string }) {
 
   const send = async (e: Event) => {
     e.preventDefault()
-    if (!text.trim()) return
+    if (!text.trim()) return setSendError('Write a message first: a blank one is not sent.')
     try {
       await api('POST', `numbers/${number.id}/messages`, { to: peer, text })
       setText('')
@@ -72,6 +73,16 @@ export function ConversationsPage({ number }: { number: NumberInfo }) {
   const { data, error } = useLive(['messages'], () => api<{ conversations: Conversation[] }>('GET', `numbers/${number.id}/conversations`), [number.id])
   const [peer, setPeer] = useState<string>()
   const [newPeer, setNewPeer] = useState('')
+  const [newPeerError, setNewPeerError] = useState<string>()
+  const openNew = (e: Event) => {
+    e.preventDefault()
+    // what the API accepts as `to`: 5 to 15 digits, formatting allowed
+    const waId = normalizePhone(newPeer)
+    if (!waId) return setNewPeerError(`Not a phone number or wa_id: ${newPeer.trim() ? `"${newPeer.trim()}"` : 'nothing entered'} (5 to 15 digits; "+", spaces, dashes and parentheses allowed)`)
+    setNewPeerError(undefined)
+    setPeer(waId)
+    setNewPeer('')
+  }
   const chats = data?.conversations ?? []
   const open = peer ?? chats[0]?.peer
   return (
@@ -88,13 +99,14 @@ export function ConversationsPage({ number }: { number: NumberInfo }) {
             </li>
           ))}
         </ul>
-        <form onSubmit={(e) => (e.preventDefault(), newPeer && setPeer(newPeer.replace(/\D/g, '')))}>
+        <form onSubmit={openNew}>
           <label>
             New chat with
             <input name="new-chat" inputMode="tel" placeholder="wa_id" value={newPeer} onInput={(e) => setNewPeer((e.target as HTMLInputElement).value)} />
           </label>
           <button type="submit">Open</button>
         </form>
+        {newPeerError && <p role="alert" class="error">{newPeerError}</p>}
       </section>
       {open ? <Thread number={number} peer={open} /> : data && <p>No chats yet: send a message from a phone, or start one.</p>}
     </div>

@@ -10,7 +10,7 @@ function PhoneChat({ phone, business }: { phone: PhoneInfo; business: string }) 
   const [sendError, setSendError] = useState<string>()
   const send = async (e: Event) => {
     e.preventDefault()
-    if (!text.trim()) return
+    if (!text.trim()) return setSendError('Write a message first: a blank one is not sent.')
     try {
       await api('POST', `phones/${phone.waId}/send`, { type: 'text', to: business, text })
       setText('')
@@ -59,17 +59,24 @@ export function PhonesPage({ numbers, available }: { numbers: NumberInfo[]; avai
   const [selected, setSelected] = useState<string>()
   const [business, setBusiness] = useState<string>()
   const [actionError, setActionError] = useState<string>()
+  const [done, setDone] = useState<string>()
   if (!available) return <p>The phones of this deployment run in another process: use its control API (docs/phones.md).</p>
   const phones = data?.phones ?? []
   const phone = phones.find((p) => p.waId === selected) ?? phones[0]
   const biz = business ?? numbers[0]?.waId
-  const act = (path: string, body?: unknown) => void api('POST', path, body).then(reload, (err: Error) => setActionError(err.message))
+  // `said`: what the page says once it is done (block and report change nothing else on the page)
+  const act = (path: string, body?: unknown, said?: string) => {
+    setDone(undefined)
+    setActionError(undefined)
+    void api('POST', path, body).then(() => (reload(), said && setDone(said)), (err: Error) => setActionError(err.message))
+  }
 
   return (
     <div class="split">
       <section aria-label="Phones" class="chats">
         {error && <p role="alert" class="error">{error}</p>}
         {actionError && <p role="alert" class="error">{actionError}</p>}
+        {done && <p role="status" class="ok">{done}</p>}
         <label>
           Business
           <select value={biz} onChange={(e) => setBusiness((e.target as HTMLSelectElement).value)}>
@@ -85,8 +92,10 @@ export function PhonesPage({ numbers, available }: { numbers: NumberInfo[]; avai
               </button>
               <span class="actions">
                 <button type="button" onClick={() => act(`phones/${p.waId}/${p.online ? 'offline' : 'online'}`)}>{p.online ? 'Take offline' : 'Bring online'}</button>
-                <button type="button" onClick={() => biz && act(`phones/${p.waId}/block`, { business: biz })}>Block</button>
-                <button type="button" onClick={() => biz && act(`phones/${p.waId}/report`, { business: biz })}>Report</button>
+                {biz && p.blocked.includes(biz)
+                  ? <button type="button" aria-label={`Unblock +${biz} on +${p.waId}`} onClick={() => act(`phones/${p.waId}/unblock`, { business: biz }, `+${p.waId} unblocked +${biz}`)}>Unblock</button>
+                  : <button type="button" aria-label={`Block +${biz ?? ''} on +${p.waId}`} onClick={() => biz && act(`phones/${p.waId}/block`, { business: biz }, `+${p.waId} blocked +${biz}`)}>Block</button>}
+                <button type="button" aria-label={`Report +${biz ?? ''} on +${p.waId}`} onClick={() => biz && act(`phones/${p.waId}/report`, { business: biz }, `+${p.waId} reported +${biz}`)}>Report</button>
               </span>
             </li>
           ))}

@@ -52,6 +52,7 @@ export function fleetHubPhones(fleet: PhoneFleet, sizes = new EnvelopeSizes()): 
     create: async (count) => (await fleet.create(count)).map(summary),
     setOnline: (waId, online) => refusing(() => (online ? phoneOf(waId).goOnline() : phoneOf(waId).goOffline())),
     block: (waId, business) => refusing(() => phoneOf(waId).block(business)),
+    unblock: (waId, business) => refusing(() => phoneOf(waId).unblock(business)),
     report: (waId, business) => refusing(() => phoneOf(waId).report(business)),
     send: (waId, request) => refusing(async () => ({ id: (await phoneOf(waId).send(parseSendRequest(request))).id })),
     chat: async (waId, business) => {
@@ -118,6 +119,7 @@ export function controlHubPhones(controlUrl: string, controlToken: string): HubP
     create: async (count) => (await call<{ phones: ControlPhone[] }>('POST', '', { count })).phones.map(summary),
     setOnline: async (waId, online) => void (await call('POST', `${phonePath(waId)}/${online ? 'online' : 'offline'}`)),
     block: async (waId, business) => void (await call('POST', `${phonePath(waId)}/block`, { business })),
+    unblock: async (waId, business) => void (await call('POST', `${phonePath(waId)}/unblock`, { business })),
     report: async (waId, business) => void (await call('POST', `${phonePath(waId)}/report`, { business })),
     send: async (waId, request) => ({ id: (await call<{ message: { id: string } }>('POST', `${phonePath(waId)}/send`, request)).message.id }),
     chat: async (waId, business) => {

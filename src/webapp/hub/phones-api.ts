@@ -35,10 +35,11 @@ export function hubPhoneRoutes(app: FastifyInstance, phones: HubPhones, events: 
     })
   }
 
-  for (const action of ['block', 'report'] as const) {
+  const DONE = { block: 'blocked', unblock: 'unblocked', report: 'reported' } as const
+  for (const action of ['block', 'unblock', 'report'] as const) {
     app.post<PhoneParams & BusinessBody>(`/hub/api/phones/:waId/${action}`, { schema: hide }, async (request) => {
       await phones[action](request.params.waId, business(request.body))
-      return changed({ [action === 'block' ? 'blocked' : 'reported']: true })
+      return changed({ [DONE[action]]: true })
     })
   }
 

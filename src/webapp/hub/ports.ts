@@ -34,6 +34,7 @@ export interface HubPhones {
   create(count: number): Promise<HubPhoneSummary[]>
   setOnline(waId: string, online: boolean): Promise<void>
   block(waId: string, business: string): Promise<void>
+  unblock(waId: string, business: string): Promise<void>
   report(waId: string, business: string): Promise<void>
   /** Sends as the customer; `request` is the phone control API's send body (`{ type, to, text }`…). */
   send(waId: string, request: unknown): Promise<{ id: string }>
