@@ -50,7 +50,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: st
   } catch {
     // no answer at all: wabox is down or restarting; the event stream says when it is back
     setOffline(true)
-    throw new ApiError(0, OFFLINE, 'wabox is not answering (offline); retrying')
+    throw new ApiError(0, OFFLINE, 'wabox is not answering (offline): try again once it is back')
   }
   setOffline(false)
   const json = (await res.json().catch(() => ({}))) as { error?: { code?: number | string; details?: string; title?: string } }

@@ -28,19 +28,6 @@ export async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
 }
 
-/** Signs in on the Hub's page; with `newPassword`, answers the first sign-in's password change too. */
-export async function signIn(page: Page, apiUrl: string, password: string, newPassword?: string): Promise<void> {
-  await page.goto(`${apiUrl}/hub/`)
-  await page.getByLabel('Username').fill('admin')
-  await page.getByLabel('Password', { exact: true }).fill(password)
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  if (newPassword !== undefined) {
-    await page.getByLabel('New password').fill(newPassword)
-    await page.getByRole('button', { name: 'Change password and sign in' }).click()
-  }
-  await page.getByRole('heading', { name: 'Numbers' }).waitFor()
-}
-
 /** How much wider than the window the page is (0 when nothing sticks out sideways). */
 export function overflowX(page: Page): Promise<number> {
   return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
