@@ -20,6 +20,7 @@ export {
   type WebhookCodeValue,
 } from './catalogue.js'
 export { WaboxError, asWaboxError, type WaboxErrorOptions } from './wabox-error.js'
+export { DatabaseUnavailableError, isDatabaseUnavailable } from './database-unavailable.js'
 export { invalid, missing, notAllowed, unexpectedKey } from './field-errors.js'
 export {
   cloudWebhookErrorObject,

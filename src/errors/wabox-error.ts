@@ -10,6 +10,7 @@ import {
   type KnownCode,
   type OnPremCodeValue,
 } from './catalogue.js'
+import { isDatabaseUnavailable } from './database-unavailable.js'
 
 export interface WaboxErrorOptions {
   /** Replaces the catalogue status in both dialects, e.g. 401 for 1005 on bad credentials. */
@@ -104,9 +105,11 @@ export class WaboxError extends Error {
 
 /**
  * Wraps anything thrown into a WaboxError; foreign errors become 1014 Internal error with a
- * fixed detail so internals never leak to clients (the original stays in `cause`).
+ * fixed detail so internals never leak to clients (the original stays in `cause`). A database
+ * that is frozen, unreachable or restarting is 1011 Service not ready (503): clients retry it.
  */
 export function asWaboxError(err: unknown): WaboxError {
   if (err instanceof WaboxError) return err
+  if (isDatabaseUnavailable(err)) return new WaboxError(OnPremCode.SERVICE_NOT_READY, 'The database did not answer or could not be reached; retry later', { cause: err })
   return new WaboxError(OnPremCode.INTERNAL_ERROR, 'Unexpected internal error', { cause: err })
 }

@@ -1,4 +1,4 @@
-import { WaboxError, type KnownCode } from '../errors/index.js'
+import { asWaboxError, isDatabaseUnavailable, WaboxError, type KnownCode } from '../errors/index.js'
 
 /** An error crossing a thread or process boundary; a WaboxError keeps its code, details and status. */
 export type RemoteError =
@@ -6,7 +6,9 @@ export type RemoteError =
   | { message: string }
 
 export function remoteError(err: unknown): RemoteError {
-  if (err instanceof WaboxError) return { code: err.code, details: err.details, httpStatus: err.httpStatusOverride }
+  // an unavailable database stays retryable on the other side (503), not an internal error
+  const wabox = err instanceof WaboxError || isDatabaseUnavailable(err) ? asWaboxError(err) : undefined
+  if (wabox) return { code: wabox.code, details: wabox.details, httpStatus: wabox.httpStatusOverride }
   return { message: err instanceof Error ? err.message : String(err) }
 }
 

@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from '../errors/index.js'
+
 interface Pending<T> {
   item: T
   resolve(): void
@@ -17,7 +19,8 @@ export interface BatchWriterOptions {
  * Group commit: items added while a batch is written go into the next one, and `add`
  * resolves only once its item's batch is durable. A failing batch is replayed item by item,
  * so one bad item fails only its own caller. `write` must therefore be safe to run again for
- * the items of a failed batch (it was rolled back).
+ * the items of a failed batch (it was rolled back). A batch the database did not answer fails
+ * whole: each item alone would wait out the same bound again, keeping callers for minutes.
  */
 export class BatchWriter<T> {
   readonly #write: (items: T[]) => Promise<void>
@@ -58,7 +61,10 @@ export class BatchWriter<T> {
       for (const p of batch) p.resolve()
       return
     } catch (err) {
-      if (batch.length === 1) return batch[0]!.reject(err)
+      if (batch.length === 1 || isDatabaseUnavailable(err)) {
+        for (const p of batch) p.reject(err)
+        return
+      }
       this.#opts.onBatchFailed?.(err, batch.length)
     }
     for (const p of batch) {

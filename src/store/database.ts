@@ -27,6 +27,10 @@ export interface DatabaseOptions {
   poolSize?: number
   /** PostgreSQL, MariaDB: end a transaction whose client has been idle this long (default IDLE_TRANSACTION_TIMEOUT_MS). */
   idleTransactionTimeoutMs?: number
+  /** PostgreSQL, MySQL: longest wait for a statement's answer (default STATEMENT_TIMEOUT_MS; 0: none). */
+  statementTimeoutMs?: number
+  /** PostgreSQL, MySQL: longest wait for a connection, free or new (default ACQUIRE_TIMEOUT_MS). */
+  acquireTimeoutMs?: number
   /**
    * SQLite: run the WAL checkpoint thread (default true). A second connection in the same
    * process (`wabox start`'s engine thread) leaves checkpoints to the first.

@@ -1,5 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely'
 import type { Database, Dialect } from './database.js'
+import { withoutStatementBound } from './engines/bounds.js'
 import * as m0001 from './migrations/0001-foundation.js'
 import * as m0002 from './migrations/0002-webhooks.js'
 import * as m0003 from './migrations/0003-webapp.js'
@@ -49,8 +50,16 @@ class StaticProvider implements MigrationProvider {
 
 export const MIGRATION_NAMES: readonly string[] = Object.keys(STEPS)
 
-/** Applies pending migrations (all, or up to and including `upTo`). Returns the names applied. */
-export async function migrate(database: Database, upTo?: string): Promise<string[]> {
+/**
+ * Applies pending migrations (all, or up to and including `upTo`). Returns the names applied.
+ * Without the statement bound: a migration may rewrite a large table, or wait for another
+ * node's migration to finish.
+ */
+export function migrate(database: Database, upTo?: string): Promise<string[]> {
+  return withoutStatementBound(() => migrateNow(database, upTo))
+}
+
+async function migrateNow(database: Database, upTo: string | undefined): Promise<string[]> {
   const migrator = new Migrator({
     ...(await migratorBase(database, async (db) => {
       for (const step of Object.values(STEPS)) await step.up(db, database.dialect)

@@ -1,5 +1,6 @@
 import pg from 'pg'
 import type { Logger } from 'pino'
+import { ACQUIRE_TIMEOUT_MS, STATEMENT_TIMEOUT_MS } from './engines/bounds.js'
 
 /** Channels of cross-process wake-ups. Payloads are hints: every receiver also polls. */
 export const Channel = {
@@ -15,6 +16,11 @@ export const Channel = {
 export type ChannelName = (typeof Channel)[keyof typeof Channel]
 
 const RECONNECT_MS = 1_000
+/**
+ * A frozen server would hold a connect, a LISTEN or a NOTIFY forever: the listener would never
+ * reconnect, and notifications would pile up behind one unanswered NOTIFY.
+ */
+const BOUNDED: pg.ClientConfig = { connectionTimeoutMillis: ACQUIRE_TIMEOUT_MS, query_timeout: STATEMENT_TIMEOUT_MS, keepAlive: true }
 /** PostgreSQL refuses NOTIFY payloads from 8,000 bytes up. */
 const MAX_PAYLOAD = 7_000
 
@@ -79,7 +85,7 @@ export class Notifier {
    * into a queue that never ran, and the process's wake-ups were lost until a restart.
    */
   #connectSender(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.#url })
+    const client = new pg.Client({ connectionString: this.#url, ...BOUNDED })
     const connected = client.connect().then(() => client, (err: unknown) => {
       if (this.#sender === connected) this.#sender = undefined
       void client.end().catch(() => undefined)
@@ -93,7 +99,7 @@ export class Notifier {
 
   async #connectListener(): Promise<void> {
     if (!this.#url) return
-    const client = new pg.Client({ connectionString: this.#url })
+    const client = new pg.Client({ connectionString: this.#url, ...BOUNDED })
     client.on('notification', (n) => {
       const ids = n.payload ? n.payload.split(',').filter(Boolean) : []
       for (const fn of this.#handlers.get(n.channel as ChannelName) ?? []) fn(ids)

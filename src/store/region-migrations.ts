@@ -1,5 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 import type { Database, Dialect } from './database.js'
+import { withoutStatementBound } from './engines/bounds.js'
 import { columnTypes } from './migrations/column-types.js'
 import { migratorBase } from './migrate.js'
 
@@ -31,8 +32,12 @@ class Steps implements MigrationProvider {
   }
 }
 
-/** Applies the region database's pending migrations; returns the names applied. */
-export async function migrateRegion(database: Database): Promise<string[]> {
+/** Applies the region database's pending migrations (as `migrate`, without the statement bound); returns the names applied. */
+export function migrateRegion(database: Database): Promise<string[]> {
+  return withoutStatementBound(() => migrateRegionNow(database))
+}
+
+async function migrateRegionNow(database: Database): Promise<string[]> {
   // MySQL: binary collation and key columns as the home store's migrations get them
   const { error, results } = await new Migrator({
     ...(await migratorBase(database, async (db) => {

@@ -2,6 +2,9 @@ import { CompiledQuery, Kysely, MysqlDialect, sql, type ExpressionBuilder, type 
 import mysql from 'mysql2'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
+import { DatabaseUnavailableError } from '../../errors/index.js'
+import { databaseBounds } from './bounds.js'
+import { boundedMysqlPool } from './mysql-pool.js'
 import { IDLE_TRANSACTION_TIMEOUT_MS, type Column, type DatabaseErrorKind, type Engine, type Returned, type Table, type UpdateReturning } from './engine.js'
 import { collectKeyColumns, MysqlSchemaPlugin } from './mysql-schema.js'
 import { loose, looseSet, looseWhere, onOneConnection, type LooseDB } from './standard-sql.js'
@@ -9,6 +12,7 @@ import { loose, looseSet, looseWhere, onOneConnection, type LooseDB } from './st
 const RETRY = new Set([1205, 1213]) // lock wait timeout, deadlock
 // server gone away, lost during query, shutdown, connection killed (MariaDB), client timed out (MySQL 8)
 const CONNECTION_LOST = new Set([1053, 1927, 2006, 2013, 4031])
+const NETWORK_ERRORS = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 /**
  * MySQL 8 and MariaDB 10.6+ (SKIP LOCKED) through mysql2. Sessions run at READ COMMITTED, as
@@ -48,11 +52,12 @@ export const mysqlEngine: Engine = {
     }
   }),
   classify(err): DatabaseErrorKind | undefined {
+    if (err instanceof DatabaseUnavailableError) return 'connection-lost'
     const { errno, code } = err as { errno?: unknown; code?: unknown }
     if (errno === 1062 || errno === 1586) return 'unique-violation'
     if (typeof errno === 'number' && RETRY.has(errno)) return 'retry'
     if (typeof errno === 'number' && CONNECTION_LOST.has(errno)) return 'connection-lost'
-    if (code === 'PROTOCOL_CONNECTION_LOST' || code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE') return 'connection-lost'
+    if (typeof code === 'string' && NETWORK_ERRORS.has(code)) return 'connection-lost'
     return undefined
   },
   async migrationPlugins(db, steps): Promise<KyselyPlugin[]> {
@@ -94,11 +99,14 @@ export async function checkMysql(url: string, timeoutMs = 10_000): Promise<void>
   await connection.end()
 }
 
-export function openMysqlDatabase(url: string, options: Pick<DatabaseOptions, 'poolSize' | 'idleTransactionTimeoutMs'>): Database {
+export function openMysqlDatabase(url: string, options: Pick<DatabaseOptions, 'poolSize' | 'idleTransactionTimeoutMs' | 'statementTimeoutMs' | 'acquireTimeoutMs'>): Database {
   const idleSeconds = Math.max(1, Math.round((options.idleTransactionTimeoutMs ?? IDLE_TRANSACTION_TIMEOUT_MS) / 1000))
+  const bounds = databaseBounds(options)
   const pool = mysql.createPool({
     uri: url,
     connectionLimit: options.poolSize ?? 10,
+    // a new connection's handshake; the wait for a free one is bounded by boundedMysqlPool
+    connectTimeout: bounds.acquireMs,
     charset: 'utf8mb4',
     // BIGINT (millisecond timestamps, sequence numbers, counts) as JS numbers, like PostgreSQL's int8 parser
     supportBigNumbers: true,
@@ -106,7 +114,7 @@ export function openMysqlDatabase(url: string, options: Pick<DatabaseOptions, 'p
   })
   const db = new Kysely<DB>({
     dialect: new MysqlDialect({
-      pool,
+      pool: boundedMysqlPool(pool, bounds, (err) => mysqlEngine.classify(err) === 'connection-lost'),
       onCreateConnection: async (connection) => {
         await connection.executeQuery(CompiledQuery.raw('set session transaction isolation level read committed'))
         try {

@@ -2,6 +2,8 @@ import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type PostgresP
 import pg from 'pg'
 import type { Database, DatabaseOptions } from '../database.js'
 import type { DB } from '../schema.js'
+import { DatabaseUnavailableError } from '../../errors/index.js'
+import { databaseBounds, endWithin, Retirement, statementBound, within, type DatabaseBounds } from './bounds.js'
 import { IDLE_TRANSACTION_TIMEOUT_MS, type DatabaseErrorKind, type Engine } from './engine.js'
 import { onOneConnection, standardSql } from './standard-sql.js'
 
@@ -10,6 +12,7 @@ import { onOneConnection, standardSql } from './standard-sql.js'
 pg.types.setTypeParser(20, (v) => Number(v))
 
 const RETRY = new Set(['40001', '40P01', '55P03'])
+const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 
 /**
  * PostgreSQL at its default isolation, READ COMMITTED: each statement sees what was committed
@@ -56,12 +59,13 @@ export const postgresEngine: Engine = {
     })
   },
   classify(err): DatabaseErrorKind | undefined {
+    if (err instanceof DatabaseUnavailableError) return 'connection-lost'
     const code = (err as { code?: unknown }).code
     if (code === '23505') return 'unique-violation'
     if (typeof code === 'string' && RETRY.has(code)) return 'retry'
     // 57P01..57P03: the server is shutting down; 08xxx: connection exceptions
     if (typeof code === 'string' && (code.startsWith('57P') || code.startsWith('08'))) return 'connection-lost'
-    if (code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE') return 'connection-lost'
+    if (typeof code === 'string' && NETWORK_ERRORS.has(code)) return 'connection-lost'
     if (err instanceof Error && /Connection terminated/i.test(err.message)) return 'connection-lost'
     return undefined
   },
@@ -77,10 +81,16 @@ export async function checkPostgres(url: string, timeoutMs = 10_000): Promise<vo
   await client.end()
 }
 
-export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions, 'schema' | 'poolSize' | 'idleTransactionTimeoutMs'>): Database {
+export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions, 'schema' | 'poolSize' | 'idleTransactionTimeoutMs' | 'statementTimeoutMs' | 'acquireTimeoutMs'>): Database {
+  const bounds = databaseBounds(options)
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize ?? 10,
+    // bounds both the wait for a free connection and a new one's handshake
+    connectionTimeoutMillis: bounds.acquireMs,
+    // the OS drops an idle connection to a host that vanished instead of keeping it for hours
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs ?? IDLE_TRANSACTION_TIMEOUT_MS,
     ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
   })
@@ -89,31 +99,64 @@ export function openPostgresDatabase(url: string, options: Pick<DatabaseOptions,
   // statement in flight on it fails as 'connection-lost' to its caller.
   pool.on('error', () => undefined)
   pool.on('connect', (client) => client.on('error', () => undefined))
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: droppingLostConnections(pool) }) })
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: boundedPool(pool, bounds) }) })
   return { db, dialect: 'postgres', engine: postgresEngine, ...(options.schema ? { schema: options.schema } : {}), close: () => db.destroy() }
 }
 
 /**
- * The pool as Kysely sees it, giving a connection back as broken once a statement on it failed
- * because the server ended it. pg blames the server's goodbye on the statement in flight and
+ * The pool as Kysely sees it. A connection goes back as broken once a statement on it failed
+ * because the server ended it: pg blames the server's goodbye on the statement in flight and
  * the connection would go back to the pool before its socket reports the end, failing the next
- * statement too.
+ * statement too. A statement unanswered within the bound closes its socket (pg's own
+ * `query_timeout` leaves the connection waiting behind it) and retires the pool's older
+ * connections. Failing to connect, a broken connection and a timeout all fail as
+ * DatabaseUnavailableError.
  */
-function droppingLostConnections(pool: pg.Pool): PostgresPool {
+function boundedPool(pool: pg.Pool, bounds: DatabaseBounds): PostgresPool {
+  const retirement = new Retirement<pg.PoolClient>()
+  const open = new Set<pg.PoolClient>()
+  pool.on('connect', (client) => {
+    retirement.opened(client as pg.PoolClient)
+    open.add(client as pg.PoolClient)
+  })
+  pool.on('remove', (client) => open.delete(client as pg.PoolClient))
+  const acquire = async (): Promise<pg.PoolClient> => {
+    for (;;) {
+      let client: pg.PoolClient
+      try {
+        client = await pool.connect()
+      } catch (err) {
+        throw new DatabaseUnavailableError('could not get a connection to the database', { cause: err })
+      }
+      if (!retirement.isRetired(client)) return client
+      client.release(new Error('retired after a statement timed out'))
+    }
+  }
   return {
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect()
+      const client = await acquire()
       let lost: Error | undefined
       const query = async (text: string, values: unknown[]) => {
+        if (lost) throw new DatabaseUnavailableError('the connection to the database was given up', { cause: lost })
         try {
-          return await client.query(text, values)
+          return await within(client.query(text, values), statementBound(bounds), 'a statement', () => {
+            lost = new Error('statement timed out')
+            retirement.retireAll()
+            socketOf(client)?.destroy()
+          })
         } catch (err) {
-          if (postgresEngine.classify(err) === 'connection-lost') lost = err as Error
-          throw err
+          if (postgresEngine.classify(err) !== 'connection-lost') throw err
+          lost ??= err as Error
+          throw err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError('the connection to the database broke', { cause: err })
         }
       }
       return { query: query as unknown as PostgresPoolClient['query'], release: () => client.release(lost) }
     },
-    end: () => pool.end(),
+    end: () => endWithin(() => pool.end(), bounds.acquireMs, () => [...open].map(socketOf)),
   }
+}
+
+/** Not typed by pg: a client's socket, which pg-pool's own connect timeout destroys the same way. */
+function socketOf(client: pg.PoolClient): { destroy(): void } | undefined {
+  return (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
 }
