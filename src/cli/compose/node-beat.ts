@@ -15,10 +15,14 @@ export interface NodeBeat {
  * what `wabox keys rotate-master` waits on. The first beat is done when this resolves.
  */
 export async function startNodeBeat(store: Store, node: { id: string; kind: NodeKind }, logger: Logger, intervalMs = DEFAULT_TUNING.leaseRenewMs): Promise<NodeBeat> {
-  let beating: Promise<void> = Promise.resolve()
+  let beating: Promise<void> | undefined
+  // a beat still waiting on the database counts for this interval too: queued behind it, one
+  // per interval of a database freeze, they would hold stop() for a bound each
   const beat = () => {
-    beating = beating.then(() => store.nodes.heartbeat(node)).catch((err: unknown) => {
+    beating ??= store.nodes.heartbeat(node).catch((err: unknown) => {
       logger.warn({ err, node: node.id }, 'the node heartbeat failed')
+    }).finally(() => {
+      beating = undefined
     })
     return beating
   }
