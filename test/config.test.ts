@@ -25,6 +25,13 @@ describe('configuration', () => {
     expect(resolveConfig({ WABOX_DATABASE_URL: 'mysql://root@127.0.0.1:3306/wabox' }).databaseUrl).toBe('mysql://root@127.0.0.1:3306/wabox')
   })
 
+  it('takes the database timeout in seconds, 1 to 3600; unset leaves the store its default', () => {
+    expect(resolveConfig({}).databaseTimeout).toBeUndefined()
+    expect(resolveConfig({ WABOX_DATABASE_TIMEOUT: '90' }).databaseTimeout).toBe(90)
+    expect(resolveConfig({ WABOX_DATABASE_TIMEOUT: '90' }, { databaseTimeout: '5' }).databaseTimeout).toBe(5)
+    expect(() => resolveConfig({ WABOX_DATABASE_TIMEOUT: '0' })).toThrow(new ConfigError('Invalid WABOX_DATABASE_TIMEOUT="0": must be seconds from 1 to 3600'))
+  })
+
   it('logs JSON lines unless told pretty', () => {
     expect(resolveConfig({}).logFormat).toBe('json')
     expect(resolveConfig({ WABOX_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty')

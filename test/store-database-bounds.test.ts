@@ -1,11 +1,13 @@
 import net from 'node:net'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openStoreFromConfig } from '../src/cli/open-store.js'
+import { resolveConfig } from '../src/config/config.js'
 import { DatabaseUnavailableError } from '../src/errors/index.js'
 import { BatchWriter } from '../src/store/batch-writer.js'
 import { openDatabase, type Database } from '../src/store/database.js'
 import { withoutStatementBound } from '../src/store/engines/bounds.js'
-import { createTestDatabase, DIALECTS, type TestDatabase } from './helpers/databases.js'
+import { createServerDatabase, createTestDatabase, DIALECTS, type TestDatabase } from './helpers/databases.js'
 import { startFreezableProxy, type FreezableProxy } from './helpers/freezable-proxy.js'
 
 /** Accepts connections and never answers: a database server under SIGSTOP, as its clients see it. */
@@ -99,6 +101,19 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
       await expect(withoutStatementBound(() => slow.execute(database.db))).resolves.toBeDefined()
       expect(await one()).toBe(1)
     }, 10_000)
+
+    it('takes the statement bound from WABOX_DATABASE_TIMEOUT (--database-timeout)', async () => {
+      const server = await createServerDatabase(dialect, 'timeout')
+      const env = { WABOX_DATA_DIR: test.dir, WABOX_DATABASE_URL: server.url, WABOX_MASTER_KEY: 'ab'.repeat(32) }
+      const opened = await openStoreFromConfig(resolveConfig({ ...env, WABOX_DATABASE_TIMEOUT: '1' }))
+      try {
+        const slow = dialect === 'postgres' ? sql`select pg_sleep(1.5)` : sql`select sleep(1.5)`
+        await expect(slow.execute(opened.database.db)).rejects.toBeInstanceOf(DatabaseUnavailableError)
+      } finally {
+        await opened.database.close()
+        await server.drop()
+      }
+    }, 30_000)
 
     it('closes while the server is frozen: a shutdown does not wait for the server', async () => {
       const other = open()

@@ -7,6 +7,7 @@ export function withConfigFlags(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'data directory (WABOX_DATA_DIR, default ./wabox-data)')
     .option('--database-url <url>', 'postgres:// or mysql:// URL; unset = SQLite in the data directory (WABOX_DATABASE_URL)')
+    .option('--database-timeout <seconds>', 'PostgreSQL, MySQL: a statement unanswered this long fails (WABOX_DATABASE_TIMEOUT, default 30)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (WABOX_LOG_LEVEL)')
     .option('--log-format <format>', 'json (one object per line, default) or pretty (WABOX_LOG_FORMAT)')
     .option('--region <name=location>', 'data-residency region: NAME=postgres://…, mysql://… or a directory; repeatable (WABOX_REGIONS)', collect, [])
@@ -31,6 +32,7 @@ export function configFrom(flags: FlagValues): Config {
     return resolveConfig(process.env, {
       dataDir: flags.dataDir,
       databaseUrl: flags.databaseUrl,
+      databaseTimeout: flags.databaseTimeout,
       logLevel: flags.logLevel,
       logFormat: flags.logFormat,
       port: flags.port,

@@ -42,7 +42,7 @@ export async function openStoreFromConfig(config: Config, clock: Clock = systemC
     const atRestKey = keys.primary
     // the pool would wait forever on a host that never answers: fail within seconds instead
     if (config.databaseUrl) await checkDatabase(config.databaseUrl)
-    database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite })
+    database = openDatabase({ url: config.databaseUrl, sqlitePath: path.join(config.dataDir, 'wabox.db'), ...sqlite, ...statementBound(config) })
     const applied = await migrate(database)
     const sealer = new Sealer(keys.primary, keys.older, files)
     sealer.refresh(await sealingKeyId(database.db))
@@ -75,8 +75,13 @@ async function openConfiguredRegions(config: Config, database: Database, sealer:
     }
   }
   try {
-    return await openRegions(config.regions, sealer, clock)
+    return await openRegions(config.regions, sealer, clock, statementBound(config))
   } catch (err) {
     throw new CliError(`a region database could not be opened: ${errorLine(err)}; fix --region NAME=LOCATION (WABOX_REGIONS)`, 1, { cause: err })
   }
+}
+
+/** `--database-timeout` as the store takes it; unset, the store's default applies. */
+function statementBound(config: Config): Pick<DatabaseOptions, 'statementTimeoutMs'> {
+  return config.databaseTimeout === undefined ? {} : { statementTimeoutMs: config.databaseTimeout * 1000 }
 }

@@ -20,6 +20,8 @@ export interface Config {
   readonly phones: number
   /** Port of the built-in network (0 = any free port). */
   readonly networkPort: number
+  /** PostgreSQL, MySQL: seconds a statement may go unanswered before it fails; unset: the store's default (30 s). */
+  readonly databaseTimeout: number | undefined
   /** Data-residency regions (`--region NAME=LOCATION`); empty when all data stays in the database above. */
   readonly regions: readonly RegionConfig[]
 }
@@ -73,6 +75,10 @@ const OPTIONS: { [K in Scalar]: Option<K> } = {
   databaseUrl: {
     key: 'databaseUrl', env: 'WABOX_DATABASE_URL', flag: '--database-url', rule: 'a postgres://, postgresql:// or mysql:// URL',
     parse: (r) => (/^(postgres(ql)?|mysql):\/\//.test(r) ? r : undefined), fallback: undefined,
+  },
+  databaseTimeout: {
+    key: 'databaseTimeout', env: 'WABOX_DATABASE_TIMEOUT', flag: '--database-timeout', rule: 'seconds from 1 to 3600',
+    parse: integer(1, 3600), fallback: undefined,
   },
   masterKey: { key: 'masterKey', env: 'WABOX_MASTER_KEY', flag: '(env only)', rule: '32 bytes as 64 hex digits or base64', parse: masterKey, fallback: undefined },
   logLevel: { key: 'logLevel', env: 'WABOX_LOG_LEVEL', flag: '--log-level', rule: `one of ${LOG_LEVELS.join(', ')}`, parse: pick(LOG_LEVELS), fallback: 'info' },

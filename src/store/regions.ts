@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Clock } from '../clock.js'
-import { openDatabase, type Database } from './database.js'
+import { openDatabase, type Database, type DatabaseOptions } from './database.js'
 import { migrateRegion } from './region-migrations.js'
 import type { DB } from './schema.js'
 import type { Sealer } from './sealer.js'
@@ -220,11 +220,11 @@ export class Regions {
 }
 
 /** Opens and migrates every configured region; what was opened is closed again on a failure. */
-export async function openRegions(locations: readonly RegionLocation[], sealer: Sealer, clock: Clock): Promise<Regions> {
+export async function openRegions(locations: readonly RegionLocation[], sealer: Sealer, clock: Clock, options: Pick<DatabaseOptions, 'statementTimeoutMs'> = {}): Promise<Regions> {
   const stores: RegionStore[] = []
   try {
     for (const at of locations) {
-      const database = openDatabase({ url: at.url, sqlitePath: at.sqlitePath })
+      const database = openDatabase({ url: at.url, sqlitePath: at.sqlitePath, ...options })
       stores.push(new RegionStore(at.name, database, sealer.forRegion(at.name), at.mediaRoot, clock))
       await migrateRegion(database)
     }
