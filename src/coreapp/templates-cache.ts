@@ -38,10 +38,6 @@ export class TemplatePacks {
     return cached && performance.now() - cached.at
   }
 
-  forget(phoneNumberId: string): void {
-    this.#packs.delete(phoneNumberId)
-  }
-
   /** Every number's: a template change reaches the one number it was made through, and its WABA shares it. */
   clear(): void {
     this.#packs.clear()
