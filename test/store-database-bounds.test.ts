@@ -96,6 +96,7 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
     }, 10_000)
 
     it('lets a migration run statements longer than the bound; outside one such a statement fails', async () => {
+      // a statement that really runs longer than the test's bound: here time must pass
       const slow = dialect === 'postgres' ? sql`select pg_sleep(0.6)` : sql`select sleep(0.6)`
       await expect(slow.execute(database.db)).rejects.toBeInstanceOf(DatabaseUnavailableError)
       await expect(withoutStatementBound(() => slow.execute(database.db))).resolves.toBeDefined()
@@ -107,6 +108,7 @@ for (const dialect of DIALECTS.filter((d) => d !== 'sqlite')) {
       const env = { WABOX_DATA_DIR: test.dir, WABOX_DATABASE_URL: server.url, WABOX_MASTER_KEY: 'ab'.repeat(32) }
       const opened = await openStoreFromConfig(resolveConfig({ ...env, WABOX_DATABASE_TIMEOUT: '1' }))
       try {
+        // longer than the 1 s bound set through the environment: here time must pass
         const slow = dialect === 'postgres' ? sql`select pg_sleep(1.5)` : sql`select sleep(1.5)`
         await expect(slow.execute(opened.database.db)).rejects.toBeInstanceOf(DatabaseUnavailableError)
       } finally {

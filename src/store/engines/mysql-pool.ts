@@ -1,7 +1,7 @@
 import type { MysqlPool, MysqlPoolConnection, MysqlQueryResult, MysqlStream, MysqlStreamOptions } from 'kysely'
 import type mysql from 'mysql2'
 import { DatabaseUnavailableError } from '../../errors/index.js'
-import { endWithin, Retirement, statementBound, type DatabaseBounds } from './bounds.js'
+import { endWithin, Retirement, statementBound, within, type DatabaseBounds } from './bounds.js'
 
 type QueryCallback = (error: unknown, result: MysqlQueryResult) => void
 type Streamed = { stream: <T>(options: MysqlStreamOptions) => MysqlStream<T> }
@@ -71,26 +71,18 @@ function boundedConnection(raw: mysql.PoolConnection, bounds: DatabaseBounds, lo
   function query(sql: string, parameters: unknown[], callback?: QueryCallback): Streamed | void {
     if (!callback) return connection.query(sql, parameters)
     if (broken) return callback(new DatabaseUnavailableError('the connection to the database was given up', { cause: broken }), undefined as never)
-    let answered = false
-    const ms = statementBound(bounds)
-    const timer = ms > 0
-      ? setTimeout(() => {
-        answered = true
-        broken = new Error('statement timed out')
-        retireAll()
-        giveUp()
-        callback(new DatabaseUnavailableError(`the database did not answer a statement within ${ms} ms`), undefined as never)
-      }, ms)
-      : undefined
-    connection.query(sql, parameters, (err, result) => {
-      if (answered) return
-      clearTimeout(timer)
+    const answer = new Promise<{ err: unknown; result: MysqlQueryResult }>((resolve) => connection.query(sql, parameters, (err, result) => resolve({ err, result })))
+    within(answer, statementBound(bounds), 'a statement', () => {
+      broken = new Error('statement timed out')
+      retireAll()
+      giveUp()
+    }).then(({ err, result }) => {
       if (err && lost(err)) {
         broken = err
         return callback(err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError('the connection to the database broke', { cause: err }), result)
       }
       callback(err, result)
-    })
+    }, (timedOut: unknown) => callback(timedOut, undefined as never))
   }
   return {
     query,
